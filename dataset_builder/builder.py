@@ -1,0 +1,78 @@
+"""The `datasets` builder: one BuilderConfig per dataset config, rows rendered in shards.
+
+`datasets` no longer runs loading scripts, so this builder is not shipped with the data: `build`
+runs it once to write Parquet files in the layout of a Hub dataset repository, which
+`load_dataset` then reads like any other Parquet dataset.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+from datasets.builder import Key
+
+from .items import Renderers, render_row
+from .problems import SPLITS, Problem
+from .schema import CONFIGS
+
+SHARD_SIZE = 100
+"""Problems per generation shard: the unit that worker processes share out."""
+
+
+@dataclass
+class MMMultConfig(datasets.BuilderConfig):
+    """A dataset config plus what this build needs to render it."""
+
+    problems_file: str = ""
+    renderers: Renderers = field(default_factory=Renderers)
+
+
+class MMMult(datasets.ArrowBasedBuilder):
+    """Paired multiplication problems as text, images and speech."""
+
+    BUILDER_CONFIG_CLASS = MMMultConfig
+    BUILDER_CONFIGS = [MMMultConfig(name=name) for name in CONFIGS]
+    config: MMMultConfig
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description="Paired multimodal multiplication problems with their arithmetic load C.",
+            features=CONFIGS[self.config.name].features(),
+            citation="arXiv:2604.18203",
+            license="cc-by-4.0",
+        )
+
+    def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
+        problems = read_problems(Path(self.config.problems_file))
+        by_split: dict[str, list[Problem]] = {}
+        for problem in problems:
+            by_split.setdefault(problem.split, []).append(problem)
+        ordered = sorted(by_split, key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s))
+        return [
+            datasets.SplitGenerator(
+                name=split,
+                gen_kwargs={"shards": [by_split[split][i : i + SHARD_SIZE] for i in range(0, len(by_split[split]), SHARD_SIZE)]},
+            )
+            for split in ordered
+        ]
+
+    def _generate_tables(self, shards: list[list[Problem]]) -> Iterator[tuple[Key, pa.Table]]:
+        spec = CONFIGS[self.config.name]
+        schema = self.info.features.arrow_schema
+        for shard_id, shard in enumerate(shards):
+            rows = [render_row(spec, problem, self.config.renderers) for problem in shard]
+            yield Key(shard_id, 0), pa.Table.from_pylist(rows, schema=schema)
+
+
+def write_problems(problems: list[Problem], path: Path) -> None:
+    """Store the problem set of a build where every builder (and worker) reads it."""
+    path.write_text(json.dumps([p.as_dict() for p in problems]))
+
+
+def read_problems(path: Path) -> list[Problem]:
+    return [Problem(**row) for row in json.loads(path.read_text())]

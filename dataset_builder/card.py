@@ -1,0 +1,69 @@
+"""The dataset card of a build: `dataset_card.md` with this build's configs, features and counts."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import datasets
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
+
+MARKER = "<!-- build-summary -->"
+
+
+def template() -> str:
+    """The card text shipped with the package (the repository's dataset_card.md)."""
+    return (files("dataset_builder") / "dataset_card.md").read_text(encoding="utf-8")
+
+
+def data_files(folder: Path, config: str) -> list[dict[str, str]]:
+    """The `data_files` entries of one config, one per split found on disk."""
+    splits = sorted({p.name.split("-")[0] for p in (folder / config).glob("*.parquet")})
+    return [{"split": split, "path": f"{config}/{split}-*.parquet"} for split in splits]
+
+
+def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: dict[str, Any]) -> None:
+    """Write `<folder>/README.md`: YAML `configs` and `dataset_info` for exactly what was built."""
+    card = DatasetCard(template())
+    card.data["configs"] = []
+    MetadataConfigs({name: {"data_files": data_files(folder, name)} for name in infos}).to_dataset_card_data(card.data)
+    DatasetInfosDict(infos).to_dataset_card_data(card.data)
+    card.text = card.text.replace(MARKER, summary(manifest))
+    card.save(str(folder / "README.md"))
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """Markdown for the card's "This build" section: options, rows per split, file hashes."""
+    options = manifest["options"]
+    source = f"CSV `{options['from_csv']['file']}`" if options.get("from_csv") else "the default factorial set"
+    lines = [
+        f"Built by mmmult {manifest['mmmult_version']} from {source}, seed {options['seed']}, "
+        f"{options['per_stratum']} per stratum: {manifest['num_problems']:,} problems "
+        f"(fingerprint `{manifest['fingerprint'][:16]}`).",
+        "",
+        "| config | " + " | ".join(_split_names(manifest)) + " |",
+        "|---|" + "---|" * len(_split_names(manifest)),
+    ]
+    for name, counts in manifest["configs"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{counts.get(s, 0):,}" for s in _split_names(manifest)) + " |")
+    renderers = manifest["renderers"]
+    if "image" in renderers:
+        image = renderers["image"]
+        lines += ["", f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`) at {image['font_size']} px."]
+    if "audio" in renderers:
+        audio = renderers["audio"]
+        lines += ["", f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']}."]
+    lines += ["", "<details><summary>sha256 of every file</summary>", "", "| file | sha256 |", "|---|---|"]
+    lines += [f"| {path} | `{digest}` |" for path, digest in manifest["files"].items()]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _split_names(manifest: dict[str, Any]) -> list[str]:
+    seen: list[str] = []
+    for counts in manifest["configs"].values():
+        seen += [s for s in counts if s not in seen]
+    return seen

@@ -1,0 +1,107 @@
+"""The `mmmult` command line: build the dataset, push it to the Hub."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .build import BuildError, BuildOptions, build
+from .hub import PushError, push, upload_plan
+from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
+from .render.audio import TTSUnavailable
+from .render.image import FontNotFound
+from .render.tts import BACKENDS, TTSSettings
+from .schema import CONFIG_NAMES
+
+USER_ERRORS = (BuildError, ProblemError, PushError, TTSUnavailable, FontNotFound)
+
+
+def config_list(text: str) -> tuple[str, ...]:
+    """`--configs text-numerals,image-words` or `--configs all`."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    return CONFIG_NAMES if names == ("all",) else names
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="mmmult", description="Paired multimodal multiplication benchmark.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    b = commands.add_parser("build", help="generate the dataset as Parquet in the layout of a Hub dataset repo")
+    b.add_argument("--out", required=True, help="output folder (new or empty; see --overwrite)")
+    b.add_argument("--configs", type=config_list, default=CONFIG_NAMES, help=f"comma-separated, or all: {','.join(CONFIG_NAMES)}")
+    b.add_argument("--per-stratum", type=int, default=DEFAULT_PER_STRATUM, help="problems per stratum (default %(default)s)")
+    b.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
+    b.add_argument("--from-csv", help="render exactly the problems of this CSV (columns a,b; optional id, split)")
+    b.add_argument("--min-digits", type=int, help="keep problems whose operands both have at least this many digits")
+    b.add_argument("--max-digits", type=int, help="keep problems whose operands both have at most this many digits")
+    b.add_argument("--min-c", type=int, help="keep problems with arithmetic load C at least this")
+    b.add_argument("--max-c", type=int, help="keep problems with arithmetic load C at most this")
+    b.add_argument("--limit", type=int, help="keep a seeded random sample of this many problems")
+    b.add_argument("--num-proc", type=int, default=1, help="worker processes for images and audio")
+    b.add_argument("--tts", choices=BACKENDS, default="espeak-ng", help="speech backend (default %(default)s)")
+    b.add_argument("--voice", default="en-us", help="espeak-ng voice (default %(default)s)")
+    b.add_argument("--rate", type=int, default=130, help="espeak-ng words per minute (default %(default)s)")
+    b.add_argument("--espnet-model-tag", help="ESPnet model tag (needs espnet_model_zoo and network)")
+    b.add_argument("--espnet-train-config", help="ESPnet train_config YAML of a local model")
+    b.add_argument("--espnet-model-file", help="ESPnet model file (.pth) of a local model")
+    b.add_argument("--font", help="path of the DejaVuSans.ttf to use (default: found on the system)")
+    b.add_argument("--overwrite", action="store_true", help="replace a complete build already at --out")
+
+    p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
+    p.add_argument("--repo-id", required=True, help="USER/NAME of the dataset repo")
+    p.add_argument("--dir", default="mmmult-data", help="the build folder (default %(default)s)")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
+    return main
+
+
+def run_build(args: argparse.Namespace) -> int:
+    bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit)
+    tts = TTSSettings(
+        backend_name=args.tts,
+        voice=args.voice,
+        rate=args.rate,
+        espnet_model_tag=args.espnet_model_tag,
+        espnet_train_config=args.espnet_train_config,
+        espnet_model_file=args.espnet_model_file,
+    )
+    options = BuildOptions(
+        configs=args.configs,
+        seed=args.seed,
+        per_stratum=args.per_stratum,
+        bounds=bounds,
+        from_csv=args.from_csv,
+        num_proc=args.num_proc,
+        tts=tts,
+        font_path=args.font,
+    )
+    out = build(args.out, options, overwrite=args.overwrite)
+    print(f"built {out}")
+    return 0
+
+
+def run_push(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        print("\n".join(upload_plan(args.dir)))
+        return 0
+    print(push(args.dir, args.repo_id, private=args.private))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return {"build": run_build, "push": run_push}[args.command](args)
+    except USER_ERRORS as error:
+        print(f"mmmult: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mmmult: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

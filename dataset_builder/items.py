@@ -1,0 +1,59 @@
+"""Rows of the dataset: a problem rendered in one config's modality and representation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .problems import Problem
+from .render.audio import TTSBackend, TTSInfo, encode_flac
+from .render.image import ImageRenderer
+from .render.tts import TTSSettings
+from .schema import ConfigSpec
+from .stimulus import stimulus
+
+
+@dataclass
+class Renderers:
+    """The media renderers of one build, created lazily so that worker processes build their own."""
+
+    font_path: Path | None = None
+    tts: TTSSettings = field(default_factory=TTSSettings)
+
+    @cached_property
+    def image(self) -> ImageRenderer:
+        return ImageRenderer(self.font_path) if self.font_path else ImageRenderer.default()
+
+    @cached_property
+    def speech(self) -> TTSBackend:
+        return self.tts.backend()
+
+    @cached_property
+    def speech_info(self) -> TTSInfo:
+        return self.speech.info()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"font_path": self.font_path, "tts": self.tts}
+
+
+def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict[str, Any]:
+    """One dataset row: the problem's fields plus, for media configs, its stimulus and media."""
+    row: dict[str, Any] = problem.as_dict()
+    if spec.modality is None or spec.representation is None:
+        return row
+    sentence = stimulus(problem.a, problem.b, spec.representation)
+    row |= {"representation": spec.representation, "modality": spec.modality, "stimulus": sentence}
+    if spec.modality == "image":
+        row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{problem.problem_id}.png"}
+    elif spec.modality == "audio":
+        info = renderers.speech_info
+        row["audio"] = {"bytes": encode_flac(renderers.speech.synthesize(sentence)), "path": f"{problem.problem_id}.flac"}
+        row |= {
+            "tts_backend": info.backend,
+            "tts_engine_version": info.engine_version,
+            "tts_voice": info.voice,
+            "tts_rate": info.rate,
+        }
+    return row

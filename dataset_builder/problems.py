@@ -1,0 +1,291 @@
+"""Problems: digit statistics, the arithmetic load C, sampling over strata, splits, CSV import.
+
+Every definition here is the project's single source of truth (see DESIGN.md); the dataset,
+the lm-eval tasks and the Space import these functions.
+
+>>> load(47, 36)
+16
+>>> load(8004004, 500)
+40
+>>> load(7, 8)
+4
+>>> template(8004004)
+'D00D00D'
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_DIGITS = 9
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
+DEFAULT_SEED = 20260418
+DEFAULT_PER_STRATUM = 5
+MAX_PER_STRATUM = 40
+"""The 1-digit x 2-digit strata and their mirrors share 81 problems up to commutativity."""
+
+
+class ProblemError(ValueError):
+    """A problem or a problem file that the benchmark cannot use, with what to do about it."""
+
+
+def digit_count(n: int) -> int:
+    """Number of decimal digits of a positive integer."""
+    return len(str(n))
+
+
+def nonzero_count(n: int) -> int:
+    """Number of non-zero decimal digits: nonzero_count(8004004) == 3."""
+    return sum(d != "0" for d in str(n))
+
+
+def template(n: int) -> str:
+    """The operand's digits with every non-zero digit written D: 500 -> 'D00'."""
+    return "".join("0" if d == "0" else "D" for d in str(n))
+
+
+def load(a: int, b: int) -> int:
+    """Arithmetic load C = (digits of a + digits of b) * (non-zero digits of a + of b)."""
+    return (digit_count(a) + digit_count(b)) * (nonzero_count(a) + nonzero_count(b))
+
+
+def stratum_name(digits_a: int, digits_b: int, nonzero_a: int, nonzero_b: int) -> str:
+    """Stratum label: stratum_name(7, 3, 3, 1) == 'd7x3_n3x1'."""
+    return f"d{digits_a}x{digits_b}_n{nonzero_a}x{nonzero_b}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One multiplication problem with every statistic the benchmark analyses."""
+
+    problem_id: str
+    a: int
+    b: int
+    product: int
+    digits_a: int
+    digits_b: int
+    nonzero_a: int
+    nonzero_b: int
+    digit_total: int
+    nonzero_total: int
+    C: int
+    template_a: str
+    template_b: str
+    stratum: str
+    split: str
+
+    @classmethod
+    def of(cls, problem_id: str, a: int, b: int, split: str) -> Problem:
+        """Build a problem from its operands; every statistic is derived here and only here."""
+        check_operand(a)
+        check_operand(b)
+        da, db, na, nb = digit_count(a), digit_count(b), nonzero_count(a), nonzero_count(b)
+        return cls(
+            problem_id=problem_id,
+            a=a,
+            b=b,
+            product=a * b,
+            digits_a=da,
+            digits_b=db,
+            nonzero_a=na,
+            nonzero_b=nb,
+            digit_total=da + db,
+            nonzero_total=na + nb,
+            C=(da + db) * (na + nb),
+            template_a=template(a),
+            template_b=template(b),
+            stratum=stratum_name(da, db, na, nb),
+            split=split,
+        )
+
+    def as_dict(self) -> dict[str, int | str]:
+        return dataclasses.asdict(self)
+
+
+PROBLEM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Problem))
+
+
+def check_operand(n: int) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < 10**MAX_DIGITS:
+        raise ProblemError(f"operands must be integers from 1 to {10**MAX_DIGITS - 1}, got {n!r}")
+
+
+def strata() -> Iterator[tuple[int, int, int, int]]:
+    """Every feasible (digits_a, digits_b, nonzero_a, nonzero_b): 2025 of them."""
+    for da, db in itertools.product(range(1, MAX_DIGITS + 1), repeat=2):
+        for na, nb in itertools.product(range(1, da + 1), range(1, db + 1)):
+            yield da, db, na, nb
+
+
+def draw_operand(rng: random.Random, digits: int, nonzero: int) -> int:
+    """A random operand with the given digit count and non-zero digit count.
+
+    The leading digit is non-zero; the other non-zero digits sit at uniformly chosen positions;
+    every non-zero digit is uniform over 1-9.
+    """
+    positions = [0] + rng.sample(range(1, digits), nonzero - 1)
+    chars = ["0"] * digits
+    for position in positions:
+        chars[position] = str(rng.randint(1, 9))
+    return int("".join(chars))
+
+
+def assign_splits(count: int) -> list[str]:
+    """Deal `count` consecutive items to the splits so that every run of items is proportional.
+
+    Each item goes to the split furthest behind its quota (SPLIT_SHARES), so totals are within
+    one item of 70/15/15 and items that sit together (one stratum) are spread the same way.
+    """
+    dealt = [0] * len(SPLITS)
+    out = []
+    for i in range(count):
+        deficits = [share * (i + 1) - dealt[k] for k, share in enumerate(SPLIT_SHARES)]
+        k = max(range(len(SPLITS)), key=lambda j: (deficits[j], -j))
+        dealt[k] += 1
+        out.append(SPLITS[k])
+    return out
+
+
+def generate(per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED) -> list[Problem]:
+    """The default problem set: `per_stratum` problems in each of the 2025 strata.
+
+    Problems are unique up to commutativity, and the output depends only on the arguments
+    (Python's Mersenne Twister gives the same stream on every machine).
+    """
+    if not 1 <= per_stratum <= MAX_PER_STRATUM:
+        raise ProblemError(
+            f"--per-stratum must be between 1 and {MAX_PER_STRATUM}, got {per_stratum}: the "
+            "1-digit x 2-digit strata and their mirrors hold only 81 distinct problems."
+        )
+    rng = random.Random(seed)
+    seen: set[tuple[int, int]] = set()
+    pairs: list[tuple[int, int]] = []
+    for da, db, na, nb in strata():
+        drawn = 0
+        while drawn < per_stratum:
+            a, b = draw_operand(rng, da, na), draw_operand(rng, db, nb)
+            key = (min(a, b), max(a, b))
+            if key not in seen:
+                seen.add(key)
+                pairs.append((a, b))
+                drawn += 1
+    splits = _stratified_splits(pairs, per_stratum, rng)
+    return [Problem.of(f"p{i:05d}", a, b, split) for i, ((a, b), split) in enumerate(zip(pairs, splits))]
+
+
+def _stratified_splits(pairs: Sequence[tuple[int, int]], per_stratum: int, rng: random.Random) -> list[str]:
+    """Split labels for pairs that come in stratum blocks of `per_stratum`, shuffled within each block."""
+    dealt = assign_splits(len(pairs))
+    out = []
+    for start in range(0, len(pairs), per_stratum):
+        block = dealt[start : start + per_stratum]
+        rng.shuffle(block)
+        out += block
+    return out
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Limits that select a subset of problems for quick work; None means unbounded."""
+
+    min_digits: int | None = None
+    max_digits: int | None = None
+    min_c: int | None = None
+    max_c: int | None = None
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_digits", "max_digits", "min_c", "max_c", "limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ProblemError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+
+    def admits(self, problem: Problem) -> bool:
+        lo_d, hi_d = self.min_digits or 1, self.max_digits or MAX_DIGITS
+        lo_c, hi_c = self.min_c or 0, self.max_c if self.max_c is not None else 10**6
+        return (
+            lo_d <= problem.digits_a <= hi_d
+            and lo_d <= problem.digits_b <= hi_d
+            and lo_c <= problem.C <= hi_c
+        )
+
+
+def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED) -> list[Problem]:
+    """Problems within the bounds; with a limit, a seeded random sample kept in original order.
+
+    Sampling after the full set is drawn keeps ids, operands and splits identical between a
+    subset build and the full build.
+    """
+    kept = [p for p in problems if bounds.admits(p)]
+    if bounds.limit is not None and bounds.limit < len(kept):
+        chosen = sorted(random.Random(seed + 1).sample(range(len(kept)), bounds.limit))
+        kept = [kept[i] for i in chosen]
+    return kept
+
+
+def read_csv(path: str | Path) -> list[Problem]:
+    """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
+
+    Rows keep their order; `id` becomes problem_id and `split` is kept. Without a split column
+    the rows are split 70/15/15 in their file order. Errors name the file, line and value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProblemError(f"{path}: no such file; --from-csv takes a CSV file with columns a,b")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        missing = [c for c in ("a", "b") if c not in columns]
+        if missing:
+            raise ProblemError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}")
+        rows = [(reader.line_num, row) for row in reader]
+    if not rows:
+        raise ProblemError(f"{path}: no problems in the file")
+    ids, pairs, splits = [], [], []
+    for line, row in rows:
+        pairs.append((_csv_operand(path, line, row, "a"), _csv_operand(path, line, row, "b")))
+        ids.append((row.get("id") or "").strip() or f"p{len(ids):05d}")
+        if "split" in columns:
+            splits.append(_csv_split(path, line, row.get("split")))
+    duplicate = _first_duplicate(ids)
+    if duplicate:
+        raise ProblemError(f"{path}: problem id {duplicate!r} appears more than once")
+    if "split" not in columns:
+        splits = assign_splits(len(pairs))
+    return [Problem.of(i, a, b, s) for i, (a, b), s in zip(ids, pairs, splits)]
+
+
+def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int:
+    raw = (row.get(column) or "").strip()
+    if not raw.isdigit() or not raw.isascii():
+        raise ProblemError(f"{path}, line {line}: column {column} must be a positive integer, got {raw!r}")
+    value = int(raw)
+    if not 1 <= value < 10**MAX_DIGITS:
+        raise ProblemError(
+            f"{path}, line {line}: column {column} is {raw}, outside 1 to {10**MAX_DIGITS - 1} "
+            f"(operands have at most {MAX_DIGITS} digits)"
+        )
+    return value
+
+
+def _csv_split(path: Path, line: int, raw: str | None) -> str:
+    split = (raw or "").strip()
+    if not split.isidentifier():
+        raise ProblemError(f"{path}, line {line}: split must be a name like train or test, got {raw!r}")
+    return split
+
+
+def _first_duplicate(values: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None

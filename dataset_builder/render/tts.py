@@ -1,0 +1,34 @@
+"""Which TTS backend a build uses, as plain settings that travel to worker processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .audio import EspeakNG, TTSBackend
+
+BACKENDS = ("espeak-ng", "espnet")
+
+
+@dataclass(frozen=True)
+class TTSSettings:
+    """The backend's name and its options; `backend()` builds the engine."""
+
+    backend_name: str = "espeak-ng"
+    voice: str = "en-us"
+    rate: int = 130
+    espnet_model_tag: str | None = None
+    espnet_train_config: str | None = None
+    espnet_model_file: str | None = None
+
+    def backend(self) -> TTSBackend:
+        if self.backend_name == "espeak-ng":
+            return EspeakNG(voice=self.voice, rate=self.rate)
+        if self.backend_name == "espnet":
+            from .espnet import EspnetTTS
+
+            return EspnetTTS(
+                model_tag=self.espnet_model_tag,
+                train_config=self.espnet_train_config,
+                model_file=self.espnet_model_file,
+            )
+        raise ValueError(f"unknown TTS backend {self.backend_name!r}; known: {', '.join(BACKENDS)}")
