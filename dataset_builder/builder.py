@@ -17,7 +17,7 @@ import pyarrow as pa
 from datasets.builder import Key
 
 from .items import Renderers, render_row
-from .problems import SPLITS, Problem
+from .problems import Problem, split_order
 from .schema import CONFIGS
 
 SHARD_SIZE = 100
@@ -52,7 +52,7 @@ class MMMult(datasets.ArrowBasedBuilder):
         by_split: dict[str, list[Problem]] = {}
         for problem in problems:
             by_split.setdefault(problem.split, []).append(problem)
-        ordered = sorted(by_split, key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s))
+        ordered = sorted(by_split, key=split_order)
         return [
             datasets.SplitGenerator(
                 name=split,

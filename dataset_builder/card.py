@@ -11,6 +11,8 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
+from .problems import split_order
+
 MARKER = "<!-- build-summary -->"
 
 
@@ -21,7 +23,8 @@ def template() -> str:
 
 def data_files(folder: Path, config: str) -> list[dict[str, str]]:
     """The `data_files` entries of one config, one per split found on disk."""
-    splits = sorted({p.name.split("-")[0] for p in (folder / config).glob("*.parquet")})
+    found = {p.name.split("-")[0] for p in (folder / config).glob("*.parquet")}
+    splits = sorted(found, key=split_order)
     return [{"split": split, "path": f"{config}/{split}-*.parquet"} for split in splits]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
@@ -36,9 +36,9 @@ def push(folder: str | Path, repo_id: str, private: bool = False, token: str | N
         raise PushError(f"--repo-id {repo_id!r} needs an owner: use USER/NAME")
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         raise PushError("HF_HUB_OFFLINE is set, so nothing can be uploaded; unset it on a machine with network access")
-    token = token or os.environ.get("HF_TOKEN")
+    token = token or get_token()
     if not token:
-        raise PushError("no Hugging Face token: set HF_TOKEN to a token with write access")
+        raise PushError("no Hugging Face token: set HF_TOKEN to a token with write access, or run `hf auth login`")
     api = HfApi(token=token)
     try:
         url = api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)

@@ -32,6 +32,9 @@ MAX_PER_STRATUM = 40
 """The 1-digit x 2-digit strata and their mirrors share 81 problems up to commutativity."""
 
 
+PRODUCT_COLUMNS = frozenset({"a_times_b", "product"})
+
+
 class ProblemError(ValueError):
     """A problem or a problem file that the benchmark cannot use, with what to do about it."""
 
@@ -137,6 +140,11 @@ def draw_operand(rng: random.Random, digits: int, nonzero: int) -> int:
     return int("".join(chars))
 
 
+def split_order(split: str) -> tuple[int, str]:
+    """Sort key: train, validation, test first, then any other split name alphabetically."""
+    return (SPLITS.index(split) if split in SPLITS else len(SPLITS), split)
+
+
 def assign_splits(count: int) -> list[str]:
     """Deal `count` consecutive items to the splits so that every run of items is proportional.
 
@@ -234,7 +242,8 @@ def read_csv(path: str | Path) -> list[Problem]:
     """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
 
     Rows keep their order; `id` becomes problem_id and `split` is kept. Without a split column
-    the rows are split 70/15/15 in their file order. Errors name the file, line and value.
+    the rows are split 70/15/15 in their file order. A product column (`a_times_b` in the
+    paper's grid, or `product`) must agree with a x b. Errors name the file, line and value.
     """
     path = Path(path)
     if not path.is_file():
@@ -250,7 +259,11 @@ def read_csv(path: str | Path) -> list[Problem]:
         raise ProblemError(f"{path}: no problems in the file")
     ids, pairs, splits = [], [], []
     for line, row in rows:
-        pairs.append((_csv_operand(path, line, row, "a"), _csv_operand(path, line, row, "b")))
+        a, b = _csv_operand(path, line, row, "a"), _csv_operand(path, line, row, "b")
+        for column in PRODUCT_COLUMNS & set(columns):
+            if (row.get(column) or "").strip() != str(a * b):
+                raise ProblemError(f"{path}, line {line}: {column} is {row.get(column)} but {a} x {b} = {a * b}")
+        pairs.append((a, b))
         ids.append((row.get("id") or "").strip() or f"p{len(ids):05d}")
         if "split" in columns:
             splits.append(_csv_split(path, line, row.get("split")))

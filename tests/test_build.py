@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+import soundfile
+import yaml
+from PIL import Image
+
+import dataset_builder.build as build_module
+from dataset_builder.build import MANIFEST, BuildError, BuildOptions, build, sha256_file
+from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds
+from dataset_builder.schema import CONFIG_NAMES, CONFIGS, PROBLEM_TYPES
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((folder / MANIFEST).read_text())
+
+
+def test_schema_lists_every_problem_field_in_order() -> None:
+    assert tuple(PROBLEM_TYPES) == PROBLEM_FIELDS
+
+
+def test_layout_is_a_hub_dataset_repo(small_build: Path) -> None:
+    assert (small_build / "README.md").is_file()
+    for name in CONFIG_NAMES:
+        assert sorted(p.name for p in (small_build / name).iterdir()) == sorted(
+            f"{split}-00000-of-00001.parquet" for split in SPLITS
+        )
+    assert not list(small_build.parent.glob(".*.partial"))
+    recorded = manifest(small_build)["files"]
+    assert recorded == {str(p.relative_to(small_build)): sha256_file(p) for p in sorted(small_build.rglob("*.parquet"))}
+
+
+@pytest.mark.parametrize("name", CONFIG_NAMES)
+def test_load_dataset_gives_typed_columns(small_build: Path, name: str) -> None:
+    data = datasets.load_dataset(str(small_build), name)
+    counts = manifest(small_build)["configs"][name]
+    assert {split: len(data[split]) for split in data} == counts
+    features = data["test"].features
+    assert features["product"] == datasets.Value("int64")
+    assert features["C"] == datasets.Value("int32")
+    spec = CONFIGS[name]
+    if spec.modality == "image":
+        assert features["image"] == datasets.Image()
+    if spec.modality == "audio":
+        assert features["audio"] == datasets.Audio(sampling_rate=16000)
+    if spec.modality is not None:
+        row = data["test"].select_columns(["modality", "representation"])[0]
+        assert (row["modality"], row["representation"]) == (spec.modality, spec.representation)
+
+
+def test_image_config_loads_images(small_build: Path) -> None:
+    test = datasets.load_dataset(str(small_build), "image-numerals", split="test")
+    image = test[0]["image"]
+    assert isinstance(image, Image.Image) and image.mode == "L"
+
+
+def test_audio_reads_without_torch(small_build: Path) -> None:
+    test = datasets.load_dataset(str(small_build), "audio-digits", split="test")
+    row = test.cast_column("audio", datasets.Audio(decode=False))[0]
+    samples, rate = soundfile.read(io.BytesIO(row["audio"]["bytes"]), dtype="int16")
+    assert rate == 16000 and samples.ndim == 1 and len(samples) > rate
+    assert (row["tts_backend"], row["tts_voice"], row["tts_rate"]) == ("espeak-ng", "en-us", 130)
+
+
+def test_items_are_paired_across_configs(small_build: Path) -> None:
+    tables = {name: datasets.load_dataset(str(small_build), name, split="train").to_pandas() for name in CONFIG_NAMES}
+    keys = ["problem_id", "a", "b", "product", "C", "split"]
+    reference = tables["problems"][keys]
+    for name, table in tables.items():
+        assert table[keys].equals(reference), name
+    assert tables["text-words"]["stimulus"].equals(tables["image-words"]["stimulus"])
+    assert tables["text-words"]["stimulus"].equals(tables["audio-words"]["stimulus"])
+
+
+def test_card_yaml_declares_configs_and_features(small_build: Path) -> None:
+    front = (small_build / "README.md").read_text().split("---")[1]
+    meta = yaml.safe_load(front)
+    assert meta["license"] == "cc-by-4.0"
+    assert {c["config_name"] for c in meta["configs"]} == set(CONFIG_NAMES)
+    infos = {i["config_name"]: i for i in meta["dataset_info"]}
+    image_features = {f["name"]: f["dtype"] for f in infos["image-words"]["features"]}
+    assert image_features["image"] == "image"
+    assert {s["name"]: s["num_examples"] for s in infos["text-numerals"]["splits"]} == manifest(small_build)["configs"]["text-numerals"]
+    body = (small_build / "README.md").read_text()
+    assert "<!-- build-summary -->" not in body
+    assert manifest(small_build)["fingerprint"][:16] in body
+
+
+def test_two_builds_are_byte_identical(small_build: Path, small_options: BuildOptions, tmp_path: Path) -> None:
+    again = build(tmp_path / "again", small_options)
+    assert manifest(again)["files"] == manifest(small_build)["files"]
+    assert (again / "README.md").read_bytes() == (small_build / "README.md").read_bytes()
+
+
+QUICK = BuildOptions(configs=("text-numerals", "text-words", "image-numerals", "problems"), bounds=Bounds(max_digits=2, limit=12))
+
+
+def test_interrupted_build_leaves_no_output_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = build_module._build_config
+    built: list[str] = []
+
+    def interrupt_third(name: str, *args: object) -> None:
+        if len(built) == 2:
+            raise KeyboardInterrupt
+        built.append(name)
+        real(name, *args)
+
+    monkeypatch.setattr(build_module, "_build_config", interrupt_third)
+    out = tmp_path / "data"
+    with pytest.raises(KeyboardInterrupt):
+        build(out, QUICK)
+    assert not out.exists()
+    assert (tmp_path / ".data.partial").is_dir()
+
+    built.clear()
+    monkeypatch.setattr(build_module, "_build_config", lambda name, *args: (built.append(name), real(name, *args)))
+    build(out, QUICK)
+    assert built == ["image-numerals", "problems"]
+    assert set(manifest(out)["configs"]) == set(QUICK.configs)
+    assert not (tmp_path / ".data.partial").exists()
+
+
+def test_rerun_with_other_options_restarts(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    staging = tmp_path / ".data.partial"
+    (staging / ".state").mkdir(parents=True)
+    (staging / ".state" / "options.json").write_text("{}")
+    (staging / "stale").mkdir()
+    build(out, QUICK)
+    assert not (out / "stale").exists()
+
+
+def test_refuses_a_folder_that_holds_something_else(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(BuildError, match="holds other files and is not an mmmult build"):
+        build(tmp_path, QUICK)
+
+
+def test_complete_build_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
+    out = build(tmp_path / "data", QUICK)
+    with pytest.raises(BuildError, match="pass --overwrite"):
+        build(out, QUICK)
+    smaller = BuildOptions(configs=("problems",), bounds=Bounds(max_digits=1, limit=5))
+    build(out, smaller, overwrite=True)
+    assert manifest(out)["num_problems"] == 5
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", MANIFEST, "problems"]
+
+
+def test_unknown_config_is_named() -> None:
+    with pytest.raises(BuildError, match="unknown config\\(s\\) image-braille; choose from text-numerals"):
+        BuildOptions(configs=("image-braille",))
+
+
+def test_csv_build_keeps_ids_and_splits(tmp_path: Path) -> None:
+    grid = tmp_path / "grid.csv"
+    grid.write_text("id,a,b,a_times_b,split\nq1,47,36,1692,train\nq2,8004004,500,4002002000,test\n")
+    out = build(tmp_path / "data", BuildOptions(configs=("text-words",), from_csv=str(grid)))
+    test = datasets.load_dataset(str(out), "text-words", split="test")
+    assert test[0]["problem_id"] == "q2"
+    assert test[0]["stimulus"] == "What is eight million four thousand four times five hundred?"
+    assert test[0]["C"] == 40
+    assert set(datasets.load_dataset(str(out), "text-words")) == {"train", "test"}
+
+
+def test_audio_decodes_the_way_datasets_users_decode_it(small_build: Path) -> None:
+    pytest.importorskip("torchcodec", reason="decoding needs torch, torchcodec and ffmpeg (CI installs them)")
+    row = datasets.load_dataset(str(small_build), "audio-words", split="test")[0]
+    decoded = row["audio"].get_all_samples()
+    assert decoded.sample_rate == 16000
+    assert decoded.data.shape[0] == 1 and decoded.data.shape[1] > 16000

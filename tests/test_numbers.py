@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import random
+
+import inflect
+import pytest
+
+from dataset_builder.numbers import digits_to_words, int_to_words, words_to_int
+from dataset_builder.problems import generate
+from dataset_builder.stimulus import stimulus
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [
+        (0, "zero"),
+        (7, "seven"),
+        (13, "thirteen"),
+        (40, "forty"),
+        (691, "six hundred ninety-one"),
+        (8004004, "eight million four thousand four"),
+        (500, "five hundred"),
+        (1000000000, "one billion"),
+        (10**15 + 1, "one quadrillion one"),
+        (10**18 - 1, "nine hundred ninety-nine quadrillion nine hundred ninety-nine trillion nine hundred "
+         "ninety-nine billion nine hundred ninety-nine million nine hundred ninety-nine thousand nine hundred "
+         "ninety-nine"),
+    ],
+)
+def test_words_in_standard_american_style(n: int, words: str) -> None:
+    assert int_to_words(n) == words
+    assert words_to_int(words) == n
+
+
+def test_round_trip_of_every_operand_and_product_of_the_default_set() -> None:
+    for p in generate():
+        for n in (p.a, p.b, p.product):
+            assert words_to_int(int_to_words(n)) == n
+
+
+def test_round_trip_and_agreement_with_inflect_on_100000_random_integers() -> None:
+    rng = random.Random(2026)
+    engine = inflect.engine()
+    for i in range(100_000):
+        n = rng.randrange(10 ** rng.randint(1, 18))
+        words = int_to_words(n)
+        assert words_to_int(words) == n
+        if i % 20 == 0:  # an independent implementation of the same style, on a sample
+            assert words == engine.number_to_words(n, andword="", comma="")
+
+
+@pytest.mark.parametrize(
+    ("text", "n"),
+    [("Six hundred and ninety one", 691), ("eight million, four thousand and four", 8004004), ("twenty-one", 21)],
+)
+def test_words_to_int_tolerates_common_variants(text: str, n: int) -> None:
+    assert words_to_int(text) == n
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "twenty thirty", "five four", "thousand", "one thousand one million", "seven apples", "zero one"],
+)
+def test_words_to_int_refuses_what_is_not_a_number(text: str) -> None:
+    with pytest.raises(ValueError):
+        words_to_int(text)
+
+
+@pytest.mark.parametrize("bad", [-1, 10**18, 1.5])
+def test_int_to_words_refuses_out_of_range(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"\[0, 10\*\*18\)"):
+        int_to_words(bad)  # type: ignore[arg-type]
+
+
+def test_digits_are_spoken_one_by_one() -> None:
+    assert digits_to_words(8004004) == "eight zero zero four zero zero four"
+
+
+def test_one_stimulus_per_representation() -> None:
+    assert stimulus(8004004, 500, "numerals") == "What is 8004004 times 500?"
+    assert stimulus(8004004, 500, "words") == "What is eight million four thousand four times five hundred?"
+    assert stimulus(47, 36, "digits") == "What is four seven times three six?"
+    with pytest.raises(ValueError, match="unknown representation 'roman'"):
+        stimulus(1, 2, "roman")

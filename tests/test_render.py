@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dataset_builder.problems import generate
+from dataset_builder.render.audio import SAMPLING_RATE, EspeakNG, TTSUnavailable, decode_flac, encode_flac
+from dataset_builder.render.image import MAX_WIDTH, ImageRenderer
+from dataset_builder.stimulus import stimulus
+
+LONGEST = stimulus(777777777, 777777777, "words")
+
+
+@pytest.fixture(scope="module")
+def renderer() -> ImageRenderer:
+    return ImageRenderer.default()
+
+
+def test_png_is_black_on_white_grayscale_and_byte_identical(renderer: ImageRenderer) -> None:
+    png = renderer.render("What is 8004004 times 500?")
+    assert png == ImageRenderer.default().render("What is 8004004 times 500?")
+    image = Image.open(io.BytesIO(png))
+    assert (image.format, image.mode) == ("PNG", "L")
+    assert image.getextrema() == (0, 255)
+    assert image.height < 100  # one line
+
+
+def test_long_word_stimuli_wrap_within_1024_px(renderer: ImageRenderer) -> None:
+    image = Image.open(io.BytesIO(renderer.render(LONGEST)))
+    assert image.width <= MAX_WIDTH
+    assert len(renderer.wrap(LONGEST)) >= 3
+    assert " ".join(renderer.wrap(LONGEST)) == LONGEST
+
+
+def test_font_is_pinned_by_hash(renderer: ImageRenderer) -> None:
+    described = renderer.describe()
+    assert described["font_file"] == "DejaVuSans.ttf"
+    assert len(str(described["font_sha256"])) == 64
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian's tesseract-ocr")
+@pytest.mark.parametrize("representation", ["numerals", "words"])
+def test_tesseract_reads_rendered_images_back_exactly(renderer: ImageRenderer, representation: str) -> None:
+    sample = random.Random(5).sample(generate(), 8)
+    for p in sample:
+        sentence = stimulus(p.a, p.b, representation)
+        result = subprocess.run(
+            ["tesseract", "stdin", "stdout", "--psm", "6"], input=renderer.render(sentence), capture_output=True, check=True
+        )
+        assert " ".join(result.stdout.decode().split()) == sentence
+
+
+@pytest.fixture(scope="module")
+def espeak() -> EspeakNG:
+    return EspeakNG()
+
+
+def test_speech_is_16khz_mono_non_silent_and_deterministic(espeak: EspeakNG) -> None:
+    sentence = stimulus(47, 36, "words")
+    flac = encode_flac(espeak.synthesize(sentence))
+    assert flac == encode_flac(EspeakNG().synthesize(sentence))
+    samples, rate = decode_flac(flac)
+    assert rate == SAMPLING_RATE and samples.ndim == 1
+    seconds = len(samples) / rate
+    assert 1.0 < seconds < 6.0
+    rms = np.sqrt(np.mean(samples.astype(np.float64) ** 2))
+    assert rms > 500  # int16 scale: clearly audible speech, not silence or a click
+
+
+def test_longer_sentences_give_longer_clips(espeak: EspeakNG) -> None:
+    short = espeak.synthesize(stimulus(7, 8, "words"))
+    long = espeak.synthesize(LONGEST)
+    assert len(long) > 3 * len(short)
+
+
+def test_tts_info_names_engine_version_voice_and_rate(espeak: EspeakNG) -> None:
+    info = espeak.info()
+    assert (info.backend, info.voice, info.rate) == ("espeak-ng", "en-us", 130)
+    assert info.engine_version[0].isdigit()
+
+
+def test_missing_espeak_says_how_to_install() -> None:
+    with pytest.raises(TTSUnavailable, match="apt-get install espeak-ng"):
+        EspeakNG(executable="espeak-ng-not-here").synthesize("What is 7 times 8?")
