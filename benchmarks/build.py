@@ -88,7 +88,9 @@ def main() -> None:
     print(f"\nbuild of {rows[0][2]:,} problems per config, --num-proc {args.num_proc}, in {root}")
     print(f"{'config':16} {'modality':8} {'items':>7} {'seconds':>8} {'items/s':>8} {'s/item':>8} {'MB':>8}")
     for name, modality, items, seconds, size in rows:
-        print(f"{name:16} {modality:8} {items:7,} {seconds:8.1f} {items / seconds:8.1f} {seconds / items:8.4f} {size / 1e6:8.1f}")
+        print(
+            f"{name:16} {modality:8} {items:7,} {seconds:8.1f} {items / seconds:8.1f} {seconds / items:8.4f} {size / 1e6:8.1f}"
+        )
     total_size = sum(r[4] for r in rows)
     own, workers = peak_memory_mb()
     print(f"total: {total_seconds:.1f} s ({total_seconds / 60:.1f} min), {total_size / 1e6:.1f} MB on disk")

@@ -56,7 +56,9 @@ class MMMult(datasets.ArrowBasedBuilder):
         return [
             datasets.SplitGenerator(
                 name=split,
-                gen_kwargs={"shards": [by_split[split][i : i + SHARD_SIZE] for i in range(0, len(by_split[split]), SHARD_SIZE)]},
+                gen_kwargs={
+                    "shards": [by_split[split][i : i + SHARD_SIZE] for i in range(0, len(by_split[split]), SHARD_SIZE)]
+                },
             )
             for split in ordered
         ]

@@ -55,10 +55,16 @@ def summary(manifest: dict[str, Any]) -> str:
     renderers = manifest["renderers"]
     if "image" in renderers:
         image = renderers["image"]
-        lines += ["", f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`) at {image['font_size']} px."]
+        lines += [
+            "",
+            f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`) at {image['font_size']} px.",
+        ]
     if "audio" in renderers:
         audio = renderers["audio"]
-        lines += ["", f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']}."]
+        lines += [
+            "",
+            f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']}.",
+        ]
     lines += ["", "<details><summary>sha256 of every file</summary>", "", "| file | sha256 |", "|---|---|"]
     lines += [f"| {path} | `{digest}` |" for path, digest in manifest["files"].items()]
     lines += ["", "</details>"]

@@ -30,8 +30,12 @@ def parser() -> argparse.ArgumentParser:
 
     b = commands.add_parser("build", help="generate the dataset as Parquet in the layout of a Hub dataset repo")
     b.add_argument("--out", required=True, help="output folder (new or empty; see --overwrite)")
-    b.add_argument("--configs", type=config_list, default=CONFIG_NAMES, help=f"comma-separated, or all: {','.join(CONFIG_NAMES)}")
-    b.add_argument("--per-stratum", type=int, default=DEFAULT_PER_STRATUM, help="problems per stratum (default %(default)s)")
+    b.add_argument(
+        "--configs", type=config_list, default=CONFIG_NAMES, help=f"comma-separated, or all: {','.join(CONFIG_NAMES)}"
+    )
+    b.add_argument(
+        "--per-stratum", type=int, default=DEFAULT_PER_STRATUM, help="problems per stratum (default %(default)s)"
+    )
     b.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
     b.add_argument("--from-csv", help="render exactly the problems of this CSV (columns a,b; optional id, split)")
     b.add_argument("--min-digits", type=int, help="keep problems whose operands both have at least this many digits")

@@ -20,7 +20,9 @@ def upload_plan(folder: str | Path) -> list[str]:
     """The files `push` uploads, relative to the build folder: the card, the manifest, the Parquet files."""
     folder = Path(folder)
     if not is_complete_build(folder):
-        raise PushError(f"{folder} is not a complete mmmult build (no README.md and {MANIFEST}); run `mmmult build` first")
+        raise PushError(
+            f"{folder} is not a complete mmmult build (no README.md and {MANIFEST}); run `mmmult build` first"
+        )
     parquet = sorted(str(p.relative_to(folder)) for p in folder.glob("*/*.parquet"))
     return ["README.md", MANIFEST, *parquet]
 

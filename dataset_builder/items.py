@@ -49,7 +49,10 @@ def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict
         row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{problem.problem_id}.png"}
     elif spec.modality == "audio":
         info = renderers.speech_info
-        row["audio"] = {"bytes": encode_flac(renderers.speech.synthesize(sentence)), "path": f"{problem.problem_id}.flac"}
+        row["audio"] = {
+            "bytes": encode_flac(renderers.speech.synthesize(sentence)),
+            "path": f"{problem.problem_id}.flac",
+        }
         row |= {
             "tts_backend": info.backend,
             "tts_engine_version": info.engine_version,

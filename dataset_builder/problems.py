@@ -218,11 +218,7 @@ class Bounds:
     def admits(self, problem: Problem) -> bool:
         lo_d, hi_d = self.min_digits or 1, self.max_digits or MAX_DIGITS
         lo_c, hi_c = self.min_c or 0, self.max_c if self.max_c is not None else 10**6
-        return (
-            lo_d <= problem.digits_a <= hi_d
-            and lo_d <= problem.digits_b <= hi_d
-            and lo_c <= problem.C <= hi_c
-        )
+        return lo_d <= problem.digits_a <= hi_d and lo_d <= problem.digits_b <= hi_d and lo_c <= problem.C <= hi_c
 
 
 def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED) -> list[Problem]:

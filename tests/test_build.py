@@ -85,7 +85,9 @@ def test_card_yaml_declares_configs_and_features(small_build: Path) -> None:
     infos = {i["config_name"]: i for i in meta["dataset_info"]}
     image_features = {f["name"]: f["dtype"] for f in infos["image-words"]["features"]}
     assert image_features["image"] == "image"
-    assert {s["name"]: s["num_examples"] for s in infos["text-numerals"]["splits"]} == manifest(small_build)["configs"]["text-numerals"]
+    assert {s["name"]: s["num_examples"] for s in infos["text-numerals"]["splits"]} == manifest(small_build)["configs"][
+        "text-numerals"
+    ]
     body = (small_build / "README.md").read_text()
     assert "<!-- build-summary -->" not in body
     assert manifest(small_build)["fingerprint"][:16] in body
@@ -97,7 +99,9 @@ def test_two_builds_are_byte_identical(small_build: Path, small_options: BuildOp
     assert (again / "README.md").read_bytes() == (small_build / "README.md").read_bytes()
 
 
-QUICK = BuildOptions(configs=("text-numerals", "text-words", "image-numerals", "problems"), bounds=Bounds(max_digits=2, limit=12))
+QUICK = BuildOptions(
+    configs=("text-numerals", "text-words", "image-numerals", "problems"), bounds=Bounds(max_digits=2, limit=12)
+)
 
 
 def test_interrupted_build_leaves_no_output_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

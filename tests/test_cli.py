@@ -31,7 +31,9 @@ def assert_user_error(result: subprocess.CompletedProcess[str], message: str) ->
 
 def test_build_then_list_the_upload(tmp_path: Path) -> None:
     out = tmp_path / "data"
-    result = mmmult("build", "--out", str(out), "--configs", "text-numerals,problems", "--max-digits", "2", "--limit", "9")
+    result = mmmult(
+        "build", "--out", str(out), "--configs", "text-numerals,problems", "--max-digits", "2", "--limit", "9"
+    )
     assert result.returncode == 0, result.stderr
     assert "configs: 100%" in result.stderr  # the progress bar
     listed = mmmult("push", "--repo-id", "someone/mmmult", "--dir", str(out), "--dry-run")
@@ -43,7 +45,9 @@ def test_build_then_list_the_upload(tmp_path: Path) -> None:
 def test_missing_espeak_is_explained(tmp_path: Path) -> None:
     bare = tmp_path / "bin"
     bare.mkdir()
-    result = mmmult("build", "--out", str(tmp_path / "d"), "--configs", "audio-words", "--limit", "2", env={"PATH": str(bare)})
+    result = mmmult(
+        "build", "--out", str(tmp_path / "d"), "--configs", "audio-words", "--limit", "2", env={"PATH": str(bare)}
+    )
     assert_user_error(result, "espeak-ng is not installed: install it with `sudo apt-get install espeak-ng`")
 
 
@@ -100,5 +104,7 @@ def test_push_without_network_fails_with_the_cause(tiny_build: Path) -> None:
 
 def test_push_needs_a_token_and_a_valid_repo_id(tiny_build: Path) -> None:
     no_token = {"HF_HUB_OFFLINE": "0", "HF_TOKEN": ""}
-    assert_user_error(mmmult("push", "--repo-id", "a/b", "--dir", str(tiny_build), env=no_token), "no Hugging Face token")
+    assert_user_error(
+        mmmult("push", "--repo-id", "a/b", "--dir", str(tiny_build), env=no_token), "no Hugging Face token"
+    )
     assert_user_error(mmmult("push", "--repo-id", "nobody", "--dir", str(tiny_build), env=no_token), "needs an owner")

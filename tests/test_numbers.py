@@ -22,9 +22,12 @@ from dataset_builder.stimulus import stimulus
         (500, "five hundred"),
         (1000000000, "one billion"),
         (10**15 + 1, "one quadrillion one"),
-        (10**18 - 1, "nine hundred ninety-nine quadrillion nine hundred ninety-nine trillion nine hundred "
-         "ninety-nine billion nine hundred ninety-nine million nine hundred ninety-nine thousand nine hundred "
-         "ninety-nine"),
+        (
+            10**18 - 1,
+            "nine hundred ninety-nine quadrillion nine hundred ninety-nine trillion nine hundred "
+            "ninety-nine billion nine hundred ninety-nine million nine hundred ninety-nine thousand nine hundred "
+            "ninety-nine",
+        ),
     ],
 )
 def test_words_in_standard_american_style(n: int, words: str) -> None:

@@ -51,7 +51,10 @@ def test_tesseract_reads_rendered_images_back_exactly(renderer: ImageRenderer, r
     for p in sample:
         sentence = stimulus(p.a, p.b, representation)
         result = subprocess.run(
-            ["tesseract", "stdin", "stdout", "--psm", "6"], input=renderer.render(sentence), capture_output=True, check=True
+            ["tesseract", "stdin", "stdout", "--psm", "6"],
+            input=renderer.render(sentence),
+            capture_output=True,
+            check=True,
         )
         assert " ".join(result.stdout.decode().split()) == sentence
 
