@@ -1,0 +1,111 @@
+"""Answer extraction on realistic model outputs: the expected integer, or None for no answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataset_builder.answers import extract_answer, find_numbers
+
+CASES: list[tuple[str, int | None]] = [
+    # explicit final answers
+    ("Final Answer: 1692", 1692),
+    ("47 x 36 = 1692\n\nFinal Answer: 1,692", 1692),
+    ("**Final Answer:** 4,002,002,000", 4002002000),
+    ("Final answer: **56**", 56),
+    ("FINAL ANSWER: 691768239328166226", 691768239328166226),
+    ("Final Answer: $1692$", 1692),
+    ("Final Answer: 1692.", 1692),
+    ("Final Answer:\n\n1692", 1692),
+    ("Final Answer: 1692 (since 47 x 36 = 1692)", 1692),
+    ("Final Answer: 47 x 36 = 1692", 1692),
+    ("Final Answer: The product is 1692.", 1692),
+    ("Final Answer: one thousand six hundred ninety-two", 1692),
+    ("Final Answer: 4 002 002 000", 4002002000),
+    ("Final Answer: 4.002.002.000", 4002002000),
+    ("Let me try: 40 x 36 = 1440. Final Answer: 1692. Check: 1692 / 36 = 47.", 1692),
+    ("First guess 1700. Final Answer: 1690\nWait, Final Answer: 1692", 1692),
+    ("Final Answer: 999,999,998,000,000,001", 999999998000000001),
+    ("The final answer is 56.", 56),
+    ("Final Answer: -12", -12),
+    # chain of thought with intermediate products
+    (
+        "Step 1: 47 x 30 = 1410\nStep 2: 47 x 6 = 282\nStep 3: 1410 + 282 = 1692\nFinal Answer: 1692",
+        1692,
+    ),
+    (
+        "We split 8004004 x 500 = 8004004 x 5 x 100. 8004004 x 5 = 40020020. Times 100 gives 4002002000.",
+        4002002000,
+    ),
+    ("7 x 8 = 56", 56),
+    ("47 × 36 = 1,410 + 282 = 1,692", 1692),
+    ("So the product is 1,692, as computed above.", 1692),
+    ("The product of 47 and 36 is 1692.", 1692),
+    ("The answer is 47 × 36 = 1692", 1692),
+    ("Result: 56088", 56088),
+    ("The result = 56088", 56088),
+    ("Thus, 123 × 456 = 56088. Let me double check: 56088 / 456 = 123. Yes.", 123),
+    ("Therefore the answer is 56088, which I verified by dividing by 456.", 56088),
+    ("I get 56 088 in the end", 56088),
+    # boxed and LaTeX
+    ("\\boxed{1692}", 1692),
+    ("Thus $47 \\times 36 = \\boxed{1692}$.", 1692),
+    ("$$\\boxed{1{,}692}$$", 1692),
+    ("\\[ 8004004 \\times 500 = \\boxed{4\\,002\\,002\\,000} \\]", 4002002000),
+    ("The answer is $\\boxed{\\text{56}}$", 56),
+    ("\\boxed{4002002000} is my answer, though 4000000000 is close", 4002002000),
+    ("$123 \\cdot 456 = 56088$", 56088),
+    # markdown
+    ("**1692**", 1692),
+    ("The product is `1692`.", 1692),
+    ("- partial: 1410\n- partial: 282\n- **total: 1692**", 1692),
+    ("| a | b | product |\n|---|---|---|\n| 47 | 36 | 1692 |", 1692),
+    # number words
+    ("eight million four thousand four", 8004004),
+    ("The product is eight million four thousand four.", 8004004),
+    ("The answer is six hundred and ninety-one.", 691),
+    ("The answer is six hundred ninety one", 691),
+    ("The result is four billion, two million, two thousand.", 4002002000),
+    ("Final Answer: 99 million eighty-eight thousand", 99088000),
+    ("The product is a hundred and five.", 105),
+    ("It comes to one thousand six hundred ninety-two.", 1692),
+    ("Final Answer: Two Thousand And Twelve", 2012),
+    ("fifty-six", 56),
+    ("4 billion 2 million 2 thousand", 4002002000),
+    # refusals and non-answers
+    ("I cannot help with that.", None),
+    ("I'm sorry, I can't do arithmetic on numbers this large.", None),
+    ("", None),
+    ("Final Answer:", None),
+    ("The answer is approximately 3.5.", None),
+    ("Final Answer: 1.5", None),
+    # truncated answers
+    ("Let's compute 123 x 456. First 123 x 400 = 49200, then 123 x 5", 5),
+    ("Step 1: 47 x 30 = 1410\nStep 2: 47 x 6 =", 6),
+    ("Final Answer: 16", 16),
+    # multiple candidates: the marked one wins over the last number
+    ("Final Answer: 1692\n\nNote: 47 + 36 = 83", 1692),
+    ("The answer is 1692. (Not 1700, which would be 50 x 34.)", 1692),
+    ("Either 1692 or 1693; the product is 1692.", 1692),
+    ("56088.0", 56088),
+    ("Final Answer: 56,088.00", 56088),
+]
+
+
+@pytest.mark.parametrize(("output", "expected"), CASES)
+def test_extracts_the_final_integer(output: str, expected: int | None) -> None:
+    assert extract_answer(output) == expected
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) >= 60
+
+
+def test_integers_stay_exact_beyond_float_precision() -> None:
+    n = 999999998000000001
+    assert extract_answer(f"Final Answer: {n}") == n
+    assert float(n) != n  # a float would have lost the last digit
+
+
+def test_find_numbers_reads_positions_and_mixed_forms() -> None:
+    numbers = find_numbers("47 x 36 is 99 million eighty-eight thousand, not 1,692")
+    assert [(n.value, n.start) for n in numbers] == [(47, 0), (36, 5), (99088000, 11), (1692, 49)]
