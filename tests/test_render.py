@@ -11,6 +11,7 @@ from PIL import Image
 
 from dataset_builder.problems import generate
 from dataset_builder.render.audio import SAMPLING_RATE, EspeakNG, TTSUnavailable, decode_flac, encode_flac
+from dataset_builder.render.espnet import EspnetTTS
 from dataset_builder.render.image import MAX_WIDTH, ImageRenderer
 from dataset_builder.stimulus import stimulus
 
@@ -91,3 +92,10 @@ def test_tts_info_names_engine_version_voice_and_rate(espeak: EspeakNG) -> None:
 def test_missing_espeak_says_how_to_install() -> None:
     with pytest.raises(TTSUnavailable, match="apt-get install espeak-ng"):
         EspeakNG(executable="espeak-ng-not-here").synthesize("What is 7 times 8?")
+
+
+def test_espnet_backend_needs_a_model_and_says_how_to_get_it(tmp_path) -> None:
+    with pytest.raises(TTSUnavailable, match="needs a model: --espnet-model-tag, or --espnet-train-config"):
+        EspnetTTS(train_config="config.yaml")
+    with pytest.raises(TTSUnavailable, match="does not exist"):
+        EspnetTTS(train_config=str(tmp_path / "missing.yaml"), model_file=str(tmp_path / "missing.pth"))

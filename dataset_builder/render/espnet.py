@@ -57,7 +57,8 @@ class EspnetTTS:
     def synthesize(self, sentence: str) -> np.ndarray:
         import torch
 
+        engine = self.engine  # loading draws random numbers: load first, then seed
         torch.manual_seed(zlib.crc32(sentence.encode()))
         with torch.no_grad():
-            wav = self.engine(sentence)["wav"]
-        return to_16k_int16(wav.view(-1).cpu().numpy(), int(self.engine.fs))
+            wav = engine(sentence)["wav"]
+        return to_16k_int16(wav.view(-1).cpu().numpy(), int(engine.fs))
