@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .build import BuildError, BuildOptions, build
+from .evaluate import EvalSetupError, run_lm_eval
 from .hub import PushError, push, upload_plan
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
 from .render.audio import TTSUnavailable
@@ -58,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="mmmult-data", help="the build folder (default %(default)s)")
     p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
+
+    commands.add_parser(
+        "eval",
+        help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
+        add_help=False,
+    )
     return main
 
 
@@ -95,6 +102,14 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["eval"]:
+        try:
+            run_lm_eval(argv[1:])
+        except EvalSetupError as error:
+            print(f"mmmult: error: {error}", file=sys.stderr)
+            return 2
+        return 0
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

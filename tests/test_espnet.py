@@ -54,7 +54,11 @@ def test_synthesis_is_16khz_int16_and_seeded(tiny_model: tuple[str, str]) -> Non
 
 def test_build_with_the_espnet_backend(tiny_model: tuple[str, str], tmp_path: Path) -> None:
     tts = TTSSettings(backend_name="espnet", espnet_train_config=tiny_model[0], espnet_model_file=tiny_model[1])
-    out = build(tmp_path / "data", BuildOptions(configs=("audio-words",), bounds=Bounds(max_digits=2, limit=4), tts=tts))
-    rows = datasets.load_dataset(str(out), "audio-words", split="train").cast_column("audio", datasets.Audio(decode=False))
+    out = build(
+        tmp_path / "data", BuildOptions(configs=("audio-words",), bounds=Bounds(max_digits=2, limit=4), tts=tts)
+    )
+    rows = datasets.load_dataset(str(out), "audio-words", split="train").cast_column(
+        "audio", datasets.Audio(decode=False)
+    )
     assert set(rows["tts_backend"]) == {"espnet"}
     assert all(decode_flac(r["bytes"])[1] == SAMPLING_RATE for r in rows["audio"])

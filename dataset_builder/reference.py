@@ -1,0 +1,59 @@
+"""`mmmult-reference`: an lm-eval model that reads the problem and answers with the exact product.
+
+It measures perception alone (the arithmetic is Python's), so its accuracy on a config is the
+share of stimuli that its reader gets exactly right; 100% on text proves the task wiring. Text is
+parsed from the prompt, images are read with tesseract, audio needs an ASR backend (not yet
+available: such tasks stop with a clear error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import LM
+from lm_eval.api.registry import register_model
+from tqdm.auto import tqdm
+
+from .evaluate import REFERENCE_MODEL
+from .perception import read_image
+from .stimulus import parse_stimulus
+
+NAME = REFERENCE_MODEL
+NO_ANSWER = "I could not read the problem."
+
+
+class ReferenceCannotRead(RuntimeError):
+    """The reference system has no reader for this channel; the message says what to run instead."""
+
+
+@register_model(NAME)
+class ReferenceLM(LM):
+    """Reads the operands from the request's text, image or audio; multiplies them exactly."""
+
+    MULTIMODAL = True
+
+    def __init__(self, **_: Any) -> None:
+        super().__init__()
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        return [self.answer(request) for request in tqdm(requests, disable=disable_tqdm, desc=NAME)]
+
+    def answer(self, request: Instance) -> str:
+        context, *rest = request.args
+        media = rest[1] if len(rest) > 1 else {}
+        try:
+            if media.get("audio"):
+                raise ReferenceCannotRead(
+                    f"{NAME} cannot read audio yet: it needs an ASR backend (issue #5); run the text and image tasks"
+                )
+            a, b = read_image(media["visual"][0]) if media.get("visual") else parse_stimulus(context)
+        except ValueError:
+            return NO_ANSWER
+        return f"{a} x {b} = {a * b}\nFinal Answer: {a * b}"
+
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+        raise NotImplementedError(f"{NAME} only answers generate_until tasks such as mmmult")
+
+    def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:
+        raise NotImplementedError(f"{NAME} only answers generate_until tasks such as mmmult")

@@ -1,0 +1,73 @@
+"""Scoring one model response against one problem: the metrics the tasks report and the Space re-computes.
+
+exact_match is 1 when the extracted integer equals the product. digit_match is NUPA-style
+partial credit: the share of digit positions, aligned from the right, where the answer's digit
+equals the product's, over the longer of the two lengths (0 without an answer). length_error is
+the absolute difference in digit count (the product's length without an answer).
+
+>>> score_response("Final Answer: 1692", 1692)["exact_match"]
+1
+>>> score_response("Final Answer: 1682", 1692)["digit_match"]
+0.75
+"""
+
+from __future__ import annotations
+
+from .answers import extract_answer
+
+C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
+DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 19))
+SCORES: tuple[str, ...] = ("exact_match", "digit_match", "length_error")
+
+
+def c_band_metric(C: int) -> str:
+    """Name of the accuracy metric of the C band that holds C: c_band_metric(40) == 'acc_C_26_50'."""
+    for low, high in C_BANDS:
+        if low <= C <= high:
+            return f"acc_C_{low}_{high}"
+    raise ValueError(f"C = {C} is outside every band ({C_BANDS[0][0]} to {C_BANDS[-1][1]})")
+
+
+def digit_total_metric(digit_total: int) -> str:
+    return f"acc_digits_{digit_total}"
+
+
+BAND_METRICS: tuple[str, ...] = tuple(c_band_metric(low) for low, _ in C_BANDS) + tuple(
+    digit_total_metric(d) for d in DIGIT_TOTALS
+)
+METRICS: tuple[str, ...] = SCORES + BAND_METRICS
+
+
+def digit_match(answer: int | None, product: int) -> float:
+    if answer is None:
+        return 0.0
+    got, want = str(abs(answer)), str(product)
+    width = max(len(got), len(want))
+    same = sum(g == w for g, w in zip(got.rjust(width), want.rjust(width)) if w != " ")
+    return same / width
+
+
+def length_error(answer: int | None, product: int) -> int:
+    return len(str(product)) if answer is None else abs(len(str(abs(answer))) - len(str(product)))
+
+
+def score_answer(answer: int | None, product: int) -> dict[str, float]:
+    """exact_match, digit_match and length_error of an already extracted answer."""
+    return {
+        "exact_match": int(answer == product),
+        "digit_match": digit_match(answer, product),
+        "length_error": length_error(answer, product),
+    }
+
+
+def score_response(response: str | None, product: int) -> dict[str, float]:
+    """Scores of a raw model response: extraction, then :func:`score_answer`."""
+    return score_answer(extract_answer(response), product)
+
+
+def band_scores(exact: int, C: int, digit_total: int) -> dict[str, int | None]:
+    """Every band metric for one item: its correctness in its own bands, None in the others."""
+    scores: dict[str, int | None] = dict.fromkeys(BAND_METRICS)
+    scores[c_band_metric(C)] = exact
+    scores[digit_total_metric(digit_total)] = exact
+    return scores

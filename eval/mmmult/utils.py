@@ -1,0 +1,108 @@
+"""Functions named after the YAML keys they serve; everything they compute comes from the mmmult core."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import soundfile
+from PIL import Image
+
+from dataset_builder.answers import extract_answer
+from dataset_builder.scoring import band_scores, score_answer
+
+DATA_ENV = "MMMULT_DATA"
+DEFAULT_DATA = "mmmult-data"
+INSTRUCTION = (
+    "Compute the exact product of the multiplication problem {channel}. You may reason step by step. "
+    'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
+)
+CHANNELS = {
+    "text": "below",
+    "image": "shown in the image",
+    "audio": "spoken in the audio",
+}
+PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
+MEDIA_COLUMNS = ("image", "audio")
+
+UNDECODED = {"image": datasets.Image(decode=False), "audio": datasets.Audio(decode=False)}
+
+_media: dict[str, dict[str, _MediaColumn]] = {}
+"""Media by config and split: kept out of the docs so that logged samples stay small."""
+
+
+def load(config: str, data: str | None = None, **_: Any) -> datasets.DatasetDict:
+    """The config's splits without media columns, from a build folder or a Hub repo id.
+
+    The source is `data` (task metadata: `--metadata '{"data": "..."}'`), else $MMMULT_DATA, else
+    ./mmmult-data, the folder `./run build` writes.
+    """
+    source = data or os.environ.get(DATA_ENV) or DEFAULT_DATA
+    if not Path(source).is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
+        raise FileNotFoundError(
+            f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "
+            f"{DATA_ENV} (or --metadata '{{\"data\": ...}}') to a build folder or a Hub repo id USER/NAME"
+        )
+    splits = datasets.load_dataset(source, config)
+    column = next((c for c in MEDIA_COLUMNS if c in splits["test"].column_names), None)
+    if column is None:
+        return splits
+    undecoded = splits.cast_column(column, UNDECODED[column])
+    _media[config] = {name: _MediaColumn(split, column) for name, split in undecoded.items()}
+    return splits.remove_columns(column)
+
+
+class _MediaColumn:
+    """One split's media bytes, read on demand from the memory-mapped Arrow table by problem_id."""
+
+    def __init__(self, split: datasets.Dataset, column: str) -> None:
+        self.column = split.select_columns([column])
+        self.rows = {pid: i for i, pid in enumerate(split["problem_id"])}
+
+    def bytes_of(self, problem_id: str) -> bytes:
+        return self.column[self.rows[problem_id]][self.column.column_names[0]]["bytes"]
+
+
+def _media_bytes(doc: dict[str, Any]) -> bytes:
+    return _media[f"{doc['modality']}-{doc['representation']}"][doc["split"]].bytes_of(doc["problem_id"])
+
+
+def doc_to_text(doc: dict[str, Any]) -> str:
+    modality = doc["modality"]
+    prompt = PLACEHOLDERS[modality] + INSTRUCTION.format(channel=CHANNELS[modality])
+    return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
+
+
+def doc_to_image(doc: dict[str, Any]) -> list[Image.Image]:
+    return [Image.open(io.BytesIO(_media_bytes(doc))).convert("RGB")]
+
+
+def doc_to_audio(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    samples, rate = soundfile.read(io.BytesIO(_media_bytes(doc)), dtype="float32")
+    return [{"array": np.asarray(samples), "sampling_rate": rate}]
+
+
+def extract_final_integers(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
+    """The `final-integer` filter: each response reduced to its final integer ('' when none)."""
+    return [[_as_text(extract_answer(r)) for r in doc_resps] for doc_resps in resps]
+
+
+def _as_text(answer: int | None) -> str:
+    return "" if answer is None else str(answer)
+
+
+def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float | int | None]:
+    answer = int(results[0]) if results[0] else None
+    scores = score_answer(answer, int(doc["product"]))
+    return scores | band_scores(scores["exact_match"], doc["C"], doc["digit_total"])
+
+
+def mean_of_present(values: list[float | None]) -> float:
+    """Mean over the items of one band (the others report None); NaN when the band is empty."""
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else math.nan

@@ -1,0 +1,184 @@
+"""The lm-eval tasks end to end, offline: the reference system, a tiny transformer, a chat API."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from dataset_builder.perception import read_image
+from dataset_builder.scoring import BAND_METRICS, SCORES, band_scores, score_response
+from dataset_builder.stimulus import parse_stimulus
+
+
+def mmmult_eval(data: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MMMULT_DATA": str(data)}
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--output_path", str(out), "--log_samples", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def outputs(out: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """results_*.json and samples_<task>_*.jsonl of one lm-eval run."""
+    (results_file,) = out.rglob("results_*.json")
+    samples = {}
+    for path in out.rglob("samples_*.jsonl"):
+        task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
+        samples[task] = [json.loads(line) for line in path.read_text().splitlines()]
+    return json.loads(results_file.read_text()), samples
+
+
+def test_reference_system_reads_text_and_images(small_build: Path, tmp_path: Path) -> None:
+    tasks = "mmmult_text_numerals,mmmult_text_words,mmmult_image_numerals,mmmult_image_words"
+    result = mmmult_eval(small_build, tmp_path, "--model", "mmmult-reference", "--tasks", tasks)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    assert results["model_name"] == "mmmult-reference"
+    for task in ("mmmult_text_numerals", "mmmult_text_words"):
+        assert results["results"][task]["exact_match,final-integer"] == 1.0
+    for task in ("mmmult_image_numerals", "mmmult_image_words"):
+        assert results["results"][task]["exact_match,final-integer"] >= 0.99
+    sample = samples["mmmult_image_words"][0]
+    assert {"problem_id", "a", "b", "C", "digits_a", "nonzero_b", "representation", "modality"} <= set(sample["doc"])
+    assert "image" not in sample["doc"]
+    assert len(json.dumps(sample)) < 5000  # no image bytes in the log
+
+
+def test_reference_system_says_it_cannot_read_audio_yet(small_build: Path, tmp_path: Path) -> None:
+    result = mmmult_eval(
+        small_build, tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_audio_words", "--limit", "1"
+    )
+    assert result.returncode == 2
+    assert "mmmult-reference cannot read audio yet" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised GPT-2 with a word-level tokenizer trained here on the prompt's words."""
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    corpus = [
+        "Compute the exact product of the multiplication problem below. You may reason step by step.",
+        'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".',
+        "What is 47 times 36? 1692 eight million four thousand four times five hundred",
+    ]
+    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<|endoftext|>"]))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|endoftext|>")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(fast), n_positions=256, n_embd=16, n_layer=1, n_head=2)
+    folder = tmp_path_factory.mktemp("tiny-lm")
+    fast.save_pretrained(folder)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return folder
+
+
+def recompute(samples: list[dict[str, Any]]) -> dict[str, float]:
+    """Every task metric from the logged raw responses, with the core's extraction and scoring."""
+    values: dict[str, list[float]] = {name: [] for name in SCORES + BAND_METRICS}
+    for sample in samples:
+        doc = sample["doc"]
+        scores = score_response(sample["resps"][0][0], int(doc["product"]))
+        for name, value in (scores | band_scores(scores["exact_match"], doc["C"], doc["digit_total"])).items():
+            if value is not None:
+                values[name].append(value)
+    return {name: sum(v) / len(v) if v else math.nan for name, v in values.items()}
+
+
+def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path, tmp_path: Path) -> None:
+    result = mmmult_eval(
+        small_build,
+        tmp_path,
+        "--model", "hf",
+        "--model_args", f"pretrained={tiny_lm}",
+        "--tasks", "mmmult_text",
+        "--limit", "4",
+        "--gen_kwargs", "max_gen_toks=8",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    assert set(results["results"]) == {"mmmult_text", "mmmult_text_numerals", "mmmult_text_words"}
+    assert results["configs"]["mmmult_text_numerals"]["generation_kwargs"]["max_gen_toks"] == 8
+    for task in ("mmmult_text_numerals", "mmmult_text_words"):
+        assert len(samples[task]) == 4
+        assert all(s["filter"] == "final-integer" for s in samples[task])
+        reported = results["results"][task]
+        for name, value in recompute(samples[task]).items():
+            logged = reported[f"{name},final-integer"]
+            assert (math.isnan(value) and math.isnan(logged)) or logged == pytest.approx(value), name
+
+
+class ChatServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint on 127.0.0.1 that records what it is sent."""
+
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append(body)
+        reply = {
+            "id": "test",
+            "object": "chat.completion",
+            "model": body["model"],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "Final Answer: 42"}, "finish_reason": "stop"}
+            ],
+        }
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def chat_server() -> Iterator[str]:
+    ChatServer.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
+    server.shutdown()
+
+
+def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp_path: Path, chat_server: str) -> None:
+    result = mmmult_eval(
+        small_build,
+        tmp_path,
+        "--model", "local-chat-completions",
+        "--model_args", f"model=test-vlm,base_url={chat_server},num_concurrent=1",
+        "--tasks", "mmmult_image_numerals",
+        "--apply_chat_template",
+        "--limit", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(ChatServer.received) == 2
+    _, samples = outputs(tmp_path)
+    for request, sample in zip(ChatServer.received, samples["mmmult_image_numerals"]):
+        content = request["messages"][-1]["content"]
+        images = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        assert len(images) == 1 and images[0].startswith("data:image/png;base64,")
+        image = Image.open(io.BytesIO(base64.b64decode(images[0].split(",", 1)[1])))
+        assert image.format == "PNG"
+        assert read_image(image) == (sample["doc"]["a"], sample["doc"]["b"])
+        assert parse_stimulus(sample["doc"]["stimulus"]) == (sample["doc"]["a"], sample["doc"]["b"])
+        text = " ".join(part.get("text", "") for part in content)
+        assert "Final Answer:" in text and "shown in the image" in text

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dataset_builder.scoring import (
+    BAND_METRICS,
+    METRICS,
+    band_scores,
+    c_band_metric,
+    digit_match,
+    length_error,
+    score_response,
+)
+from dataset_builder.stimulus import parse_stimulus, read_operand, stimulus
+
+TASKS = Path(__file__).parent.parent / "eval" / "mmmult"
+
+
+@pytest.mark.parametrize(
+    ("C", "metric"), [(4, "acc_C_4_25"), (25, "acc_C_4_25"), (40, "acc_C_26_50"), (324, "acc_C_201_324")]
+)
+def test_c_bands(C: int, metric: str) -> None:
+    assert c_band_metric(C) == metric
+
+
+def test_band_scores_mark_only_the_items_bands() -> None:
+    scores = band_scores(1, C=40, digit_total=10)
+    assert scores["acc_C_26_50"] == 1 and scores["acc_digits_10"] == 1
+    assert sum(v is not None for v in scores.values()) == 2
+    assert set(scores) == set(BAND_METRICS)
+
+
+@pytest.mark.parametrize(
+    ("answer", "product", "match", "length"),
+    [(1692, 1692, 1.0, 0), (1682, 1692, 0.75, 0), (692, 1692, 0.75, 1), (11692, 1692, 0.8, 1), (None, 1692, 0.0, 4)],
+)
+def test_partial_credit_is_right_aligned(answer: int | None, product: int, match: float, length: int) -> None:
+    assert digit_match(answer, product) == match
+    assert length_error(answer, product) == length
+
+
+def test_score_response_reads_then_scores() -> None:
+    assert score_response("so 47 x 36 = 1692. Final Answer: 1692", 1692) == {
+        "exact_match": 1,
+        "digit_match": 1.0,
+        "length_error": 0,
+    }
+    assert score_response("no idea", 1692)["exact_match"] == 0
+
+
+def test_task_yaml_declares_exactly_the_metrics_the_core_scores() -> None:
+    text = (TASKS / "_default_template_yaml").read_text().replace("!function", "")
+    declared = [m["metric"] for m in yaml.safe_load(text)["metric_list"]]
+    assert declared == list(METRICS)
+
+
+@pytest.mark.parametrize("representation", ["numerals", "words", "digits"])
+def test_every_stimulus_parses_back(representation: str) -> None:
+    for a, b in [(7, 8), (8004004, 500), (999999999, 100000000), (47, 36)]:
+        assert parse_stimulus(stimulus(a, b, representation)) == (a, b)
+
+
+def test_read_operand_refuses_words_that_are_not_numbers() -> None:
+    with pytest.raises(ValueError):
+        read_operand("seven apples")
