@@ -124,21 +124,19 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
 
 
 class ChatServer(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat endpoint on 127.0.0.1 that records what it is sent."""
+    """OpenAI-compatible chat and completions endpoints on 127.0.0.1 that record what they are sent."""
 
     received: list[dict[str, Any]] = []
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append(body)
-        reply = {
-            "id": "test",
-            "object": "chat.completion",
-            "model": body["model"],
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": "Final Answer: 42"}, "finish_reason": "stop"}
-            ],
-        }
+        answer = "Final Answer: 42"
+        if self.path.endswith("/chat/completions"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+        else:
+            choice = {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None}
+        reply = {"id": "test", "model": body["model"], "choices": [choice]}
         data = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -155,7 +153,7 @@ def chat_server() -> Iterator[str]:
     ChatServer.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
     server.shutdown()
 
 
@@ -164,7 +162,7 @@ def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp
         small_build,
         tmp_path,
         "--model", "local-chat-completions",
-        "--model_args", f"model=test-vlm,base_url={chat_server},num_concurrent=1",
+        "--model_args", f"model=test-vlm,base_url={chat_server}/chat/completions,num_concurrent=1",
         "--tasks", "mmmult_image_numerals",
         "--apply_chat_template",
         "--limit", "2",
@@ -182,3 +180,22 @@ def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp
         assert parse_stimulus(sample["doc"]["stimulus"]) == (sample["doc"]["a"], sample["doc"]["b"])
         text = " ".join(part.get("text", "") for part in content)
         assert "Final Answer:" in text and "shown in the image" in text
+
+
+def test_completions_api_receives_the_text_prompt(small_build: Path, tmp_path: Path, chat_server: str) -> None:
+    result = mmmult_eval(
+        small_build,
+        tmp_path,
+        "--model", "local-completions",
+        "--model_args", f"model=test-lm,base_url={chat_server}/completions,tokenizer_backend=none,num_concurrent=1",
+        "--tasks", "mmmult_text_words",
+        "--limit", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    prompts = [request["prompt"] for request in ChatServer.received]
+    logged = samples["mmmult_text_words"]
+    assert sorted(prompts) == sorted(sample["arguments"]["gen_args_0"]["arg_0"] for sample in logged)
+    assert sorted(p.rsplit("\n", 1)[1] for p in prompts) == sorted(sample["doc"]["stimulus"] for sample in logged)
+    assert all(request["max_tokens"] == 4096 and request["temperature"] == 0.0 for request in ChatServer.received)
+    assert results["results"]["mmmult_text_words"]["exact_match,final-integer"] == 0.0

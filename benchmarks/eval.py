@@ -1,0 +1,68 @@
+"""Task set-up and scoring speed of the lm-eval tasks, on a built dataset.
+
+    .venv/bin/python benchmarks/eval.py [--data mmmult-data]
+
+Prints the seconds to set up all six tasks on the test split (loading the Parquet files, media
+index, docs) and the milliseconds to extract and score one response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+from dataset_builder.evaluate import TASKS_DIR  # noqa: E402
+from dataset_builder.scoring import band_scores, score_response  # noqa: E402
+
+TASKS = [
+    "mmmult_text_numerals",
+    "mmmult_text_words",
+    "mmmult_image_numerals",
+    "mmmult_image_words",
+    "mmmult_audio_words",
+    "mmmult_audio_digits",
+]
+RESPONSES = [
+    "Step 1: 47 x 30 = 1410\nStep 2: 47 x 6 = 282\nStep 3: 1410 + 282 = 1692\nFinal Answer: 1692",
+    "Thus $8004004 \\times 500 = \\boxed{4\\,002\\,002\\,000}$.",
+    "The product is eight million four thousand four.",
+    "I cannot compute that exactly.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="mmmult-data", help="a complete build (default %(default)s)")
+    args = parser.parse_args()
+    os.environ["MMMULT_DATA"] = str(Path(args.data).absolute())
+
+    started = time.perf_counter()
+    from lm_eval.tasks import TaskManager
+
+    imported = time.perf_counter() - started
+    started = time.perf_counter()
+    tasks = TaskManager(include_path=str(TASKS_DIR), include_defaults=False).load_task_or_group(TASKS)
+    docs = {name: list(task.test_docs()) for name, task in tasks.items()}
+    setup = time.perf_counter() - started
+    print(f"import lm_eval.tasks: {imported:.1f} s (not counted)")
+    print(f"set-up of {len(tasks)} tasks, {sum(map(len, docs.values())):,} test docs: {setup:.2f} s")
+
+    sample = [doc for task_docs in docs.values() for doc in task_docs]
+    rng = random.Random(0)
+    pairs = [(rng.choice(RESPONSES), rng.choice(sample)) for _ in range(20_000)]
+    started = time.perf_counter()
+    for response, doc in pairs:
+        scores = score_response(response, int(doc["product"]))
+        band_scores(scores["exact_match"], doc["C"], doc["digit_total"])
+    per_sample = (time.perf_counter() - started) / len(pairs)
+    print(f"extraction + scoring: {per_sample * 1000:.3f} ms per sample ({len(pairs):,} samples)")
+
+
+if __name__ == "__main__":
+    main()
