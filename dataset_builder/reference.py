@@ -2,8 +2,8 @@
 
 It measures perception alone (the arithmetic is Python's), so its accuracy on a config is the
 share of stimuli that its reader gets exactly right; 100% on text proves the task wiring. Text is
-parsed from the prompt, images are read with tesseract, audio needs an ASR backend (not yet
-available: such tasks stop with a clear error).
+parsed from the prompt, images are read with tesseract, audio with faster-whisper (the `asr`
+extra; model_args `asr_model=PATH` picks another faster-whisper model folder).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lm_eval.api.registry import register_model
 from tqdm.auto import tqdm
 
 from .evaluate import REFERENCE_MODEL
-from .perception import read_image
+from .perception import PerceptionUnavailable, Transcriber, read_audio, read_image
 from .stimulus import parse_stimulus
 
 NAME = REFERENCE_MODEL
@@ -33,8 +33,9 @@ class ReferenceLM(LM):
 
     MULTIMODAL = True
 
-    def __init__(self, **_: Any) -> None:
+    def __init__(self, asr_model: str | None = None, **_: Any) -> None:
         super().__init__()
+        self.transcriber = Transcriber(asr_model)
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         return [self.answer(request) for request in tqdm(requests, disable=disable_tqdm, desc=NAME)]
@@ -44,10 +45,14 @@ class ReferenceLM(LM):
         media = rest[1] if len(rest) > 1 else {}
         try:
             if media.get("audio"):
-                raise ReferenceCannotRead(
-                    f"{NAME} cannot read audio yet: it needs an ASR backend (issue #5); run the text and image tasks"
-                )
-            a, b = read_image(media["visual"][0]) if media.get("visual") else parse_stimulus(context)
+                clip = media["audio"][0]
+                a, b = read_audio(clip["array"], clip["sampling_rate"], self.transcriber)
+            elif media.get("visual"):
+                a, b = read_image(media["visual"][0])
+            else:
+                a, b = parse_stimulus(context)
+        except PerceptionUnavailable as error:
+            raise ReferenceCannotRead(f"{NAME} cannot read this task's input: {error}") from None
         except ValueError:
             return NO_ANSWER
         return f"{a} x {b} = {a * b}\nFinal Answer: {a * b}"

@@ -46,6 +46,14 @@ class ConfigSpec:
     def media_column(self) -> str | None:
         return {"image": "image", "audio": "audio"}.get(self.modality or "")
 
+    def undecoded_media(self) -> datasets.Image | datasets.Audio:
+        """The media feature with decoding off: raw PNG or FLAC bytes, readable without torch."""
+        if self.modality == "image":
+            return datasets.Image(decode=False)
+        if self.modality == "audio":
+            return datasets.Audio(sampling_rate=SAMPLING_RATE, decode=False)
+        raise ValueError(f"config {self.name} has no media column")
+
     def features(self) -> datasets.Features:
         columns: dict[str, datasets.features.FeatureType] = {
             name: datasets.Value(dtype) for name, dtype in PROBLEM_TYPES.items()
@@ -78,3 +86,8 @@ CONFIGS: dict[str, ConfigSpec] = {
     )
 }
 CONFIG_NAMES: tuple[str, ...] = tuple(CONFIGS)
+
+
+def data_file_pattern(config: str, split: str) -> str:
+    """Where a split's Parquet shards live inside a build or Hub repo: '<config>/<split>-*.parquet'."""
+    return f"{config}/{split}-*.parquet"

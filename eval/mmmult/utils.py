@@ -14,10 +14,12 @@ import soundfile
 from PIL import Image
 
 from dataset_builder.answers import extract_answer
+from dataset_builder.schema import CONFIGS, data_file_pattern
 from dataset_builder.scoring import band_scores, score_answer
 
 DATA_ENV = "MMMULT_DATA"
 DEFAULT_DATA = "mmmult-data"
+SPLIT = "test"
 INSTRUCTION = (
     "Compute the exact product of the multiplication problem {channel}. You may reason step by step. "
     'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
@@ -28,16 +30,15 @@ CHANNELS = {
     "audio": "spoken in the audio",
 }
 PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
-MEDIA_COLUMNS = ("image", "audio")
-
-UNDECODED = {"image": datasets.Image(decode=False), "audio": datasets.Audio(decode=False)}
 
 _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
 
 
 def load(config: str, data: str | None = None, **_: Any) -> datasets.DatasetDict:
-    """The config's splits without media columns, from a build folder or a Hub repo id.
+    """The config's test split without its media column, from a build folder or a Hub repo id.
+
+    Only the test split's files are read (the tasks evaluate on it), which keeps set-up fast.
 
     The source is `data` (task metadata: `--metadata '{"data": "..."}'`), else $MMMULT_DATA, else
     ./mmmult-data, the folder `./run build` writes.
@@ -48,11 +49,12 @@ def load(config: str, data: str | None = None, **_: Any) -> datasets.DatasetDict
             f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "
             f"{DATA_ENV} (or --metadata '{{\"data\": ...}}') to a build folder or a Hub repo id USER/NAME"
         )
-    splits = datasets.load_dataset(source, config)
-    column = next((c for c in MEDIA_COLUMNS if c in splits["test"].column_names), None)
+    splits = datasets.load_dataset(source, config, data_files={SPLIT: data_file_pattern(config, SPLIT)})
+    spec = CONFIGS[config]
+    column = spec.media_column
     if column is None:
         return splits
-    undecoded = splits.cast_column(column, UNDECODED[column])
+    undecoded = splits.cast_column(column, spec.undecoded_media())
     _media[config] = {name: _MediaColumn(split, column) for name, split in undecoded.items()}
     return splits.remove_columns(column)
 
