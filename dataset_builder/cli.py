@@ -6,8 +6,8 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from .build import MANIFEST, BuildError, BuildOptions, build, is_complete_build
 from .evaluate import EvalSetupError, run_lm_eval
