@@ -1,0 +1,81 @@
+"""The Space's statistics on synthetic data with known answers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
+
+from analysis import (  # noqa: E402
+    NotEstimable,
+    binned_accuracy,
+    compare_predictors,
+    fit_logistic,
+    paired_gap,
+    wilson,
+)
+
+from dataset_builder.problems import generate  # noqa: E402
+
+TRUE_INTERCEPT, TRUE_SLOPE = 3.0, -0.04  # C50 = 75
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> tuple[pd.DataFrame, np.ndarray]:
+    """The default problem set answered by a model whose accuracy is logistic in C."""
+    items = pd.DataFrame([p.as_dict() for p in generate()])
+    rng = np.random.default_rng(7)
+    p = 1 / (1 + np.exp(-(TRUE_INTERCEPT + TRUE_SLOPE * items["C"].to_numpy())))
+    return items, (rng.random(len(items)) < p).astype(int)
+
+
+def test_logistic_fit_recovers_the_parameters(synthetic: tuple[pd.DataFrame, np.ndarray]) -> None:
+    items, correct = synthetic
+    fit = fit_logistic(items["C"], correct)
+    assert abs(fit.intercept - TRUE_INTERCEPT) < 2 * fit.intercept_se
+    assert abs(fit.slope - TRUE_SLOPE) < 2 * fit.slope_se
+    assert fit.c50_low < 75 < fit.c50_high
+    assert fit.c50 == pytest.approx(-fit.intercept / fit.slope)
+    assert 0.2 < fit.pseudo_r2 < 1 and fit.n == 10125
+    assert fit.predict([fit.c50])[0] == pytest.approx(0.5)
+
+
+def test_c_predicts_better_than_digit_or_nonzero_counts_alone(synthetic: tuple[pd.DataFrame, np.ndarray]) -> None:
+    items, correct = synthetic
+    table = compare_predictors(items, correct)
+    assert table["predictor"].iloc[0] == "C"
+    assert set(table["predictor"]) == {"C", "digit_total", "nonzero_total", "digit_steps", "nonzero_steps"}
+    assert table["aic"].is_monotonic_increasing
+
+
+def test_fit_refuses_data_without_both_outcomes() -> None:
+    with pytest.raises(NotEstimable, match="both correct and wrong"):
+        fit_logistic([4, 16, 40], [1, 1, 1])
+
+
+def test_wilson_interval_matches_the_formula() -> None:
+    low, high = wilson(8, 10)
+    z = 1.959963984540054
+    centre = (0.8 + z**2 / 20) / (1 + z**2 / 10)
+    half = z / (1 + z**2 / 10) * np.sqrt(0.8 * 0.2 / 10 + z**2 / 400)
+    assert (low, high) == pytest.approx((centre - half, centre + half))
+
+
+def test_binned_accuracy_counts_each_item_once() -> None:
+    bins = binned_accuracy([4, 10, 25, 26, 100, 324], [1, 1, 0, 1, 0, 0], [4, 26, 101, 325])
+    assert [(b.n, b.correct) for b in bins] == [(3, 2), (2, 1), (1, 0)]
+    assert bins[0].wilson_low < 2 / 3 < bins[0].wilson_high
+
+
+def test_mcnemar_on_a_paired_gap() -> None:
+    first = [1] * 10 + [0] * 2 + [1] * 30 + [0] * 8
+    second = [0] * 10 + [1] * 2 + [1] * 30 + [0] * 8
+    gap = paired_gap(first, second)
+    assert (gap.both, gap.only_first, gap.only_second, gap.neither) == (30, 10, 2, 8)
+    assert gap.p_value == pytest.approx(2 * (1 + 12 + 66) / 4096)  # exact binomial, 12 discordant pairs
+    assert gap.accuracy_gap == pytest.approx(8 / 50)
