@@ -198,3 +198,29 @@ def _phrase_numbers(phrase: list[tuple[str, int, bool]]) -> list[Number]:
             if word not in _SCALE_WORDS:
                 out.append(Number(words_to_int(word), start, numeral))
         return out
+
+
+NUMBERS_MARKER = re.compile(r"numbers?\s*[:：]", re.IGNORECASE)
+
+
+def extract_operands(text: str | None) -> tuple[int | None, int | None]:
+    """The two numbers a model transcribed, for the perception tasks ("Numbers: A, B").
+
+    The first two numbers after the last "Numbers:" marker; without a marker, the last two
+    numbers of the text. A missing number is None.
+
+    >>> extract_operands("Numbers: 8004004, 500")
+    (8004004, 500)
+    >>> extract_operands("Numbers: eight million four thousand four, five hundred")
+    (8004004, 500)
+    """
+    if not text:
+        return None, None
+    text = clean(text)
+    markers = list(NUMBERS_MARKER.finditer(text))
+    if markers:
+        numbers = find_numbers(_rest_of_line(text, markers[-1].end()))[:2]
+    else:
+        numbers = find_numbers(text)[-2:]
+    values = [n.value for n in numbers] + [None, None]
+    return values[0], values[1]

@@ -29,7 +29,11 @@ class ReferenceCannotRead(RuntimeError):
 
 @register_model(NAME)
 class ReferenceLM(LM):
-    """Reads the operands from the request's text, image or audio; multiplies them exactly."""
+    """Reads the operands from the request's text, image or audio; multiplies them exactly.
+
+    Its answer carries both the transcription ("Numbers: a, b") and the product, so it serves the
+    perception tasks and the multiplication tasks alike.
+    """
 
     MULTIMODAL = True
 
@@ -55,7 +59,7 @@ class ReferenceLM(LM):
             raise ReferenceCannotRead(f"{NAME} cannot read this task's input: {error}") from None
         except ValueError:
             return NO_ANSWER
-        return f"{a} x {b} = {a * b}\nFinal Answer: {a * b}"
+        return f"Numbers: {a}, {b}\n{a} x {b} = {a * b}\nFinal Answer: {a * b}"
 
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         raise NotImplementedError(f"{NAME} only answers generate_until tasks such as mmmult")

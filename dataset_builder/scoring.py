@@ -71,3 +71,15 @@ def band_scores(exact: int, C: int, digit_total: int) -> dict[str, int | None]:
     scores[c_band_metric(C)] = exact
     scores[digit_total_metric(digit_total)] = exact
     return scores
+
+
+PERCEPTION_METRICS: tuple[str, ...] = ("perceive_both", "perceive_a", "perceive_b")
+
+
+def score_perception(read: tuple[int | None, int | None], a: int, b: int) -> dict[str, int]:
+    """Whether a transcription reproduced each operand, and both, exactly (in order)."""
+    return {
+        "perceive_both": int(read == (a, b)),
+        "perceive_a": int(read[0] == a),
+        "perceive_b": int(read[1] == b),
+    }

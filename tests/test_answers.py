@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataset_builder.answers import extract_answer, find_numbers
+from dataset_builder.answers import extract_answer, extract_operands, find_numbers
 
 CASES: list[tuple[str, int | None]] = [
     # explicit final answers
@@ -109,3 +109,21 @@ def test_integers_stay_exact_beyond_float_precision() -> None:
 def test_find_numbers_reads_positions_and_mixed_forms() -> None:
     numbers = find_numbers("47 x 36 is 99 million eighty-eight thousand, not 1,692")
     assert [(n.value, n.start) for n in numbers] == [(47, 0), (36, 5), (99088000, 11), (1692, 49)]
+
+
+OPERAND_CASES: list[tuple[str, tuple[int | None, int | None]]] = [
+    ("Numbers: 8004004, 500", (8004004, 500)),
+    ("Numbers: 8,004,004 and 500", (8004004, 500)),
+    ("**Numbers:** 47, 36", (47, 36)),
+    ("Numbers: eight million four thousand four, five hundred", (8004004, 500)),
+    ("I see two numbers.\nNumbers: 12, 7", (12, 7)),
+    ("The numbers are 47 and 36.", (47, 36)),
+    ("Numbers: 47", (47, None)),
+    ("I cannot read the image.", (None, None)),
+    ("", (None, None)),
+]
+
+
+@pytest.mark.parametrize(("output", "expected"), OPERAND_CASES)
+def test_extracts_the_two_transcribed_operands(output: str, expected: tuple[int | None, int | None]) -> None:
+    assert extract_operands(output) == expected

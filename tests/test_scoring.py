@@ -8,10 +8,12 @@ import yaml
 from dataset_builder.scoring import (
     BAND_METRICS,
     METRICS,
+    PERCEPTION_METRICS,
     band_scores,
     c_band_metric,
     digit_match,
     length_error,
+    score_perception,
     score_response,
 )
 from dataset_builder.stimulus import parse_stimulus, read_operand, stimulus
@@ -66,3 +68,14 @@ def test_every_stimulus_parses_back(representation: str) -> None:
 def test_read_operand_refuses_words_that_are_not_numbers() -> None:
     with pytest.raises(ValueError):
         read_operand("seven apples")
+
+
+def test_perception_is_scored_per_operand_and_in_order() -> None:
+    assert score_perception((47, 36), 47, 36) == {"perceive_both": 1, "perceive_a": 1, "perceive_b": 1}
+    assert score_perception((36, 47), 47, 36) == {"perceive_both": 0, "perceive_a": 0, "perceive_b": 0}
+    assert score_perception((47, None), 47, 36) == {"perceive_both": 0, "perceive_a": 1, "perceive_b": 0}
+
+
+def test_perception_yaml_declares_exactly_the_perception_metrics() -> None:
+    text = (TASKS / "_perceive_template_yaml").read_text().replace("!function", "")
+    assert [m["metric"] for m in yaml.safe_load(text)["metric_list"]] == list(PERCEPTION_METRICS)

@@ -13,9 +13,9 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from dataset_builder.answers import extract_answer
+from dataset_builder.answers import extract_answer, extract_operands
 from dataset_builder.schema import CONFIGS, data_file_pattern
-from dataset_builder.scoring import band_scores, score_answer
+from dataset_builder.scoring import band_scores, score_answer, score_perception
 
 DATA_ENV = "MMMULT_DATA"
 DEFAULT_DATA = "mmmult-data"
@@ -29,6 +29,10 @@ CHANNELS = {
     "image": "shown in the image",
     "audio": "spoken in the audio",
 }
+PERCEIVE_INSTRUCTION = (
+    "Read the multiplication problem {channel}. Do not compute it. Write the two numbers being "
+    'multiplied as digits, in order, on one line in the form "Numbers: <first>, <second>".'
+)
 PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
 
 _media: dict[str, dict[str, _MediaColumn]] = {}
@@ -80,6 +84,12 @@ def doc_to_text(doc: dict[str, Any]) -> str:
     return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
 
 
+def doc_to_text_perceive(doc: dict[str, Any]) -> str:
+    modality = doc["modality"]
+    prompt = PLACEHOLDERS[modality] + PERCEIVE_INSTRUCTION.format(channel=CHANNELS[modality])
+    return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
+
+
 def doc_to_image(doc: dict[str, Any]) -> list[Image.Image]:
     return [Image.open(io.BytesIO(_media_bytes(doc))).convert("RGB")]
 
@@ -108,3 +118,13 @@ def mean_of_present(values: list[float | None]) -> float:
     """Mean over the items of one band (the others report None); NaN when the band is empty."""
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else math.nan
+
+
+def extract_operand_pairs(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
+    """The `numbers` filter: each response reduced to 'A,B' (an unread operand is left empty)."""
+    return [[",".join(_as_text(v) for v in extract_operands(r)) for r in doc_resps] for doc_resps in resps]
+
+
+def process_results_perceive(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
+    first, second = (int(v) if v else None for v in results[0].split(","))
+    return score_perception((first, second), int(doc["a"]), int(doc["b"]))
