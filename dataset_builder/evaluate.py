@@ -45,10 +45,27 @@ def _option(argv: list[str], name: str) -> str | None:
     return None
 
 
+BROKEN_ALIASES = {
+    "hf-audiolm-qwen": ("lm_eval.models.hf_audiolm:HFAudioLM", "lm_eval.models.hf_audiolm:HFAUDIOLMQWEN"),
+}
+"""lm-eval 0.4.13 registers hf-audiolm-qwen lazily under a class name its module does not define,
+so `--model hf-audiolm-qwen` fails with "alias already registered"; point it at the real class."""
+
+
+def repair_lm_eval_aliases() -> None:
+    from lm_eval.api.registry import model_registry
+
+    for alias, (broken, real) in BROKEN_ALIASES.items():
+        if model_registry._objs.get(alias) == broken:
+            model_registry._objs[alias] = real
+
+
 def run_lm_eval(args: Sequence[str]) -> None:
     """Run lm-eval's CLI with `args`, with the reference model registered."""
     argv = lm_eval_argv(args)
     import lm_eval.models  # noqa: F401  (registers lm-eval's own models first)
+
+    repair_lm_eval_aliases()
     from lm_eval.__main__ import cli_evaluate
 
     from .reference import ReferenceCannotRead  # registers mmmult-reference

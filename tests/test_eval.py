@@ -147,6 +147,103 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
             assert (math.isnan(value) and math.isnan(logged)) or logged == pytest.approx(value), name
 
 
+@pytest.fixture(scope="module")
+def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    corpus = ["Compute the exact product of the multiplication problem shown in the image. Final Answer: 1692"]
+    special = ["<unk>", "<|endoftext|>", "<image>"]
+    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|endoftext|>", additional_special_tokens=["<image>"]
+    )
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=56,
+            patch_size=14,
+        ),
+        text_config=LlamaConfig(
+            vocab_size=len(fast),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            eos_token_id=fast.eos_token_id,
+        ),
+        image_token_index=fast.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="default",
+    )
+    chat_template = (
+        "{% for m in messages %}{{ m['role'].upper() }}: {% for c in m['content'] %}"
+        "{% if c['type'] == 'image' %}<image>\n{% else %}{{ c['text'] }}{% endif %}{% endfor %}\n{% endfor %}"
+        "{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+    )
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56}),
+        tokenizer=fast,
+        patch_size=14,
+        vision_feature_select_strategy="default",
+        image_token="<image>",
+        num_additional_image_tokens=1,
+        chat_template=chat_template,
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-vlm")
+    processor.save_pretrained(folder)
+    LlavaForConditionalGeneration(config).save_pretrained(folder)
+    return folder
+
+
+def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: Path, tmp_path: Path) -> None:
+    result = mmmult_eval(
+        small_build,
+        tmp_path,
+        "--model", "hf-multimodal",
+        "--model_args", f"pretrained={tiny_vlm},max_images=1",
+        "--tasks", "mmmult_image",
+        "--apply_chat_template",
+        "--limit", "2",
+        "--gen_kwargs", "max_gen_toks=4",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    results, samples = outputs(tmp_path)
+    assert {"mmmult_image_numerals", "mmmult_image_words"} <= set(results["results"])
+    for sample in samples["mmmult_image_words"]:
+        (visual,) = sample["arguments"]["gen_args_0"]["arg_2"]["visual"]
+        assert len(visual) == 64  # the image reached the model; the log keeps only its hash
+        assert "image" not in sample["doc"]
+
+
+def test_hf_audiolm_qwen_alias_resolves_to_its_class() -> None:
+    import lm_eval.models  # noqa: F401
+    from lm_eval.api.registry import model_registry
+
+    from dataset_builder.evaluate import repair_lm_eval_aliases
+
+    repair_lm_eval_aliases()
+    resolved = model_registry.get("hf-audiolm-qwen")
+    assert (resolved.__module__, resolved.__name__) == ("lm_eval.models.hf_audiolm", "HFAUDIOLMQWEN")
+
+
 class ChatServer(BaseHTTPRequestHandler):
     """OpenAI-compatible chat and completions endpoints on 127.0.0.1 that record what they are sent."""
 
