@@ -25,11 +25,14 @@ from . import versions
 from .builder import MMMult, write_problems
 from .card import write_card
 from .items import Renderers
+from .perception import Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
 from .render.tts import TTSSettings
 from .schema import CONFIG_NAMES, CONFIGS
+from .verify import verify_config
 
 MANIFEST = "manifest.json"
+MAX_RECORDED_FAILURES = 20
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +52,8 @@ class BuildOptions:
     num_proc: int = 1
     tts: TTSSettings = field(default_factory=TTSSettings)
     font_path: str | None = None
+    verify_sample: int | None = None
+    """Read back this many items of each config (OCR, ASR) and record the figures; None skips it."""
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.configs if name not in CONFIGS]
@@ -118,6 +123,9 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "files": files,
     }
     write_card(staging, infos, manifest)
+    if options.verify_sample:
+        manifest["verification"] = _verification(staging, options)
+        write_card(staging, infos, manifest)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     _publish(staging, out)
     return out
@@ -178,6 +186,23 @@ def _build_config(name: str, staging: Path, state: Path, options: BuildOptions, 
         info.mkdir()
         builder.info.write_to_directory(str(info))
         info.rename(state / name)
+
+
+def _verification(staging: Path, options: BuildOptions) -> dict[str, Any]:
+    """Read-back figures per config for the manifest and the card (see `mmmult verify`)."""
+    transcriber = Transcriber()
+    figures = {}
+    for name in options.configs:
+        if name == "problems":
+            continue
+        report = verify_config(staging, name, options.verify_sample, transcriber)
+        figures[name] = {
+            "checked": report.checked,
+            "exact": report.exact,
+            "share": report.share,
+            "failures": [asdict(f) for f in report.failures[:MAX_RECORDED_FAILURES]],
+        }
+    return figures
 
 
 def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:

@@ -66,6 +66,12 @@ def summary(manifest: dict[str, Any]) -> str:
             "",
             f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']}.",
         ]
+    if "verification" in manifest:
+        checked = next(iter(manifest["verification"].values()))["checked"]
+        lines += ["", f"Read back ({checked:,} items per config; images by tesseract, audio by Whisper tiny.en):", ""]
+        lines += ["| config | exact | share |", "|---|---|---|"]
+        for name, figures in manifest["verification"].items():
+            lines.append(f"| {name} | {figures['exact']:,} / {figures['checked']:,} | {figures['share']:.2%} |")
     lines += ["", "<details><summary>sha256 of every file</summary>", "", "| file | sha256 |", "|---|---|"]
     lines += [f"| {path} | `{digest}` |" for path, digest in manifest["files"].items()]
     lines += ["", "</details>"]

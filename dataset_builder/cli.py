@@ -56,6 +56,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--espnet-train-config", help="ESPnet train_config YAML of a local model")
     b.add_argument("--espnet-model-file", help="ESPnet model file (.pth) of a local model")
     b.add_argument("--font", help="path of the DejaVuSans.ttf to use (default: found on the system)")
+    b.add_argument("--verify", type=int, metavar="N", help="read N items per config back and record the figures")
     b.add_argument("--overwrite", action="store_true", help="replace a complete build already at --out")
 
     p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
@@ -99,6 +100,7 @@ def run_build(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         tts=tts,
         font_path=args.font,
+        verify_sample=args.verify,
     )
     out = build(args.out, options, overwrite=args.overwrite)
     print(f"built {out}")

