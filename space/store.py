@@ -1,0 +1,190 @@
+"""The Space's store: SQLite (WAL), one transaction per submission, raw uploads kept by content hash.
+
+Submissions are never overwritten. An upload whose samples equal an earlier submission's is
+recorded as a duplicate of it and adds no rows to the board.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest import Upload, Verdict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    created REAL NOT NULL,
+    model TEXT NOT NULL,
+    family TEXT NOT NULL,
+    params_b REAL,
+    open_weights INTEGER NOT NULL,
+    submitter TEXT NOT NULL,
+    link TEXT,
+    status TEXT NOT NULL,
+    log TEXT NOT NULL,
+    samples_hash TEXT,
+    duplicate_of INTEGER REFERENCES submissions(id)
+);
+CREATE INDEX IF NOT EXISTS submissions_by_hash ON submissions(samples_hash);
+CREATE INDEX IF NOT EXISTS submissions_by_submitter ON submissions(submitter, created);
+CREATE TABLE IF NOT EXISTS task_results (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    task TEXT NOT NULL,
+    config TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    verified INTEGER NOT NULL,
+    score REAL NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, task)
+);
+CREATE TABLE IF NOT EXISTS items (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    task TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    correct INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, task, problem_id)
+);
+CREATE TABLE IF NOT EXISTS files (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the submitter says about the model."""
+
+    model: str
+    family: str
+    submitter: str
+    open_weights: bool
+    params_b: float | None = None
+    link: str | None = None
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.files = self.path.parent / "files"
+        self.files.mkdir(exist_ok=True)
+        with closing(self.connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    def connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    def keep_files(self, upload: Upload) -> dict[str, str]:
+        """Write each raw file once, named by its sha256; returns name -> sha256."""
+        kept = {}
+        for name, data in upload.files.items():
+            digest = hashlib.sha256(data).hexdigest()
+            target = self.files / digest
+            if not target.exists():
+                partial = target.with_suffix(".partial")
+                partial.write_bytes(data)
+                partial.replace(target)
+            kept[name] = digest
+        return kept
+
+    def add(self, entry: Entry, upload: Upload, verdict: Verdict) -> int:
+        """Record one accepted submission in a single transaction; returns its id."""
+        kept = self.keep_files(upload)
+        samples_hash = upload.samples_hash if upload.samples else None
+        with closing(self.connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                duplicate = self._duplicate_of(db, samples_hash)
+                log = list(verdict.log) + (
+                    [f"duplicate of submission #{duplicate}: not counted again"] if duplicate else []
+                )
+                cursor = db.execute(
+                    "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link,"
+                    " status, log, samples_hash, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        time.time(),
+                        entry.model,
+                        entry.family,
+                        entry.params_b,
+                        int(entry.open_weights),
+                        entry.submitter,
+                        entry.link,
+                        "duplicate" if duplicate else verdict.status,
+                        "\n".join(log),
+                        samples_hash,
+                        duplicate,
+                    ),
+                )
+                sid = int(cursor.lastrowid)
+                db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(sid, n, h) for n, h in kept.items()])
+                if not duplicate:
+                    db.executemany(
+                        "INSERT INTO task_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(sid, t.task, t.config, t.kind, int(t.verified), t.score, t.n) for t in verdict.tasks],
+                    )
+                    db.executemany(
+                        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+                        [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return sid
+
+    def reject(self, entry: Entry, reason: str) -> int:
+        """Record a rejected submission with its reason, so the submitter can see it."""
+        with closing(self.connect()) as db:
+            cursor = db.execute(
+                "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', ?)",
+                (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
+                 entry.link, reason),
+            )  # fmt: skip
+            return int(cursor.lastrowid)
+
+    @staticmethod
+    def _duplicate_of(db: sqlite3.Connection, samples_hash: str | None) -> int | None:
+        if samples_hash is None:
+            return None
+        row = db.execute(
+            "SELECT id FROM submissions WHERE samples_hash = ? AND duplicate_of IS NULL AND status != 'rejected'"
+            " ORDER BY id LIMIT 1",
+            (samples_hash,),
+        ).fetchone()
+        return int(row["id"]) if row else None
+
+    def submission(self, sid: int) -> dict[str, Any]:
+        with closing(self.connect()) as db:
+            row = db.execute("SELECT * FROM submissions WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            raise KeyError(f"no submission #{sid}")
+        return dict(row)
+
+    def recent_submissions(self, submitter: str, seconds: float) -> int:
+        with closing(self.connect()) as db:
+            row = db.execute(
+                "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ?",
+                (submitter, time.time() - seconds),
+            ).fetchone()
+        return int(row["n"])
+
+    def counts(self) -> dict[str, int]:
+        with closing(self.connect()) as db:
+            return {
+                table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in ("submissions", "task_results", "items", "files")
+            }

@@ -1,0 +1,231 @@
+"""Submissions to the Space: parsing, validation against the benchmark, re-scoring, and the store."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
+
+import ingest  # noqa: E402
+from ingest import Rejected, Upload, check, load_reference, read_upload  # noqa: E402
+from store import Entry, Store  # noqa: E402
+
+TASKS = "mmmult_text_numerals,mmmult_text_words,mmmult_perceive_text_numerals"
+ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
+
+
+@pytest.fixture(scope="module")
+def run_files(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
+    """The files of a complete lm-eval run of the reference system on the small build."""
+    out = tmp_path_factory.mktemp("run")
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks", TASKS]
+    command += ["--log_samples", "--output_path", str(out)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "MMMULT_DATA": str(small_build)}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [(p.name, p.read_bytes()) for p in sorted(out.rglob("*.json*"))]
+
+
+@pytest.fixture(scope="module")
+def reference(small_build: Path) -> dict:
+    return load_reference(small_build)
+
+
+def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[str, bytes]]:  # noqa: ANN001
+    """The files with one JSON (or every line of one JSONL) passed through `edit`."""
+    out = []
+    for name, data in files:
+        if name_part in name:
+            if name.endswith(".jsonl"):
+                lines = [json.loads(line) for line in data.splitlines()]
+                edit(lines)
+                data = "\n".join(json.dumps(line) for line in lines).encode()
+            else:
+                content = json.loads(data)
+                edit(content)
+                data = json.dumps(content).encode()
+        out.append((name, data))
+    return out
+
+
+def test_a_complete_run_is_verified(run_files, reference) -> None:
+    verdict = check(read_upload(run_files), reference)
+    assert verdict.status == "verified"
+    assert {t.task: t.score for t in verdict.tasks} == dict.fromkeys(TASKS.split(","), 1.0)
+    assert len(verdict.items) == 3 * len(reference)
+    assert verdict.model_name == "mmmult-reference"
+
+
+def test_a_zip_of_the_output_folder_gives_the_same_verdict(run_files, reference) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in run_files:
+            archive.writestr(f"results/mmmult-reference/{name}", data)
+    zipped = read_upload([("run.zip", buffer.getvalue())])
+    assert zipped.samples_hash == read_upload(run_files).samples_hash
+    assert check(zipped, reference).status == "verified"
+
+
+def test_a_tampered_target_is_caught(run_files, reference) -> None:
+    def tamper(lines: list[dict]) -> None:
+        lines[0]["target"] = str(int(lines[0]["target"]) + 1)
+
+    with pytest.raises(Rejected, match="the target of problem .* was changed"):
+        check(read_upload(edited(run_files, "samples_mmmult_text_words", tamper)), reference)
+
+
+def test_a_doctored_metric_is_caught(run_files, reference) -> None:
+    def boost(results: dict) -> None:
+        results["results"]["mmmult_text_numerals"]["exact_match,final-integer"] = 0.5
+
+    with pytest.raises(Rejected, match="reports exact_match 0.5 but its samples score 1.000000"):
+        check(read_upload(edited(run_files, "results_", boost)), reference)
+
+
+def test_a_changed_response_is_rescored_and_then_disagrees(run_files, reference) -> None:
+    def wrong(lines: list[dict]) -> None:
+        lines[0]["resps"] = [["Final Answer: 7"]]
+
+    with pytest.raises(Rejected, match="its samples score"):
+        check(read_upload(edited(run_files, "samples_mmmult_text_numerals", wrong)), reference)
+
+
+def test_tasks_without_samples_are_self_reported(run_files, reference) -> None:
+    only_results = [(n, d) for n, d in run_files if "samples_mmmult_text_words" not in n]
+    verdict = check(read_upload(only_results), reference)
+    assert verdict.status == "self-reported"
+    assert {t.task: t.verified for t in verdict.tasks}["mmmult_text_words"] is False
+    assert any("mmmult_text_words: no samples uploaded" in line for line in verdict.log)
+
+
+def test_an_incomplete_task_is_rejected(run_files, reference) -> None:
+    with pytest.raises(Rejected, match="test problems have no sample: run without --limit"):
+        check(read_upload(edited(run_files, "samples_mmmult_text_words", lambda lines: lines.pop())), reference)
+
+
+def test_unknown_tasks_and_versions_are_named(run_files, reference) -> None:
+    def rename(results: dict) -> None:
+        results["results"]["gsm8k"] = results["results"].pop("mmmult_text_words")
+
+    with pytest.raises(Rejected, match="unknown task\\(s\\) gsm8k"):
+        check(read_upload(edited(run_files, "results_", rename)), reference)
+
+    def old_version(results: dict) -> None:
+        results["versions"]["mmmult_text_numerals"] = 0.5
+
+    with pytest.raises(Rejected, match="mmmult_text_numerals is version 0.5"):
+        check(read_upload(edited(run_files, "results_", old_version)), reference)
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("notes.txt", b"hi")], "only .json, .jsonl and .zip"),
+        ([("run.zip", b"not a zip")], "not a valid zip"),
+        ([("samples_mmmult_text_words_x.jsonl", b"{}")], "exactly one results_"),
+        ([("results_x.json", b"{not json")], "not valid JSON"),
+    ],
+)
+def test_bad_uploads_are_refused_with_the_reason(files, message: str) -> None:
+    with pytest.raises(Rejected, match=message):
+        read_upload(files)
+
+
+def test_zip_members_with_parent_paths_are_refused() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../results_evil.json", "{}")
+    with pytest.raises(Rejected, match="absolute or parent path"):
+        read_upload([("run.zip", buffer.getvalue())])
+
+
+def test_the_size_cap_applies_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", 10)
+    with pytest.raises(Rejected, match="the limit is"):
+        read_upload([("results_x.json", b"{" + b" " * 20 + b"}")])
+
+
+def test_store_keeps_everything_and_counts_duplicates_once(run_files, reference, tmp_path: Path) -> None:
+    store = Store(tmp_path / "board.sqlite")
+    upload = read_upload(run_files)
+    verdict = check(upload, reference)
+    first = store.add(ENTRY, upload, verdict)
+    second = store.add(ENTRY, upload, verdict)
+    assert store.submission(first)["status"] == "verified"
+    assert store.submission(second)["status"] == "duplicate"
+    assert store.submission(second)["duplicate_of"] == first
+    counts = store.counts()
+    assert counts["submissions"] == 2 and counts["items"] == len(verdict.items)
+    assert len(list((tmp_path / "files").iterdir())) == len(run_files)
+    rejected = store.reject(ENTRY, "tampered target")
+    assert store.submission(rejected)["log"] == "tampered target"
+    assert store.recent_submissions("tester", 60) == 3
+
+
+def test_twenty_submissions_at_once_are_all_stored(run_files, reference, tmp_path: Path) -> None:
+    store = Store(tmp_path / "board.sqlite")
+    base = read_upload(run_files)
+
+    def submit(i: int) -> None:
+        upload = Upload(base.results, copy.deepcopy(base.samples), dict(base.files))
+        upload.samples["mmmult_text_words"][0]["resps"] = [
+            [f"Final Answer: {upload.samples['mmmult_text_words'][0]['target']} ({i})"]
+        ]
+        store.add(Entry(f"model-{i}", "Test", f"user-{i}", True), upload, check(upload, reference))
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counts = store.counts()
+    assert counts["submissions"] == 20
+    assert counts["task_results"] == 20 * 3
+    assert counts["items"] == 20 * 3 * len(reference)
+
+
+CRASHING_WRITER = """
+import sys, time
+sys.path.insert(0, {space!r})
+from store import Store
+store = Store({path!r})
+db = store.connect()
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO submissions (created, model, family, open_weights, submitter, status, log)"
+           " VALUES (0, 'half', 'x', 1, 'x', 'verified', '')")
+db.execute("INSERT INTO items VALUES (last_insert_rowid(), 't', 'p', '1', 1)")
+print("inside", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
+    run_files, reference, tmp_path: Path
+) -> None:
+    path = tmp_path / "board.sqlite"
+    store = Store(path)
+    store.add(ENTRY, read_upload(run_files), check(read_upload(run_files), reference))
+    before = store.counts()
+    space = str(Path(__file__).parent.parent / "space")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER.format(space=space, path=str(path))], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "inside"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert Store(path).counts() == before
+    upload = read_upload(run_files)
+    Store(path).add(Entry("again", "Test", "other", False), upload, check(upload, reference))
+    assert Store(path).counts()["submissions"] == before["submissions"] + 1
