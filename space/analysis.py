@@ -10,6 +10,7 @@ fitted covariance of (b0, b1).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 Z95 = 1.959963984540054
 PREDICTORS: dict[str, str] = {
@@ -60,9 +62,14 @@ def fit_logistic(x: Sequence[float] | np.ndarray, correct: Sequence[int] | np.nd
     if len(y) < 3 or y.min() == y.max():
         raise NotEstimable("a logistic fit needs both correct and wrong answers")
     try:
-        result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=False, maxiter=200)
-    except np.linalg.LinAlgError as error:
-        raise NotEstimable(f"the fit did not converge ({error})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=False, maxiter=200)
+    except (np.linalg.LinAlgError, ConvergenceWarning, PerfectSeparationWarning) as error:
+        raise NotEstimable(
+            f"the fit did not converge ({type(error).__name__}): the outcomes separate by load"
+        ) from None
     b0, b1 = (float(v) for v in result.params)
     cov = np.asarray(result.cov_params())
     if not np.all(np.isfinite(cov)) or abs(b1) < 1e-12:

@@ -7,7 +7,9 @@ recorded as a duplicate of it and adds no rows to the board.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import tempfile
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -94,9 +96,9 @@ class Store:
             digest = hashlib.sha256(data).hexdigest()
             target = self.files / digest
             if not target.exists():
-                partial = target.with_suffix(".partial")
-                partial.write_bytes(data)
-                partial.replace(target)
+                with tempfile.NamedTemporaryFile(dir=self.files, suffix=".partial", delete=False) as partial:
+                    partial.write(data)
+                os.replace(partial.name, target)  # atomic; concurrent writers of one hash write the same bytes
             kept[name] = digest
         return kept
 

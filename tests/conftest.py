@@ -7,12 +7,21 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
 from dataset_builder.build import BuildOptions, build  # noqa: E402
 from dataset_builder.problems import Bounds  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
+
+from ingest import load_reference  # noqa: E402
+
+RUN_TASKS = "mmmult_text_numerals,mmmult_text_words,mmmult_perceive_text_numerals"
+"""The tasks of the reference run that the Space's tests submit."""
 
 SMALL = BuildOptions(bounds=Bounds(max_digits=4, limit=40), num_proc=1)
 """40 problems with operands of up to 4 digits, every config: a build of a few seconds."""
@@ -26,3 +35,26 @@ def small_options() -> BuildOptions:
 @pytest.fixture(scope="session")
 def small_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("builds") / "small", SMALL)
+
+
+@pytest.fixture(scope="session")
+def run_files(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
+    """The files of a complete lm-eval run of the reference system on the small build."""
+    out = tmp_path_factory.mktemp("run")
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks", RUN_TASKS]
+    command += ["--log_samples", "--output_path", str(out)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "MMMULT_DATA": str(small_build)}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [(p.name, p.read_bytes()) for p in sorted(out.rglob("*.json*"))]
+
+
+@pytest.fixture(scope="session")
+def run_tasks() -> list[str]:
+    return RUN_TASKS.split(",")
+
+
+@pytest.fixture(scope="session")
+def reference(small_build: Path) -> dict:
+    return load_reference(small_build)

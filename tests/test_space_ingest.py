@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,29 +17,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
 
 import ingest  # noqa: E402
-from ingest import Rejected, Upload, check, load_reference, read_upload  # noqa: E402
+from ingest import Rejected, Upload, check, read_upload  # noqa: E402
 from store import Entry, Store  # noqa: E402
 
-TASKS = "mmmult_text_numerals,mmmult_text_words,mmmult_perceive_text_numerals"
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
-
-
-@pytest.fixture(scope="module")
-def run_files(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
-    """The files of a complete lm-eval run of the reference system on the small build."""
-    out = tmp_path_factory.mktemp("run")
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks", TASKS]
-    command += ["--log_samples", "--output_path", str(out)]
-    result = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "MMMULT_DATA": str(small_build)}
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return [(p.name, p.read_bytes()) for p in sorted(out.rglob("*.json*"))]
-
-
-@pytest.fixture(scope="module")
-def reference(small_build: Path) -> dict:
-    return load_reference(small_build)
 
 
 def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[str, bytes]]:  # noqa: ANN001
@@ -60,10 +40,10 @@ def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[s
     return out
 
 
-def test_a_complete_run_is_verified(run_files, reference) -> None:
+def test_a_complete_run_is_verified(run_files, reference, run_tasks) -> None:
     verdict = check(read_upload(run_files), reference)
     assert verdict.status == "verified"
-    assert {t.task: t.score for t in verdict.tasks} == dict.fromkeys(TASKS.split(","), 1.0)
+    assert {t.task: t.score for t in verdict.tasks} == dict.fromkeys(run_tasks, 1.0)
     assert len(verdict.items) == 3 * len(reference)
     assert verdict.model_name == "mmmult-reference"
 
