@@ -26,7 +26,7 @@ def submissions(store: Store) -> pd.DataFrame:
 def items(store: Store, reference: dict[str, dict[str, Any]], submission_ids: list[int]) -> pd.DataFrame:
     """Re-scored items of the given submissions with their problem statistics."""
     if not submission_ids:
-        return pd.DataFrame(columns=["submission_id", "task", "problem_id", "correct", *ITEM_FIELDS])
+        return pd.DataFrame(columns=["submission_id", "task", "config", "kind", "problem_id", "correct", *ITEM_FIELDS])
     marks = ",".join("?" * len(submission_ids))
     with closing(store.connect()) as db:
         rows = db.execute(
