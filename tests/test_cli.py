@@ -108,3 +108,9 @@ def test_push_needs_a_token_and_a_valid_repo_id(tiny_build: Path) -> None:
         mmmult("push", "--repo-id", "a/b", "--dir", str(tiny_build), env=no_token), "no Hugging Face token"
     )
     assert_user_error(mmmult("push", "--repo-id", "nobody", "--dir", str(tiny_build), env=no_token), "needs an owner")
+
+
+def test_space_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
+    result = mmmult("space", "--data", str(tmp_path / "none"), "--db", str(tmp_path / "board.sqlite"))
+    assert_user_error(result, "no problems/test-*.parquet in")
+    assert "mmmult build --out" in result.stderr
