@@ -209,3 +209,19 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
     upload = read_upload(run_files)
     Store(path).add(Entry("again", "Test", "other", False), upload, check(upload, reference))
     assert Store(path).counts()["submissions"] == before["submissions"] + 1
+
+
+def test_a_submitter_is_rate_limited_and_told_so(run_files, reference, tmp_path: Path) -> None:
+    from submission import RATE_LIMIT, submit
+
+    store = Store(tmp_path / "board.sqlite")
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for name, data in run_files:
+        (folder / name).write_bytes(data)
+    paths = [str(p) for p in folder.iterdir()]
+    messages = [submit(store, reference, paths, "m", "F", None, True, "busy", None) for _ in range(RATE_LIMIT + 1)]
+    assert messages[0].startswith("submission #1 verified")
+    assert messages[1].startswith("submission #2 duplicate")
+    assert messages[-1] == "rejected: at most 5 submissions per hour per submitter; try again later"
+    assert submit(store, reference, paths, "", "F", None, True, "busy", None) == "rejected: please fill in model"
