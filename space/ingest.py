@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from dataset_builder.answers import extract_answer, extract_operands
+from dataset_builder.schema import CONFIGS as DATASET_CONFIGS
 from dataset_builder.schema import data_file_pattern
 from dataset_builder.scoring import score_answer, score_perception
 
@@ -28,7 +29,7 @@ MAX_UPLOAD_BYTES = 50 * 2**20
 MAX_ZIP_MEMBERS = 200
 MAX_UNPACKED_BYTES = 400 * 2**20
 TASK_VERSION = 1.0
-CONFIGS = ("text-numerals", "text-words", "image-numerals", "image-words", "audio-words", "audio-digits")
+CONFIGS = tuple(name for name, spec in DATASET_CONFIGS.items() if spec.modality is not None)
 MULTIPLY_TASKS = {"mmmult_" + c.replace("-", "_"): c for c in CONFIGS}
 PERCEIVE_TASKS = {"mmmult_perceive_" + c.replace("-", "_"): c for c in CONFIGS}
 GROUPS = {"mmmult", "mmmult_text", "mmmult_image", "mmmult_audio", "mmmult_perceive"}
