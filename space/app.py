@@ -17,9 +17,17 @@ from leaderboard import COLUMNS, board, items  # noqa: E402
 from store import Store  # noqa: E402
 from submission import submit  # noqa: E402
 from texts import ABOUT, INTRO, TITLE  # noqa: E402
-from views import accuracy_vs_c, filter_table  # noqa: E402
+from views import accuracy_vs_c, filter_table, paired_gaps, predictor_table  # noqa: E402
 
 DB_ENV, DATA_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA"
+
+
+def paired_gaps_empty() -> pd.DataFrame:
+    return paired_gaps(pd.DataFrame(columns=["submission_id", "kind", "problem_id", "config", "correct"]), -1)
+
+
+def predictor_table_empty() -> pd.DataFrame:
+    return predictor_table(pd.DataFrame(columns=["submission_id", "kind"]), -1)
 
 
 def build_app(store: Store, reference: dict) -> gr.Blocks:
@@ -39,6 +47,16 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         detail = items(store, reference, [int(i) for i in table["submission_id"]])
         return accuracy_vs_c(detail, table, modality, representation)
 
+    def analyse(model: str | None):  # noqa: ANN202
+        table = current(False)
+        choices = list(table["model"])
+        row = table[table["model"] == model]
+        if row.empty:
+            return gr.update(choices=choices), paired_gaps_empty(), predictor_table_empty()
+        sid = int(row["submission_id"].iloc[0])
+        detail = items(store, reference, [sid])
+        return gr.update(choices=choices), paired_gaps(detail, sid), predictor_table(detail, sid)
+
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
         with gr.Tab("Leaderboard"):
@@ -54,6 +72,12 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
                 modality = gr.Dropdown(["text", "image", "audio"], value="text", label="Modality")
                 representation = gr.Dropdown(["numerals", "words", "digits"], value="numerals", label="Representation")
             figure = gr.Plot(elem_id="curve")
+        with gr.Tab("Model analysis"):
+            chosen = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
+            gr.Markdown("Paired configs on the same problems (McNemar's test on the discordant pairs):")
+            gaps = gr.Dataframe(interactive=False, elem_id="gaps")
+            gr.Markdown("How well each load measure alone predicts correctness (logistic fits; lower AIC is better):")
+            predictors = gr.Dataframe(interactive=False, elem_id="predictors")
         with gr.Tab("Submit"):
             files = gr.File(label="results_*.json and samples_*.jsonl, or one .zip", file_count="multiple",
                             file_types=[".json", ".jsonl", ".zip"], elem_id="files")  # fmt: skip
@@ -78,6 +102,8 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         for control in (modality, representation, every):
             control.change(plot, [modality, representation, every], figure)
         demo.load(plot, [modality, representation, every], figure)
+        chosen.change(analyse, chosen, [chosen, gaps, predictors])
+        demo.load(analyse, chosen, [chosen, gaps, predictors])
 
         def on_submit(paths, model, family, params, open_weights, submitter, link, *current_filters):  # noqa: ANN001, ANN202
             message = submit(store, reference, [str(p) for p in paths or []], model, family, params, open_weights,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from analysis import NotEstimable, binned_accuracy, fit_logistic
+from analysis import NotEstimable, binned_accuracy, compare_predictors, fit_logistic, paired_gap
 
 from dataset_builder.scoring import C_BANDS
 
@@ -66,3 +66,44 @@ def accuracy_vs_c(detail: pd.DataFrame, table: pd.DataFrame, modality: str, repr
         showlegend=True,
     )
     return figure
+
+
+def model_items(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+    """The multiplication items of one submission."""
+    return detail[(detail["submission_id"] == submission_id) & (detail["kind"] == "multiply")]
+
+
+def predictor_table(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+    """How well each load measure predicts this model's correctness (pseudo-R^2, AIC; best first)."""
+    rows = model_items(detail, submission_id)
+    if rows.empty:
+        return pd.DataFrame(columns=["predictor", "description", "pseudo_r2", "aic"])
+    return compare_predictors(rows, rows["correct"].to_numpy())
+
+
+def paired_gaps(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+    """Every pair of this model's configs on the same problems: accuracies and McNemar's p-value."""
+    rows = model_items(detail, submission_id)
+    wide = rows.pivot_table(index="problem_id", columns="config", values="correct", aggfunc="first")
+    out = []
+    configs = list(wide.columns)
+    for i, first in enumerate(configs):
+        for second in configs[i + 1 :]:
+            both = wide[[first, second]].dropna()
+            if both.empty:
+                continue
+            gap = paired_gap(both[first].to_numpy(), both[second].to_numpy())
+            out.append(
+                {
+                    "first": first,
+                    "second": second,
+                    "n": gap.n,
+                    "accuracy_first": both[first].mean(),
+                    "accuracy_second": both[second].mean(),
+                    "only_first": gap.only_first,
+                    "only_second": gap.only_second,
+                    "mcnemar_p": gap.p_value,
+                }
+            )
+    columns = ["first", "second", "n", "accuracy_first", "accuracy_second", "only_first", "only_second", "mcnemar_p"]
+    return pd.DataFrame(out, columns=columns)

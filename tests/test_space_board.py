@@ -10,6 +10,7 @@ from pathlib import Path
 from ingest import Upload, check, read_upload
 from leaderboard import board, items
 from store import Entry, Store
+from views import paired_gaps, predictor_table
 
 
 def degraded(upload: Upload, reference: dict, keep: float, seed: int) -> Upload:
@@ -62,3 +63,16 @@ def test_items_carry_the_problem_statistics(run_files, reference, tmp_path: Path
     row = detail.iloc[0]
     assert row["C"] == reference[row["problem_id"]]["C"]
     assert set(detail["kind"]) == {"multiply", "perceive"}
+
+
+def test_model_analysis_pairs_configs_on_the_same_problems(run_files, reference, tmp_path: Path) -> None:
+    store = Store(tmp_path / "board.sqlite")
+    weaker = degraded(read_upload(run_files), reference, keep=0.7, seed=1)
+    sid = store.add(Entry("weaker", "Test", "b", False), weaker, check(weaker, reference))
+    detail = items(store, reference, [sid])
+    gaps = paired_gaps(detail, sid)
+    assert gaps[["first", "second", "n"]].values.tolist() == [["text-numerals", "text-words", len(reference)]]
+    numerals = weaker.results["results"]["mmmult_text_numerals"]["exact_match,final-integer"]
+    assert gaps["accuracy_first"].iloc[0] == numerals
+    assert 0 <= gaps["mcnemar_p"].iloc[0] <= 1
+    assert list(predictor_table(detail, sid).columns) == ["predictor", "description", "pseudo_r2", "aic"]
