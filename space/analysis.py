@@ -183,4 +183,5 @@ def compare_predictors(items: pd.DataFrame, correct: Sequence[int] | np.ndarray)
         except NotEstimable:
             continue
         rows.append({"predictor": name, "description": description, "pseudo_r2": fit.pseudo_r2, "aic": fit.aic})
-    return pd.DataFrame(rows).sort_values("aic").reset_index(drop=True) if rows else pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["predictor", "description", "pseudo_r2", "aic"])
+    return table.sort_values("aic").reset_index(drop=True)

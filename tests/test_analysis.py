@@ -53,6 +53,12 @@ def test_c_predicts_better_than_digit_or_nonzero_counts_alone(synthetic: tuple[p
     assert table["aic"].is_monotonic_increasing
 
 
+def test_predictor_comparison_is_empty_but_shaped_when_nothing_can_be_fitted(synthetic) -> None:
+    items, _ = synthetic
+    table = compare_predictors(items, np.ones(len(items), dtype=int))
+    assert table.empty and list(table.columns) == ["predictor", "description", "pseudo_r2", "aic"]
+
+
 def test_fit_refuses_data_without_both_outcomes() -> None:
     with pytest.raises(NotEstimable, match="both correct and wrong"):
         fit_logistic([4, 16, 40], [1, 1, 1])
