@@ -35,8 +35,8 @@ NUMERAL = re.compile(
     r"(?<![\w.])(?P<sign>[-\u2212])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:" + _SPACE + r"\d{3})+(?!\d)"
     r"|\d{1,3}(?:\.\d{3}){2,}(?![\d.])|\d+)(?P<frac>\.\d+)?(?!\d)"
 )
-_WORD_VALUES = {w for w in ONES} | {w for w in TENS if w != "_"} | {"hundred"} | {s for s in SCALES if s}
 _SCALE_WORDS = {s for s in SCALES if s} | {"hundred"}
+_WORD_VALUES = set(ONES) | (set(TENS) - {"_"}) | _SCALE_WORDS
 TOKEN = re.compile(NUMERAL.pattern + r"|(?P<word>[A-Za-z]+)|(?P<comma>,)")
 FINAL_ANSWER = re.compile(r"final\s+answer\s*(?:is)?\s*[:：]?", re.IGNORECASE)
 ANSWER_IS = re.compile(r"\b(?:answer|product|result)\b\s*(?:is|=|:|equals)", re.IGNORECASE)

@@ -78,16 +78,19 @@ def _media_bytes(doc: dict[str, Any]) -> bytes:
     return _media[f"{doc['modality']}-{doc['representation']}"][doc["split"]].bytes_of(doc["problem_id"])
 
 
-def doc_to_text(doc: dict[str, Any]) -> str:
+def _prompt(instruction: str, doc: dict[str, Any]) -> str:
+    """The channel's placeholder, the instruction naming the channel, and the stimulus for text."""
     modality = doc["modality"]
-    prompt = PLACEHOLDERS[modality] + INSTRUCTION.format(channel=CHANNELS[modality])
+    prompt = PLACEHOLDERS[modality] + instruction.format(channel=CHANNELS[modality])
     return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
+
+
+def doc_to_text(doc: dict[str, Any]) -> str:
+    return _prompt(INSTRUCTION, doc)
 
 
 def doc_to_text_perceive(doc: dict[str, Any]) -> str:
-    modality = doc["modality"]
-    prompt = PLACEHOLDERS[modality] + PERCEIVE_INSTRUCTION.format(channel=CHANNELS[modality])
-    return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
+    return _prompt(PERCEIVE_INSTRUCTION, doc)
 
 
 def doc_to_image(doc: dict[str, Any]) -> list[Image.Image]:
