@@ -21,12 +21,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.build import MANIFEST, BuildOptions, build  # noqa: E402
-from dataset_builder.problems import Bounds, generate  # noqa: E402
-from dataset_builder.render.audio import EspeakNG, encode_flac  # noqa: E402
-from dataset_builder.render.image import ImageRenderer  # noqa: E402
-from dataset_builder.schema import CONFIG_NAMES, CONFIGS  # noqa: E402
-from dataset_builder.stimulus import stimulus  # noqa: E402
+from dataset_builder.build import MANIFEST, BuildOptions, build
+from dataset_builder.problems import Bounds, generate
+from dataset_builder.render.audio import EspeakNG, encode_flac
+from dataset_builder.render.image import ImageRenderer
+from dataset_builder.schema import CONFIG_NAMES, CONFIGS
+from dataset_builder.stimulus import stimulus
 
 ENGINE_SAMPLE = 200
 
@@ -88,9 +88,8 @@ def main() -> None:
     print(f"\nbuild of {rows[0][2]:,} problems per config, --num-proc {args.num_proc}, in {root}")
     print(f"{'config':16} {'modality':8} {'items':>7} {'seconds':>8} {'items/s':>8} {'s/item':>8} {'MB':>8}")
     for name, modality, items, seconds, size in rows:
-        print(
-            f"{name:16} {modality:8} {items:7,} {seconds:8.1f} {items / seconds:8.1f} {seconds / items:8.4f} {size / 1e6:8.1f}"
-        )
+        rate, per_item = items / seconds, seconds / items
+        print(f"{name:16} {modality:8} {items:7,} {seconds:8.1f} {rate:8.1f} {per_item:8.4f} {size / 1e6:8.1f}")
     total_size = sum(r[4] for r in rows)
     own, workers = peak_memory_mb()
     print(f"total: {total_seconds:.1f} s ({total_seconds / 60:.1f} min), {total_size / 1e6:.1f} MB on disk")

@@ -17,8 +17,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.evaluate import TASKS_DIR  # noqa: E402
-from dataset_builder.scoring import band_scores, score_response  # noqa: E402
+from dataset_builder.evaluate import TASKS_DIR
+from dataset_builder.scoring import band_scores, score_response
 
 TASKS = [
     "mmmult_text_numerals",

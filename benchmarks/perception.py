@@ -1,6 +1,8 @@
 """How well the rendered media carry their numbers: OCR on images, ASR on speech per TTS setting.
 
-    .venv/bin/python benchmarks/perception.py [--images 1000] [--clips 500] [--settings en-us:130 en-us:160 ...]
+    .venv/bin/python benchmarks/perception.py [--images 1000] [--clips 500] [--settings en-us:130 en-us:160:5 ...]
+
+A setting is VOICE:RATE[:WORD_GAP] (espeak-ng's -v, -s in words per minute, -g in units of 10 ms).
 
 Renders a seeded sample of the default problem set (no build needed), reads every item back and
 prints the exact rate per config and setting, with seconds per item and the commonest errors.
@@ -23,12 +25,14 @@ from dataset_builder.stimulus import stimulus
 def error_kind(expected: tuple[int, int], read: object) -> str:
     if not isinstance(read, tuple):
         return "unparsable transcript"
-    wrong = [name for name, e, r in zip("ab", expected, read) if e != r]
-    lengths = [len(str(e)) != len(str(r)) for e, r in zip(expected, read) if e != r]
+    wrong = [name for name, e, r in zip("ab", expected, read, strict=True) if e != r]
+    lengths = [len(str(e)) != len(str(r)) for e, r in zip(expected, read, strict=True) if e != r]
     return f"operand {'+'.join(wrong)} wrong" + (" (digit count)" if any(lengths) else " (same length)")
 
 
 def measure(label: str, items: list[tuple[tuple[int, int], object]], reader) -> None:  # noqa: ANN001
+    if not items:
+        return
     started, exact, kinds = time.perf_counter(), 0, Counter()
     examples = []
     for expected, medium in items:
@@ -42,7 +46,10 @@ def measure(label: str, items: list[tuple[tuple[int, int], object]], reader) -> 
             kinds[error_kind(expected, read)] += 1
             examples.append((expected, read))
     seconds = (time.perf_counter() - started) / len(items)
-    print(f"{label:34} {exact:5}/{len(items):<5} {exact / len(items):7.2%} {seconds:6.2f} s/item  {dict(kinds)}")
+    print(
+        f"{label:34} {exact:5}/{len(items):<5} {exact / len(items):7.2%} {seconds:6.2f} s/item  {dict(kinds)}",
+        flush=True,
+    )
     for expected, read in examples[:3]:
         print(f"    expected {expected}, read {read}")
 
@@ -51,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--clips", type=int, default=500)
-    parser.add_argument("--settings", nargs="*", default=["en-us:130", "en-us:160", "en-us:110", "en-gb:130"])
+    parser.add_argument(
+        "--settings", nargs="*", default=["en-us:130", "en-us:160", "en-us:110", "en-gb:130", "en-us:130:5"]
+    )
     args = parser.parse_args()
     problems = generate()
     renderer = ImageRenderer.default()
@@ -61,14 +70,12 @@ def main() -> None:
         measure(f"image-{representation} (tesseract)", items, read_image)
     transcriber = Transcriber()
     for setting in args.settings:
-        voice, rate = setting.split(":")
-        espeak = EspeakNG(voice=voice, rate=int(rate))
+        voice, rate, *gap = setting.split(":")
+        espeak = EspeakNG(voice=voice, rate=int(rate), word_gap=int(gap[0]) if gap else 1)
         for representation in ("words", "digits"):
             sample = random.Random(2).sample(problems, args.clips)
             items = [((p.a, p.b), espeak.synthesize(stimulus(p.a, p.b, representation))) for p in sample]
-            measure(
-                f"audio-{representation} {voice} {rate} wpm", items, lambda clip: read_audio(clip, 16000, transcriber)
-            )
+            measure(f"audio-{representation} {setting}", items, lambda clip: read_audio(clip, 16000, transcriber))
 
 
 if __name__ == "__main__":

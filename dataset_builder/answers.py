@@ -38,7 +38,7 @@ NUMERAL = re.compile(
 _SCALE_WORDS = {s for s in SCALES if s} | {"hundred"}
 _WORD_VALUES = set(ONES) | (set(TENS) - {"_"}) | _SCALE_WORDS
 TOKEN = re.compile(NUMERAL.pattern + r"|(?P<word>[A-Za-z]+)|(?P<comma>,)")
-FINAL_ANSWER = re.compile(r"final\s+answer\s*(?:is)?\s*[:：]?", re.IGNORECASE)
+FINAL_ANSWER = re.compile(r"final\s+answer\s*(?:is)?\s*[:\uff1a]?", re.IGNORECASE)
 ANSWER_IS = re.compile(r"\b(?:answer|product|result)\b\s*(?:is|=|:|equals)", re.IGNORECASE)
 BOXED = re.compile(r"\\boxed\s*\{")
 CUT = re.compile(r"\(|\.\s|\bbecause\b|\bsince\b|;|\bwhich\b|\bas\s+(?:shown|computed|calculated)\b", re.IGNORECASE)
@@ -200,7 +200,7 @@ def _phrase_numbers(phrase: list[tuple[str, int, bool]]) -> list[Number]:
         return out
 
 
-NUMBERS_MARKER = re.compile(r"numbers?\s*[:：]", re.IGNORECASE)
+NUMBERS_MARKER = re.compile(r"numbers?\s*[:\uff1a]", re.IGNORECASE)
 
 
 def extract_operands(text: str | None) -> tuple[int | None, int | None]:
@@ -218,9 +218,6 @@ def extract_operands(text: str | None) -> tuple[int | None, int | None]:
         return None, None
     text = clean(text)
     markers = list(NUMBERS_MARKER.finditer(text))
-    if markers:
-        numbers = find_numbers(_rest_of_line(text, markers[-1].end()))[:2]
-    else:
-        numbers = find_numbers(text)[-2:]
+    numbers = find_numbers(_rest_of_line(text, markers[-1].end()))[:2] if markers else find_numbers(text)[-2:]
     values = [n.value for n in numbers] + [None, None]
     return values[0], values[1]

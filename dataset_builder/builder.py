@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import datasets
 import pyarrow as pa
@@ -36,7 +37,7 @@ class MMMult(datasets.ArrowBasedBuilder):
     """Paired multiplication problems as text, images and speech."""
 
     BUILDER_CONFIG_CLASS = MMMultConfig
-    BUILDER_CONFIGS = [MMMultConfig(name=name) for name in CONFIGS]
+    BUILDER_CONFIGS: ClassVar[list[MMMultConfig]] = [MMMultConfig(name=name) for name in CONFIGS]
     config: MMMultConfig
 
     def _info(self) -> datasets.DatasetInfo:

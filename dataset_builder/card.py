@@ -58,7 +58,8 @@ def summary(manifest: dict[str, Any]) -> str:
         image = renderers["image"]
         lines += [
             "",
-            f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`) at {image['font_size']} px.",
+            f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`)"
+            f" at {image['font_size']} px.",
         ]
     if "audio" in renderers:
         audio = renderers["audio"]

@@ -51,6 +51,6 @@ def push(folder: str | Path, repo_id: str, private: bool = False, token: str | N
             allow_patterns=files,
             commit_message="Upload mmmult build",
         )
-    except Exception as error:  # network, auth and server errors all end the upload the same way
+    except Exception as error:  # noqa: BLE001 - network, auth and server errors all end the upload the same way
         raise PushError(f"upload to {repo_id} failed: {type(error).__name__}: {error}") from None
     return str(url)

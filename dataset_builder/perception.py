@@ -8,13 +8,16 @@ import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from .render.audio import SAMPLING_RATE, to_16k_int16
 from .stimulus import parse_stimulus
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 
 TESSERACT_HINT = "install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu)"
 
@@ -62,7 +65,7 @@ class Transcriber:
     beam_size: int = 5
 
     @cached_property
-    def model(self) -> Any:
+    def model(self) -> WhisperModel:
         try:
             from faster_whisper import WhisperModel
         except ImportError:

@@ -133,7 +133,7 @@ def draw_operand(rng: random.Random, digits: int, nonzero: int) -> int:
     The leading digit is non-zero; the other non-zero digits sit at uniformly chosen positions;
     every non-zero digit is uniform over 1-9.
     """
-    positions = [0] + rng.sample(range(1, digits), nonzero - 1)
+    positions = [0, *rng.sample(range(1, digits), nonzero - 1)]
     chars = ["0"] * digits
     for position in positions:
         chars[position] = str(rng.randint(1, 9))
@@ -185,7 +185,7 @@ def generate(per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED) -
                 pairs.append((a, b))
                 drawn += 1
     splits = _stratified_splits(pairs, per_stratum, rng)
-    return [Problem.of(f"p{i:05d}", a, b, split) for i, ((a, b), split) in enumerate(zip(pairs, splits))]
+    return [Problem.of(f"p{i:05d}", a, b, split) for i, ((a, b), split) in enumerate(zip(pairs, splits, strict=True))]
 
 
 def _stratified_splits(pairs: Sequence[tuple[int, int]], per_stratum: int, rng: random.Random) -> list[str]:
@@ -268,7 +268,7 @@ def read_csv(path: str | Path) -> list[Problem]:
         raise ProblemError(f"{path}: problem id {duplicate!r} appears more than once")
     if "split" not in columns:
         splits = assign_splits(len(pairs))
-    return [Problem.of(i, a, b, s) for i, (a, b), s in zip(ids, pairs, splits)]
+    return [Problem.of(i, a, b, s) for i, (a, b), s in zip(ids, pairs, splits, strict=True)]
 
 
 def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int:

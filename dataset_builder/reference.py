@@ -8,8 +8,6 @@ extra; model_args `asr_model=PATH` picks another faster-whisper model folder).
 
 from __future__ import annotations
 
-from typing import Any
-
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
@@ -37,7 +35,7 @@ class ReferenceLM(LM):
 
     MULTIMODAL = True
 
-    def __init__(self, asr_model: str | None = None, **_: Any) -> None:
+    def __init__(self, asr_model: str | None = None, **_: object) -> None:
         super().__init__()
         self.transcriber = Transcriber(asr_model)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import datasets
 
-from .render.audio import SAMPLING_RATE
+SAMPLING_RATE = 16_000
+"""Every clip in the dataset is mono at this rate, whatever its TTS engine produced."""
 
 PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "problem_id": "string",

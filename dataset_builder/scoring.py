@@ -43,7 +43,7 @@ def digit_match(answer: int | None, product: int) -> float:
         return 0.0
     got, want = str(abs(answer)), str(product)
     width = max(len(got), len(want))
-    same = sum(g == w for g, w in zip(got.rjust(width), want.rjust(width)) if w != " ")
+    same = sum(g == w for g, w in zip(got.rjust(width), want.rjust(width), strict=True) if w != " ")
     return same / width
 
 

@@ -37,13 +37,14 @@ CASES: list[tuple[str, int | None]] = [
         4002002000,
     ),
     ("7 x 8 = 56", 56),
-    ("47 × 36 = 1,410 + 282 = 1,692", 1692),
+    # the multiplication sign (U+00D7) below is deliberate, as models print it: RUF001 is silenced there
+    ("47 × 36 = 1,410 + 282 = 1,692", 1692),  # noqa: RUF001
     ("So the product is 1,692, as computed above.", 1692),
     ("The product of 47 and 36 is 1692.", 1692),
-    ("The answer is 47 × 36 = 1692", 1692),
+    ("The answer is 47 × 36 = 1692", 1692),  # noqa: RUF001
     ("Result: 56088", 56088),
     ("The result = 56088", 56088),
-    ("Thus, 123 × 456 = 56088. Let me double check: 56088 / 456 = 123. Yes.", 123),
+    ("Thus, 123 × 456 = 56088. Let me double check: 56088 / 456 = 123. Yes.", 123),  # noqa: RUF001
     ("Therefore the answer is 56088, which I verified by dividing by 456.", 56088),
     ("I get 56 088 in the end", 56088),
     # boxed and LaTeX

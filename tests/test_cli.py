@@ -20,6 +20,7 @@ def mmmult(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         text=True,
         env={**os.environ, **(env or {})},
         timeout=300,
+        check=False,
     )
 
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PIL import Image
@@ -26,7 +26,7 @@ from dataset_builder.stimulus import parse_stimulus
 def mmmult_eval(data: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MMMULT_DATA": str(data)}
     command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--output_path", str(out), "--log_samples", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def outputs(out: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
@@ -247,9 +247,9 @@ def test_hf_audiolm_qwen_alias_resolves_to_its_class() -> None:
 class ChatServer(BaseHTTPRequestHandler):
     """OpenAI-compatible chat and completions endpoints on 127.0.0.1 that record what they are sent."""
 
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append(body)
         answer = "Final Answer: 42"
@@ -291,7 +291,7 @@ def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(ChatServer.received) == 2
     _, samples = outputs(tmp_path)
-    for request, sample in zip(ChatServer.received, samples["mmmult_image_numerals"]):
+    for request, sample in zip(ChatServer.received, samples["mmmult_image_numerals"], strict=True):
         content = request["messages"][-1]["content"]
         images = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
         assert len(images) == 1 and images[0].startswith("data:image/png;base64,")

@@ -104,7 +104,7 @@ def test_every_stratum_is_split_in_proportion() -> None:
 def test_assign_splits_stays_within_one_of_the_quota() -> None:
     for n in (1, 7, 20, 333):
         counts = Counter(assign_splits(n))
-        for split, share in zip(SPLITS, (0.7, 0.15, 0.15)):
+        for split, share in zip(SPLITS, (0.7, 0.15, 0.15), strict=True):
             assert abs(counts[split] - share * n) <= 1
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import soundfile
 from scipy.signal import firwin, resample_poly
 
-SAMPLING_RATE = 16_000
+from ..schema import SAMPLING_RATE
 
 
 class TTSUnavailable(RuntimeError):
@@ -104,9 +104,8 @@ class EspeakNG:
         command = [self._path(), "-v", self.voice, "-s", str(self.rate), "-g", str(self.word_gap), "--stdout", sentence]
         result = subprocess.run(command, capture_output=True, check=False)
         if result.returncode != 0 or not result.stdout.startswith(b"RIFF"):
-            raise TTSUnavailable(
-                f"espeak-ng failed on {sentence!r} (voice {self.voice}): {result.stderr.decode(errors='replace').strip()}"
-            )
+            error = result.stderr.decode(errors="replace").strip()
+            raise TTSUnavailable(f"espeak-ng failed on {sentence!r} (voice {self.voice}): {error}")
         rate, pcm = _parse_wav(result.stdout)
         return to_16k_int16(pcm, rate)
 

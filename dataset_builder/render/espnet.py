@@ -12,11 +12,14 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .audio import TTSInfo, TTSUnavailable, to_16k_int16
+
+if TYPE_CHECKING:
+    from espnet2.bin.tts_inference import Text2Speech
 
 INSTALL_HINT = "install the extra with `pip install -e '.[espnet]'`"
 
@@ -32,14 +35,15 @@ class EspnetTTS:
     def __post_init__(self) -> None:
         if self.model_tag is None and (self.train_config is None or self.model_file is None):
             raise TTSUnavailable(
-                "the ESPnet backend needs a model: --espnet-model-tag, or --espnet-train-config with --espnet-model-file"
+                "the ESPnet backend needs a model: --espnet-model-tag, "
+                "or --espnet-train-config with --espnet-model-file"
             )
         for path in (self.train_config, self.model_file):
             if path is not None and not Path(path).is_file():
                 raise TTSUnavailable(f"ESPnet model file {path} does not exist")
 
     @cached_property
-    def engine(self) -> Any:
+    def engine(self) -> Text2Speech:
         try:
             from espnet2.bin.tts_inference import Text2Speech
         except ImportError as error:

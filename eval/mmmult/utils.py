@@ -39,7 +39,7 @@ _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
 
 
-def load(config: str, data: str | None = None, **_: Any) -> datasets.DatasetDict:
+def load(config: str, data: str | None = None, **_: object) -> datasets.DatasetDict:
     """The config's test split without its media column, from a build folder or a Hub repo id.
 
     Only the test split's files are read (the tasks evaluate on it), which keeps set-up fast.
