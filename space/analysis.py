@@ -9,6 +9,7 @@ fitted covariance of (b0, b1).
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.genmod.families import Binomial
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+from statsmodels.tools.tools import add_constant
 
 Z95 = 1.959963984540054
 PREDICTORS: dict[str, str] = {
@@ -53,19 +56,30 @@ class LogisticFit:
         return 1.0 / (1.0 + np.exp(-(self.intercept + self.slope * np.asarray(x, dtype=float))))
 
 
-def fit_logistic(x: Sequence[float] | np.ndarray, correct: Sequence[int] | np.ndarray) -> LogisticFit:
-    """Maximum-likelihood logistic regression of correctness (0/1) on one predictor."""
+def fit_logistic(
+    x: Sequence[float] | np.ndarray,
+    correct: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+) -> LogisticFit:
+    """Maximum-likelihood logistic regression of correctness (0/1) on one predictor.
+
+    `weights` are frequencies: a row (x, y, w) counts as w items, so counts aggregated per load
+    value give exactly the fit of the items themselves (the board stores such counts).
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(correct, dtype=float)
-    if len(x) != len(y):
-        raise ValueError(f"{len(x)} loads but {len(y)} outcomes")
-    if len(y) < 3 or y.min() == y.max():
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    if not len(x) == len(y) == len(w):
+        raise ValueError(f"{len(x)} loads, {len(y)} outcomes and {len(w)} weights: they must be as many")
+    x, y, w = x[w > 0], y[w > 0], w[w > 0]
+    if w.sum() < 3 or len(np.unique(y)) < 2:
         raise NotEstimable("a logistic fit needs both correct and wrong answers")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
             warnings.simplefilter("error", PerfectSeparationWarning)
-            result = sm.Logit(y, sm.add_constant(x, has_constant="add")).fit(disp=False, maxiter=200)
+            model = GLM(y, add_constant(x, has_constant="add"), family=Binomial(), freq_weights=w)
+            result = model.fit(maxiter=200)
     except (np.linalg.LinAlgError, ConvergenceWarning, PerfectSeparationWarning) as error:
         raise NotEstimable(
             f"the fit did not converge ({type(error).__name__}): the outcomes separate by load"
@@ -85,10 +99,18 @@ def fit_logistic(x: Sequence[float] | np.ndarray, correct: Sequence[int] | np.nd
         c50=c50,
         c50_low=c50 - half,
         c50_high=c50 + half,
-        pseudo_r2=float(result.prsquared),
+        pseudo_r2=float(result.pseudo_rsquared(kind="mcf")),
         aic=float(result.aic),
-        n=len(y),
+        n=int(w.sum()),
     )
+
+
+def counts_as_outcomes(
+    x: Sequence[float] | np.ndarray, n: Sequence[int] | np.ndarray, correct: Sequence[int] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts per load value (n items, `correct` of them right) as weighted 0/1 outcomes for the fits."""
+    x, n, correct = (np.asarray(v) for v in (x, n, correct))
+    return np.concatenate([x, x]), np.repeat([1, 0], len(x)), np.concatenate([correct, n - correct])
 
 
 @dataclass(frozen=True)
@@ -109,15 +131,22 @@ def wilson(correct: int, n: int) -> tuple[float, float]:
 
 
 def binned_accuracy(
-    x: Sequence[float] | np.ndarray, correct: Sequence[int] | np.ndarray, edges: Sequence[float]
+    x: Sequence[float] | np.ndarray,
+    correct: Sequence[int] | np.ndarray,
+    edges: Sequence[float],
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> list[Bin]:
-    """Accuracy with a Wilson interval in each [edges[i], edges[i+1]) bin (the last bin is closed)."""
+    """Accuracy with a Wilson interval in each [edges[i], edges[i+1]) bin (the last bin is closed).
+
+    `weights` are frequencies, as in `fit_logistic`.
+    """
     x = np.asarray(x, dtype=float)
     y = np.asarray(correct, dtype=int)
+    w = np.ones(len(y), dtype=int) if weights is None else np.asarray(weights, dtype=int)
     bins = []
-    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
+    for i, (low, high) in enumerate(itertools.pairwise(edges)):
         inside = (x >= low) & ((x <= high) if i == len(edges) - 2 else (x < high))
-        n, k = int(inside.sum()), int(y[inside].sum())
+        n, k = int(w[inside].sum()), int((w * y)[inside].sum())
         if n:
             bins.append(Bin(low, high, n, k, k / n, *wilson(k, n)))
     return bins

@@ -12,50 +12,66 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest import load_reference  # noqa: E402
-from leaderboard import COLUMNS, board, items  # noqa: E402
-from store import Store  # noqa: E402
-from submission import submit  # noqa: E402
-from texts import ABOUT, INTRO, TITLE  # noqa: E402
-from views import accuracy_vs_c, filter_table, paired_gaps, predictor_table  # noqa: E402
+from ingest import load_reference
+from leaderboard import Board
+from persistence import restore_and_schedule
+from store import Store
+from submission import submit
+from summary import ALL, CONFIGS, MODALITIES, REPRESENTATIONS
+from texts import ABOUT, INTRO, TITLE
+from views import (
+    CHOOSABLE_COLUMNS,
+    DEFAULT_COLUMNS,
+    OPENNESS,
+    URL_SYNC_JS,
+    Filters,
+    accuracy_vs_c,
+    filter_table,
+    model_across_configs,
+    paired_gaps,
+    perception_table,
+    perception_vs_c,
+    predictor_table,
+    shown_columns,
+)
 
 DB_ENV, DATA_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA"
 
 
-def paired_gaps_empty() -> pd.DataFrame:
-    return paired_gaps(pd.DataFrame(columns=["submission_id", "kind", "problem_id", "config", "correct"]), -1)
-
-
-def predictor_table_empty() -> pd.DataFrame:
-    return predictor_table(pd.DataFrame(columns=["submission_id", "kind"]), -1)
-
-
 def build_app(store: Store, reference: dict) -> gr.Blocks:
-    def current(every: bool) -> pd.DataFrame:
-        return board(store, reference, every_submission=every)
+    board = Board(store, reference)
 
-    def refresh(search: str, families: list[str], openness: str, every: bool):  # noqa: ANN202
-        table = current(every)
-        shown = filter_table(table, search, families, openness)
+    def refresh(q, family, weights, modality, representation, min_params, max_params, every, columns):  # noqa: ANN001, ANN202
+        filters = Filters(q or "", tuple(family or ()), weights, modality, representation, min_params, max_params,
+                          bool(every))  # fmt: skip
+        table = board.table(filters.every, modality, representation)
+        shown = filter_table(table, filters)[shown_columns(columns or (), modality, representation)]
         csv = Path(tempfile.mkdtemp()) / "mmmult-leaderboard.csv"
         shown.to_csv(csv, index=False)
-        choices = sorted(table["family"].dropna().unique())
-        return shown, gr.update(choices=choices), str(csv)
+        families = sorted(board.table()["family"].dropna().unique())
+        return shown, gr.update(choices=families), str(csv)
 
-    def plot(modality: str, representation: str, every: bool):  # noqa: ANN202
-        table = current(every)
-        detail = items(store, reference, [int(i) for i in table["submission_id"]])
-        return accuracy_vs_c(detail, table, modality, representation)
+    def from_url(request: gr.Request):  # noqa: ANN202
+        filters = Filters.from_query(request.query_params.multi_items())
+        families = sorted(set(board.table()["family"].dropna()) | set(filters.family))
+        return (filters.q, gr.update(choices=families, value=list(filters.family)), filters.weights, filters.modality,
+                filters.representation, filters.min_params, filters.max_params, filters.every)  # fmt: skip
 
-    def analyse(model: str | None):  # noqa: ANN202
-        table = current(False)
-        choices = list(table["model"])
-        row = table[table["model"] == model]
-        if row.empty:
-            return gr.update(choices=choices), paired_gaps_empty(), predictor_table_empty()
-        sid = int(row["submission_id"].iloc[0])
-        detail = items(store, reference, [sid])
-        return gr.update(choices=choices), paired_gaps(detail, sid), predictor_table(detail, sid)
+    def curve(modality: str, representation: str, every: bool):  # noqa: ANN202
+        table = board.table(every)
+        return accuracy_vs_c(board.cells([int(i) for i in table["submission_id"]]), table, modality, representation)
+
+    def analyse(model: str | None, config: str):  # noqa: ANN202
+        """The chosen model's analyses; with no model (or one no longer on the board), the top model."""
+        table = board.table()
+        models = list(table["model"])
+        if model not in models:
+            model = models[0] if models else None
+        sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
+        cells, detail = board.cells([sid]), board.items(sid)
+        name = model or "no model on the board yet"
+        return (gr.update(choices=models, value=model), model_across_configs(cells, name), perception_table(cells),
+                perception_vs_c(cells, name, config), paired_gaps(detail), predictor_table(detail))  # fmt: skip
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
@@ -63,17 +79,33 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
             with gr.Row():
                 search = gr.Textbox(label="Search models", elem_id="search")
                 families = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
-                openness = gr.Radio(["all", "open", "proprietary"], value="all", label="Weights")
-                every = gr.Checkbox(label="Every submission", value=False)
-            table = gr.Dataframe(value=pd.DataFrame(columns=COLUMNS), interactive=False, elem_id="board")
+                weights = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
+            with gr.Row():
+                modality = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
+                representation = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
+                                             elem_id="representation")  # fmt: skip
+                min_params = gr.Number(label="Min. parameters (B)", value=None, elem_id="min_params")
+                max_params = gr.Number(label="Max. parameters (B)", value=None, elem_id="max_params")
+                every = gr.Checkbox(label="Every submission", value=False, elem_id="every")
+            with gr.Accordion("Columns", open=False):
+                columns = gr.CheckboxGroup(CHOOSABLE_COLUMNS, value=DEFAULT_COLUMNS, show_label=False,
+                                           elem_id="columns")  # fmt: skip
+            table = gr.Dataframe(value=pd.DataFrame(columns=["model"]), interactive=False, elem_id="board")
             download = gr.DownloadButton("Download CSV", elem_id="download")
         with gr.Tab("Accuracy vs C"):
             with gr.Row():
-                modality = gr.Dropdown(["text", "image", "audio"], value="text", label="Modality")
-                representation = gr.Dropdown(["numerals", "words", "digits"], value="numerals", label="Representation")
+                plot_modality = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
+                plot_representation = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals", label="Representation")
             figure = gr.Plot(elem_id="curve")
-        with gr.Tab("Model analysis"):
-            chosen = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
+        with gr.Tab("Model analysis") as analysis_tab:
+            with gr.Row():
+                chosen = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
+                chosen_config = gr.Dropdown(list(CONFIGS), value=CONFIGS[0], label="Config for perception")
+            across = gr.Plot(elem_id="across")
+            gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
+                        "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
+            perception = gr.Dataframe(interactive=False, elem_id="perception")
+            decomposition = gr.Plot(elem_id="decomposition")
             gr.Markdown("Paired configs on the same problems (McNemar's test on the discordant pairs):")
             gaps = gr.Dataframe(interactive=False, elem_id="gaps")
             gr.Markdown("How well each load measure alone predicts correctness (logistic fits; lower AIC is better):")
@@ -94,25 +126,32 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
 
-        filters = [search, families, openness, every]
+        url_filters = [search, families, weights, modality, representation, min_params, max_params, every]
+        filters = [*url_filters, columns]
         outputs = [table, families, download]
-        for control in filters:
-            control.change(refresh, filters, outputs)
-        demo.load(refresh, filters, outputs)
-        for control in (modality, representation, every):
-            control.change(plot, [modality, representation, every], figure)
-        demo.load(plot, [modality, representation, every], figure)
-        chosen.change(analyse, chosen, [chosen, gaps, predictors])
-        demo.load(analyse, chosen, [chosen, gaps, predictors])
+        for control in url_filters:
+            control.change(refresh, filters, outputs, js=URL_SYNC_JS)
+        columns.change(refresh, filters, outputs)
+        demo.load(from_url, None, url_filters).then(refresh, filters, outputs)
+        plot_inputs = [plot_modality, plot_representation, every]
+        for control in plot_inputs:
+            control.change(curve, plot_inputs, figure)
+        demo.load(curve, plot_inputs, figure)
+        analysis_outputs = [chosen, across, perception, decomposition, gaps, predictors]
+        for control in (chosen, chosen_config):
+            control.change(analyse, [chosen, chosen_config], analysis_outputs)
+        demo.load(analyse, [chosen, chosen_config], analysis_outputs)
+        analysis_tab.select(analyse, [chosen, chosen_config], analysis_outputs)
 
-        def on_submit(paths, model, family, params, open_weights, submitter, link, *current_filters):  # noqa: ANN001, ANN202
+        def on_submit(paths, model, family, params, open_weights, submitter, link, *current):  # noqa: ANN001, ANN002, ANN202
             message = submit(store, reference, [str(p) for p in paths or []], model, family, params, open_weights,
                              submitter, link)  # fmt: skip
-            return (message, *refresh(*current_filters), plot("text", "numerals", current_filters[-1]))
+            table_filters, (plot_m, plot_r) = current[: len(filters)], current[len(filters) :]
+            return message, *refresh(*table_filters), curve(plot_m, plot_r, table_filters[url_filters.index(every)])
 
         send.click(
             on_submit,
-            [files, model, family, params, open_weights, submitter, link, *filters],
+            [files, model, family, params, open_weights, submitter, link, *filters, plot_modality, plot_representation],
             [status, *outputs, figure],
             api_name="submit",
         )
@@ -120,7 +159,9 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
 
 
 def main() -> None:
-    store = Store(os.environ.get(DB_ENV, "space-data/board.sqlite"))
+    store_path = Path(os.environ.get(DB_ENV, "space-data/board.sqlite"))
+    restore_and_schedule(store_path)
+    store = Store(store_path)
     reference = load_reference(os.environ.get(DATA_ENV, "mmmult-data"))
     build_app(store, reference).launch(server_name="127.0.0.1", server_port=7860, max_file_size="50mb")
 

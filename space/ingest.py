@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,12 +39,31 @@ HEADLINE = {**dict.fromkeys(MULTIPLY_TASKS, "exact_match"), **dict.fromkeys(PERC
 
 
 def load_reference(build: str | Path) -> dict[str, dict[str, Any]]:
-    """The benchmark's test problems by problem_id, from a build folder's `problems` config."""
-    files = sorted(Path(build).glob(data_file_pattern("problems", "test")))
+    """The benchmark's test problems by problem_id, from the `problems` config of a build folder or Hub repo.
+
+    A value that is not a local folder but looks like USER/NAME is read from that dataset repo
+    (only the problems' test shards are downloaded), so a Space needs no local build.
+    """
+    pattern = data_file_pattern("problems", "test")
+    if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
+        build = _download_problems(str(build), pattern)
+    files = sorted(Path(build).glob(pattern))
     if not files:
         raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
     rows = pq.ParquetDataset(files).read().to_pylist()
     return {row["problem_id"]: row for row in rows}
+
+
+def _download_problems(repo_id: str, pattern: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern, "manifest.json"])
+    except Exception as error:  # noqa: BLE001 (network, auth and missing-repo errors all mean the same here)
+        raise FileNotFoundError(
+            f"could not read the problems of the dataset repo {repo_id} ({type(error).__name__}): "
+            "check the repo id, or point MMMULT_DATA at a local mmmult build"
+        ) from None
 
 
 class Rejected(ValueError):
@@ -112,7 +132,7 @@ def _unzip(name: str, data: bytes) -> dict[str, bytes]:
     return {PurePosixPath(i.filename).name: archive.read(i) for i in wanted}
 
 
-def _json(name: str, data: bytes) -> Any:
+def _json(name: str, data: bytes) -> Any:  # noqa: ANN401 (any JSON value)
     try:
         return json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -125,7 +145,9 @@ class ItemResult:
 
     task: str
     config: str
+    kind: str  # "multiply" or "perceive"
     problem_id: str
+    C: int
     answer: str
     correct: int
 
@@ -196,7 +218,11 @@ def _kind(task: str) -> str:
 
 
 def _rescore(
-    task: str, samples: list[dict[str, Any]], claimed: Any, reference: dict[str, dict[str, Any]], verdict: Verdict
+    task: str,
+    samples: list[dict[str, Any]],
+    claimed: object,
+    reference: dict[str, dict[str, Any]],
+    verdict: Verdict,
 ) -> TaskResult:
     config = config_of(task)
     seen: set[str] = set()
@@ -229,7 +255,7 @@ def _rescore(
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
             shown = ",".join("" if v is None else str(v) for v in read)
         correct_total += correct
-        verdict.items.append(ItemResult(task, config, pid, shown, int(correct)))
+        verdict.items.append(ItemResult(task, config, _kind(task), pid, int(problem["C"]), shown, int(correct)))
     missing = len(reference) - len(seen)
     if missing:
         raise Rejected(f"{task}: {missing} of {len(reference)} test problems have no sample: run without --limit")

@@ -1,12 +1,15 @@
 """The Space's store: SQLite (WAL), one transaction per submission, raw uploads kept by content hash.
 
 Submissions are never overwritten. An upload whose samples equal an earlier submission's is
-recorded as a duplicate of it and adds no rows to the board.
+recorded as a duplicate of it and adds no rows to the board. Beside the re-scored items, each
+submission's summary (counts per config and C, fits per scope; see summary.py) is written in the
+same transaction, so the board never has to read items to draw its table.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import sqlite3
 import tempfile
@@ -16,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from ingest import Upload, Verdict
+from summary import CELL_COLUMNS, FIT_COLUMNS, load_cells, scope_fits
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -52,6 +57,29 @@ CREATE TABLE IF NOT EXISTS items (
     answer TEXT NOT NULL,
     correct INTEGER NOT NULL,
     PRIMARY KEY (submission_id, task, problem_id)
+);
+CREATE TABLE IF NOT EXISTS load_cells (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    config TEXT NOT NULL,
+    C INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    read_n INTEGER NOT NULL,
+    read INTEGER NOT NULL,
+    read_correct INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, config, C)
+);
+CREATE TABLE IF NOT EXISTS fits (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    scope TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    C50 REAL,
+    C50_low REAL,
+    C50_high REAL,
+    slope REAL,
+    pseudo_r2 REAL,
+    PRIMARY KEY (submission_id, scope)
 );
 CREATE TABLE IF NOT EXISTS files (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
@@ -141,6 +169,7 @@ class Store:
                         "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
                         [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
                     )
+                    self._write_summary(db, sid, pd.DataFrame([vars(i) for i in verdict.items]))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -157,6 +186,56 @@ class Store:
                  entry.link, reason),
             )  # fmt: skip
             return int(cursor.lastrowid)
+
+    @staticmethod
+    def _write_summary(db: sqlite3.Connection, sid: int, items: pd.DataFrame) -> None:
+        cells = load_cells(items)
+        fits = scope_fits(cells)
+        db.executemany(
+            f"INSERT INTO load_cells VALUES (?, {', '.join('?' * len(CELL_COLUMNS))})",
+            [(sid, *row) for row in cells[CELL_COLUMNS].itertuples(index=False)],
+        )
+        db.executemany(
+            f"INSERT INTO fits VALUES (?, {', '.join('?' * len(FIT_COLUMNS))})",
+            [(sid, *(None if _missing(v) else v for v in row)) for row in fits[FIT_COLUMNS].itertuples(index=False)],
+        )
+
+    def summarise_missing(self, loads: dict[str, int]) -> list[int]:
+        """Write the summary of accepted submissions stored without one (by an older version of the Space).
+
+        `loads` maps problem_id to C (the items table holds no problem statistics). Returns the ids.
+        """
+        with closing(self.connect()) as db:
+            missing = [
+                int(r[0])
+                for r in db.execute(
+                    "SELECT DISTINCT t.submission_id FROM task_results t WHERE t.verified = 1 AND NOT EXISTS"
+                    " (SELECT 1 FROM load_cells c WHERE c.submission_id = t.submission_id)"
+                )
+            ]
+            for sid in missing:
+                items = pd.read_sql_query(
+                    "SELECT t.config, t.kind, i.problem_id, i.correct FROM items i JOIN task_results t"
+                    " ON t.submission_id = i.submission_id AND t.task = i.task WHERE i.submission_id = ?",
+                    db,
+                    params=(sid,),
+                )
+                items["C"] = items["problem_id"].map(loads)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    if db.execute("SELECT 1 FROM load_cells WHERE submission_id = ?", (sid,)).fetchone() is None:
+                        self._write_summary(db, sid, items)  # unless another process got there first
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        return missing
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever a submission is stored: (highest id, number of submissions)."""
+        with closing(self.connect()) as db:
+            row = db.execute("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM submissions").fetchone()
+        return int(row[0]), int(row[1])
 
     @staticmethod
     def _duplicate_of(db: sqlite3.Connection, samples_hash: str | None) -> int | None:
@@ -188,5 +267,9 @@ class Store:
         with closing(self.connect()) as db:
             return {
                 table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-                for table in ("submissions", "task_results", "items", "files")
+                for table in ("submissions", "task_results", "items", "load_cells", "fits", "files")
             }
+
+
+def _missing(value: object) -> bool:
+    return isinstance(value, float) and math.isnan(value)

@@ -20,6 +20,21 @@ arithmetic load **C = (digits of a + digits of b) x (non-zero digits of a + non-
 models read the numbers almost perfectly: the matched-perception tasks (`mmmult_perceive`) separate
 reading from computing.
 
+## What you see
+
+- **Leaderboard**: one row per model (its latest verified submission; tick *Every submission* for
+  all). Filter by name, family, parameter count, open or proprietary weights, modality and
+  representation (the accuracy, perception and fit columns then cover those configs only), choose
+  the columns, sort by any column, download the view as CSV. The page URL carries the filters, so a
+  view can be shared by copying it.
+- **Accuracy vs C**: per model family, binned accuracy with Wilson 95% intervals and the fitted
+  logistic curve, for any modality and representation.
+- **Model analysis**: one model in every config; its perception accuracy beside its accuracy, and
+  the accuracy on problems it read correctly, P(correct product | both operands read), against C:
+  where that stays high while accuracy falls, failure is computation, not perception. Then paired
+  gaps between configs on the same problems (McNemar) and how well C, digit counts and step counts
+  each predict correctness.
+
 ## How to run it
 
 ```bash

@@ -1,92 +1,263 @@
-"""Table filtering and plotly figures for the Space (no Gradio here either)."""
+"""Table filters and plotly figures for the Space (no Gradio here either)."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from analysis import NotEstimable, binned_accuracy, compare_predictors, fit_logistic, paired_gap
+from analysis import NotEstimable, binned_accuracy, compare_predictors, counts_as_outcomes, fit_logistic, paired_gap
+from leaderboard import COLUMNS, READ_COLUMNS
+from summary import ALL, CONFIGS, MODALITIES, REPRESENTATIONS, scope_configs
 
 from dataset_builder.scoring import C_BANDS
 
 C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
+CHOOSABLE_COLUMNS = [c for c in COLUMNS if c != "model"]
+DEFAULT_COLUMNS = [c for c in CHOOSABLE_COLUMNS if c not in READ_COLUMNS and c != "submission_id"]
+OPENNESS = ("all", "open", "proprietary")
 
 
-def filter_table(
-    table: pd.DataFrame, search: str = "", families: list[str] | None = None, openness: str = "all"
-) -> pd.DataFrame:
-    """Rows whose model contains `search` (any case), in the chosen families, open or proprietary."""
+@dataclass(frozen=True)
+class Filters:
+    """The leaderboard's filters; `query()` and `from_query()` carry them in the page's URL."""
+
+    q: str = ""
+    family: tuple[str, ...] = ()
+    weights: str = "all"
+    modality: str = ALL
+    representation: str = ALL
+    min_params: float | None = None
+    max_params: float | None = None
+    every: bool = False
+
+    @classmethod
+    def from_query(cls, pairs: Iterable[tuple[str, str]]) -> Filters:
+        """Filters from URL query pairs; unknown keys and values that do not parse are ignored."""
+        filters = cls()
+        families = []
+        for key, value in pairs:
+            if key == "family":
+                families.extend(f for f in value.split(",") if f)
+            elif key == "q":
+                filters = replace(filters, q=value)
+            elif key == "weights" and value in OPENNESS:
+                filters = replace(filters, weights=value)
+            elif key == "modality" and value in (ALL, *MODALITIES):
+                filters = replace(filters, modality=value)
+            elif key == "representation" and value in (ALL, *REPRESENTATIONS):
+                filters = replace(filters, representation=value)
+            elif key in ("min_params", "max_params") and _number(value) is not None:
+                filters = replace(filters, **{key: _number(value)})
+            elif key == "every":
+                filters = replace(filters, every=value in ("1", "true"))
+        return replace(filters, family=tuple(families))
+
+    def query(self) -> dict[str, str]:
+        """The URL query of these filters: only what differs from the defaults."""
+        out = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value == field.default:
+                continue
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "1"
+            elif isinstance(value, (int, float)):
+                value = f"{value:g}"
+            out[field.name] = value
+        return out
+
+
+URL_KEYS = [field.name for field in fields(Filters)]
+URL_SYNC_JS = f"""
+(...values) => {{
+  const keys = {URL_KEYS!r};
+  const params = new URLSearchParams();
+  keys.forEach((key, i) => {{
+    let value = values[i];
+    if (Array.isArray(value)) value = value.join(",");
+    if (value === true) value = "1";
+    if (value === null || value === undefined || value === false || value === "" || value === "all") return;
+    params.set(key, String(value));
+  }});
+  const query = params.toString();
+  window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  return values;
+}}
+"""
+"""Runs in the browser before each refresh: writes the filters (in URL_KEYS order) into the URL."""
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def filter_table(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Rows whose model contains the search text (any case), in the chosen families, weights and size range.
+
+    A size bound leaves out models whose parameter count is not known.
+    """
     rows = table
-    if search:
-        rows = rows[rows["model"].str.contains(search, case=False, regex=False)]
-    if families:
-        rows = rows[rows["family"].isin(families)]
-    if openness in ("open", "proprietary"):
-        rows = rows[rows["open"] == (openness == "open")]
+    if filters.q:
+        rows = rows[rows["model"].str.contains(filters.q, case=False, regex=False)]
+    if filters.family:
+        rows = rows[rows["family"].isin(filters.family)]
+    if filters.weights in ("open", "proprietary"):
+        rows = rows[rows["open"] == (filters.weights == "open")]
+    if filters.min_params is not None:
+        rows = rows[rows["params_b"] >= filters.min_params]
+    if filters.max_params is not None:
+        rows = rows[rows["params_b"] <= filters.max_params]
     return rows
 
 
-def accuracy_vs_c(detail: pd.DataFrame, table: pd.DataFrame, modality: str, representation: str) -> go.Figure:
-    """Binned accuracy (Wilson 95% bars) and the fitted logistic curve per model family."""
-    config = f"{modality}-{representation}"
-    families = table.set_index("submission_id")["family"]
-    chosen = detail[(detail["kind"] == "multiply") & (detail["config"] == config)]
-    chosen = chosen[chosen["submission_id"].isin(families.index)]
-    figure = go.Figure()
+def shown_columns(chosen: Iterable[str], modality: str, representation: str) -> list[str]:
+    """The model column, then the chosen ones in table order, without configs outside the scope."""
+    outside = set(CONFIGS) - set(scope_configs(modality, representation))
+    outside |= {f"{config} read" for config in outside}
+    wanted = set(chosen)
+    return ["model", *(c for c in CHOOSABLE_COLUMNS if c in wanted and c not in outside)]
+
+
+def _accuracy_traces(figure: go.Figure, per_c: pd.DataFrame, name: str, n: str, correct: str) -> None:
+    """Binned accuracy with Wilson 95% bars and the fitted logistic curve, from counts per C."""
+    per_c = per_c[per_c[n] > 0]
+    if per_c.empty:
+        return
+    x, y, w = counts_as_outcomes(per_c["C"], per_c[n], per_c[correct])
+    bins = binned_accuracy(x, y, C_EDGES, w)
+    figure.add_trace(
+        go.Scatter(
+            x=[(b.low + b.high) / 2 for b in bins],
+            y=[b.accuracy for b in bins],
+            mode="markers",
+            name=f"{name} (binned)",
+            legendgroup=name,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [b.wilson_high - b.accuracy for b in bins],
+                "arrayminus": [b.accuracy - b.wilson_low for b in bins],
+            },
+            customdata=[[b.n] for b in bins],
+            hovertemplate="C %{x}: %{y:.1%} of %{customdata[0]}<extra></extra>",
+        )
+    )
+    try:
+        fit = fit_logistic(x, y, w)
+    except NotEstimable:
+        return
     grid = np.linspace(C_EDGES[0], C_EDGES[-1], 200)
-    for family, rows in chosen.groupby(chosen["submission_id"].map(families)):
-        bins = binned_accuracy(rows["C"], rows["correct"], C_EDGES)
-        centres = [(b.low + b.high) / 2 for b in bins]
-        figure.add_trace(
-            go.Scatter(
-                x=centres,
-                y=[b.accuracy for b in bins],
-                mode="markers",
-                name=f"{family} (binned)",
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [b.wilson_high - b.accuracy for b in bins],
-                    "arrayminus": [b.accuracy - b.wilson_low for b in bins],
-                },
-            )
-        )
-        try:
-            fit = fit_logistic(rows["C"], rows["correct"])
-        except NotEstimable:
-            continue
-        figure.add_trace(
-            go.Scatter(x=grid, y=fit.predict(grid), mode="lines", name=f"{family} (fit, C50 {fit.c50:.0f})")
-        )
+    figure.add_trace(
+        go.Scatter(x=grid, y=fit.predict(grid), mode="lines", name=f"{name} (fit, C50 {fit.c50:.0f})", legendgroup=name)
+    )
+
+
+def _layout(figure: go.Figure, title: str, yaxis: str = "exact-match accuracy") -> go.Figure:
     figure.update_layout(
-        title=f"Accuracy versus arithmetic load C: {config}",
+        title=title,
         xaxis_title="C = digit_total x nonzero_total",
-        yaxis_title="exact-match accuracy",
+        yaxis_title=yaxis,
         yaxis_range=[0, 1.05],
         showlegend=True,
     )
     return figure
 
 
-def model_items(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
-    """The multiplication items of one submission."""
-    return detail[(detail["submission_id"] == submission_id) & (detail["kind"] == "multiply")]
+def accuracy_vs_c(cells: pd.DataFrame, table: pd.DataFrame, modality: str, representation: str) -> go.Figure:
+    """Accuracy against C per model family (the table's submissions), pooled over the chosen configs."""
+    configs = scope_configs(modality, representation)
+    families = table.set_index("submission_id")["family"]
+    chosen = cells[cells["config"].isin(configs) & cells["submission_id"].isin(families.index)]
+    figure = go.Figure()
+    for family, rows in chosen.groupby(chosen["submission_id"].map(families)):
+        _accuracy_traces(figure, rows.groupby("C")[["n", "correct"]].sum().reset_index(), str(family), "n", "correct")
+    scope = ", ".join(configs) if configs else f"no config is {modality} {representation}"
+    return _layout(figure, f"Accuracy versus arithmetic load C per family: {scope}")
 
 
-def predictor_table(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+def model_across_configs(cells: pd.DataFrame, model: str) -> go.Figure:
+    """One model's accuracy against C in each config it was run on."""
+    figure = go.Figure()
+    for config in CONFIGS:
+        rows = cells[cells["config"] == config]
+        _accuracy_traces(figure, rows, config, "n", "correct")
+    return _layout(figure, f"{model}: accuracy versus C in every config")
+
+
+def perception_vs_c(cells: pd.DataFrame, model: str, config: str) -> go.Figure:
+    """Reading, multiplying, and multiplying given a correct reading, against C for one config."""
+    rows = cells[cells["config"] == config]
+    figure = go.Figure()
+    _accuracy_traces(figure, rows, "read both operands", "read_n", "read")
+    _accuracy_traces(figure, rows, "product correct", "n", "correct")
+    _accuracy_traces(figure, rows, "product correct | read", "read", "read_correct")
+    return _layout(figure, f"{model}, {config}: perception and computation versus C", "share of problems")
+
+
+PERCEPTION_COLUMNS = ["config", "problems", "accuracy", "perception", "accuracy_given_read", "accuracy_given_misread"]
+
+
+def perception_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per config: multiplication accuracy, perception accuracy, and accuracy split by correct reading."""
+    rows = []
+    for config in CONFIGS:
+        mine = cells[cells["config"] == config]
+        n, correct, read_n, read, both = (
+            int(mine[c].sum()) for c in ("n", "correct", "read_n", "read", "read_correct")
+        )
+        if not n and not read_n:
+            continue
+        paired = n and read_n
+        rows.append(
+            {
+                "config": config,
+                "problems": max(n, read_n),
+                "accuracy": correct / n if n else math.nan,
+                "perception": read / read_n if read_n else math.nan,
+                "accuracy_given_read": both / read if paired and read else math.nan,
+                "accuracy_given_misread": (correct - both) / (n - read) if paired and n > read else math.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=PERCEPTION_COLUMNS)
+
+
+def model_items(detail: pd.DataFrame) -> pd.DataFrame:
+    """The multiplication items among one submission's items."""
+    return detail[detail["kind"] == "multiply"]
+
+
+PREDICTOR_COLUMNS = ["predictor", "description", "pseudo_r2", "aic"]
+
+
+def predictor_table(detail: pd.DataFrame) -> pd.DataFrame:
     """How well each load measure predicts this model's correctness (pseudo-R^2, AIC; best first)."""
-    rows = model_items(detail, submission_id)
+    rows = model_items(detail)
     if rows.empty:
-        return pd.DataFrame(columns=["predictor", "description", "pseudo_r2", "aic"])
+        return pd.DataFrame(columns=PREDICTOR_COLUMNS)
     return compare_predictors(rows, rows["correct"].to_numpy())
 
 
-def paired_gaps(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
+GAP_COLUMNS = ["first", "second", "n", "accuracy_first", "accuracy_second", "only_first", "only_second", "mcnemar_p"]
+
+
+def paired_gaps(detail: pd.DataFrame) -> pd.DataFrame:
     """Every pair of this model's configs on the same problems: accuracies and McNemar's p-value."""
-    rows = model_items(detail, submission_id)
+    rows = model_items(detail)
+    if rows.empty:
+        return pd.DataFrame(columns=GAP_COLUMNS)
     wide = rows.pivot_table(index="problem_id", columns="config", values="correct", aggfunc="first")
     out = []
-    configs = list(wide.columns)
+    configs = [c for c in CONFIGS if c in wide.columns]
     for i, first in enumerate(configs):
         for second in configs[i + 1 :]:
             both = wide[[first, second]].dropna()
@@ -105,5 +276,4 @@ def paired_gaps(detail: pd.DataFrame, submission_id: int) -> pd.DataFrame:
                     "mcnemar_p": gap.p_value,
                 }
             )
-    columns = ["first", "second", "n", "accuracy_first", "accuracy_second", "only_first", "only_second", "mcnemar_p"]
-    return pd.DataFrame(out, columns=columns)
+    return pd.DataFrame(out, columns=GAP_COLUMNS)

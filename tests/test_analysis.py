@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
 
-from analysis import (  # noqa: E402
+from analysis import (
     NotEstimable,
     binned_accuracy,
     compare_predictors,
@@ -20,7 +20,7 @@ from analysis import (  # noqa: E402
     wilson,
 )
 
-from dataset_builder.problems import generate  # noqa: E402
+from dataset_builder.problems import generate
 
 TRUE_INTERCEPT, TRUE_SLOPE = 3.0, -0.04  # C50 = 75
 
@@ -85,3 +85,20 @@ def test_mcnemar_on_a_paired_gap() -> None:
     assert (gap.both, gap.only_first, gap.only_second, gap.neither) == (30, 10, 2, 8)
     assert gap.p_value == pytest.approx(2 * (1 + 12 + 66) / 4096)  # exact binomial, 12 discordant pairs
     assert gap.accuracy_gap == pytest.approx(8 / 50)
+
+
+def test_counts_per_load_give_the_same_fit_and_bins_as_the_items(synthetic) -> None:
+    items, correct = synthetic
+    counts = pd.DataFrame({"C": items["C"], "correct": correct}).groupby(["C", "correct"]).size().reset_index()
+    counts.columns = ["C", "correct", "n"]
+    whole = fit_logistic(items["C"], correct)
+    grouped = fit_logistic(counts["C"], counts["correct"], weights=counts["n"])
+    assert len(counts) < len(items) / 20
+    assert (grouped.intercept, grouped.slope, grouped.slope_se) == pytest.approx(
+        (whole.intercept, whole.slope, whole.slope_se), rel=1e-6
+    )
+    assert (grouped.pseudo_r2, grouped.aic, grouped.n) == pytest.approx((whole.pseudo_r2, whole.aic, whole.n), rel=1e-6)
+    edges = [4, 26, 51, 101, 201, 325]
+    assert binned_accuracy(counts["C"], counts["correct"], edges, counts["n"]) == binned_accuracy(
+        items["C"], correct, edges
+    )

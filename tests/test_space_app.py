@@ -11,8 +11,8 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from app import build_app  # noqa: E402
-from store import Store  # noqa: E402
+from app import build_app
+from store import Store
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -41,11 +41,13 @@ def test_submission_endpoint_verifies_and_stores(space, upload_paths) -> None:
     url, store = space
     client = Client(url, verbose=False)
     status, table, *_ = client.predict(
-        [handle_file(p) for p in upload_paths], "reference", "Reference", None, True, "tester", "", "", [], "all", False,
+        [handle_file(p) for p in upload_paths], "reference", "Reference", 0.001, True, "tester", "",
+        "", [], "all", "all", "all", None, None, False, ["overall", "text-numerals", "C50"], "text", "numerals",
         api_name="/submit",
     )  # fmt: skip
     assert status.startswith("submission #1 verified")
-    assert [row[0] for row in table["data"]] == ["reference"]
+    assert table["headers"] == ["model", "overall", "text-numerals", "C50"]
+    assert table["data"][0][:3] == ["reference", 1, 1]
     assert store.counts()["task_results"] == 3
 
 
@@ -84,4 +86,27 @@ def test_browser_upload_row_plot_filter_and_csv(space, upload_paths, tmp_path: P
         page.get_by_role("tab", name="Accuracy vs C").click()
         expect(page.locator("#curve .js-plotly-plot")).to_have_count(1, timeout=30_000)
         expect(page.locator("#curve")).to_contain_text("Reference (binned)", timeout=30_000)
+        page.locator("#curve").hover()
+        with page.expect_download() as png:
+            page.locator('#curve [data-title="Download plot as a PNG"]').click()
+        assert png.value.suggested_filename.endswith(".png")
+        assert Path(png.value.path()).read_bytes().startswith(b"\x89PNG")
+
+        page.get_by_role("tab", name="Model analysis").click()
+        expect(page.locator("#chosen input")).to_have_value(EVIL, timeout=30_000)  # the top model by default
+        expect(page.locator("#across")).to_contain_text("text-numerals (binned)", timeout=30_000)
+        expect(page.locator("#perception")).to_contain_text("text-numerals", timeout=30_000)
+        expect(page.locator("#decomposition")).to_contain_text("read both operands (binned)", timeout=30_000)
+
+        page.get_by_role("tab", name="Leaderboard").click()
+        page.locator("#weights").get_by_label("proprietary").check()
+        expect(board).not_to_contain_text(EVIL, timeout=30_000)
+        expect(page).to_have_url(f"{url}?weights=proprietary", timeout=30_000)
+        shared = browser.new_page()  # the URL is the view: it opens with the same filters applied
+        shared.goto(f"{url}?q=img&weights=open&modality=text")
+        expect(shared.locator("#board")).to_contain_text(EVIL, timeout=30_000)
+        expect(shared.locator("#search textarea, #search input").first).to_have_value("img")
+        expect(shared.locator("#board")).not_to_contain_text("image-numerals")  # configs outside the scope
+        shared.goto(f"{url}?q=no-such-model")
+        expect(shared.locator("#board")).not_to_contain_text(EVIL, timeout=30_000)
         browser.close()

@@ -16,27 +16,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
 
-import ingest  # noqa: E402
-from ingest import Rejected, Upload, check, read_upload  # noqa: E402
-from store import Entry, Store  # noqa: E402
+import ingest
+from ingest import Rejected, Upload, check, load_reference, read_upload
+from store import Entry, Store
 
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
 
 
-def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[str, bytes]]:  # noqa: ANN001
+def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[str, bytes]]:
     """The files with one JSON (or every line of one JSONL) passed through `edit`."""
     out = []
     for name, data in files:
-        if name_part in name:
-            if name.endswith(".jsonl"):
-                lines = [json.loads(line) for line in data.splitlines()]
-                edit(lines)
-                data = "\n".join(json.dumps(line) for line in lines).encode()
-            else:
-                content = json.loads(data)
-                edit(content)
-                data = json.dumps(content).encode()
-        out.append((name, data))
+        if name_part not in name:
+            out.append((name, data))
+        elif name.endswith(".jsonl"):
+            lines = [json.loads(line) for line in data.splitlines()]
+            edit(lines)
+            out.append((name, "\n".join(json.dumps(line) for line in lines).encode()))
+        else:
+            content = json.loads(data)
+            edit(content)
+            out.append((name, json.dumps(content).encode()))
     return out
 
 
@@ -62,7 +62,7 @@ def test_a_tampered_target_is_caught(run_files, reference) -> None:
     def tamper(lines: list[dict]) -> None:
         lines[0]["target"] = str(int(lines[0]["target"]) + 1)
 
-    with pytest.raises(Rejected, match="the target of problem .* was changed"):
+    with pytest.raises(Rejected, match=r"the target of problem .* was changed"):
         check(read_upload(edited(run_files, "samples_mmmult_text_words", tamper)), reference)
 
 
@@ -70,7 +70,7 @@ def test_a_doctored_metric_is_caught(run_files, reference) -> None:
     def boost(results: dict) -> None:
         results["results"]["mmmult_text_numerals"]["exact_match,final-integer"] = 0.5
 
-    with pytest.raises(Rejected, match="reports exact_match 0.5 but its samples score 1.000000"):
+    with pytest.raises(Rejected, match=r"reports exact_match 0\.5 but its samples score 1\.000000"):
         check(read_upload(edited(run_files, "results_", boost)), reference)
 
 
@@ -105,7 +105,7 @@ def test_unknown_tasks_and_versions_are_named(run_files, reference) -> None:
     def old_version(results: dict) -> None:
         results["versions"]["mmmult_text_numerals"] = 0.5
 
-    with pytest.raises(Rejected, match="mmmult_text_numerals is version 0.5"):
+    with pytest.raises(Rejected, match=r"mmmult_text_numerals is version 0\.5"):
         check(read_upload(edited(run_files, "results_", old_version)), reference)
 
 
@@ -225,3 +225,8 @@ def test_a_submitter_is_rate_limited_and_told_so(run_files, reference, tmp_path:
     assert messages[1].startswith("submission #2 duplicate")
     assert messages[-1] == "rejected: at most 5 submissions per hour per submitter; try again later"
     assert submit(store, reference, paths, "", "F", None, True, "busy", None) == "rejected: please fill in model"
+
+
+def test_a_hub_repo_that_cannot_be_read_is_named_in_the_error() -> None:
+    with pytest.raises(FileNotFoundError, match="could not read the problems of the dataset repo someone/mmmult"):
+        load_reference("someone/mmmult")
