@@ -101,7 +101,7 @@ from leaderboard import Board
 board = Board(store, reference)
 table = board.table()
 tabled = time.perf_counter()
-figure = accuracy_vs_c(board.cells(list(table["submission_id"])), table, "text", "numerals")
+figure = accuracy_vs_c(board.cells(list(table["submission_id"]), ("text-numerals",)), table, "text", "numerals")
 plotted = time.perf_counter()
 print(imported - started, loaded - imported, built - loaded, tabled - built, plotted - tabled, len(table))
 """
@@ -153,6 +153,7 @@ def cold_start(store: Store) -> None:
 
 def refresh(store: Store, reference: dict) -> None:
     from leaderboard import Board
+    from summary import scope_configs
     from views import DEFAULT_COLUMNS, Filters, accuracy_vs_c, filter_table, shown_columns
 
     board = Board(store, reference)
@@ -169,7 +170,8 @@ def refresh(store: Store, reference: dict) -> None:
 
     def plot(modality: str, representation: str) -> None:
         table = board.table()
-        accuracy_vs_c(board.cells(list(table["submission_id"])), table, modality, representation)
+        cells = board.cells(list(table["submission_id"]), scope_configs(modality, representation))
+        accuracy_vs_c(cells, table, modality, representation)
 
     timed("refresh, search filter", lambda: table_view(Filters(q="model-1", family=("Qwen", "GPT"))))
     image_words = Filters(modality="image", representation="words")

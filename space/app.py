@@ -17,7 +17,7 @@ from leaderboard import Board
 from persistence import restore_and_schedule
 from store import Store
 from submission import submit
-from summary import ALL, CONFIGS, MODALITIES, REPRESENTATIONS
+from summary import ALL, CONFIGS, MODALITIES, REPRESENTATIONS, scope_configs
 from texts import ABOUT, INTRO, TITLE
 from views import (
     CHOOSABLE_COLUMNS,
@@ -32,6 +32,7 @@ from views import (
     perception_table,
     perception_vs_c,
     predictor_table,
+    rounded,
     shown_columns,
 )
 
@@ -49,7 +50,7 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         csv = Path(tempfile.mkdtemp()) / "mmmult-leaderboard.csv"
         shown.to_csv(csv, index=False)
         families = sorted(board.table()["family"].dropna().unique())
-        return shown, gr.update(choices=families), str(csv)
+        return rounded(shown), gr.update(choices=families), str(csv)
 
     def from_url(request: gr.Request):  # noqa: ANN202
         filters = Filters.from_query(request.query_params.multi_items())
@@ -59,7 +60,8 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
 
     def curve(modality: str, representation: str, every: bool):  # noqa: ANN202
         table = board.table(every)
-        return accuracy_vs_c(board.cells([int(i) for i in table["submission_id"]]), table, modality, representation)
+        cells = board.cells(list(table["submission_id"]), scope_configs(modality, representation))
+        return accuracy_vs_c(cells, table, modality, representation)
 
     def analyse(model: str | None, config: str):  # noqa: ANN202
         """The chosen model's analyses; with no model (or one no longer on the board), the top model."""
@@ -70,8 +72,9 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
         cells, detail = board.cells([sid]), board.items(sid)
         name = model or "no model on the board yet"
-        return (gr.update(choices=models, value=model), model_across_configs(cells, name), perception_table(cells),
-                perception_vs_c(cells, name, config), paired_gaps(detail), predictor_table(detail))  # fmt: skip
+        return (gr.update(choices=models, value=model), model_across_configs(cells, name),
+                rounded(perception_table(cells)), perception_vs_c(cells, name, config),
+                rounded(paired_gaps(detail), 4), rounded(predictor_table(detail)))  # fmt: skip
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")

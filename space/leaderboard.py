@@ -42,7 +42,7 @@ class Board:
         self.reference = reference
         store.summarise_missing({pid: int(p["C"]) for pid, p in reference.items()})
         self._table = lru_cache(maxsize=64)(self._compute_table)
-        self._cells = lru_cache(maxsize=8)(self._read_cells)
+        self._cells = lru_cache(maxsize=16)(self._read_cells)
 
     def table(self, every_submission: bool = False, modality: str = ALL, representation: str = ALL) -> pd.DataFrame:
         """One row per model (its latest verified submission, else its latest one), or per submission.
@@ -52,9 +52,9 @@ class Board:
         """
         return self._table(self.store.version(), every_submission, modality, representation)
 
-    def cells(self, submission_ids: list[int]) -> pd.DataFrame:
-        """The load cells (counts per config and C) of the given submissions."""
-        cells = self._cells(self.store.version())
+    def cells(self, submission_ids: list[int], configs: tuple[str, ...] = CONFIGS) -> pd.DataFrame:
+        """The load cells (counts per config and C) of the given submissions in the given configs."""
+        cells = self._cells(self.store.version(), tuple(configs))
         return cells[cells["submission_id"].isin(submission_ids)]
 
     def items(self, submission_id: int) -> pd.DataFrame:
@@ -72,9 +72,11 @@ class Board:
         )
         return frame.merge(stats, on="problem_id", how="left")
 
-    def _read_cells(self, version: tuple[int, int]) -> pd.DataFrame:
+    def _read_cells(self, version: tuple[int, int], configs: tuple[str, ...]) -> pd.DataFrame:
+        marks = ",".join("?" * len(configs))
         with closing(self.store.connect()) as db:
-            return pd.read_sql_query("SELECT * FROM load_cells", db)
+            cursor = db.execute(f"SELECT * FROM load_cells WHERE config IN ({marks})", configs)
+            return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
     def _compute_table(
         self, version: tuple[int, int], every_submission: bool, modality: str, representation: str

@@ -157,9 +157,22 @@ def _accuracy_traces(figure: go.Figure, per_c: pd.DataFrame, name: str, n: str, 
     except NotEstimable:
         return
     grid = np.linspace(C_EDGES[0], C_EDGES[-1], 200)
-    figure.add_trace(
-        go.Scatter(x=grid, y=fit.predict(grid), mode="lines", name=f"{name} (fit, C50 {fit.c50:.0f})", legendgroup=name)
-    )
+    label = f"{name} (fit, {c50_label(fit.c50)})"
+    figure.add_trace(go.Scatter(x=grid, y=fit.predict(grid), mode="lines", name=label, legendgroup=name))
+
+
+def c50_label(c50: float) -> str:
+    """C50 for a legend; outside the benchmark's range of C it is an extrapolation, shown as a bound."""
+    if c50 > C_EDGES[-1]:
+        return f"C50 > {C_EDGES[-1]}"
+    if c50 < C_EDGES[0]:
+        return f"C50 < {C_EDGES[0]}"
+    return f"C50 {c50:.0f}"
+
+
+def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A table for display: floats to `digits` decimals (downloads keep full precision)."""
+    return frame.round({c: digits for c in frame.columns if pd.api.types.is_float_dtype(frame[c])})
 
 
 def _layout(figure: go.Figure, title: str, yaxis: str = "exact-match accuracy") -> go.Figure:

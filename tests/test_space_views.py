@@ -12,9 +12,11 @@ from views import (
     DEFAULT_COLUMNS,
     Filters,
     accuracy_vs_c,
+    c50_label,
     filter_table,
     model_across_configs,
     perception_vs_c,
+    rounded,
     shown_columns,
 )
 
@@ -122,3 +124,12 @@ def test_one_model_across_configs_and_its_perception_decomposition() -> None:
     ]
     read = decomposition.data[0]
     assert np.all(np.asarray(read.y) > 0.95)
+
+
+def test_legends_show_c50_outside_the_benchmark_range_as_a_bound() -> None:
+    assert [c50_label(v) for v in (2599.3, 151.4, -12.0)] == ["C50 > 324", "C50 151", "C50 < 4"]
+
+
+def test_display_rounding_leaves_counts_and_text_alone() -> None:
+    frame = pd.DataFrame({"model": ["m"], "n": [1519], "accuracy": [0.91968400263]})
+    assert rounded(frame).to_dict("records") == [{"model": "m", "n": 1519, "accuracy": 0.92}]
