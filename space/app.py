@@ -27,10 +27,12 @@ from views import (
     Filters,
     accuracy_vs_c,
     filter_table,
+    gap_figure,
     model_across_configs,
     paired_gaps,
     perception_table,
     perception_vs_c,
+    predictor_figure,
     predictor_table,
     rounded,
     shown_columns,
@@ -72,9 +74,10 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
         cells, detail = board.cells([sid]), board.items(sid)
         name = model or "no model on the board yet"
+        gaps, predictors = paired_gaps(detail), predictor_table(detail)
         return (gr.update(choices=models, value=model), model_across_configs(cells, name),
-                rounded(perception_table(cells)), perception_vs_c(cells, name, config),
-                rounded(paired_gaps(detail), 4), rounded(predictor_table(detail)))  # fmt: skip
+                rounded(perception_table(cells)), perception_vs_c(cells, name, config), gap_figure(gaps, name),
+                rounded(gaps, 4), predictor_figure(predictors, name), rounded(predictors))  # fmt: skip
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
@@ -110,8 +113,10 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
             perception = gr.Dataframe(interactive=False, elem_id="perception")
             decomposition = gr.Plot(elem_id="decomposition")
             gr.Markdown("Paired configs on the same problems (McNemar's test on the discordant pairs):")
+            gap_plot = gr.Plot(elem_id="gap_plot")
             gaps = gr.Dataframe(interactive=False, elem_id="gaps")
             gr.Markdown("How well each load measure alone predicts correctness (logistic fits; lower AIC is better):")
+            predictor_plot = gr.Plot(elem_id="predictor_plot")
             predictors = gr.Dataframe(interactive=False, elem_id="predictors")
         with gr.Tab("Submit"):
             files = gr.File(label="results_*.json and samples_*.jsonl, or one .zip", file_count="multiple",
@@ -140,7 +145,7 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         for control in plot_inputs:
             control.change(curve, plot_inputs, figure)
         demo.load(curve, plot_inputs, figure)
-        analysis_outputs = [chosen, across, perception, decomposition, gaps, predictors]
+        analysis_outputs = [chosen, across, perception, decomposition, gap_plot, gaps, predictor_plot, predictors]
         for control in (chosen, chosen_config):
             control.change(analyse, [chosen, chosen_config], analysis_outputs)
         demo.load(analyse, [chosen, chosen_config], analysis_outputs)

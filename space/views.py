@@ -290,3 +290,50 @@ def paired_gaps(detail: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(out, columns=GAP_COLUMNS)
+
+
+def gap_figure(gaps: pd.DataFrame, model: str) -> go.Figure:
+    """The paired accuracy gaps as a config-by-config heatmap, McNemar's p-value in each cell."""
+    configs = [c for c in CONFIGS if c in set(gaps["first"]) | set(gaps["second"])]
+    gap = pd.DataFrame(np.nan, index=configs, columns=configs)
+    text = pd.DataFrame("", index=configs, columns=configs)
+    for row in gaps.itertuples():
+        for first, second, sign in ((row.first, row.second, 1), (row.second, row.first, -1)):
+            gap.loc[first, second] = sign * (row.accuracy_first - row.accuracy_second)
+            text.loc[first, second] = f"{gap.loc[first, second]:+.1%}<br>p={row.mcnemar_p:.2g}"
+    figure = go.Figure(
+        go.Heatmap(
+            z=gap.to_numpy(),
+            x=configs,
+            y=configs,
+            text=text.to_numpy(),
+            texttemplate="%{text}",
+            colorscale="RdBu",
+            zmid=0,
+            colorbar={"title": "row - column"},
+            hovertemplate="%{y} vs %{x}: %{text}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"{model}: accuracy gap between configs on the same problems (McNemar)",
+        yaxis={"autorange": "reversed"},
+    )
+    return figure
+
+
+def predictor_figure(predictors: pd.DataFrame, model: str) -> go.Figure:
+    """McFadden pseudo-R^2 of each one-predictor logistic fit, AIC in the hover."""
+    figure = go.Figure(
+        go.Bar(
+            x=predictors["predictor"],
+            y=predictors["pseudo_r2"],
+            customdata=predictors[["description", "aic"]].to_numpy(),
+            hovertemplate="%{customdata[0]}: pseudo-R^2 %{y:.3f}, AIC %{customdata[1]:.1f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"{model}: how well each load measure alone predicts correctness",
+        yaxis_title="McFadden pseudo-R^2",
+        yaxis_range=[0, 1],
+    )
+    return figure

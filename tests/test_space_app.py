@@ -97,6 +97,8 @@ def test_browser_upload_row_plot_filter_and_csv(space, upload_paths, tmp_path: P
         expect(page.locator("#across")).to_contain_text("text-numerals (binned)", timeout=30_000)
         expect(page.locator("#perception")).to_contain_text("text-numerals", timeout=30_000)
         expect(page.locator("#decomposition")).to_contain_text("read both operands (binned)", timeout=30_000)
+        expect(page.locator("#gap_plot")).to_contain_text("text-words", timeout=30_000)
+        expect(page.locator("#predictor_plot")).to_contain_text("pseudo-R^2", timeout=30_000)
 
         page.get_by_role("tab", name="Leaderboard").click()
         page.locator("#weights").get_by_label("proprietary").check()

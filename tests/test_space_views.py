@@ -10,12 +10,16 @@ import pytest
 from leaderboard import COLUMNS
 from views import (
     DEFAULT_COLUMNS,
+    GAP_COLUMNS,
+    PREDICTOR_COLUMNS,
     Filters,
     accuracy_vs_c,
     c50_label,
     filter_table,
+    gap_figure,
     model_across_configs,
     perception_vs_c,
+    predictor_figure,
     rounded,
     shown_columns,
 )
@@ -133,3 +137,25 @@ def test_legends_show_c50_outside_the_benchmark_range_as_a_bound() -> None:
 def test_display_rounding_leaves_counts_and_text_alone() -> None:
     frame = pd.DataFrame({"model": ["m"], "n": [1519], "accuracy": [0.91968400263]})
     assert rounded(frame).to_dict("records") == [{"model": "m", "n": 1519, "accuracy": 0.92}]
+
+
+def test_gap_heatmap_is_antisymmetric_and_names_the_p_value() -> None:
+    gaps = pd.DataFrame(
+        [["text-numerals", "image-numerals", 100, 0.9, 0.7, 25, 5, 0.0003],
+         ["text-numerals", "audio-words", 100, 0.9, 0.9, 4, 4, 1.0]],
+        columns=GAP_COLUMNS,
+    )  # fmt: skip
+    heatmap = gap_figure(gaps, "m").data[0]
+    assert list(heatmap.x) == ["text-numerals", "image-numerals", "audio-words"]
+    z = np.asarray(heatmap.z, dtype=float)
+    assert z[0, 1] == pytest.approx(0.2) and z[1, 0] == pytest.approx(-0.2) and z[0, 2] == 0
+    assert math.isnan(z[1, 2])  # no pair was run
+    assert heatmap.text[0][1] == "+20.0%<br>p=0.0003"
+
+
+def test_predictor_bars_follow_the_table() -> None:
+    table = pd.DataFrame(
+        [["C", "C = ...", 0.58, 2150.0], ["digit_total", "total digits", 0.27, 3774.4]], columns=PREDICTOR_COLUMNS
+    )
+    bars = predictor_figure(table, "m").data[0]
+    assert list(bars.x) == ["C", "digit_total"] and list(bars.y) == [0.58, 0.27]
