@@ -21,6 +21,7 @@ def serve(data: str, db: str, port: int, ingest: str | None, model: str, family:
     sys.path.insert(0, str(SPACE_DIR))
     from app import build_app
     from ingest import load_reference
+    from persistence import PersistenceError, restore_and_schedule
     from store import Store
     from submission import submit
 
@@ -28,6 +29,10 @@ def serve(data: str, db: str, port: int, ingest: str | None, model: str, family:
         reference = load_reference(data)
     except FileNotFoundError as error:
         raise SpaceSetupError(f"{error} (build one with `mmmult build --out {data}`)") from None
+    try:
+        restore_and_schedule(Path(db))  # only when MMMULT_SPACE_REPO is set
+    except PersistenceError as error:
+        raise SpaceSetupError(str(error)) from None
     store = Store(db)
     if ingest:
         files = sorted(str(p) for p in Path(ingest).rglob("*.json*"))

@@ -115,3 +115,10 @@ def test_space_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
     result = mmmult("space", "--data", str(tmp_path / "none"), "--db", str(tmp_path / "board.sqlite"))
     assert_user_error(result, "no problems/test-*.parquet in")
     assert "mmmult build --out" in result.stderr
+
+
+def test_space_with_an_unreadable_persistence_repo_stops_with_the_reason(small_build: Path, tmp_path: Path) -> None:
+    env = {"MMMULT_SPACE_REPO": "me/board", "HF_HUB_OFFLINE": "1"}
+    result = mmmult("space", "--data", str(small_build), "--db", str(tmp_path / "board.sqlite"), env=env)
+    assert_user_error(result, "could not restore the board from the dataset repo me/board")
+    assert not (tmp_path / "board.sqlite").exists()
