@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import tempfile
@@ -41,18 +42,26 @@ from views import (
 DB_ENV, DATA_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA"
 
 
+def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
+    """The view as CSV, named by its content: the same view is written once, however often it is asked for."""
+    data = frame.to_csv(index=False).encode()
+    path = folder / f"mmmult-leaderboard-{hashlib.sha256(data).hexdigest()[:12]}.csv"
+    if not path.exists():
+        path.write_bytes(data)
+    return path
+
+
 def build_app(store: Store, reference: dict) -> gr.Blocks:
     board = Board(store, reference)
+    downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
     def refresh(q, family, weights, modality, representation, min_params, max_params, every, columns):  # noqa: ANN001, ANN202
         filters = Filters(q or "", tuple(family or ()), weights, modality, representation, min_params, max_params,
                           bool(every))  # fmt: skip
         table = board.table(filters.every, modality, representation)
         shown = filter_table(table, filters)[shown_columns(columns or (), modality, representation)]
-        csv = Path(tempfile.mkdtemp()) / "mmmult-leaderboard.csv"
-        shown.to_csv(csv, index=False)
         families = sorted(board.table()["family"].dropna().unique())
-        return rounded(shown), gr.update(choices=families), str(csv)
+        return rounded(shown), gr.update(choices=families), str(write_csv(shown, downloads))
 
     def from_url(request: gr.Request):  # noqa: ANN202
         filters = Filters.from_query(request.query_params.multi_items())
@@ -79,7 +88,8 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
                 rounded(perception_table(cells)), perception_vs_c(cells, name, config), gap_figure(gaps, name),
                 rounded(gaps, 4), predictor_figure(predictors, name), rounded(predictors))  # fmt: skip
 
-    with gr.Blocks(title=TITLE) as demo:
+    # Gradio's own cache holds every upload and download; a long-running Space drops them after a day
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
         with gr.Tab("Leaderboard"):
             with gr.Row():
