@@ -45,19 +45,16 @@ def _option(argv: list[str], name: str) -> str | None:
     return None
 
 
-BROKEN_ALIASES = {
-    "hf-audiolm-qwen": ("lm_eval.models.hf_audiolm:HFAudioLM", "lm_eval.models.hf_audiolm:HFAUDIOLMQWEN"),
-}
-"""lm-eval 0.4.13 registers hf-audiolm-qwen lazily under a class name its module does not define,
-so `--model hf-audiolm-qwen` fails with "alias already registered"; point it at the real class."""
+REPAIRED_MODELS = {"hf-audiolm-qwen": "dataset_builder.audio_lm:Qwen2AudioLM"}
+"""lm-eval models that do not run as shipped (see audio_lm.py), mapped to their repaired classes."""
 
 
-def repair_lm_eval_aliases() -> None:
+def repair_lm_eval_models() -> None:
+    """Point lm-eval's registry at the repaired classes (lazily, as lm-eval registers its own)."""
     from lm_eval.api.registry import model_registry
 
-    for alias, (broken, real) in BROKEN_ALIASES.items():
-        if model_registry._objs.get(alias) == broken:
-            model_registry._objs[alias] = real
+    for alias, repaired in REPAIRED_MODELS.items():
+        model_registry._objs[alias] = repaired
 
 
 def run_lm_eval(args: Sequence[str]) -> None:
@@ -65,7 +62,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
     argv = lm_eval_argv(args)
     import lm_eval.models  # noqa: F401  (registers lm-eval's own models first)
 
-    repair_lm_eval_aliases()
+    repair_lm_eval_models()
     from lm_eval.__main__ import cli_evaluate
 
     from .reference import ReferenceCannotRead  # registers mmmult-reference

@@ -1,0 +1,91 @@
+"""lm-eval 0.4.13's `hf-audiolm-qwen`, repaired; `mmmult eval` runs it under the same name.
+
+The original cannot run with transformers 5: its alias names a class that its module does not
+define, it calls the processor with `audios=` where transformers 5
+takes `audio=`, and it moves the inputs to "cuda" whatever device the model is on. This subclass
+replaces only the encoding and the generation loop; loading, chat templates and stop criteria
+are lm-eval's own.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.registry import model_registry
+from tqdm.auto import tqdm
+
+from .schema import SAMPLING_RATE
+
+ALIAS = "hf-audiolm-qwen"
+# lm-eval's module registers its class under ALIAS when imported; name that class first so the
+# registration is accepted, then (below) hand the alias to the repaired class.
+model_registry._objs[ALIAS] = "lm_eval.models.hf_audiolm:HFAUDIOLMQWEN"
+
+from lm_eval.models.hf_audiolm import DEFAULT_AUDIO_PLACEHOLDERS, HFAUDIOLMQWEN  # noqa: E402
+from lm_eval.models.utils import replace_placeholders  # noqa: E402
+
+AUDIO_TOKENS = "<|audio_bos|><|AUDIO|><|audio_eos|>"
+
+
+class Qwen2AudioLM(HFAUDIOLMQWEN):
+    """Qwen2-Audio (or any model with its processor) on any device, with transformers 5."""
+
+    def tok_batch_multimodal_encode(
+        self,
+        strings: list[str],
+        audios: list[Any],
+        padding_side: str = "left",
+        left_truncate_len: int | None = None,
+        truncation: bool = False,
+    ) -> Any:  # noqa: ANN401 (a transformers BatchFeature)
+        if not self.chat_applied:
+            for placeholder in DEFAULT_AUDIO_PLACEHOLDERS:
+                strings = [replace_placeholders(s, placeholder, AUDIO_TOKENS, self.max_audios) for s in strings]
+        self.processor.tokenizer.padding_side = padding_side
+        encoding = self.processor(
+            text=strings, audio=audios, sampling_rate=SAMPLING_RATE, padding=True, return_tensors="pt"
+        )
+        return encoding.to(self.device)
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        """Greedy or sampled generation in batches of `batch_size`, in request order."""
+        results: list[str] = []
+        bar = tqdm(total=len(requests), disable=disable_tqdm or self.rank != 0, desc="generating from text+audio")
+        size = int(self.batch_size) if str(self.batch_size).isdigit() else 1
+        for batch in _batches(requests, size):
+            contexts = [request.args[0] for request in batch]
+            gen_kwargs = copy.deepcopy(batch[0].args[1])
+            audios = [audio["array"] for request in batch for audio in request.args[2]["audio"]]
+            until = gen_kwargs.pop("until", None) or []
+            until = [until] if isinstance(until, str) else list(until)
+            until.append(self.tok_decode(self.eot_token_id, skip_special_tokens=False))
+            max_gen_toks = gen_kwargs.pop("max_gen_toks", self.max_gen_toks)
+            inputs = self.tok_batch_multimodal_encode(contexts, audios)
+            context_length = inputs["input_ids"].shape[1]
+            gen_kwargs.setdefault("max_length", context_length + max_gen_toks)
+            output = self._model_multimodal_generate(inputs, stop=until, **gen_kwargs)
+            for context, tokens in zip(contexts, output.tolist(), strict=True):
+                text = self.tok_decode(tokens[context_length:])
+                for stop in until:
+                    text = text.split(stop)[0] if stop else text
+                results.append(text)
+                self.cache_hook.add_partial("generate_until", (context, batch[0].args[1]), text)
+                bar.update(1)
+        bar.close()
+        return results
+
+
+model_registry._objs[ALIAS] = Qwen2AudioLM
+
+
+def _batches(requests: list[Instance], size: int) -> list[list[Instance]]:
+    """Consecutive runs of at most `size` requests that share their generation arguments."""
+    batches: list[list[Instance]] = []
+    for request in requests:
+        if batches and len(batches[-1]) < size and batches[-1][0].args[1] == request.args[1]:
+            batches[-1].append(request)
+        else:
+            batches.append([request])
+    return batches
