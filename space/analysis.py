@@ -5,6 +5,9 @@ No Gradio here: the Space's views and the tests call these functions on plain ar
 The logistic model is P(correct) = 1 / (1 + exp(-(b0 + b1 * x))). C50 = -b0 / b1 is the load at
 which the fitted accuracy crosses 50%; its 95% interval comes from the delta method on the
 fitted covariance of (b0, b1).
+
+statsmodels is imported where it is used: it takes about a second to import, and the Space's
+first page (the table, from stored fits) needs none of it.
 """
 
 from __future__ import annotations
@@ -17,12 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.genmod.families import Binomial
-from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.proportion import proportion_confint
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
-from statsmodels.tools.tools import add_constant
 
 Z95 = 1.959963984540054
 PREDICTORS: dict[str, str] = {
@@ -74,6 +71,11 @@ def fit_logistic(
     x, y, w = x[w > 0], y[w > 0], w[w > 0]
     if w.sum() < 3 or len(np.unique(y)) < 2:
         raise NotEstimable("a logistic fit needs both correct and wrong answers")
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+    from statsmodels.tools.tools import add_constant
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
@@ -126,6 +128,8 @@ class Bin:
 
 def wilson(correct: int, n: int) -> tuple[float, float]:
     """The Wilson score 95% interval of a proportion."""
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(correct, n, alpha=0.05, method="wilson")
     return float(low), float(high)
 
@@ -177,6 +181,8 @@ def paired_gap(first: Sequence[int] | np.ndarray, second: Sequence[int] | np.nda
         raise ValueError("paired_gap needs two equally long, non-empty outcome lists")
     table = [[int((a & b).sum()), int((a & ~b).sum())], [int((~a & b).sum()), int((~a & ~b).sum())]]
     discordant = table[0][1] + table[1][0]
+    from statsmodels.stats.contingency_tables import mcnemar
+
     result = mcnemar(table, exact=discordant < 25, correction=True)
     return PairedGap(
         n=len(a),

@@ -108,7 +108,7 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
                                            elem_id="columns")  # fmt: skip
             table = gr.Dataframe(value=pd.DataFrame(columns=["model"]), interactive=False, elem_id="board")
             download = gr.DownloadButton("Download CSV", elem_id="download")
-        with gr.Tab("Accuracy vs C"):
+        with gr.Tab("Accuracy vs C") as curve_tab:
             with gr.Row():
                 plot_modality = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
                 plot_representation = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals", label="Representation")
@@ -154,11 +154,10 @@ def build_app(store: Store, reference: dict) -> gr.Blocks:
         plot_inputs = [plot_modality, plot_representation, every]
         for control in plot_inputs:
             control.change(curve, plot_inputs, figure)
-        demo.load(curve, plot_inputs, figure)
+        curve_tab.select(curve, plot_inputs, figure)  # plots are drawn when their tab opens, not at page load
         analysis_outputs = [chosen, across, perception, decomposition, gap_plot, gaps, predictor_plot, predictors]
         for control in (chosen, chosen_config):
             control.change(analyse, [chosen, chosen_config], analysis_outputs)
-        demo.load(analyse, [chosen, chosen_config], analysis_outputs)
         analysis_tab.select(analyse, [chosen, chosen_config], analysis_outputs)
 
         def on_submit(paths, model, family, params, open_weights, submitter, link, *current):  # noqa: ANN001, ANN002, ANN202
