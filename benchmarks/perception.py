@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--clips", type=int, default=500)
     parser.add_argument(
-        "--settings", nargs="*", default=["en-us:130", "en-us:160", "en-us:110", "en-gb:130", "en-us:130:5"]
+        "--settings",
+        nargs="*",
+        default=["en-us:130", "en-us:160", "en-gb:130", "en-us:130:5", "en-us:160:5", "en-us:160:10"],
     )
     args = parser.parse_args()
     problems = generate()

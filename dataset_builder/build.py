@@ -28,7 +28,7 @@ from .items import Renderers
 from .perception import Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
 from .render.tts import TTSSettings
-from .schema import CONFIG_NAMES, CONFIGS
+from .schema import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
 from .verify import verify_config
 
 MANIFEST = "manifest.json"
@@ -211,7 +211,7 @@ def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
     if "image" in media:
         provenance["image"] = renderers.image.describe()
     if "audio" in media:
-        provenance["audio"] = asdict(renderers.speech_info) | {"sampling_rate": 16000, "format": "flac"}
+        provenance["audio"] = asdict(renderers.speech_info) | {"sampling_rate": SAMPLING_RATE, "format": "flac"}
     return provenance
 
 

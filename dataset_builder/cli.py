@@ -14,7 +14,7 @@ from .evaluate import EvalSetupError, run_lm_eval
 from .hub import PushError, push, upload_plan
 from .perception import PerceptionUnavailable, Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
-from .render.audio import TTSUnavailable
+from .render.audio import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, TTSUnavailable
 from .render.image import FontNotFound
 from .render.tts import BACKENDS, TTSSettings
 from .schema import CONFIG_NAMES
@@ -59,8 +59,14 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="keep a seeded random sample of this many problems")
     b.add_argument("--num-proc", type=int, default=1, help="worker processes for images and audio")
     b.add_argument("--tts", choices=BACKENDS, default="espeak-ng", help="speech backend (default %(default)s)")
-    b.add_argument("--voice", default="en-us", help="espeak-ng voice (default %(default)s)")
-    b.add_argument("--rate", type=int, default=130, help="espeak-ng words per minute (default %(default)s)")
+    b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (default %(default)s)")
+    b.add_argument("--rate", type=int, default=DEFAULT_RATE, help="espeak-ng words per minute (default %(default)s)")
+    b.add_argument(
+        "--word-gap",
+        type=int,
+        default=DEFAULT_WORD_GAP,
+        help="espeak-ng pause between words, 10 ms units (default %(default)s)",
+    )
     b.add_argument("--espnet-model-tag", help="ESPnet model tag (needs espnet_model_zoo and network)")
     b.add_argument("--espnet-train-config", help="ESPnet train_config YAML of a local model")
     b.add_argument("--espnet-model-file", help="ESPnet model file (.pth) of a local model")
@@ -104,6 +110,7 @@ def run_build(args: argparse.Namespace) -> int:
         backend_name=args.tts,
         voice=args.voice,
         rate=args.rate,
+        word_gap=args.word_gap,
         espnet_model_tag=args.espnet_model_tag,
         espnet_train_config=args.espnet_train_config,
         espnet_model_file=args.espnet_model_file,

@@ -58,5 +58,6 @@ def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict
             "tts_engine_version": info.engine_version,
             "tts_voice": info.voice,
             "tts_rate": info.rate,
+            "tts_word_gap": info.word_gap,
         }
     return row

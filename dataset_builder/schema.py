@@ -32,6 +32,7 @@ TTS_COLUMNS: dict[str, str] = {
     "tts_engine_version": "string",
     "tts_voice": "string",
     "tts_rate": "int32",
+    "tts_word_gap": "int32",
 }
 
 

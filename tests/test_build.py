@@ -64,7 +64,8 @@ def test_audio_reads_without_torch(small_build: Path) -> None:
     row = test.cast_column("audio", datasets.Audio(decode=False))[0]
     samples, rate = soundfile.read(io.BytesIO(row["audio"]["bytes"]), dtype="int16")
     assert rate == 16000 and samples.ndim == 1 and len(samples) > rate
-    assert (row["tts_backend"], row["tts_voice"], row["tts_rate"]) == ("espeak-ng", "en-us", 130)
+    settings = (row["tts_backend"], row["tts_voice"], row["tts_rate"], row["tts_word_gap"])
+    assert settings == ("espeak-ng", "en-us", 160, 5)
 
 
 def test_items_are_paired_across_configs(small_build: Path) -> None:

@@ -10,7 +10,16 @@ import pytest
 from PIL import Image
 
 from dataset_builder.problems import generate
-from dataset_builder.render.audio import SAMPLING_RATE, EspeakNG, TTSUnavailable, decode_flac, encode_flac
+from dataset_builder.render.audio import (
+    DEFAULT_RATE,
+    DEFAULT_VOICE,
+    DEFAULT_WORD_GAP,
+    SAMPLING_RATE,
+    EspeakNG,
+    TTSUnavailable,
+    decode_flac,
+    encode_flac,
+)
 from dataset_builder.render.espnet import EspnetTTS
 from dataset_builder.render.image import MAX_WIDTH, ImageRenderer
 from dataset_builder.stimulus import stimulus
@@ -83,10 +92,21 @@ def test_longer_sentences_give_longer_clips(espeak: EspeakNG) -> None:
     assert len(long) > 3 * len(short)
 
 
-def test_tts_info_names_engine_version_voice_and_rate(espeak: EspeakNG) -> None:
+def test_tts_info_names_engine_version_voice_rate_and_word_gap(espeak: EspeakNG) -> None:
     info = espeak.info()
-    assert (info.backend, info.voice, info.rate) == ("espeak-ng", "en-us", 130)
+    assert (info.backend, info.voice, info.rate) == ("espeak-ng", DEFAULT_VOICE, DEFAULT_RATE)
+    assert info.word_gap == DEFAULT_WORD_GAP
     assert info.engine_version[0].isdigit()
+
+
+def test_defaults_are_the_setting_chosen_for_intelligibility() -> None:
+    assert (DEFAULT_VOICE, DEFAULT_RATE, DEFAULT_WORD_GAP) == ("en-us", 160, 5)  # benchmarks/perception.py
+
+
+def test_a_longer_word_gap_gives_a_longer_clip() -> None:
+    sentence = stimulus(4004, 17, "digits")
+    short, long = (len(EspeakNG(word_gap=gap).synthesize(sentence)) for gap in (1, 8))
+    assert long > short + 4000  # 7 more units of 10 ms at each of about 8 gaps
 
 
 def test_missing_espeak_says_how_to_install() -> None:

@@ -56,7 +56,7 @@ class EspnetTTS:
         import espnet
 
         voice = self.model_tag or Path(str(self.model_file)).name
-        return TTSInfo("espnet", espnet.__version__, voice, 0)
+        return TTSInfo("espnet", espnet.__version__, voice, 0, 0)
 
     def synthesize(self, sentence: str) -> np.ndarray:
         import torch

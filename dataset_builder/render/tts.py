@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .audio import EspeakNG, TTSBackend
+from .audio import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
 
 BACKENDS = ("espeak-ng", "espnet")
 
@@ -14,15 +14,16 @@ class TTSSettings:
     """The backend's name and its options; `backend()` builds the engine."""
 
     backend_name: str = "espeak-ng"
-    voice: str = "en-us"
-    rate: int = 130
+    voice: str = DEFAULT_VOICE
+    rate: int = DEFAULT_RATE
+    word_gap: int = DEFAULT_WORD_GAP
     espnet_model_tag: str | None = None
     espnet_train_config: str | None = None
     espnet_model_file: str | None = None
 
     def backend(self) -> TTSBackend:
         if self.backend_name == "espeak-ng":
-            return EspeakNG(voice=self.voice, rate=self.rate)
+            return EspeakNG(voice=self.voice, rate=self.rate, word_gap=self.word_gap)
         if self.backend_name == "espnet":
             from .espnet import EspnetTTS
 
