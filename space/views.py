@@ -23,7 +23,7 @@ OPENNESS = ("all", "open", "proprietary")
 
 @dataclass(frozen=True)
 class Filters:
-    """The leaderboard's filters; `query()` and `from_query()` carry them in the page's URL."""
+    """The leaderboard's filters. The page's URL carries them: URL_SYNC_JS writes, `from_query` reads."""
 
     q: str = ""
     family: tuple[str, ...] = ()
@@ -55,22 +55,6 @@ class Filters:
             elif key == "every":
                 filters = replace(filters, every=value in ("1", "true"))
         return replace(filters, family=tuple(families))
-
-    def query(self) -> dict[str, str]:
-        """The URL query of these filters: only what differs from the defaults."""
-        out = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value == field.default:
-                continue
-            if isinstance(value, tuple):
-                value = ",".join(value)
-            elif isinstance(value, bool):
-                value = "1"
-            elif isinstance(value, (int, float)):
-                value = f"{value:g}"
-            out[field.name] = value
-        return out
 
 
 URL_KEYS = [field.name for field in fields(Filters)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -56,14 +57,16 @@ def test_filters_select_rows(filters: Filters, expected: list[str]) -> None:
     assert list(filter_table(BOARD, filters)["model"]) == expected
 
 
-def test_filters_round_trip_through_the_url() -> None:
-    filters = Filters(q="qwen 3", family=("Qwen", "Gemma"), weights="open", modality="image",
-                      representation="words", min_params=1.5, max_params=70, every=True)  # fmt: skip
-    query = filters.query()
-    assert query == {"q": "qwen 3", "family": "Qwen,Gemma", "weights": "open", "modality": "image",
-                     "representation": "words", "min_params": "1.5", "max_params": "70", "every": "1"}  # fmt: skip
-    assert Filters.from_query(query.items()) == filters
-    assert Filters().query() == {}
+def test_filters_read_from_a_shared_url() -> None:
+    url = (  # as URL_SYNC_JS writes it (URLSearchParams encodes the comma)
+        "q=qwen+3&family=Qwen%2CGemma&weights=open&modality=image&representation=words"
+        "&min_params=1.5&max_params=70&every=1"
+    )
+    assert Filters.from_query(parse_qsl(url)) == Filters(
+        q="qwen 3", family=("Qwen", "Gemma"), weights="open", modality="image", representation="words",
+        min_params=1.5, max_params=70, every=True,
+    )  # fmt: skip
+    assert Filters.from_query([]) == Filters()
 
 
 def test_a_hand_edited_url_keeps_what_parses_and_drops_the_rest() -> None:
