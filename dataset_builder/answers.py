@@ -221,3 +221,22 @@ def extract_operands(text: str | None) -> tuple[int | None, int | None]:
     numbers = find_numbers(_rest_of_line(text, markers[-1].end()))[:2] if markers else find_numbers(text)[-2:]
     values = [n.value for n in numbers] + [None, None]
     return values[0], values[1]
+
+
+def operands_text(read: tuple[int | None, int | None]) -> str:
+    """A transcription as the perception tasks log it: 'A,B', an operand not read left empty.
+
+    >>> operands_text((8004004, None))
+    '8004004,'
+    """
+    return ",".join("" if v is None else str(v) for v in read)
+
+
+def parse_operands_text(text: str) -> tuple[int | None, int | None]:
+    """The inverse of :func:`operands_text`.
+
+    >>> parse_operands_text("8004004,")
+    (8004004, None)
+    """
+    first, second = (int(v) if v else None for v in text.split(","))
+    return first, second

@@ -29,7 +29,7 @@ from .perception import Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
 from .render.tts import TTSSettings
 from .schema import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
-from .verify import verify_config
+from .verify import verifiable, verify_config
 
 MANIFEST = "manifest.json"
 MAX_RECORDED_FAILURES = 20
@@ -123,7 +123,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "files": files,
     }
     write_card(staging, infos, manifest)
-    if options.verify_sample:
+    if options.verify_sample:  # reads the staged build through its card, then adds the figures to it
         manifest["verification"] = _verification(staging, options)
         write_card(staging, infos, manifest)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -192,9 +192,7 @@ def _verification(staging: Path, options: BuildOptions) -> dict[str, Any]:
     """Read-back figures per config for the manifest and the card (see `mmmult verify`)."""
     transcriber = Transcriber()
     figures = {}
-    for name in options.configs:
-        if name == "problems":
-            continue
+    for name in filter(verifiable, options.configs):
         report = verify_config(staging, name, options.verify_sample, transcriber)
         figures[name] = {
             "checked": report.checked,

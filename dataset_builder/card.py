@@ -65,7 +65,8 @@ def summary(manifest: dict[str, Any]) -> str:
         audio = renderers["audio"]
         lines += [
             "",
-            f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']}.",
+            f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']},"
+            f" word gap {audio['word_gap']}.",
         ]
     if "verification" in manifest:
         checked = next(iter(manifest["verification"].values()))["checked"]

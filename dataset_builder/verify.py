@@ -42,6 +42,11 @@ class ConfigReport:
         return self.exact / self.checked if self.checked else 0.0
 
 
+def verifiable(config: str) -> bool:
+    """Whether a config carries a stimulus to read back (every config but `problems`)."""
+    return CONFIGS[config].modality is not None
+
+
 def verify_config(
     folder: str | Path, config: str, sample: int | None, transcriber: Transcriber, seed: int = 0
 ) -> ConfigReport:

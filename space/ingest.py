@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dataset_builder.answers import extract_answer, extract_operands
+from dataset_builder.answers import extract_answer, extract_operands, operands_text
 from dataset_builder.schema import CONFIGS as DATASET_CONFIGS
 from dataset_builder.schema import data_file_pattern
 from dataset_builder.scoring import score_answer, score_perception
@@ -253,7 +253,7 @@ def _rescore(
         else:
             read = extract_operands(response)
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
-            shown = ",".join("" if v is None else str(v) for v in read)
+            shown = operands_text(read)
         correct_total += correct
         verdict.items.append(ItemResult(task, config, _kind(task), pid, int(problem["C"]), shown, int(correct)))
     missing = len(reference) - len(seen)

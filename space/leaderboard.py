@@ -43,6 +43,9 @@ class Board:
         store.summarise_missing({pid: int(p["C"]) for pid, p in reference.items()})
         self._table = lru_cache(maxsize=64)(self._compute_table)
         self._cells = lru_cache(maxsize=16)(self._read_cells)
+        self._problem_stats = pd.DataFrame(
+            [{"problem_id": pid, **{f: p[f] for f in ITEM_FIELDS}} for pid, p in reference.items()]
+        )
 
     def table(self, every_submission: bool = False, modality: str = ALL, representation: str = ALL) -> pd.DataFrame:
         """One row per model (its latest verified submission, else its latest one), or per submission.
@@ -67,10 +70,7 @@ class Board:
                 db,
                 params=(submission_id,),
             )
-        stats = pd.DataFrame(
-            [{"problem_id": pid, **{f: p[f] for f in ITEM_FIELDS}} for pid, p in self.reference.items()]
-        )
-        return frame.merge(stats, on="problem_id", how="left")
+        return frame.merge(self._problem_stats, on="problem_id", how="left")
 
     def _read_cells(self, version: tuple[int, int], configs: tuple[str, ...]) -> pd.DataFrame:
         marks = ",".join("?" * len(configs))

@@ -88,22 +88,36 @@ def test_reference_system_without_an_asr_model_says_so(small_build: Path, tmp_pa
     assert "Traceback" not in result.stderr
 
 
+def word_tokenizer(corpus: list[str], extra_special: tuple[str, ...] = (), **kwargs: str):
+    """A word-level tokenizer trained here on `corpus`, with <unk>, <|endoftext|> and `extra_special` tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    special = ["<unk>", "<|endoftext|>", *extra_special]
+    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        eos_token="<|endoftext|>",
+        additional_special_tokens=list(extra_special),
+        **kwargs,
+    )
+
+
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised GPT-2 with a word-level tokenizer trained here on the prompt's words."""
     torch = pytest.importorskip("torch")
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     corpus = [
         "Compute the exact product of the multiplication problem below. You may reason step by step.",
         'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".',
         "What is 47 times 36? 1692 eight million four thousand four times five hundred",
     ]
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<|endoftext|>"]))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|endoftext|>")
+    fast = word_tokenizer(corpus)
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=len(fast), n_positions=256, n_embd=16, n_layer=1, n_head=2)
     folder = tmp_path_factory.mktemp("tiny-lm")
@@ -151,7 +165,6 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
     torch = pytest.importorskip("torch")
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
@@ -159,17 +172,10 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        PreTrainedTokenizerFast,
     )
 
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     corpus = ["Compute the exact product of the multiplication problem shown in the image. Final Answer: 1692"]
-    special = ["<unk>", "<|endoftext|>", "<image>"]
-    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|endoftext|>", additional_special_tokens=["<image>"]
-    )
+    fast = word_tokenizer(corpus, ("<image>",))
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(
             hidden_size=32,
@@ -237,9 +243,7 @@ def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: P
 def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised Qwen2-Audio (Whisper-style encoder, Qwen2 text model) with a processor made here."""
     torch = pytest.importorskip("torch")
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import (
-        PreTrainedTokenizerFast,
         Qwen2AudioConfig,
         Qwen2AudioEncoderConfig,
         Qwen2AudioForConditionalGeneration,
@@ -248,15 +252,8 @@ def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
         WhisperFeatureExtractor,
     )
 
-    special = ["<unk>", "<|endoftext|>", "<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"]
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     corpus = ["Compute the exact product of the multiplication problem spoken in the audio. Final Answer: 1692"]
-    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="<unk>", eos_token="<|endoftext|>", pad_token="<|endoftext|>",
-        additional_special_tokens=special[2:],
-    )  # fmt: skip
+    fast = word_tokenizer(corpus, ("<|audio_bos|>", "<|AUDIO|>", "<|audio_eos|>"), pad_token="<|endoftext|>")
     config = Qwen2AudioConfig(
         audio_config=Qwen2AudioEncoderConfig(
             num_mel_bins=128, encoder_layers=1, encoder_attention_heads=2, encoder_ffn_dim=32, d_model=16

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from dataset_builder.answers import extract_answer, extract_operands
+from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
 from dataset_builder.schema import CONFIGS, data_file_pattern
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
@@ -125,9 +125,8 @@ def mean_of_present(values: list[float | None]) -> float:
 
 def extract_operand_pairs(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
     """The `numbers` filter: each response reduced to 'A,B' (an unread operand is left empty)."""
-    return [[",".join(_as_text(v) for v in extract_operands(r)) for r in doc_resps] for doc_resps in resps]
+    return [[operands_text(extract_operands(r)) for r in doc_resps] for doc_resps in resps]
 
 
 def process_results_perceive(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
-    first, second = (int(v) if v else None for v in results[0].split(","))
-    return score_perception((first, second), int(doc["a"]), int(doc["b"]))
+    return score_perception(parse_operands_text(results[0]), int(doc["a"]), int(doc["b"]))
