@@ -19,7 +19,7 @@ def serve(data: str, db: str, port: int, ingest: str | None, model: str, family:
         raise SpaceSetupError(f"the Space is not at {SPACE_DIR}: run mmmult from its repository (pip install -e .)")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     sys.path.insert(0, str(SPACE_DIR))
-    from app import build_app
+    from app import serve_app
     from ingest import load_reference
     from persistence import PersistenceError, restore_and_schedule
     from store import Store
@@ -39,4 +39,4 @@ def serve(data: str, db: str, port: int, ingest: str | None, model: str, family:
         if not files:
             raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {ingest}")
         print(submit(store, reference, files, model, family, None, True, "mmmult space", None))
-    build_app(store, reference).launch(server_name="127.0.0.1", server_port=port, max_file_size="50mb")
+    serve_app(store, reference, port)

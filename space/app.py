@@ -13,7 +13,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ingest import load_reference
+from ingest import MAX_UPLOAD_BYTES, load_reference
 from leaderboard import Board
 from persistence import restore_and_schedule
 from store import Store
@@ -180,7 +180,12 @@ def main() -> None:
     restore_and_schedule(store_path)
     store = Store(store_path)
     reference = load_reference(os.environ.get(DATA_ENV, "mmmult-data"))
-    build_app(store, reference).launch(server_name="127.0.0.1", server_port=7860, max_file_size="50mb")
+    serve_app(store, reference)
+
+
+def serve_app(store: Store, reference: dict, port: int = 7860) -> None:
+    """Serve the board on 127.0.0.1; Gradio refuses uploads over the ingest limit before they reach us."""
+    build_app(store, reference).launch(server_name="127.0.0.1", server_port=port, max_file_size=MAX_UPLOAD_BYTES)
 
 
 if __name__ == "__main__":

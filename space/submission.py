@@ -43,5 +43,5 @@ def submit(
         sid = store.reject(entry, str(error))
         return f"submission #{sid} rejected: {error}"
     sid = store.add(entry, upload, verdict)
-    status = store.submission(sid)["status"]
-    return f"submission #{sid} {status}\n" + store.submission(sid)["log"]
+    stored = store.submission(sid)
+    return f"submission #{sid} {stored['status']}\n{stored['log']}"
