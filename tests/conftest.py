@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# load_dataset keys its Arrow cache of a local folder on the card's metadata (sizes, file patterns),
+# not on the files: a rebuild whose bytes differ but whose sizes do not would read an earlier run's rows.
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-datasets-")
 
 import subprocess
 import sys
@@ -19,6 +25,8 @@ from dataset_builder.problems import Bounds
 sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
 
 from ingest import load_reference
+
+atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
 RUN_TASKS = "mmmult_text_numerals,mmmult_text_words,mmmult_perceive_text_numerals"
 """The tasks of the reference run that the Space's tests submit."""
