@@ -23,7 +23,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from dataset_builder.build import MANIFEST, BuildOptions, build
 from dataset_builder.problems import Bounds, generate
-from dataset_builder.render.audio import EspeakNG, encode_flac
+from dataset_builder.render.audio import AudioCodec, EspeakNG
 from dataset_builder.render.image import ImageRenderer
 from dataset_builder.schema import CONFIG_NAMES, CONFIGS
 from dataset_builder.stimulus import stimulus
@@ -57,11 +57,12 @@ def engine_costs() -> dict[str, float]:
         started = time.perf_counter()
         clips = [espeak.synthesize(sentence) for sentence in sentences]
         synthesis = time.perf_counter() - started
-        started = time.perf_counter()
-        for clip in clips:
-            encode_flac(clip)
         costs[f"audio-{representation}: espeak-ng + resample"] = synthesis / len(sentences)
-        costs[f"audio-{representation}: FLAC encode"] = (time.perf_counter() - started) / len(sentences)
+        for codec in (AudioCodec(), AudioCodec("flac")):
+            started = time.perf_counter()
+            for clip in clips:
+                codec.encode(clip)
+            costs[f"audio-{representation}: {codec.name} encode"] = (time.perf_counter() - started) / len(sentences)
     return costs
 
 

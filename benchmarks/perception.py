@@ -1,8 +1,10 @@
 """How well the rendered media carry their numbers: OCR on images, ASR on speech per TTS setting.
 
     .venv/bin/python benchmarks/perception.py [--images 1000] [--clips 500] [--settings en-us:130 en-us:160:5 ...]
+        [--codecs flac opus:14 ...]
 
-A setting is VOICE:RATE[:WORD_GAP] (espeak-ng's -v, -s in words per minute, -g in units of 10 ms).
+A setting is VOICE:RATE[:WORD_GAP] (espeak-ng's -v, -s in words per minute, -g in units of 10 ms);
+a codec is flac or opus:KBPS. Every clip is encoded with each codec and decoded before it is heard.
 
 Renders a seeded sample of the default problem set (no build needed), reads every item back and
 prints the exact rate per config and setting, with seconds per item and the commonest errors.
@@ -17,7 +19,7 @@ from collections import Counter
 
 from dataset_builder.perception import Transcriber, read_audio, read_image
 from dataset_builder.problems import generate
-from dataset_builder.render.audio import EspeakNG
+from dataset_builder.render.audio import AudioCodec, EspeakNG, decode_audio
 from dataset_builder.render.image import ImageRenderer
 from dataset_builder.stimulus import stimulus
 
@@ -54,6 +56,11 @@ def measure(label: str, items: list[tuple[tuple[int, int], object]], reader) -> 
         print(f"    expected {expected}, read {read}")
 
 
+def parse_codec(text: str) -> AudioCodec:
+    name, *kbps = text.split(":")
+    return AudioCodec(name, int(kbps[0])) if kbps else AudioCodec(name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1000)
@@ -62,6 +69,9 @@ def main() -> None:
         "--settings",
         nargs="*",
         default=["en-us:130", "en-us:160", "en-gb:130", "en-us:130:5", "en-us:160:5", "en-us:160:10"],
+    )
+    parser.add_argument(
+        "--codecs", nargs="*", default=["flac", "opus:16"], help="flac or opus:KBPS (default %(default)s)"
     )
     args = parser.parse_args()
     problems = generate()
@@ -76,8 +86,14 @@ def main() -> None:
         espeak = EspeakNG(voice=voice, rate=int(rate), word_gap=int(gap[0]) if gap else 1)
         for representation in ("words", "digits"):
             sample = random.Random(2).sample(problems, args.clips)
-            items = [((p.a, p.b), espeak.synthesize(stimulus(p.a, p.b, representation))) for p in sample]
-            measure(f"audio-{representation} {setting}", items, lambda clip: read_audio(clip, 16000, transcriber))
+            clips = [((p.a, p.b), espeak.synthesize(stimulus(p.a, p.b, representation))) for p in sample]
+            seconds = sum(len(clip) for _, clip in clips) / 16000
+            for codec in map(parse_codec, args.codecs):
+                items = [(operands, codec.encode(clip)) for operands, clip in clips]
+                kbps = sum(len(data) for _, data in items) * 8 / seconds / 1000
+                label = f"audio-{representation} {setting} {codec.name}" + (f":{codec.kbps}" if codec.bitrate else "")
+                print(f"{label}: {kbps:.1f} kbit/s, {seconds / len(items):.1f} s per clip", flush=True)
+                measure(label, items, lambda data: read_audio(*decode_audio(data), transcriber))
 
 
 if __name__ == "__main__":

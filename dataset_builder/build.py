@@ -27,6 +27,7 @@ from .card import write_card
 from .items import Renderers
 from .perception import Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
+from .render.audio import AudioCodec
 from .render.tts import TTSSettings
 from .schema import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
 from .verify import verifiable, verify_config
@@ -51,6 +52,7 @@ class BuildOptions:
     from_csv: str | None = None
     num_proc: int = 1
     tts: TTSSettings = field(default_factory=TTSSettings)
+    codec: AudioCodec = field(default_factory=AudioCodec)
     font_path: str | None = None
     verify_sample: int | None = None
     """Read back this many items of each config (OCR, ASR) and record the figures; None skips it."""
@@ -97,7 +99,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     out = Path(out).absolute()
     _check_target(out, overwrite)
     problems = load_problems(options)
-    renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts)
+    renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts, options.codec)
     media = {CONFIGS[name].modality for name in options.configs}
     provenance = _provenance(renderers, media)
     staging = out.parent / f".{out.name}.partial"
@@ -209,7 +211,8 @@ def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
     if "image" in media:
         provenance["image"] = renderers.image.describe()
     if "audio" in media:
-        provenance["audio"] = asdict(renderers.speech_info) | {"sampling_rate": SAMPLING_RATE, "format": "flac"}
+        speech = asdict(renderers.speech_info) | {"sampling_rate": SAMPLING_RATE}
+        provenance["audio"] = speech | renderers.codec.describe()
     return provenance
 
 

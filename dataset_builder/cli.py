@@ -14,7 +14,16 @@ from .evaluate import EvalSetupError, run_lm_eval
 from .hub import PushError, push, upload_plan
 from .perception import PerceptionUnavailable, Transcriber
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
-from .render.audio import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, TTSUnavailable
+from .render.audio import (
+    CODECS,
+    DEFAULT_CODEC,
+    DEFAULT_KBPS,
+    DEFAULT_RATE,
+    DEFAULT_VOICE,
+    DEFAULT_WORD_GAP,
+    AudioCodec,
+    TTSUnavailable,
+)
 from .render.image import FontNotFound
 from .render.tts import BACKENDS, TTSSettings
 from .schema import CONFIG_NAMES
@@ -36,6 +45,18 @@ def config_list(text: str) -> tuple[str, ...]:
     """`--configs text-numerals,image-words` or `--configs all`."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     return CONFIG_NAMES if names == ("all",) else names
+
+
+def opus_kbps(text: str) -> int:
+    """`--audio-kbps 16`: an integer bitrate that Opus accepts."""
+    try:
+        kbps = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    try:
+        return AudioCodec("opus", kbps).kbps
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,6 +87,12 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_WORD_GAP,
         help="espeak-ng pause between words, 10 ms units (default %(default)s)",
+    )
+    b.add_argument(
+        "--audio-codec", choices=CODECS, default=DEFAULT_CODEC, help="how clips are stored (default %(default)s)"
+    )
+    b.add_argument(
+        "--audio-kbps", type=opus_kbps, help=f"Opus bitrate in kbit/s (default {DEFAULT_KBPS}; FLAC is lossless)"
     )
     b.add_argument("--espnet-model-tag", help="ESPnet model tag (needs espnet_model_zoo and network)")
     b.add_argument("--espnet-train-config", help="ESPnet train_config YAML of a local model")
@@ -115,6 +142,9 @@ def run_build(args: argparse.Namespace) -> int:
         espnet_train_config=args.espnet_train_config,
         espnet_model_file=args.espnet_model_file,
     )
+    if args.audio_codec == "flac" and args.audio_kbps is not None:
+        raise BuildError("--audio-kbps sets the Opus bitrate; FLAC is lossless and has none: drop one of the two")
+    codec = AudioCodec(args.audio_codec, args.audio_kbps or DEFAULT_KBPS)
     options = BuildOptions(
         configs=args.configs,
         seed=args.seed,
@@ -123,6 +153,7 @@ def run_build(args: argparse.Namespace) -> int:
         from_csv=args.from_csv,
         num_proc=args.num_proc,
         tts=tts,
+        codec=codec,
         font_path=args.font,
         verify_sample=args.verify,
     )

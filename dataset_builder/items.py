@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .problems import Problem
-from .render.audio import TTSBackend, TTSInfo, encode_flac
+from .render.audio import AudioCodec, TTSBackend, TTSInfo
 from .render.image import ImageRenderer
 from .render.tts import TTSSettings
 from .schema import ConfigSpec
@@ -21,6 +21,7 @@ class Renderers:
 
     font_path: Path | None = None
     tts: TTSSettings = field(default_factory=TTSSettings)
+    codec: AudioCodec = field(default_factory=AudioCodec)
 
     @cached_property
     def image(self) -> ImageRenderer:
@@ -35,7 +36,7 @@ class Renderers:
         return self.speech.info()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"font_path": self.font_path, "tts": self.tts}
+        return {"font_path": self.font_path, "tts": self.tts, "codec": self.codec}
 
 
 def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict[str, Any]:
@@ -48,10 +49,10 @@ def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict
     if spec.modality == "image":
         row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{problem.problem_id}.png"}
     elif spec.modality == "audio":
-        info = renderers.speech_info
+        info, codec = renderers.speech_info, renderers.codec
         row["audio"] = {
-            "bytes": encode_flac(renderers.speech.synthesize(sentence)),
-            "path": f"{problem.problem_id}.flac",
+            "bytes": codec.encode(renderers.speech.synthesize(sentence)),
+            "path": f"{problem.problem_id}.{codec.extension}",
         }
         row |= {
             "tts_backend": info.backend,
@@ -59,5 +60,7 @@ def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict
             "tts_voice": info.voice,
             "tts_rate": info.rate,
             "tts_word_gap": info.word_gap,
+            "audio_codec": codec.name,
+            "audio_kbps": codec.bitrate,
         }
     return row

@@ -27,12 +27,14 @@ PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "split": "string",
 }
 
-TTS_COLUMNS: dict[str, str] = {
+AUDIO_COLUMNS: dict[str, str] = {  # what spoke and stored each clip
     "tts_backend": "string",
     "tts_engine_version": "string",
     "tts_voice": "string",
     "tts_rate": "int32",
     "tts_word_gap": "int32",
+    "audio_codec": "string",
+    "audio_kbps": "int32",
 }
 
 
@@ -49,7 +51,7 @@ class ConfigSpec:
         return {"image": "image", "audio": "audio"}.get(self.modality or "")
 
     def undecoded_media(self) -> datasets.Image | datasets.Audio:
-        """The media feature with decoding off: raw PNG or FLAC bytes, readable without torch."""
+        """The media feature with decoding off: raw PNG, Opus or FLAC bytes, readable without torch."""
         if self.modality == "image":
             return datasets.Image(decode=False)
         if self.modality == "audio":
@@ -71,7 +73,7 @@ class ConfigSpec:
             columns["image"] = datasets.Image()
         elif self.modality == "audio":
             columns["audio"] = datasets.Audio(sampling_rate=SAMPLING_RATE)
-            columns |= {name: datasets.Value(dtype) for name, dtype in TTS_COLUMNS.items()}
+            columns |= {name: datasets.Value(dtype) for name, dtype in AUDIO_COLUMNS.items()}
         return datasets.Features(columns)
 
 

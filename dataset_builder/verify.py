@@ -16,7 +16,7 @@ import datasets
 from tqdm.auto import tqdm
 
 from .perception import Transcriber, read_audio, read_image
-from .render.audio import decode_flac
+from .render.audio import decode_audio
 from .schema import CONFIGS
 from .stimulus import parse_stimulus
 
@@ -79,5 +79,5 @@ def _reader(modality: str | None, transcriber: Transcriber) -> Callable[[dict[st
     if modality == "image":
         return lambda row: read_image(row["image"]["bytes"])
     if modality == "audio":
-        return lambda row: read_audio(*decode_flac(row["audio"]["bytes"]), transcriber)
+        return lambda row: read_audio(*decode_audio(row["audio"]["bytes"]), transcriber)
     return lambda row: parse_stimulus(row["stimulus"])

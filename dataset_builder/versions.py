@@ -5,9 +5,10 @@ from __future__ import annotations
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
+import av
 import soundfile
 
-LIBRARIES = ("datasets", "pyarrow", "pillow", "numpy", "scipy", "soundfile", "huggingface_hub")
+LIBRARIES = ("datasets", "pyarrow", "pillow", "numpy", "scipy", "soundfile", "av", "huggingface_hub")
 
 
 def package_version(name: str = "mmmult") -> str:
@@ -19,4 +20,9 @@ def package_version(name: str = "mmmult") -> str:
 
 def library_versions() -> dict[str, str]:
     found = {name: package_version(name) for name in LIBRARIES}
-    return found | {"python": platform.python_version(), "libsndfile": soundfile.__libsndfile_version__}
+    libavcodec = ".".join(map(str, av.library_versions["libavcodec"]))
+    return found | {
+        "python": platform.python_version(),
+        "libsndfile": soundfile.__libsndfile_version__,
+        "libavcodec": libavcodec,
+    }

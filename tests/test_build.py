@@ -4,6 +4,7 @@ import io
 import json
 from pathlib import Path
 
+import av
 import datasets
 import pytest
 import soundfile
@@ -66,6 +67,23 @@ def test_audio_reads_without_torch(small_build: Path) -> None:
     assert rate == 16000 and samples.ndim == 1 and len(samples) > rate
     settings = (row["tts_backend"], row["tts_voice"], row["tts_rate"], row["tts_word_gap"])
     assert settings == ("espeak-ng", "en-us", 160, 5)
+    assert (row["audio_codec"], row["audio_kbps"], row["audio"]["path"]) == ("opus", 16, f"{row['problem_id']}.opus")
+    assert manifest(small_build)["renderers"]["audio"] == {
+        "backend": "espeak-ng",
+        "engine_version": row["tts_engine_version"],
+        "voice": "en-us",
+        "rate": 160,
+        "word_gap": 5,
+        "sampling_rate": 16000,
+        "codec": "opus",
+        "kbps": 16,
+        "complexity": 1,
+    }
+    recorded = manifest(small_build)["versions"]
+    assert (recorded["av"], recorded["libavcodec"]) == (
+        av.__version__,
+        ".".join(map(str, av.library_versions["libavcodec"])),
+    )
 
 
 def test_items_are_paired_across_configs(small_build: Path) -> None:
@@ -178,3 +196,8 @@ def test_audio_decodes_the_way_datasets_users_decode_it(small_build: Path) -> No
     decoded = row["audio"].get_all_samples()
     assert decoded.sample_rate == 16000
     assert decoded.data.shape[0] == 1 and decoded.data.shape[1] > 16000
+    undecoded = datasets.load_dataset(str(small_build), "audio-words", split="test").cast_column(
+        "audio", datasets.Audio(decode=False)
+    )[0]
+    samples, _ = soundfile.read(io.BytesIO(undecoded["audio"]["bytes"]), dtype="float32")
+    assert decoded.data.shape[1] == len(samples)  # torchcodec and soundfile give the same clip

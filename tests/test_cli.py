@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import datasets
 import pytest
 
 from dataset_builder.hub import upload_plan
+from dataset_builder.render.audio import decode_audio
 
 
 def mmmult(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -122,3 +124,48 @@ def test_space_with_an_unreadable_persistence_repo_stops_with_the_reason(small_b
     result = mmmult("space", "--data", str(small_build), "--db", str(tmp_path / "board.sqlite"), env=env)
     assert_user_error(result, "could not restore the board from the dataset repo me/board")
     assert not (tmp_path / "board.sqlite").exists()
+
+
+def test_audio_bitrate_outside_what_opus_accepts(tmp_path: Path) -> None:
+    result = mmmult("build", "--out", str(tmp_path / "d"), "--audio-kbps", "3")
+    assert_user_error(result, "argument --audio-kbps: the Opus bitrate must be 6 to 256 kbps, got 3")
+    result = mmmult("build", "--out", str(tmp_path / "d"), "--audio-kbps", "fourteen")
+    assert_user_error(result, "argument --audio-kbps: not an integer: 'fourteen'")
+
+
+def test_a_bitrate_for_lossless_flac_is_refused(tmp_path: Path) -> None:
+    result = mmmult("build", "--out", str(tmp_path / "d"), "--audio-codec", "flac", "--audio-kbps", "14")
+    assert_user_error(result, "--audio-kbps sets the Opus bitrate; FLAC is lossless and has none")
+    assert not (tmp_path / "d").exists()
+
+
+def test_flac_build_stores_lossless_clips(tmp_path: Path) -> None:
+    out = tmp_path / "d"
+    result = mmmult("build", "--out", str(out), "--configs", "audio-digits", "--max-digits", "1", "--limit", "3")
+    assert result.returncode == 0, result.stderr
+    flac = mmmult(
+        "build",
+        "--out",
+        str(tmp_path / "f"),
+        "--configs",
+        "audio-digits",
+        "--max-digits",
+        "1",
+        "--limit",
+        "3",
+        "--audio-codec",
+        "flac",
+    )
+    assert flac.returncode == 0, flac.stderr
+    opus_rows, flac_rows = (
+        datasets.load_dataset(str(folder), "audio-digits", split="train").cast_column(
+            "audio", datasets.Audio(decode=False)
+        )
+        for folder in (out, tmp_path / "f")
+    )
+    assert set(flac_rows["audio_codec"]) == {"flac"} and set(flac_rows["audio_kbps"]) == {None}
+    assert set(opus_rows["audio_codec"]) == {"opus"}
+    for o, f in zip(opus_rows["audio"], flac_rows["audio"], strict=True):
+        assert f["bytes"][:4] == b"fLaC" and o["bytes"][:4] == b"OggS"
+        assert len(decode_audio(o["bytes"])[0]) == len(decode_audio(f["bytes"])[0])
+        assert len(o["bytes"]) < len(f["bytes"]) / 3

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.espnet
 
 from dataset_builder.build import BuildOptions, build  # noqa: E402
 from dataset_builder.problems import Bounds  # noqa: E402
-from dataset_builder.render.audio import SAMPLING_RATE, decode_flac, encode_flac  # noqa: E402
+from dataset_builder.render.audio import SAMPLING_RATE, AudioCodec, decode_audio  # noqa: E402
 from dataset_builder.render.espnet import EspnetTTS  # noqa: E402
 from dataset_builder.render.tts import TTSSettings  # noqa: E402
 
@@ -46,7 +46,7 @@ def test_synthesis_is_16khz_int16_and_seeded(tiny_model: tuple[str, str]) -> Non
     assert np.array_equal(clip, tts.synthesize("What is seven times eight?"))
     fresh = EspnetTTS(train_config=tiny_model[0], model_file=tiny_model[1])
     assert np.array_equal(clip, fresh.synthesize("What is seven times eight?"))
-    samples, rate = decode_flac(encode_flac(clip))
+    samples, rate = decode_audio(AudioCodec("flac").encode(clip))
     assert rate == SAMPLING_RATE and np.array_equal(samples, clip)
     info = tts.info()
     assert (info.backend, info.voice) == ("espnet", "model.pth")
@@ -61,4 +61,4 @@ def test_build_with_the_espnet_backend(tiny_model: tuple[str, str], tmp_path: Pa
         "audio", datasets.Audio(decode=False)
     )
     assert set(rows["tts_backend"]) == {"espnet"}
-    assert all(decode_flac(r["bytes"])[1] == SAMPLING_RATE for r in rows["audio"])
+    assert all(decode_audio(r["bytes"])[1] == SAMPLING_RATE for r in rows["audio"])

@@ -5,20 +5,23 @@ import random
 import shutil
 import subprocess
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
 from dataset_builder.problems import generate
 from dataset_builder.render.audio import (
+    DEFAULT_CODEC,
+    DEFAULT_KBPS,
     DEFAULT_RATE,
     DEFAULT_VOICE,
     DEFAULT_WORD_GAP,
     SAMPLING_RATE,
+    AudioCodec,
     EspeakNG,
     TTSUnavailable,
-    decode_flac,
-    encode_flac,
+    decode_audio,
 )
 from dataset_builder.render.espnet import EspnetTTS
 from dataset_builder.render.image import MAX_WIDTH, ImageRenderer
@@ -76,14 +79,62 @@ def espeak() -> EspeakNG:
 
 def test_speech_is_16khz_mono_non_silent_and_deterministic(espeak: EspeakNG) -> None:
     sentence = stimulus(47, 36, "words")
-    flac = encode_flac(espeak.synthesize(sentence))
-    assert flac == encode_flac(EspeakNG().synthesize(sentence))
-    samples, rate = decode_flac(flac)
+    clip = AudioCodec().encode(espeak.synthesize(sentence))
+    assert clip == AudioCodec().encode(EspeakNG().synthesize(sentence))
+    assert clip[:4] == b"OggS" and b"OpusHead" in clip[:64]
+    samples, rate = decode_audio(clip)
     assert rate == SAMPLING_RATE and samples.ndim == 1
     seconds = len(samples) / rate
     assert 1.0 < seconds < 6.0
     rms = np.sqrt(np.mean(samples.astype(np.float64) ** 2))
     assert rms > 500  # int16 scale: clearly audible speech, not silence or a click
+
+
+def test_opus_keeps_the_clip_length_and_waveform_within_its_bitrate(espeak: EspeakNG) -> None:
+    clip = espeak.synthesize(stimulus(8004004, 500, "words"))
+    data = AudioCodec("opus", 14).encode(clip)
+    samples, _ = decode_audio(data)
+    assert len(samples) == len(clip)
+    assert np.corrcoef(samples.astype(np.float64), clip.astype(np.float64))[0, 1] > 0.85
+    seconds = len(clip) / SAMPLING_RATE
+    assert len(data) * 8 / seconds < 1.25 * 14_000  # about the target bitrate, headers included
+    assert len(AudioCodec("opus", 32).encode(clip)) > 1.5 * len(data)
+
+
+@pytest.mark.parametrize("codec", [AudioCodec(), AudioCodec("flac")], ids=["opus", "flac"])
+def test_every_clip_length_decodes_to_the_same_length(codec: AudioCodec) -> None:
+    noise = np.random.default_rng(0).normal(0, 3000, 8000).astype(np.int16)
+    for length in (1, 200, 491, 1073, 2043, 4371, 7999):  # Opus frames are 320 samples; these are not
+        samples, rate = decode_audio(codec.encode(noise[:length]))
+        assert (len(samples), rate) == (length, SAMPLING_RATE)
+    with pytest.raises(ValueError, match="the TTS engine returned no samples"):
+        codec.encode(noise[:0])
+
+
+def test_default_opus_keeps_the_whole_16_khz_band(espeak: EspeakNG) -> None:
+    """At 12 kbps libopus drops to narrowband (4 kHz) and Whisper reads far worse; the default must not."""
+    bandwidths = ["NB"] * 4 + ["MB"] * 4 + ["WB"] * 4  # SILK-only configurations of the packet's TOC byte
+    clip = espeak.synthesize(stimulus(47013, 600250, "digits"))
+    for codec, expected in ((AudioCodec(), {"WB"}), (AudioCodec("opus", 12), {"NB"})):
+        with av.open(io.BytesIO(codec.encode(clip))) as container:
+            tocs = [bytes(packet)[0] >> 3 for packet in container.demux(audio=0) if packet.size]
+        assert {bandwidths[toc] for toc in tocs} == expected
+
+
+def test_flac_is_lossless(espeak: EspeakNG) -> None:
+    clip = espeak.synthesize(stimulus(47, 36, "digits"))
+    data = AudioCodec("flac").encode(clip)
+    assert data[:4] == b"fLaC"
+    samples, rate = decode_audio(data)
+    assert rate == SAMPLING_RATE and np.array_equal(samples, clip)
+
+
+def test_codec_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown audio codec 'mp3'; choose from opus, flac"):
+        AudioCodec("mp3")
+    with pytest.raises(ValueError, match="the Opus bitrate must be 6 to 256 kbps, got 3"):
+        AudioCodec("opus", 3)
+    assert AudioCodec("flac").bitrate is None and AudioCodec("opus", 20).bitrate == 20
 
 
 def test_longer_sentences_give_longer_clips(espeak: EspeakNG) -> None:
@@ -101,6 +152,7 @@ def test_tts_info_names_engine_version_voice_rate_and_word_gap(espeak: EspeakNG)
 
 def test_defaults_are_the_setting_chosen_for_intelligibility() -> None:
     assert (DEFAULT_VOICE, DEFAULT_RATE, DEFAULT_WORD_GAP) == ("en-us", 160, 5)  # benchmarks/perception.py
+    assert (DEFAULT_CODEC, DEFAULT_KBPS) == ("opus", 16)  # benchmarks/perception.py --codecs
 
 
 def test_a_longer_word_gap_gives_a_longer_clip() -> None:
