@@ -126,6 +126,8 @@ class AudioCodec:
             stream.bit_rate = self.kbps * 1000
             stream.codec_context.options = {"application": "voip", "compression_level": str(OPUS_COMPLEXITY)}
             frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+            # Without a pts the muxer's last granule position misses the pre-skip: the decoded clip
+            # grows by 104 samples, or libsndfile refuses the file as malformed.
             frame.sample_rate, frame.time_base, frame.pts = SAMPLING_RATE, Fraction(1, SAMPLING_RATE), 0
             for packet in [*stream.encode(frame), *stream.encode(None)]:
                 container.mux(packet)
