@@ -210,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip it hears
     try:
         commands = {"build": run_build, "push": run_push, "verify": run_verify, "space": run_space}
         return commands[args.command](args)

@@ -36,6 +36,13 @@ def test_small_build_reads_back_exactly(small_build: Path) -> None:
     assert all(fields[1] == fields[2] and fields[3] == "100.00%" for fields in lines.values())
 
 
+def test_verify_hears_the_opus_clips_and_prints_one_line_per_config(small_build: Path) -> None:
+    result = mmmult_verify(str(small_build), "--configs", "audio-words", "--sample", "3", "--threshold", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].split()[:2] == ["audio-words", "3"]
+    assert "Processing audio" not in result.stderr  # faster-whisper's note for every clip stays quiet
+
+
 @pytest.fixture
 def tampered_build(small_build: Path, tmp_path: Path) -> tuple[Path, str]:
     """A copy of the small build whose first image-numerals test image shows a wrong digit."""
