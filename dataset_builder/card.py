@@ -63,10 +63,11 @@ def summary(manifest: dict[str, Any]) -> str:
         ]
     if "audio" in renderers:
         audio = renderers["audio"]
+        stored = f"Opus at {audio['kbps']} kbit/s" if audio["codec"] == "opus" else "lossless 16-bit FLAC"
         lines += [
             "",
             f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']},"
-            f" word gap {audio['word_gap']}.",
+            f" word gap {audio['word_gap']}; stored as {stored}.",
         ]
     if "verification" in manifest:
         checked = next(iter(manifest["verification"].values()))["checked"]

@@ -110,6 +110,8 @@ def test_card_yaml_declares_configs_and_features(small_build: Path) -> None:
     body = (small_build / "README.md").read_text()
     assert "<!-- build-summary -->" not in body
     assert manifest(small_build)["fingerprint"][:16] in body
+    engine = manifest(small_build)["renderers"]["audio"]["engine_version"]
+    assert f"Audio: espeak-ng {engine}, voice en-us, rate 160, word gap 5; stored as Opus at 16 kbit/s." in body
 
 
 def test_two_builds_are_byte_identical(small_build: Path, small_options: BuildOptions, tmp_path: Path) -> None:

@@ -165,6 +165,7 @@ def test_flac_build_stores_lossless_clips(tmp_path: Path) -> None:
     )
     assert set(flac_rows["audio_codec"]) == {"flac"} and set(flac_rows["audio_kbps"]) == {None}
     assert set(opus_rows["audio_codec"]) == {"opus"}
+    assert "stored as lossless 16-bit FLAC." in (tmp_path / "f" / "README.md").read_text()
     for o, f in zip(opus_rows["audio"], flac_rows["audio"], strict=True):
         assert f["bytes"][:4] == b"fLaC" and o["bytes"][:4] == b"OggS"
         assert len(decode_audio(o["bytes"])[0]) == len(decode_audio(f["bytes"])[0])
