@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-import av
 import soundfile
 
 LIBRARIES = ("datasets", "pyarrow", "pillow", "numpy", "scipy", "soundfile", "av", "huggingface_hub")
@@ -20,6 +19,8 @@ def package_version(name: str = "mmmult") -> str:
 
 def library_versions() -> dict[str, str]:
     found = {name: package_version(name) for name in LIBRARIES}
+    import av  # only a build asks, and builds import it anyway to encode
+
     libavcodec = ".".join(map(str, av.library_versions["libavcodec"]))
     return found | {
         "python": platform.python_version(),

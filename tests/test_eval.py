@@ -106,10 +106,20 @@ def word_tokenizer(corpus: list[str], extra_special: tuple[str, ...] = (), **kwa
     )
 
 
+def save_random_model(folder: Path, preprocessor: Any, model_class: type, config: Any) -> Path:
+    """Seeded random weights from `config` and their tokenizer or processor, where from_pretrained finds them."""
+    import torch
+
+    torch.manual_seed(0)
+    preprocessor.save_pretrained(folder)
+    model_class(config).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised GPT-2 with a word-level tokenizer trained here on the prompt's words."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from transformers import GPT2Config, GPT2LMHeadModel
 
     corpus = [
@@ -118,12 +128,8 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "What is 47 times 36? 1692 eight million four thousand four times five hundred",
     ]
     fast = word_tokenizer(corpus)
-    torch.manual_seed(0)
     config = GPT2Config(vocab_size=len(fast), n_positions=256, n_embd=16, n_layer=1, n_head=2)
-    folder = tmp_path_factory.mktemp("tiny-lm")
-    fast.save_pretrained(folder)
-    GPT2LMHeadModel(config).save_pretrained(folder)
-    return folder
+    return save_random_model(tmp_path_factory.mktemp("tiny-lm"), fast, GPT2LMHeadModel, config)
 
 
 def recompute(samples: list[dict[str, Any]]) -> dict[str, float]:
@@ -164,7 +170,7 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
 @pytest.fixture(scope="module")
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
@@ -212,11 +218,7 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_additional_image_tokens=1,
         chat_template=chat_template,
     )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-vlm")
-    processor.save_pretrained(folder)
-    LlavaForConditionalGeneration(config).save_pretrained(folder)
-    return folder
+    return save_random_model(tmp_path_factory.mktemp("tiny-vlm"), processor, LlavaForConditionalGeneration, config)
 
 
 def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: Path, tmp_path: Path) -> None:
@@ -242,7 +244,7 @@ def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: P
 @pytest.fixture(scope="module")
 def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised Qwen2-Audio (Whisper-style encoder, Qwen2 text model) with a processor made here."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from transformers import (
         Qwen2AudioConfig,
         Qwen2AudioEncoderConfig,
@@ -265,11 +267,8 @@ def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
         audio_token_index=fast.convert_tokens_to_ids("<|AUDIO|>"),
     )  # fmt: skip
     processor = Qwen2AudioProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=128), tokenizer=fast)
-    torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("tiny-audio-lm")
-    processor.save_pretrained(folder)
-    Qwen2AudioForConditionalGeneration(config).save_pretrained(folder)
-    return folder
+    return save_random_model(folder, processor, Qwen2AudioForConditionalGeneration, config)
 
 
 def test_hf_audiolm_qwen_runs_the_audio_tasks_on_the_cpu(

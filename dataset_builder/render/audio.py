@@ -3,6 +3,9 @@
 Resampling is a fixed polyphase filter in float64 followed by rounding, with no dither, and the
 encoders run without random or version-dependent header fields, so the same engine output always
 gives the same samples and the same file bytes.
+
+scipy and PyAV are imported where they are used: every `mmmult` command and every lm-eval task
+that decodes a clip imports this module, and the two cost about a second of start-up.
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Protocol
 
-import av
 import numpy as np
 import soundfile
-from scipy.signal import firwin, resample_poly
 
 from ..schema import SAMPLING_RATE
 
@@ -51,6 +52,8 @@ class TTSBackend(Protocol):
 @lru_cache(maxsize=8)
 def _filter(up: int, down: int) -> np.ndarray:
     """The anti-aliasing filter scipy's resample_poly would design, built once per rate pair."""
+    from scipy.signal import firwin
+
     max_rate = max(up, down)
     half_length = 10 * max_rate
     return firwin(2 * half_length + 1, 1.0 / max_rate, window=("kaiser", 5.0))
@@ -62,6 +65,8 @@ def to_16k_int16(samples: np.ndarray, rate: int) -> np.ndarray:
     if samples.dtype == np.int16:
         x /= 32768.0
     if rate != SAMPLING_RATE:
+        from scipy.signal import resample_poly
+
         g = math.gcd(SAMPLING_RATE, rate)
         up, down = SAMPLING_RATE // g, rate // g
         x = resample_poly(x, up, down, window=_filter(up, down))
@@ -120,6 +125,8 @@ class AudioCodec:
         if self.name == "flac":
             soundfile.write(buffer, samples, SAMPLING_RATE, format="FLAC", subtype="PCM_16")
             return buffer.getvalue()
+        import av
+
         # bitexact: no random Ogg serial number and no version string, so equal clips are equal bytes.
         with av.open(buffer, "w", format="ogg", options={"fflags": "+bitexact"}) as container:
             stream = container.add_stream("libopus", rate=SAMPLING_RATE, layout="mono")
@@ -134,9 +141,9 @@ class AudioCodec:
         return buffer.getvalue()
 
 
-def decode_audio(data: bytes) -> tuple[np.ndarray, int]:
-    """Opus or FLAC bytes back to int16 samples and their sampling rate (no torch needed)."""
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="int16")
+def decode_audio(data: bytes, dtype: str = "int16") -> tuple[np.ndarray, int]:
+    """Opus or FLAC bytes back to samples (int16, or float32 in [-1, 1]) and their rate (no torch needed)."""
+    samples, rate = soundfile.read(io.BytesIO(data), dtype=dtype)
     return samples, rate
 
 

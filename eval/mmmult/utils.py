@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
-import soundfile
 from PIL import Image
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
+from dataset_builder.render.audio import decode_audio
 from dataset_builder.schema import CONFIGS, data_file_pattern
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
@@ -98,8 +97,8 @@ def doc_to_image(doc: dict[str, Any]) -> list[Image.Image]:
 
 
 def doc_to_audio(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    samples, rate = soundfile.read(io.BytesIO(_media_bytes(doc)), dtype="float32")
-    return [{"array": np.asarray(samples), "sampling_rate": rate}]
+    samples, rate = decode_audio(_media_bytes(doc), "float32")
+    return [{"array": samples, "sampling_rate": rate}]
 
 
 def extract_final_integers(resps: list[list[str]], docs: list[dict[str, Any]]) -> list[list[str]]:
