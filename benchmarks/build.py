@@ -21,11 +21,12 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.build import MANIFEST, BuildOptions, build
+from dataset_builder.build.pipeline import MANIFEST, BuildOptions, build
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS
+from dataset_builder.media.codec import AudioCodec
+from dataset_builder.media.image import ImageRenderer
+from dataset_builder.media.speech import EspeakNG
 from dataset_builder.problems import Bounds, generate
-from dataset_builder.render.audio import AudioCodec, EspeakNG
-from dataset_builder.render.image import ImageRenderer
-from dataset_builder.schema import CONFIG_NAMES, CONFIGS
 from dataset_builder.stimulus import stimulus
 
 ENGINE_SAMPLE = 200

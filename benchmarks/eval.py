@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.evaluate import TASKS_DIR
+from dataset_builder.harness.run import tasks_dir
 from dataset_builder.scoring import band_scores, score_response
 
 TASKS = [
@@ -47,7 +47,7 @@ def main() -> None:
 
     imported = time.perf_counter() - started
     started = time.perf_counter()
-    tasks = TaskManager(include_path=str(TASKS_DIR), include_defaults=False).load_task_or_group(TASKS)
+    tasks = TaskManager(include_path=str(tasks_dir()), include_defaults=False).load_task_or_group(TASKS)
     docs = {name: list(task.test_docs()) for name, task in tasks.items()}
     setup = time.perf_counter() - started
     print(f"import lm_eval.tasks: {imported:.1f} s (not counted)")

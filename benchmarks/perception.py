@@ -17,10 +17,11 @@ import random
 import time
 from collections import Counter
 
-from dataset_builder.perception import Transcriber, read_audio, read_image
+from dataset_builder.media.codec import AudioCodec, decode_audio
+from dataset_builder.media.image import ImageRenderer
+from dataset_builder.media.readers import Transcriber, read_audio, read_image
+from dataset_builder.media.speech import EspeakNG
 from dataset_builder.problems import generate
-from dataset_builder.render.audio import AudioCodec, EspeakNG, decode_audio
-from dataset_builder.render.image import ImageRenderer
 from dataset_builder.stimulus import stimulus
 
 

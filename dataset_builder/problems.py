@@ -1,7 +1,7 @@
 """Problems: digit statistics, the arithmetic load C, sampling over strata, splits, CSV import.
 
-Every definition here is the project's single source of truth (see DESIGN.md); the dataset,
-the lm-eval tasks and the Space import these functions.
+Every definition here is the project's single source of truth (the dataset card, dataset_card.md,
+states them for users); the dataset, the lm-eval tasks and the leaderboard import these functions.
 
 >>> load(47, 36)
 16
@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import UserError
+
 MAX_DIGITS = 9
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
@@ -35,7 +37,7 @@ MAX_PER_STRATUM = 40
 PRODUCT_COLUMNS = frozenset({"a_times_b", "product"})
 
 
-class ProblemError(ValueError):
+class ProblemError(UserError, ValueError):
     """A problem or a problem file that the benchmark cannot use, with what to do about it."""
 
 

@@ -18,6 +18,7 @@ from .answers import extract_answer
 C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
 DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 19))
 SCORES: tuple[str, ...] = ("exact_match", "digit_match", "length_error")
+LOWER_IS_BETTER = frozenset({"length_error"})
 
 
 def c_band_metric(C: int) -> str:

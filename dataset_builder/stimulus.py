@@ -20,7 +20,6 @@ WRITERS: dict[str, Callable[[int], str]] = {
     "words": int_to_words,
     "digits": digits_to_words,
 }
-REPRESENTATIONS: tuple[str, ...] = tuple(WRITERS)
 QUESTION = "What is {a} times {b}?"
 DIGIT_WORDS = {word: digit for digit, word in enumerate(ONES[:10])}
 
@@ -30,7 +29,7 @@ def write_operand(n: int, representation: str) -> str:
     try:
         writer = WRITERS[representation]
     except KeyError:
-        raise ValueError(f"unknown representation {representation!r}; known: {', '.join(REPRESENTATIONS)}") from None
+        raise ValueError(f"unknown representation {representation!r}; known: {', '.join(WRITERS)}") from None
     return writer(n)
 
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
-
-from analysis import (
+from dataset_builder.leaderboard.analysis import (
     NotEstimable,
     binned_accuracy,
     compare_predictors,
@@ -19,7 +14,6 @@ from analysis import (
     paired_gap,
     wilson,
 )
-
 from dataset_builder.problems import generate
 
 TRUE_INTERCEPT, TRUE_SLOPE = 3.0, -0.04  # C50 = 75

@@ -11,10 +11,10 @@ import soundfile
 import yaml
 from PIL import Image
 
-import dataset_builder.build as build_module
-from dataset_builder.build import MANIFEST, BuildError, BuildOptions, build, sha256_file
+import dataset_builder.build.pipeline as build_module
+from dataset_builder.build.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS, PROBLEM_TYPES
 from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds
-from dataset_builder.schema import CONFIG_NAMES, CONFIGS, PROBLEM_TYPES
 
 
 def manifest(folder: Path) -> dict:

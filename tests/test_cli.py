@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import datasets
 import pytest
+from commands import assert_user_error, mmmult
 
-from dataset_builder.hub import upload_plan
-from dataset_builder.render.audio import decode_audio
-
-
-def mmmult(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dataset_builder.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-        check=False,
-    )
-
-
-def assert_user_error(result: subprocess.CompletedProcess[str], message: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    assert message in result.stderr
+from dataset_builder.build.push import upload_plan
+from dataset_builder.media.codec import decode_audio
 
 
 def test_build_then_list_the_upload(tmp_path: Path) -> None:

@@ -17,11 +17,12 @@ import yaml
 pytest.importorskip("espnet2.bin.tts_inference", reason="needs the espnet extra: scripts/install-espnet")
 pytestmark = pytest.mark.espnet
 
-from dataset_builder.build import BuildOptions, build  # noqa: E402
+from dataset_builder.build.pipeline import BuildOptions, build  # noqa: E402
+from dataset_builder.configs import SAMPLING_RATE  # noqa: E402
+from dataset_builder.media.codec import AudioCodec, decode_audio  # noqa: E402
+from dataset_builder.media.espnet import EspnetTTS  # noqa: E402
+from dataset_builder.media.tts import TTSSettings  # noqa: E402
 from dataset_builder.problems import Bounds  # noqa: E402
-from dataset_builder.render.audio import SAMPLING_RATE, AudioCodec, decode_audio  # noqa: E402
-from dataset_builder.render.espnet import EspnetTTS  # noqa: E402
-from dataset_builder.render.tts import TTSSettings  # noqa: E402
 
 CONFIG = Path(__file__).parent / "data" / "tiny_vits.yaml"
 

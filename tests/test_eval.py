@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import pytest
 from PIL import Image
 
-from dataset_builder.perception import read_image
+from dataset_builder.media.readers import read_image
 from dataset_builder.scoring import BAND_METRICS, SCORES, band_scores, score_response
 from dataset_builder.stimulus import parse_stimulus
 
@@ -165,6 +165,11 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
         for name, value in recompute(samples[task]).items():
             logged = reported[f"{name},final-integer"]
             assert (math.isnan(value) and math.isnan(logged)) or logged == pytest.approx(value), name
+    group = results["results"]["mmmult_text"]  # the size-weighted mean of its tasks, of two metrics only
+    for metric in ("exact_match", "digit_match"):
+        both = [s[metric] for task in ("mmmult_text_numerals", "mmmult_text_words") for s in samples[task]]
+        assert group[f"{metric},final-integer"] == pytest.approx(sum(both) / len(both)), metric
+    assert not [key for key in group if key.startswith(("acc_", "length_error"))]
 
 
 @pytest.fixture(scope="module")
@@ -298,11 +303,11 @@ def test_mmmult_eval_points_hf_audiolm_qwen_at_the_repaired_class() -> None:
     import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import model_registry
 
-    from dataset_builder.evaluate import repair_lm_eval_models
+    from dataset_builder.harness.run import repair_lm_eval_models
 
     repair_lm_eval_models()
     resolved = model_registry.get("hf-audiolm-qwen")
-    assert (resolved.__module__, resolved.__name__) == ("dataset_builder.audio_lm", "Qwen2AudioLM")
+    assert (resolved.__module__, resolved.__name__) == ("dataset_builder.harness.audio_lm", "Qwen2AudioLM")
 
 
 class ChatServer(BaseHTTPRequestHandler):

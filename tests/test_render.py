@@ -10,21 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dataset_builder.configs import SAMPLING_RATE
+from dataset_builder.media.codec import DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec, decode_audio
+from dataset_builder.media.espnet import EspnetTTS
+from dataset_builder.media.image import MAX_WIDTH, ImageRenderer
+from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSUnavailable
 from dataset_builder.problems import generate
-from dataset_builder.render.audio import (
-    DEFAULT_CODEC,
-    DEFAULT_KBPS,
-    DEFAULT_RATE,
-    DEFAULT_VOICE,
-    DEFAULT_WORD_GAP,
-    SAMPLING_RATE,
-    AudioCodec,
-    EspeakNG,
-    TTSUnavailable,
-    decode_audio,
-)
-from dataset_builder.render.espnet import EspnetTTS
-from dataset_builder.render.image import MAX_WIDTH, ImageRenderer
 from dataset_builder.stimulus import stimulus
 
 LONGEST = stimulus(777777777, 777777777, "words")

@@ -11,8 +11,8 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from app import build_app
-from store import Store
+from dataset_builder.leaderboard.app import build_app
+from dataset_builder.leaderboard.store import Store
 
 EVIL = "<img src=x onerror=alert(1)>"
 

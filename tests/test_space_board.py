@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from analysis import fit_logistic
-from ingest import Upload, check, read_upload
-from leaderboard import Board
-from store import Entry, Store
-from views import paired_gaps, perception_table, predictor_table
+
+from dataset_builder.leaderboard.analysis import fit_logistic
+from dataset_builder.leaderboard.board import Board
+from dataset_builder.leaderboard.ingest import Upload, check, read_upload
+from dataset_builder.leaderboard.store import Entry, Store
+from dataset_builder.leaderboard.views import paired_gaps, perception_table, predictor_table
 
 
 def degraded(upload: Upload, reference: dict, keep: float, seed: int) -> Upload:

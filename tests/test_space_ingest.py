@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "space"))
-
-import ingest
-from ingest import Rejected, Upload, check, load_reference, read_upload
-from store import Entry, Store
+import dataset_builder.leaderboard.ingest as ingest
+from dataset_builder.leaderboard.ingest import Rejected, Upload, check, load_reference, read_upload
+from dataset_builder.leaderboard.store import Entry, Store
 
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
 
@@ -178,8 +176,7 @@ def test_twenty_submissions_at_once_are_all_stored(run_files, reference, tmp_pat
 
 CRASHING_WRITER = """
 import sys, time
-sys.path.insert(0, {space!r})
-from store import Store
+from dataset_builder.leaderboard.store import Store
 store = Store({path!r})
 db = store.connect()
 db.execute("BEGIN IMMEDIATE")
@@ -198,9 +195,8 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
     store = Store(path)
     store.add(ENTRY, read_upload(run_files), check(read_upload(run_files), reference))
     before = store.counts()
-    space = str(Path(__file__).parent.parent / "space")
     writer = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_WRITER.format(space=space, path=str(path))], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CRASHING_WRITER.format(path=str(path))], stdout=subprocess.PIPE, text=True
     )
     assert writer.stdout.readline().strip() == "inside"
     writer.send_signal(signal.SIGKILL)
@@ -212,7 +208,7 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
 
 
 def test_a_submitter_is_rate_limited_and_told_so(run_files, reference, tmp_path: Path) -> None:
-    from submission import RATE_LIMIT, submit
+    from dataset_builder.leaderboard.submission import RATE_LIMIT, submit
 
     store = Store(tmp_path / "board.sqlite")
     folder = tmp_path / "upload"

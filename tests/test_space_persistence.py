@@ -8,8 +8,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from persistence import REPO_ENV, PersistenceError, restore, restore_and_schedule, snapshot
-from store import Store
+
+from dataset_builder.leaderboard.persistence import REPO_ENV, PersistenceError, restore, restore_and_schedule, snapshot
+from dataset_builder.leaderboard.store import Store
 
 
 def test_persistence_is_off_unless_a_repo_is_configured(monkeypatch, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pandas as pd
 import pytest
-from leaderboard import COLUMNS
-from views import (
+
+from dataset_builder.leaderboard.board import COLUMNS
+from dataset_builder.leaderboard.views import (
     DEFAULT_COLUMNS,
     GAP_COLUMNS,
     PREDICTOR_COLUMNS,

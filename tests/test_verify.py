@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dataset_builder.build import MANIFEST, BuildOptions, build
-from dataset_builder.perception import PerceptionUnavailable, Transcriber, read_audio
+from dataset_builder.build.pipeline import MANIFEST, BuildOptions, build
+from dataset_builder.build.verify import verify_config
+from dataset_builder.media.image import ImageRenderer
+from dataset_builder.media.readers import PerceptionUnavailable, Transcriber, read_audio
+from dataset_builder.media.speech import EspeakNG
 from dataset_builder.problems import Bounds
-from dataset_builder.render.audio import EspeakNG
-from dataset_builder.render.image import ImageRenderer
 from dataset_builder.stimulus import stimulus
-from dataset_builder.verify import verify_config
 
 IMAGE_AND_TEXT = "text-numerals,text-words,image-numerals,image-words"
 

@@ -12,8 +12,9 @@ import datasets
 from PIL import Image
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
-from dataset_builder.render.audio import decode_audio
-from dataset_builder.schema import CONFIGS, data_file_pattern
+from dataset_builder.build.features import undecoded_media
+from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.media.codec import decode_audio
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
 DATA_ENV = "MMMULT_DATA"
@@ -57,7 +58,7 @@ def load(config: str, data: str | None = None, **_: object) -> datasets.DatasetD
     column = spec.media_column
     if column is None:
         return splits
-    undecoded = splits.cast_column(column, spec.undecoded_media())
+    undecoded = splits.cast_column(column, undecoded_media(spec))
     _media[config] = {name: _MediaColumn(split, column) for name, split in undecoded.items()}
     return splits.remove_columns(column)
 

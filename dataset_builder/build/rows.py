@@ -7,12 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .problems import Problem
-from .render.audio import AudioCodec, TTSBackend, TTSInfo
-from .render.image import ImageRenderer
-from .render.tts import TTSSettings
-from .schema import ConfigSpec
-from .stimulus import stimulus
+from ..configs import ConfigSpec
+from ..media.codec import AudioCodec
+from ..media.image import ImageRenderer
+from ..media.speech import TTSBackend, TTSInfo
+from ..media.tts import TTSSettings
+from ..problems import Problem
+from ..stimulus import stimulus
 
 
 @dataclass

@@ -11,13 +11,13 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-from ingest import CONFIGS
-from store import Store
-from summary import ALL, scope_configs, scope_name
+
+from ..configs import STIMULUS_CONFIGS
+from .store import Store
+from .summary import ALL, FIT_STATS, scope_configs, scope_name
 
 ITEM_FIELDS = ("C", "digit_total", "nonzero_total", "digits_a", "digits_b", "nonzero_a", "nonzero_b")
-READ_COLUMNS = [f"{config} read" for config in CONFIGS]
-FIT_COLUMNS = ["C50", "C50_low", "C50_high", "slope", "pseudo_r2"]
+READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
 COLUMNS = [
     "model",
     "family",
@@ -26,10 +26,10 @@ COLUMNS = [
     "status",
     "submissions",
     "overall",
-    *CONFIGS,
+    *STIMULUS_CONFIGS,
     "perception",
     *READ_COLUMNS,
-    *FIT_COLUMNS,
+    *FIT_STATS,
     "submission_id",
 ]
 
@@ -55,7 +55,7 @@ class Board:
         """
         return self._table(self.store.version(), every_submission, modality, representation)
 
-    def cells(self, submission_ids: list[int], configs: tuple[str, ...] = CONFIGS) -> pd.DataFrame:
+    def cells(self, submission_ids: list[int], configs: tuple[str, ...] = STIMULUS_CONFIGS) -> pd.DataFrame:
         """The load cells (counts per config and C) of the given submissions in the given configs."""
         cells = self._cells(self.store.version(), tuple(configs))
         return cells[cells["submission_id"].isin(submission_ids)]
@@ -115,7 +115,7 @@ class Board:
         accuracy = _weighted(results)
         table["overall"] = accuracy.get("multiply")
         table["perception"] = accuracy.get("perceive")
-        table = table.join(scores).join(fits.set_index("submission_id")[FIT_COLUMNS].astype(float))
+        table = table.join(scores).join(fits.set_index("submission_id")[FIT_STATS].astype(float))
         table = table[table.index.isin(results["submission_id"])].reindex(columns=COLUMNS)
         return table.sort_values("overall", ascending=False, na_position="last").reset_index(drop=True)
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from ingest import Upload, Verdict
-from summary import CELL_COLUMNS, FIT_COLUMNS, load_cells, scope_fits
+
+from .ingest import Upload, Verdict
+from .summary import CELL_COLUMNS, FIT_COLUMNS, load_cells, scope_fits
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest import MAX_UPLOAD_BYTES, Rejected, check, read_upload
-from store import Entry, Store
+from .ingest import MAX_UPLOAD_BYTES, Rejected, check, read_upload
+from .store import Entry, Store
 
 RATE_LIMIT = 5
 RATE_WINDOW_SECONDS = 3600

@@ -16,7 +16,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import model_registry
 from tqdm.auto import tqdm
 
-from .schema import SAMPLING_RATE
+from ..configs import SAMPLING_RATE
 
 ALIAS = "hf-audiolm-qwen"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the

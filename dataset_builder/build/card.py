@@ -11,8 +11,8 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
-from .problems import split_order
-from .schema import data_file_pattern
+from ..configs import data_file_pattern
+from ..problems import split_order
 
 MARKER = "<!-- build-summary -->"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .audio import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
+from .speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
 
 BACKENDS = ("espeak-ng", "espnet")
 

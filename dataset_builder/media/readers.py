@@ -1,4 +1,7 @@
-"""Reading a problem back from its stimulus: from an image with tesseract OCR, from audio with Whisper."""
+"""Reading a problem back from its medium: from an image with tesseract OCR, from audio with Whisper.
+
+The reference system and `mmmult verify` read with these; nothing here decides what is right.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from .render.audio import SAMPLING_RATE, to_16k_int16
-from .stimulus import parse_stimulus
+from ..configs import SAMPLING_RATE
+from ..errors import UserError
+from ..stimulus import parse_stimulus
+from .speech import to_16k_int16
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
 TESSERACT_HINT = "install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu)"
 
 
-class PerceptionUnavailable(RuntimeError):
+class PerceptionUnavailable(UserError):
     """A reader (OCR, ASR) is not installed; the message says how to install it."""
 
 

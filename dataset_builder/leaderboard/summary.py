@@ -15,13 +15,10 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from analysis import NotEstimable, counts_as_outcomes, fit_logistic
-from ingest import CONFIGS
 
-from dataset_builder.schema import CONFIGS as DATASET_CONFIGS
+from ..configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from .analysis import NotEstimable, counts_as_outcomes, fit_logistic
 
-MODALITIES = tuple(dict.fromkeys(DATASET_CONFIGS[c].modality for c in CONFIGS))
-REPRESENTATIONS = tuple(dict.fromkeys(DATASET_CONFIGS[c].representation for c in CONFIGS))
 ALL = "all"
 
 
@@ -29,8 +26,8 @@ def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, 
     """The configs a modality / representation choice covers ("all" for either means no restriction)."""
     return tuple(
         c
-        for c in CONFIGS
-        if modality in (ALL, DATASET_CONFIGS[c].modality) and representation in (ALL, DATASET_CONFIGS[c].representation)
+        for c in STIMULUS_CONFIGS
+        if modality in (ALL, CONFIGS[c].modality) and representation in (ALL, CONFIGS[c].representation)
     )
 
 
@@ -48,7 +45,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     if scope_configs(m, r)
 }
 CELL_COLUMNS = ["config", "C", "n", "correct", "read_n", "read", "read_correct"]
-FIT_COLUMNS = ["scope", "n", "correct", "C50", "C50_low", "C50_high", "slope", "pseudo_r2"]
+FIT_STATS = ["C50", "C50_low", "C50_high", "slope", "pseudo_r2"]
+FIT_COLUMNS = ["scope", "n", "correct", *FIT_STATS]
 
 
 def load_cells(items: pd.DataFrame) -> pd.DataFrame:

@@ -1,10 +1,12 @@
 """Submissions: read an lm-eval output (files or one zip), check it against the benchmark, re-score it.
 
 Every sample is re-scored from the model's raw response with the project's own extraction and
-scoring (dataset_builder.answers / .scoring). Tasks whose samples were uploaded become "verified"
-rows; tasks that appear only in results.json are "self-reported". A sample whose problem or
-target differs from the benchmark, a results.json metric that its samples do not reproduce, an
-unknown task or version, or an incomplete task is rejected with the reason and what to do.
+scoring (dataset_builder.answers and .scoring); which tasks exist, and their filters, headline
+metrics and versions, come from the core's task table (dataset_builder.tasks). Tasks whose
+samples were uploaded become "verified" rows; tasks that appear only in results.json are
+"self-reported". A sample whose problem or target differs from the benchmark, a results.json
+metric that its samples do not reproduce, an unknown task or version, or an incomplete task is
+rejected with the reason and what to do.
 """
 
 from __future__ import annotations
@@ -21,21 +23,14 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dataset_builder.answers import extract_answer, extract_operands, operands_text
-from dataset_builder.schema import CONFIGS as DATASET_CONFIGS
-from dataset_builder.schema import data_file_pattern
-from dataset_builder.scoring import score_answer, score_perception
+from ..answers import extract_answer, extract_operands, operands_text
+from ..configs import data_file_pattern
+from ..scoring import score_answer, score_perception
+from ..tasks import GROUP_NAMES, MULTIPLY, TASKS
 
 MAX_UPLOAD_BYTES = 50 * 2**20
 MAX_ZIP_MEMBERS = 200
 MAX_UNPACKED_BYTES = 400 * 2**20
-TASK_VERSION = 1.0
-CONFIGS = tuple(name for name, spec in DATASET_CONFIGS.items() if spec.modality is not None)
-MULTIPLY_TASKS = {"mmmult_" + c.replace("-", "_"): c for c in CONFIGS}
-PERCEIVE_TASKS = {"mmmult_perceive_" + c.replace("-", "_"): c for c in CONFIGS}
-GROUPS = {"mmmult", "mmmult_text", "mmmult_image", "mmmult_audio", "mmmult_perceive"}
-FILTERS = {**dict.fromkeys(MULTIPLY_TASKS, "final-integer"), **dict.fromkeys(PERCEIVE_TASKS, "numbers")}
-HEADLINE = {**dict.fromkeys(MULTIPLY_TASKS, "exact_match"), **dict.fromkeys(PERCEIVE_TASKS, "perceive_both")}
 
 
 def load_reference(build: str | Path) -> dict[str, dict[str, Any]]:
@@ -180,51 +175,45 @@ def check(upload: Upload, reference: dict[str, dict[str, Any]]) -> Verdict:
     reported = results.get("results")
     if not isinstance(reported, dict):
         raise Rejected("results.json has no 'results' section: upload the results_*.json that lm-eval wrote")
-    leaf_tasks = [t for t in reported if t not in GROUPS]
-    unknown = [t for t in leaf_tasks if t not in FILTERS]
+    leaf_tasks = [t for t in reported if t not in GROUP_NAMES]
+    unknown = [t for t in leaf_tasks if t not in TASKS]
     if unknown:
         raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")
     if not leaf_tasks:
         raise Rejected("results.json holds no mmmult task")
-    stray = [t for t in upload.samples if t not in FILTERS]
+    stray = [t for t in upload.samples if t not in TASKS]
     if stray:
         raise Rejected(f"samples for unknown task(s) {', '.join(stray)}")
     model = str(results.get("model_name") or "")
     verdict = Verdict(model, [], [])
-    for task in leaf_tasks:
-        version = results.get("versions", {}).get(task)
-        if version is None or float(version) != TASK_VERSION:
+    for name in leaf_tasks:
+        task = TASKS[name]
+        version = results.get("versions", {}).get(name)
+        if version is None or float(version) != task.version:
             raise Rejected(
-                f"{task} is version {version}; this board takes version {TASK_VERSION}: update mmmult and rerun"
+                f"{name} is version {version}; this board takes version {task.version}: update mmmult and rerun"
             )
-        claimed = reported[task].get(f"{HEADLINE[task]},{FILTERS[task]}")
-        if task in upload.samples:
-            verdict.tasks.append(_rescore(task, upload.samples[task], claimed, reference, verdict))
+        claimed = reported[name].get(task.headline_key)
+        if name in upload.samples:
+            verdict.tasks.append(_rescore(name, upload.samples[name], claimed, reference, verdict))
         elif isinstance(claimed, (int, float)):
-            verdict.tasks.append(TaskResult(task, config_of(task), _kind(task), False, float(claimed), 0))
-            verdict.log.append(f"{task}: no samples uploaded; {HEADLINE[task]} {claimed:.4f} is self-reported")
+            verdict.tasks.append(TaskResult(name, task.config, task.kind.name, False, float(claimed), 0))
+            verdict.log.append(f"{name}: no samples uploaded; {task.headline} {claimed:.4f} is self-reported")
         else:
-            raise Rejected(f"{task}: results.json reports no {HEADLINE[task]}")
+            raise Rejected(f"{name}: results.json reports no {task.headline}")
     verdict.log.append(f"{verdict.status}: {len(verdict.tasks)} task(s), {len(verdict.items)} samples re-scored")
     return verdict
 
 
-def config_of(task: str) -> str:
-    return MULTIPLY_TASKS.get(task) or PERCEIVE_TASKS[task]
-
-
-def _kind(task: str) -> str:
-    return "multiply" if task in MULTIPLY_TASKS else "perceive"
-
-
 def _rescore(
-    task: str,
+    name: str,
     samples: list[dict[str, Any]],
     claimed: object,
     reference: dict[str, dict[str, Any]],
     verdict: Verdict,
 ) -> TaskResult:
-    config = config_of(task)
+    task = TASKS[name]
+    multiply = task.kind is MULTIPLY
     seen: set[str] = set()
     correct_total = 0
     for sample in samples:
@@ -233,20 +222,20 @@ def _rescore(
         problem = reference.get(pid)
         if problem is None:
             raise Rejected(
-                f"{task}: problem {pid} is not in this benchmark's test split: rerun on the published dataset"
+                f"{name}: problem {pid} is not in this benchmark's test split: rerun on the published dataset"
             )
         if pid in seen:
-            raise Rejected(f"{task}: problem {pid} appears twice in the samples")
+            raise Rejected(f"{name}: problem {pid} appears twice in the samples")
         seen.add(pid)
         for key in ("a", "b", "product"):
             if int(doc.get(key, -1)) != int(problem[key]):
                 raise Rejected(
-                    f"{task}: problem {pid} has {key} = {doc.get(key)} but the benchmark's is {problem[key]}"
+                    f"{name}: problem {pid} has {key} = {doc.get(key)} but the benchmark's is {problem[key]}"
                 )
-        if _kind(task) == "multiply" and str(sample.get("target")) != str(problem["product"]):
-            raise Rejected(f"{task}: the target of problem {pid} was changed to {sample.get('target')}")
+        if multiply and str(sample.get("target")) != str(problem["product"]):
+            raise Rejected(f"{name}: the target of problem {pid} was changed to {sample.get('target')}")
         response = _response(sample)
-        if _kind(task) == "multiply":
+        if multiply:
             answer = extract_answer(response)
             correct = score_answer(answer, int(problem["product"]))["exact_match"]
             shown = "" if answer is None else str(answer)
@@ -255,17 +244,17 @@ def _rescore(
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
             shown = operands_text(read)
         correct_total += correct
-        verdict.items.append(ItemResult(task, config, _kind(task), pid, int(problem["C"]), shown, int(correct)))
+        verdict.items.append(ItemResult(name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct)))
     missing = len(reference) - len(seen)
     if missing:
-        raise Rejected(f"{task}: {missing} of {len(reference)} test problems have no sample: run without --limit")
+        raise Rejected(f"{name}: {missing} of {len(reference)} test problems have no sample: run without --limit")
     score = correct_total / len(samples)
     if not isinstance(claimed, (int, float)) or math.isnan(claimed) or abs(claimed - score) > 1e-9:
         raise Rejected(
-            f"{task}: results.json reports {HEADLINE[task]} {claimed} but its samples score {score:.6f}: "
+            f"{name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
             "upload the unmodified lm-eval output"
         )
-    return TaskResult(task, config, _kind(task), True, score, len(samples))
+    return TaskResult(name, task.config, task.kind.name, True, score, len(samples))
 
 
 def _response(sample: dict[str, Any]) -> str:

@@ -9,11 +9,12 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from analysis import NotEstimable, binned_accuracy, compare_predictors, counts_as_outcomes, fit_logistic, paired_gap
-from leaderboard import COLUMNS, READ_COLUMNS
-from summary import ALL, CONFIGS, MODALITIES, REPRESENTATIONS, scope_configs
 
-from dataset_builder.scoring import C_BANDS
+from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ..scoring import C_BANDS
+from .analysis import NotEstimable, binned_accuracy, compare_predictors, counts_as_outcomes, fit_logistic, paired_gap
+from .board import COLUMNS, READ_COLUMNS
+from .summary import ALL, scope_configs
 
 C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
 CHOOSABLE_COLUMNS = [c for c in COLUMNS if c != "model"]
@@ -106,7 +107,7 @@ def filter_table(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 def shown_columns(chosen: Iterable[str], modality: str, representation: str) -> list[str]:
     """The model column, then the chosen ones in table order, without configs outside the scope."""
-    outside = set(CONFIGS) - set(scope_configs(modality, representation))
+    outside = set(STIMULUS_CONFIGS) - set(scope_configs(modality, representation))
     outside |= {f"{config} read" for config in outside}
     wanted = set(chosen)
     return ["model", *(c for c in CHOOSABLE_COLUMNS if c in wanted and c not in outside)]
@@ -185,7 +186,7 @@ def accuracy_vs_c(cells: pd.DataFrame, table: pd.DataFrame, modality: str, repre
 def model_across_configs(cells: pd.DataFrame, model: str) -> go.Figure:
     """One model's accuracy against C in each config it was run on."""
     figure = go.Figure()
-    for config in CONFIGS:
+    for config in STIMULUS_CONFIGS:
         rows = cells[cells["config"] == config]
         _accuracy_traces(figure, rows, config, "n", "correct")
     return _layout(figure, f"{model}: accuracy versus C in every config")
@@ -207,7 +208,7 @@ PERCEPTION_COLUMNS = ["config", "problems", "accuracy", "perception", "accuracy_
 def perception_table(cells: pd.DataFrame) -> pd.DataFrame:
     """Per config: multiplication accuracy, perception accuracy, and accuracy split by correct reading."""
     rows = []
-    for config in CONFIGS:
+    for config in STIMULUS_CONFIGS:
         mine = cells[cells["config"] == config]
         n, correct, read_n, read, both = (
             int(mine[c].sum()) for c in ("n", "correct", "read_n", "read", "read_correct")
@@ -254,7 +255,7 @@ def paired_gaps(detail: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=GAP_COLUMNS)
     wide = rows.pivot_table(index="problem_id", columns="config", values="correct", aggfunc="first")
     out = []
-    configs = [c for c in CONFIGS if c in wide.columns]
+    configs = [c for c in STIMULUS_CONFIGS if c in wide.columns]
     for i, first in enumerate(configs):
         for second in configs[i + 1 :]:
             both = wide[[first, second]].dropna()
@@ -278,7 +279,7 @@ def paired_gaps(detail: pd.DataFrame) -> pd.DataFrame:
 
 def gap_figure(gaps: pd.DataFrame, model: str) -> go.Figure:
     """The paired accuracy gaps as a config-by-config heatmap, McNemar's p-value in each cell."""
-    configs = [c for c in CONFIGS if c in set(gaps["first"]) | set(gaps["second"])]
+    configs = [c for c in STIMULUS_CONFIGS if c in set(gaps["first"]) | set(gaps["second"])]
     gap = pd.DataFrame(np.nan, index=configs, columns=configs)
     text = pd.DataFrame("", index=configs, columns=configs)
     for row in gaps.itertuples():

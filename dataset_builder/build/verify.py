@@ -15,10 +15,11 @@ from typing import Any
 import datasets
 from tqdm.auto import tqdm
 
-from .perception import Transcriber, read_audio, read_image
-from .render.audio import decode_audio
-from .schema import CONFIGS
-from .stimulus import parse_stimulus
+from ..configs import CONFIGS
+from ..media.codec import decode_audio
+from ..media.readers import Transcriber, read_audio, read_image
+from ..stimulus import parse_stimulus
+from .features import undecoded_media
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def verify_config(
     spec = CONFIGS[config]
     rows = datasets.concatenate_datasets(list(datasets.load_dataset(str(folder), config).values()))
     if spec.media_column:
-        rows = rows.cast_column(spec.media_column, spec.undecoded_media())
+        rows = rows.cast_column(spec.media_column, undecoded_media(spec))
     indices = list(range(len(rows)))
     if sample is not None and sample < len(indices):
         indices = sorted(random.Random(seed).sample(indices, sample))

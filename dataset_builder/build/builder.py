@@ -17,9 +17,10 @@ import datasets
 import pyarrow as pa
 from datasets.builder import Key
 
-from .items import Renderers, render_row
-from .problems import Problem, split_order
-from .schema import CONFIGS
+from ..configs import CONFIGS
+from ..problems import Problem, split_order
+from .features import features
+from .rows import Renderers, render_row
 
 SHARD_SIZE = 100
 """Problems per generation shard: the unit that worker processes share out."""
@@ -43,7 +44,7 @@ class MMMult(datasets.ArrowBasedBuilder):
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
             description="Paired multimodal multiplication problems with their arithmetic load C.",
-            features=CONFIGS[self.config.name].features(),
+            features=features(CONFIGS[self.config.name]),
             citation="arXiv:2604.18203",
             license="cc-by-4.0",
         )

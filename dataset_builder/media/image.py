@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import UserError
+
 FONT_NAME = "DejaVu Sans"
 FONT_PATHS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -29,7 +31,7 @@ MARGIN = 16
 LINE_SPACING = 12
 
 
-class FontNotFound(RuntimeError):
+class FontNotFound(UserError):
     """The pinned font is not installed."""
 
 

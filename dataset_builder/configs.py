@@ -1,10 +1,12 @@
-"""The dataset's configs and columns: one list that the builder, the card and the tasks read."""
+"""The dataset's configs and columns: one list that the builder, the card, the tasks and the board read.
+
+No `datasets` here: the typed features are built from these lists in build/features.py, so that
+the lm-eval tasks' helpers and the leaderboard can know the configs without importing `datasets`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import datasets
 
 SAMPLING_RATE = 16_000
 """Every clip in the dataset is mono at this rate, whatever its TTS engine produced."""
@@ -25,6 +27,12 @@ PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "template_b": "string",
     "stratum": "string",
     "split": "string",
+}
+
+STIMULUS_TYPES: dict[str, str] = {  # what every media config adds to the problem's fields
+    "representation": "string",
+    "modality": "string",
+    "stimulus": "string",
 }
 
 AUDIO_COLUMNS: dict[str, str] = {  # what spoke and stored each clip
@@ -48,33 +56,8 @@ class ConfigSpec:
 
     @property
     def media_column(self) -> str | None:
+        """The column that holds the medium ("image" or "audio"), None for text and problems."""
         return {"image": "image", "audio": "audio"}.get(self.modality or "")
-
-    def undecoded_media(self) -> datasets.Image | datasets.Audio:
-        """The media feature with decoding off: raw PNG, Opus or FLAC bytes, readable without torch."""
-        if self.modality == "image":
-            return datasets.Image(decode=False)
-        if self.modality == "audio":
-            return datasets.Audio(sampling_rate=SAMPLING_RATE, decode=False)
-        raise ValueError(f"config {self.name} has no media column")
-
-    def features(self) -> datasets.Features:
-        columns: dict[str, datasets.features.FeatureType] = {
-            name: datasets.Value(dtype) for name, dtype in PROBLEM_TYPES.items()
-        }
-        if self.modality is None:
-            return datasets.Features(columns)
-        columns |= {
-            "representation": datasets.Value("string"),
-            "modality": datasets.Value("string"),
-            "stimulus": datasets.Value("string"),
-        }
-        if self.modality == "image":
-            columns["image"] = datasets.Image()
-        elif self.modality == "audio":
-            columns["audio"] = datasets.Audio(sampling_rate=SAMPLING_RATE)
-            columns |= {name: datasets.Value(dtype) for name, dtype in AUDIO_COLUMNS.items()}
-        return datasets.Features(columns)
 
 
 CONFIGS: dict[str, ConfigSpec] = {
@@ -90,6 +73,10 @@ CONFIGS: dict[str, ConfigSpec] = {
     )
 }
 CONFIG_NAMES: tuple[str, ...] = tuple(CONFIGS)
+STIMULUS_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.modality is not None)
+"""The six configs that carry a stimulus (every config but `problems`), in table order."""
+MODALITIES: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].modality for c in STIMULUS_CONFIGS))
+REPRESENTATIONS: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].representation for c in STIMULUS_CONFIGS))
 
 
 def data_file_pattern(config: str, split: str) -> str:

@@ -13,9 +13,9 @@ from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 from tqdm.auto import tqdm
 
-from .evaluate import REFERENCE_MODEL
-from .perception import PerceptionUnavailable, Transcriber, read_audio, read_image
-from .stimulus import parse_stimulus
+from ..media.readers import PerceptionUnavailable, Transcriber, read_audio, read_image
+from ..stimulus import parse_stimulus
+from . import REFERENCE_MODEL
 
 NAME = REFERENCE_MODEL
 NO_ANSWER = "I could not read the problem."

@@ -21,15 +21,16 @@ from typing import Any
 import datasets
 from tqdm.auto import tqdm
 
+from ..configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
+from ..errors import UserError
+from ..media.codec import AudioCodec
+from ..media.readers import Transcriber
+from ..media.tts import TTSSettings
+from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
 from . import versions
 from .builder import MMMult, write_problems
 from .card import write_card
-from .items import Renderers
-from .perception import Transcriber
-from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
-from .render.audio import AudioCodec
-from .render.tts import TTSSettings
-from .schema import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
+from .rows import Renderers
 from .verify import verifiable, verify_config
 
 MANIFEST = "manifest.json"
@@ -37,7 +38,7 @@ MAX_RECORDED_FAILURES = 20
 log = logging.getLogger(__name__)
 
 
-class BuildError(RuntimeError):
+class BuildError(UserError):
     """A build that cannot start or finish, with what to do about it."""
 
 

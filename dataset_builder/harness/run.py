@@ -1,22 +1,40 @@
 """`mmmult eval ...`: lm-eval's own command line with our tasks and our reference model registered.
 
 lm-eval's CLI only knows the models of its own package, so this imports its models, registers
-`mmmult-reference`, adds `--include_path` for the mmmult tasks, and hands every other option to
-lm-eval unchanged.
+`mmmult-reference` and the repaired classes, adds `--include_path` for the mmmult tasks, and
+hands every other option to lm-eval unchanged.
+
+The task folder is the repository's eval/mmmult, installed as the package
+`dataset_builder.harness.lm_eval_tasks` (pyproject.toml maps it), so it is found the same way from a
+checkout, an editable install and a wheel.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
-TASKS_DIR = Path(__file__).resolve().parent.parent / "eval"
-REFERENCE_MODEL = "mmmult-reference"
+from ..errors import UserError
+from . import REFERENCE_MODEL
+
+TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
 
 
-class EvalSetupError(RuntimeError):
-    """The lm-eval tasks cannot be found; the message says where they are expected."""
+class EvalSetupError(UserError):
+    """lm-eval cannot start with what was asked; the message says what to do."""
+
+
+def tasks_dir() -> Path:
+    """The folder of the mmmult task YAMLs, wherever the package is installed."""
+    try:
+        return Path(str(files(TASKS_PACKAGE)))
+    except ModuleNotFoundError:
+        raise EvalSetupError(
+            "the mmmult lm-eval tasks are not installed with this copy of mmmult: reinstall it "
+            "(pip install mmmult, or pip install -e . in a checkout) or pass --include_path PATH/TO/eval/mmmult"
+        ) from None
 
 
 def lm_eval_argv(args: Sequence[str]) -> list[str]:
@@ -25,12 +43,7 @@ def lm_eval_argv(args: Sequence[str]) -> list[str]:
     if not argv or argv[0] not in ("run", "ls", "validate", "-h", "--help"):
         argv.insert(0, "run")
     if argv[0] in ("run", "ls", "validate") and "--include_path" not in argv:
-        if not (TASKS_DIR / "mmmult").is_dir():
-            raise EvalSetupError(
-                f"the mmmult lm-eval tasks are not at {TASKS_DIR}: install mmmult from its repository "
-                "(pip install -e .) or pass --include_path PATH/TO/eval"
-            )
-        argv += ["--include_path", str(TASKS_DIR)]
+        argv += ["--include_path", str(tasks_dir())]
     if _option(argv, "--model") == REFERENCE_MODEL and "--model_args" not in argv:
         argv += ["--model_args", f"pretrained={REFERENCE_MODEL}"]  # names the output folder
     return argv
@@ -45,8 +58,8 @@ def _option(argv: list[str], name: str) -> str | None:
     return None
 
 
-REPAIRED_MODELS = {"hf-audiolm-qwen": "dataset_builder.audio_lm:Qwen2AudioLM"}
-"""lm-eval models that do not run as shipped (see audio_lm.py), mapped to their repaired classes."""
+REPAIRED_MODELS = {"hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM"}
+"""lm-eval models that do not run as shipped (why: audio_lm.py), mapped to their repaired classes."""
 
 
 def repair_lm_eval_models() -> None:

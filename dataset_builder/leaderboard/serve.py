@@ -1,0 +1,42 @@
+"""`mmmult space`: serve the leaderboard locally, optionally ingesting an lm-eval run first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import UserError
+
+
+class SpaceSetupError(UserError):
+    """The board's inputs are missing or its port is taken; the message says what to do."""
+
+
+def serve(data: str, db: str, port: int | None, ingest: str | None, model: str, family: str) -> None:
+    """Ingest `ingest` (an lm-eval output folder) as `model` if given, then serve the board."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from .app import serve_app
+    from .ingest import load_reference
+    from .persistence import PersistenceError, restore_and_schedule
+    from .store import Store
+    from .submission import submit
+
+    try:
+        reference = load_reference(data)
+    except FileNotFoundError as error:
+        raise SpaceSetupError(f"{error} (build one with `mmmult build --out {data}`)") from None
+    try:
+        restore_and_schedule(Path(db))  # only when MMMULT_SPACE_REPO is set
+    except PersistenceError as error:
+        raise SpaceSetupError(str(error)) from None
+    store = Store(db)
+    if ingest:
+        files = sorted(str(p) for p in Path(ingest).rglob("*.json*"))
+        if not files:
+            raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {ingest}")
+        print(submit(store, reference, files, model, family, None, True, "mmmult space", None))
+    try:
+        serve_app(store, reference, port)
+    except OSError:
+        where = f"port {port}" if port else "a port from 7860 up"
+        raise SpaceSetupError(f"cannot listen on {where}: it is in use or not allowed; pass a free --port") from None

@@ -1,1 +1,0 @@
-"""Renderers: the stimulus sentence as text, as a PNG image, or as speech."""

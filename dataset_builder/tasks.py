@@ -1,0 +1,107 @@
+"""The lm-eval task table: every task and group of the benchmark, in one place.
+
+The YAML files under eval/mmmult/ are written from this table by eval/mmmult/_generate_configs.py
+(a test fails when a committed file differs from what the script writes), and the leaderboard
+reads the same table to know which tasks, filters, headline metrics and versions it accepts.
+
+>>> TASKS["mmmult_image_words"].config
+'image-words'
+>>> TASKS["mmmult_perceive_audio_digits"].headline
+'perceive_both'
+>>> [group.name for group in GROUPS]
+['mmmult_text', 'mmmult_image', 'mmmult_audio', 'mmmult', 'mmmult_perceive']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a family of tasks asks of the model and how its answers are read and summarised."""
+
+    name: str
+    template: str
+    """The shared YAML that the kind's task files include."""
+    filter: str
+    """The lm-eval filter that reads the answer; its name is half of every reported metric key."""
+    headline: str
+    """The metric a leaderboard cell shows."""
+    group_metrics: tuple[str, ...]
+    """What a group of these tasks aggregates (per-band metrics stay per task)."""
+
+
+MULTIPLY = Kind("multiply", "_default_template_yaml", "final-integer", "exact_match", ("exact_match", "digit_match"))
+PERCEIVE = Kind("perceive", "_perceive_template_yaml", "numbers", "perceive_both", ("perceive_both",))
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (MULTIPLY, PERCEIVE)}
+VERSION = 1.0
+"""The tasks' `metadata.version`; a change of prompt, data or scoring bumps it."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One lm-eval task: one config of the dataset, one kind of question."""
+
+    name: str
+    config: str
+    kind: Kind
+    group: str
+    version: float = VERSION
+
+    @property
+    def filter(self) -> str:
+        return self.kind.filter
+
+    @property
+    def headline(self) -> str:
+        return self.kind.headline
+
+    @property
+    def headline_key(self) -> str:
+        """The key under which lm-eval's results.json reports the headline: 'exact_match,final-integer'."""
+        return f"{self.kind.headline},{self.kind.filter}"
+
+    @property
+    def modality(self) -> str:
+        return str(CONFIGS[self.config].modality)
+
+
+@dataclass(frozen=True)
+class Group:
+    """An lm-eval group: its members (tasks or groups) and the metrics it aggregates."""
+
+    name: str
+    members: tuple[str, ...]
+    metrics: tuple[str, ...]
+    version: float = VERSION
+
+
+def _slug(config: str) -> str:
+    return config.replace("-", "_")
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        *(Task(f"mmmult_{_slug(c)}", c, MULTIPLY, f"mmmult_{CONFIGS[c].modality}") for c in STIMULUS_CONFIGS),
+        *(Task(f"mmmult_perceive_{_slug(c)}", c, PERCEIVE, "mmmult_perceive") for c in STIMULUS_CONFIGS),
+    )
+}
+MODALITY_GROUPS = tuple(
+    Group(f"mmmult_{m}", tuple(t.name for t in TASKS.values() if t.group == f"mmmult_{m}"), MULTIPLY.group_metrics)
+    for m in MODALITIES
+)
+GROUPS: tuple[Group, ...] = (
+    *MODALITY_GROUPS,
+    Group("mmmult", tuple(g.name for g in MODALITY_GROUPS), MULTIPLY.group_metrics),
+    Group("mmmult_perceive", tuple(t.name for t in TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics),
+)
+GROUP_NAMES = frozenset(group.name for group in GROUPS)
+
+
+def tasks_of(kind: Kind) -> tuple[Task, ...]:
+    """The tasks of one kind, in table order."""
+    return tuple(task for task in TASKS.values() if task.kind is kind)

@@ -1,0 +1,45 @@
+"""The task table and the lm-eval YAMLs written from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dataset_builder.configs import STIMULUS_CONFIGS
+from dataset_builder.harness.run import tasks_dir
+from dataset_builder.tasks import GROUP_NAMES, GROUPS, MULTIPLY, PERCEIVE, TASKS, tasks_of
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "eval/mmmult/_generate_configs.py"
+
+
+def test_the_committed_yamls_are_what_the_generator_writes(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], check=True, capture_output=True)
+    written = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    committed = {p.name: p.read_text() for p in tasks_dir().iterdir() if p.name.endswith(("yaml", "_yaml"))}
+    assert sorted(written) == sorted(committed)
+    changed = [name for name in written if written[name] != committed[name]]
+    assert changed == [], f"rerun {GENERATOR.relative_to(ROOT)}: these differ"
+
+
+def test_one_task_of_each_kind_per_config() -> None:
+    assert [t.config for t in tasks_of(MULTIPLY)] == list(STIMULUS_CONFIGS)
+    assert [t.config for t in tasks_of(PERCEIVE)] == list(STIMULUS_CONFIGS)
+    assert TASKS["mmmult_audio_digits"].headline_key == "exact_match,final-integer"
+    assert TASKS["mmmult_perceive_text_words"].headline_key == "perceive_both,numbers"
+    assert TASKS["mmmult_image_numerals"].group == "mmmult_image"
+
+
+def test_groups_cover_every_task_once() -> None:
+    members = [m for g in GROUPS for m in g.members if m not in GROUP_NAMES]
+    assert sorted(members) == sorted(TASKS)
+    assert dict((g.name, g.members) for g in GROUPS)["mmmult"] == ("mmmult_text", "mmmult_image", "mmmult_audio")
+
+
+def test_lm_eval_sees_exactly_the_table() -> None:
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
+    assert set(manager.all_subtasks) == set(TASKS)
+    assert set(manager.all_groups) == GROUP_NAMES
