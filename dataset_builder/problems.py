@@ -26,6 +26,8 @@ from pathlib import Path
 from .errors import UserError
 
 MAX_DIGITS = 9
+MIN_C, MAX_C = 4, (2 * MAX_DIGITS) ** 2
+"""C of 1-digit x 1-digit problems (2 x 2) and of two 9-digit operands without zeros (18 x 18)."""
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
 DEFAULT_SEED = 20260418
@@ -142,9 +144,9 @@ def draw_operand(rng: random.Random, digits: int, nonzero: int) -> int:
     return int("".join(chars))
 
 
-def split_order(split: str) -> tuple[int, str]:
-    """Sort key: train, validation, test first, then any other split name alphabetically."""
-    return (SPLITS.index(split) if split in SPLITS else len(SPLITS), split)
+def split_order(split: str) -> int:
+    """Sort key: train, validation, test."""
+    return SPLITS.index(split)
 
 
 def assign_splits(count: int) -> list[str]:
@@ -212,14 +214,20 @@ class Bounds:
     limit: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("min_digits", "max_digits", "min_c", "max_c", "limit"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ProblemError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+        ranges = {"digits": (1, MAX_DIGITS), "c": (MIN_C, MAX_C)}
+        for kind, (low, high) in ranges.items():
+            lower, upper = getattr(self, f"min_{kind}"), getattr(self, f"max_{kind}")
+            for name, value in ((f"min-{kind}", lower), (f"max-{kind}", upper)):
+                if value is not None and not low <= value <= high:
+                    raise ProblemError(f"--{name} must be from {low} to {high}, got {value}")
+            if lower is not None and upper is not None and lower > upper:
+                raise ProblemError(f"--min-{kind} {lower} is above --max-{kind} {upper}: nothing would be left")
+        if self.limit is not None and self.limit < 1:
+            raise ProblemError(f"--limit must be a positive integer, got {self.limit}")
 
     def admits(self, problem: Problem) -> bool:
         lo_d, hi_d = self.min_digits or 1, self.max_digits or MAX_DIGITS
-        lo_c, hi_c = self.min_c or 0, self.max_c if self.max_c is not None else 10**6
+        lo_c, hi_c = self.min_c or MIN_C, self.max_c or MAX_C
         return lo_d <= problem.digits_a <= hi_d and lo_d <= problem.digits_b <= hi_d and lo_c <= problem.C <= hi_c
 
 
@@ -239,9 +247,11 @@ def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED
 def read_csv(path: str | Path) -> list[Problem]:
     """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
 
-    Rows keep their order; `id` becomes problem_id and `split` is kept. Without a split column
-    the rows are split 70/15/15 in their file order. A product column (`a_times_b` in the
-    paper's grid, or `product`) must agree with a x b. Errors name the file, line and value.
+    Rows keep their order; `id` becomes problem_id and `split` (train, validation or test) is
+    kept. Without a split column the rows are split 70/15/15 in their file order. A product
+    column (`a_times_b` in the paper's grid, or `product`) must agree with a x b. Problems are
+    unique up to commutativity, as in the default set: 12,34 after 34,12 is refused. Errors name
+    the file, line and value.
     """
     path = Path(path)
     if not path.is_file():
@@ -256,11 +266,19 @@ def read_csv(path: str | Path) -> list[Problem]:
     if not rows:
         raise ProblemError(f"{path}: no problems in the file")
     ids, pairs, splits = [], [], []
+    first_line: dict[tuple[int, int], int] = {}
     for line, row in rows:
         a, b = _csv_operand(path, line, row, "a"), _csv_operand(path, line, row, "b")
         for column in PRODUCT_COLUMNS & set(columns):
             if (row.get(column) or "").strip() != str(a * b):
                 raise ProblemError(f"{path}, line {line}: {column} is {row.get(column)} but {a} x {b} = {a * b}")
+        key = (min(a, b), max(a, b))
+        if key in first_line:
+            raise ProblemError(
+                f"{path}, line {line}: {a} x {b} repeats the problem of line {first_line[key]} "
+                "(problems are unique up to commutativity); remove one of the two"
+            )
+        first_line[key] = line
         pairs.append((a, b))
         ids.append((row.get("id") or "").strip() or f"p{len(ids):05d}")
         if "split" in columns:
@@ -288,8 +306,8 @@ def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int
 
 def _csv_split(path: Path, line: int, raw: str | None) -> str:
     split = (raw or "").strip()
-    if not split.isidentifier():
-        raise ProblemError(f"{path}, line {line}: split must be a name like train or test, got {raw!r}")
+    if split not in SPLITS:
+        raise ProblemError(f"{path}, line {line}: split must be one of {', '.join(SPLITS)}, got {raw!r}")
     return split
 
 

@@ -14,6 +14,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-datasets-")
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,39 +30,56 @@ atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=Tr
 if importlib.util.find_spec("espnet2") is None:
     collect_ignore = ["test_espnet.py"]  # run in .venv-espnet instead (./run test does), not counted as skipped here
 
-RUN_TASKS = "mmmult_text_numerals,mmmult_text_words,mmmult_perceive_text_numerals"
+RUN_TASKS = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 """The tasks of the reference run that the Space's tests submit."""
-
-SMALL = BuildOptions(bounds=Bounds(max_digits=4, limit=40), num_proc=1)
-"""40 problems with operands of up to 4 digits, every config: a build of a few seconds."""
 
 
 @pytest.fixture(scope="session")
 def small_options() -> BuildOptions:
-    return SMALL
+    """40 problems with operands of up to 4 digits, every config: a build of a few seconds."""
+    return BuildOptions(bounds=Bounds(max_digits=4, limit=40), num_proc=1)
 
 
 @pytest.fixture(scope="session")
-def small_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("builds") / "small", SMALL)
+def small_build(small_options: BuildOptions, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("builds") / "small", small_options)
 
 
 @pytest.fixture(scope="session")
-def run_files(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, bytes]]:
-    """The files of a complete lm-eval run of the reference system on the small build."""
-    out = tmp_path_factory.mktemp("run")
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks", RUN_TASKS]
+def reference_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of one lm-eval run of the reference system on every task of the small build.
+
+    The build is named by --metadata while MMMULT_DATA points nowhere: the metadata must win.
+    """
+    out = tmp_path_factory.mktemp("reference-run")
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference"]
+    command += ["--tasks", "mmmult,mmmult_perceive", "--metadata", json.dumps({"data": str(small_build)})]
     command += ["--log_samples", "--output_path", str(out)]
-    result = subprocess.run(
-        command, capture_output=True, text=True, env={**os.environ, "MMMULT_DATA": str(small_build)}, check=False
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return [(p.name, p.read_bytes()) for p in sorted(out.rglob("*.json*"))]
+    env = {**os.environ, "MMMULT_DATA": str(out / "no-such-build")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def run_files(reference_run: Path) -> list[tuple[str, bytes]]:
+    """The reference run's files for RUN_TASKS, as lm-eval writes them for a run of those tasks alone."""
+    files = []
+    for path in sorted(reference_run.rglob("*.json*")):
+        if path.name.startswith("results"):
+            results = json.loads(path.read_text())
+            for section in ("results", "versions", "configs", "n-shot", "higher_is_better", "n-samples"):
+                results[section] = {k: v for k, v in results.get(section, {}).items() if k in RUN_TASKS}
+            results["group_subtasks"] = {}
+            files.append((path.name, json.dumps(results).encode()))
+        elif path.name.removeprefix("samples_").rsplit("_", 1)[0] in RUN_TASKS:
+            files.append((path.name, path.read_bytes()))
+    return files
 
 
 @pytest.fixture(scope="session")
 def run_tasks() -> list[str]:
-    return RUN_TASKS.split(",")
+    return list(RUN_TASKS)
 
 
 @pytest.fixture(scope="session")

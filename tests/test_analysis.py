@@ -81,6 +81,21 @@ def test_mcnemar_on_a_paired_gap() -> None:
     assert gap.accuracy_gap == pytest.approx(8 / 50)
 
 
+@pytest.mark.parametrize(("only_first", "only_second"), [(20, 4), (21, 4), (30, 12)])
+def test_mcnemar_is_exact_below_25_discordant_pairs_and_chi_square_from_25(only_first, only_second) -> None:
+    from scipy.stats import binomtest, chi2
+
+    first = [1] * only_first + [0] * only_second + [1] * 7 + [0] * 5
+    second = [0] * only_first + [1] * only_second + [1] * 7 + [0] * 5
+    gap = paired_gap(first, second)
+    discordant = only_first + only_second
+    if discordant < 25:
+        expected = binomtest(min(only_first, only_second), discordant, 0.5).pvalue
+    else:  # with Edwards' continuity correction
+        expected = chi2.sf((abs(only_first - only_second) - 1) ** 2 / discordant, df=1)
+    assert gap.p_value == pytest.approx(expected, rel=1e-9)
+
+
 def test_counts_per_load_give_the_same_fit_and_bins_as_the_items(synthetic) -> None:
     items, correct = synthetic
     counts = pd.DataFrame({"C": items["C"], "correct": correct}).groupby(["C", "correct"]).size().reset_index()

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import datasets
 import pytest
+import yaml
 from commands import assert_user_error, mmmult
 
 from dataset_builder.build.push import upload_plan
+from dataset_builder.harness.run import EvalSetupError
 from dataset_builder.media.codec import decode_audio
 
 
@@ -21,9 +30,10 @@ def test_build_then_list_the_upload(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "configs: 100%" in result.stderr  # the progress bar
     listed = mmmult("push", "--repo-id", "someone/mmmult", "--dir", str(out), "--dry-run")
-    assert listed.stdout.split() == upload_plan(out)
-    assert listed.stdout.split()[:2] == ["README.md", "manifest.json"]
-    assert "text-numerals/test-00000-of-00001.parquet" in listed.stdout.split()
+    names = [row.split()[1] for row in listed.stdout.splitlines()[1:]]
+    assert names[:2] == ["README.md", "manifest.json"]
+    assert sorted(names[2:]) == sorted(f"{c}/{s}-00000-of-00001.parquet" for c in ("text-numerals", "problems")
+                                       for s in ("train", "validation", "test"))  # fmt: skip
 
 
 def test_missing_espeak_is_explained(tmp_path: Path) -> None:
@@ -151,3 +161,150 @@ def test_flac_build_stores_lossless_clips(tmp_path: Path) -> None:
         assert f["bytes"][:4] == b"fLaC" and o["bytes"][:4] == b"OggS"
         assert len(decode_audio(o["bytes"])[0]) == len(decode_audio(f["bytes"])[0])
         assert len(o["bytes"]) < len(f["bytes"]) / 3
+
+
+def problems_of(folder: Path) -> list[dict]:
+    return datasets.concatenate_datasets(list(datasets.load_dataset(str(folder), "problems").values())).to_list()
+
+
+def test_subset_options_select_by_the_definitions_and_keep_the_full_sets_problems(tmp_path: Path) -> None:
+    def built(name: str, *options: str) -> list[dict]:
+        result = mmmult("build", "--out", str(tmp_path / name), "--configs", "problems", *options)
+        assert result.returncode == 0, result.stderr
+        return problems_of(tmp_path / name)
+
+    full = {p["problem_id"]: p for p in built("full", "--per-stratum", "2", "--seed", "7")}
+    assert len(full) == 2 * 2025
+    subset = built("subset", "--per-stratum", "2", "--seed", "7", "--min-digits", "3", "--max-c", "40")
+    assert subset and all(full[p["problem_id"]] == p for p in subset)  # same ids, operands and splits
+    for p in subset:
+        digits = (len(str(p["a"])), len(str(p["b"])))
+        load = sum(digits) * sum(d != "0" for d in f"{p['a']}{p['b']}")
+        assert min(digits) >= 3 and load <= 40
+    inside = [p for p in full.values() if min(len(str(p["a"])), len(str(p["b"]))) >= 3 and p["C"] <= 40]
+    assert sorted(p["problem_id"] for p in subset) == sorted(p["problem_id"] for p in inside)
+    other_seed = built("other", "--per-stratum", "2", "--seed", "8", "--max-digits", "1")
+    assert {(p["a"], p["b"]) for p in other_seed} != {(p["a"], p["b"]) for p in full.values() if p["C"] == 4}
+    assert len(other_seed) == 2
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--max-digits", "10", "--max-digits must be from 1 to 9, got 10"),
+        ("--min-digits", "0", "--min-digits must be from 1 to 9, got 0"),
+        ("--min-c", "3", "--min-c must be from 4 to 324, got 3"),
+        ("--max-c", "325", "--max-c must be from 4 to 324, got 325"),
+        ("--per-stratum", "41", "--per-stratum must be between 1 and 40, got 41"),
+        ("--per-stratum", "0", "--per-stratum must be between 1 and 40, got 0"),
+    ],
+)
+def test_subset_bounds_outside_what_problems_have_are_refused(tmp_path: Path, option, value, message) -> None:
+    assert_user_error(mmmult("build", "--out", str(tmp_path / "d"), "--configs", "problems", option, value), message)
+
+
+def test_bounds_at_their_edges_are_accepted_and_crossed_bounds_refused(tmp_path: Path) -> None:
+    edges = ("--min-digits", "9", "--max-digits", "9", "--min-c", "324", "--max-c", "324", "--limit", "1")
+    result = mmmult("build", "--out", str(tmp_path / "edge"), "--configs", "problems", *edges)
+    assert result.returncode == 0, result.stderr
+    (problem,) = problems_of(tmp_path / "edge")
+    assert (len(str(problem["a"])), len(str(problem["b"])), problem["C"]) == (9, 9, 324)
+    low = ("--max-digits", "1", "--min-c", "4", "--max-c", "4")
+    result = mmmult("build", "--out", str(tmp_path / "low"), "--configs", "problems", *low)
+    assert result.returncode == 0, result.stderr
+    assert {p["C"] for p in problems_of(tmp_path / "low")} == {4}
+    crossed = mmmult("build", "--out", str(tmp_path / "x"), "--min-digits", "5", "--max-digits", "4")
+    assert_user_error(crossed, "--min-digits 5 is above --max-digits 4: nothing would be left")
+    assert_user_error(mmmult("build", "--out", str(tmp_path / "y"), "--limit", "0"), "must be at least 1, got 0")
+
+
+def test_worker_processes_write_the_same_bytes_as_one_process(tmp_path: Path) -> None:
+    options = ("--configs", "image-words,audio-digits", "--max-digits", "3", "--limit", "12")
+    for procs in ("1", "2"):
+        result = mmmult("build", "--out", str(tmp_path / procs), *options, "--num-proc", procs)
+        assert result.returncode == 0, result.stderr
+    one = json.loads((tmp_path / "1/manifest.json").read_text())["files"]
+    assert one == json.loads((tmp_path / "2/manifest.json").read_text())["files"] and len(one) >= 4
+
+
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_ctrl_c_ends_with_one_line_and_status_130_and_the_build_resumes(tmp_path: Path, procs: str) -> None:
+    out = tmp_path / "data"
+    command = [sys.executable, "-m", "dataset_builder.cli", "build", "--out", str(out), "--configs"]
+    command += ["text-words,audio-words", "--limit", "60", "--num-proc", procs]
+    build = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    state = tmp_path / ".data.partial" / ".state"
+    deadline = time.monotonic() + 60
+    while not (state / "text-words").exists():  # the first config is done: the audio is being spoken
+        assert build.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(build.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the group
+    _, stderr = build.communicate(timeout=60)
+    assert build.returncode == 130
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1] == "mmmult: interrupted; run the same command again to resume"
+    assert not out.exists()
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming the unfinished build" in resumed.stderr
+    assert json.loads((out / "manifest.json").read_text())["configs"]["audio-words"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--sample", "0"), "argument --sample: must be at least 1, got 0"),
+        (("--sample", "-3"), "argument --sample: must be at least 1, got -3"),
+        (("--threshold", "2"), "argument --threshold: must be a share from 0 to 1 (0.995 for 99.5%), got 2"),
+        (("--threshold", "nan"), "argument --threshold: must be a share from 0 to 1"),
+        (("--show", "x"), "argument --show: not an integer: 'x'"),
+    ],
+)
+def test_verify_options_outside_their_range_are_refused(small_build: Path, args, message) -> None:
+    assert_user_error(mmmult("verify", str(small_build), *args), message)
+
+
+def test_push_dry_run_lists_sizes_total_and_target_and_checks_the_repo_id(small_build: Path) -> None:
+    listed = mmmult("push", "--repo-id", "someone/mmmult", "--dir", str(small_build), "--dry-run")
+    assert listed.returncode == 0, listed.stderr
+    head, *rows = listed.stdout.splitlines()
+    files = upload_plan(small_build)
+    total = sum((small_build / name).stat().st_size for name in files)
+    assert head == f"would upload {len(files)} files ({total / 1e6:.1f} MB) to the dataset repo someone/mmmult:"
+    assert [row.split()[1] for row in rows] == files
+    assert [int(row.split()[0].replace(",", "")) for row in rows] == [(small_build / n).stat().st_size for n in files]
+    assert_user_error(mmmult("push", "--repo-id", "bad", "--dir", str(small_build), "--dry-run"), "needs an owner")
+
+
+def test_the_card_states_size_categories_and_filters_of_the_build(small_build: Path, tmp_path: Path) -> None:
+    card = (small_build / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["size_categories"] == ["n<1K"]
+    assert meta["task_categories"] == ["question-answering", "visual-question-answering", "audio-text-to-text"]
+    assert "A subset: operands of at most 4 digits, a seeded sample of 40" in card
+    result = mmmult("build", "--out", str(tmp_path / "t"), "--configs", "text-words,problems", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load((tmp_path / "t/README.md").read_text().split("---")[1])["task_categories"] == [
+        "question-answering"
+    ]
+
+
+def test_a_busy_port_is_named_with_what_to_do(small_build: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = mmmult("space", "--data", str(small_build), "--db", str(tmp_path / "b.sqlite"), "--port", str(port))
+    assert_user_error(result, f"cannot listen on port {port}: it is in use or not allowed; pass a free --port")
+    assert "GRADIO_SERVER_PORT" not in result.stderr
+
+
+def test_eval_on_a_build_without_a_test_split_says_what_to_do(tmp_path: Path) -> None:
+    grid = tmp_path / "train.csv"
+    grid.write_text("a,b,split\n12,34,train\n5,6,train\n")
+    result = mmmult("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid), "--configs", "text-words")
+    assert result.returncode == 0, result.stderr
+    assert "no problem is in the test split" in result.stderr
+    utils = importlib.import_module("dataset_builder.harness.lm_eval_tasks.utils")
+    with pytest.raises(EvalSetupError, match=r"has no test split of text-words: the tasks evaluate on test"):
+        utils.load("text-words", data=str(tmp_path / "d"))

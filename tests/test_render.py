@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import shutil
@@ -42,10 +43,14 @@ def test_long_word_stimuli_wrap_within_1024_px(renderer: ImageRenderer) -> None:
     assert " ".join(renderer.wrap(LONGEST)) == LONGEST
 
 
-def test_font_is_pinned_by_hash(renderer: ImageRenderer) -> None:
+def test_the_manifest_names_the_font_by_the_hash_of_the_file_drawn_with(renderer: ImageRenderer, tmp_path) -> None:
     described = renderer.describe()
     assert described["font_file"] == "DejaVuSans.ttf"
-    assert len(str(described["font_sha256"])) == 64
+    assert described["font_sha256"] == hashlib.sha256(renderer.font_path.read_bytes()).hexdigest()
+    other = tmp_path / "DejaVuSans.ttf"
+    other.write_bytes(renderer.font_path.read_bytes() + b"\0")  # another file under the same name
+    assert ImageRenderer(other).describe()["font_sha256"] == hashlib.sha256(other.read_bytes()).hexdigest()
+    assert ImageRenderer(other).describe()["font_sha256"] != described["font_sha256"]
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian's tesseract-ocr")

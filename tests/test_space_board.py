@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from dataset_builder.leaderboard.analysis import fit_logistic
 from dataset_builder.leaderboard.board import Board
@@ -80,7 +81,12 @@ def test_model_analysis_pairs_configs_on_the_same_problems(run_files, reference,
     assert gaps[["first", "second", "n"]].values.tolist() == [["text-numerals", "text-words", len(reference)]]
     numerals = weaker.results["results"]["mmmult_text_numerals"]["exact_match,final-integer"]
     assert gaps["accuracy_first"].iloc[0] == numerals
-    assert 0 <= gaps["mcnemar_p"].iloc[0] <= 1
+    both = detail[detail["kind"] == "multiply"].pivot_table(index="problem_id", columns="config", values="correct")
+    only_first = int(((both["text-numerals"] == 1) & (both["text-words"] == 0)).sum())
+    only_second = int(((both["text-numerals"] == 0) & (both["text-words"] == 1)).sum())
+    assert (gaps["only_first"].iloc[0], gaps["only_second"].iloc[0]) == (only_first, only_second)
+    expected = binomtest(only_first, only_first + only_second, 0.5).pvalue if only_first + only_second else 1.0
+    assert gaps["mcnemar_p"].iloc[0] == pytest.approx(expected)
     assert list(predictor_table(detail).columns) == ["predictor", "description", "pseudo_r2", "aic"]
 
 

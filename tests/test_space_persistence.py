@@ -22,8 +22,11 @@ def test_persistence_is_off_unless_a_repo_is_configured(monkeypatch, tmp_path: P
 def test_a_snapshot_of_a_store_being_written_is_a_consistent_database(tmp_path: Path) -> None:
     store = Store(tmp_path / "live" / "board.sqlite")
     stop = threading.Event()
+    committed = threading.Condition()
+    commits = 0
 
     def writer() -> None:
+        nonlocal commits
         with closing(store.connect()) as db:
             while not stop.is_set():
                 db.execute("BEGIN IMMEDIATE")
@@ -33,11 +36,16 @@ def test_a_snapshot_of_a_store_being_written_is_a_consistent_database(tmp_path: 
                 )
                 db.execute("INSERT INTO files VALUES (last_insert_rowid(), 'results.json', 'abc')")
                 db.execute("COMMIT")
+                with committed:
+                    commits += 1
+                    committed.notify_all()
 
     thread = threading.Thread(target=writer)
     thread.start()
     try:
         for i in range(5):
+            with committed:  # each snapshot starts after at least i + 1 whole transactions, while more are written
+                assert committed.wait_for(lambda i=i: commits > i, timeout=60)
             target = tmp_path / f"snapshot-{i}.db"
             snapshot(store.path, target)
             with closing(sqlite3.connect(target)) as copy:
@@ -45,11 +53,11 @@ def test_a_snapshot_of_a_store_being_written_is_a_consistent_database(tmp_path: 
                 submissions, files = copy.execute(
                     "SELECT COUNT(*), (SELECT COUNT(*) FROM files) FROM submissions"
                 ).fetchone()
-                assert submissions == files  # every transaction is either wholly in the snapshot or not at all
+            assert submissions == files  # every transaction is either wholly in the snapshot or not at all
+            assert submissions > i
     finally:
         stop.set()
         thread.join()
-    assert submissions > 0
     assert not list(tmp_path.glob("*.tmp"))
 
 

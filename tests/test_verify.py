@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.build.pipeline import MANIFEST, BuildOptions, build
-from dataset_builder.build.verify import verify_config
 from dataset_builder.media.image import ImageRenderer
 from dataset_builder.media.readers import PerceptionUnavailable, Transcriber, read_audio
 from dataset_builder.media.speech import EspeakNG
@@ -28,45 +26,60 @@ def mmmult_verify(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 
+def report_lines(stdout: str) -> dict[str, list[str]]:
+    """`mmmult verify`'s table: config -> [checked, exact, share]."""
+    return {line.split()[0]: line.split()[1:] for line in stdout.splitlines()[1:] if not line.startswith(" ")}
+
+
 def test_small_build_reads_back_exactly(small_build: Path) -> None:
-    result = mmmult_verify(str(small_build), "--configs", IMAGE_AND_TEXT)
+    result = mmmult_verify(str(small_build), "--configs", IMAGE_AND_TEXT, "--sample", "10")
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:5]}
-    assert set(lines) == set(IMAGE_AND_TEXT.split(","))
-    assert all(fields[1] == fields[2] and fields[3] == "100.00%" for fields in lines.values())
+    assert report_lines(result.stdout) == {c: ["10", "10", "100.00%"] for c in IMAGE_AND_TEXT.split(",")}
 
 
-def test_verify_hears_the_opus_clips_and_prints_one_line_per_config(small_build: Path) -> None:
-    result = mmmult_verify(str(small_build), "--configs", "audio-words", "--sample", "3", "--threshold", "0")
+def test_verify_hears_the_opus_clips_at_the_full_threshold(small_build: Path) -> None:
+    result = mmmult_verify(str(small_build), "--configs", "audio-words,audio-digits", "--sample", "3")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[1].split()[:2] == ["audio-words", "3"]
+    assert report_lines(result.stdout) == {c: ["3", "3", "100.00%"] for c in ("audio-words", "audio-digits")}
     assert "Processing audio" not in result.stderr  # faster-whisper's note for every clip stays quiet
 
 
+def test_a_missing_asr_model_folder_is_named(small_build: Path, tmp_path: Path) -> None:
+    result = mmmult_verify(str(small_build), "--configs", "audio-words", "--asr-model", str(tmp_path / "none"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"no faster-whisper model folder at {tmp_path / 'none'}" in result.stderr
+
+
 @pytest.fixture
-def tampered_build(small_build: Path, tmp_path: Path) -> tuple[Path, str]:
-    """A copy of the small build whose first image-numerals test image shows a wrong digit."""
-    copy = tmp_path / "tampered"
-    shutil.copytree(small_build, copy)
-    path = copy / "image-numerals" / "test-00000-of-00001.parquet"
-    table = pq.read_table(path)
-    rows = table.to_pylist()
-    first = rows[0]
-    wrong_a = int(str(first["a"])[:-1] + str((first["a"] % 10 + 1) % 10)) or 1
-    first["image"] = {"bytes": ImageRenderer.default().render(stimulus(wrong_a, first["b"], "numerals")), "path": None}
-    pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
-    return copy, first["problem_id"]
+def tampered_build(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A build of 8 image problems whose first two images show a wrong digit."""
+    folder = build(tmp_path / "tampered", BuildOptions(configs=("image-numerals",), bounds=Bounds(limit=8)))
+    wrong = []
+    for path in sorted((folder / "image-numerals").glob("*.parquet")):
+        table = pq.read_table(path)
+        rows = table.to_pylist()
+        for row in rows[: 2 - len(wrong)]:
+            wrong_a = int(str(row["a"])[:-1] + str((row["a"] % 10 + 1) % 10)) or 1
+            row["image"] = {
+                "bytes": ImageRenderer.default().render(stimulus(wrong_a, row["b"], "numerals")),
+                "path": None,
+            }
+            wrong.append(row["problem_id"])
+        pq.write_table(type(table).from_pylist(rows, schema=table.schema), path)
+    return folder, wrong
 
 
-def test_a_wrong_digit_in_an_image_is_caught(tampered_build: tuple[Path, str]) -> None:
-    folder, problem_id = tampered_build
-    report = verify_config(folder, "image-numerals", None, Transcriber())
-    assert [f.problem_id for f in report.failures] == [problem_id]
-    assert report.exact == report.checked - 1
-    result = mmmult_verify(str(folder), "--configs", "image-numerals")
-    assert result.returncode == 1
-    assert f"image-numerals {problem_id}: expected" in result.stdout
-    assert "below the threshold" in result.stderr
+def test_a_wrong_digit_in_an_image_is_caught_and_listed(tampered_build: tuple[Path, list[str]]) -> None:
+    folder, wrong = tampered_build
+    result = mmmult_verify(str(folder), "--show", "1", "--threshold", "0.75")
+    assert result.returncode == 0, result.stderr  # 6 of 8 read back: 75% meets a threshold of 0.75
+    assert report_lines(result.stdout)["image-numerals"] == ["8", "6", "75.00%"]
+    listed = [line for line in result.stdout.splitlines() if line.startswith("  image-numerals ")]
+    assert len(listed) == 1 and listed[0].startswith(f"  image-numerals {wrong[0]}: expected")
+    strict = mmmult_verify(str(folder), "--show", "5", "--sample", "8")
+    assert strict.returncode == 1
+    assert "below the threshold 100.00%: image-numerals" in strict.stderr
+    assert {line.split()[1].rstrip(":") for line in strict.stdout.splitlines() if line.startswith("  ")} == set(wrong)
 
 
 def test_verify_names_configs_the_build_lacks(tmp_path: Path, small_build: Path) -> None:

@@ -11,10 +11,21 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
-from ..configs import data_file_pattern
+from ..configs import CONFIGS, data_file_pattern
 from ..problems import split_order
 
 MARKER = "<!-- build-summary -->"
+TASK_CATEGORIES = {"text": "question-answering", "image": "visual-question-answering", "audio": "audio-text-to-text"}
+SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+
+
+def size_category(problems: int) -> str:
+    """The Hub's size category of a build by its problems (rows per config).
+
+    >>> size_category(400), size_category(10_125)
+    ('n<1K', '10K<n<100K')
+    """
+    return next((name for bound, name in SIZES if problems < bound), "1M<n<10M")
 
 
 def template() -> str:
@@ -32,6 +43,9 @@ def data_files(folder: Path, config: str) -> list[dict[str, str]]:
 def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: dict[str, Any]) -> None:
     """Write `<folder>/README.md`: YAML `configs` and `dataset_info` for exactly what was built."""
     card = DatasetCard(template())
+    modalities = {CONFIGS[name].modality for name in infos}
+    card.data["task_categories"] = [task for modality, task in TASK_CATEGORIES.items() if modality in modalities]
+    card.data["size_categories"] = [size_category(manifest["num_problems"])]
     card.data["configs"] = []
     MetadataConfigs({name: {"data_files": data_files(folder, name)} for name in infos}).to_dataset_card_data(card.data)
     DatasetInfosDict(infos).to_dataset_card_data(card.data)
@@ -46,7 +60,7 @@ def summary(manifest: dict[str, Any]) -> str:
     lines = [
         f"Built by mmmult {manifest['mmmult_version']} from {source}, seed {options['seed']}, "
         f"{options['per_stratum']} per stratum: {manifest['num_problems']:,} problems "
-        f"(fingerprint `{manifest['fingerprint'][:16]}`).",
+        f"(fingerprint `{manifest['fingerprint'][:16]}`).{subset(options['bounds'])}",
         "",
         "| config | " + " | ".join(_split_names(manifest)) + " |",
         "|---|" + "---|" * len(_split_names(manifest)),
@@ -79,6 +93,29 @@ def summary(manifest: dict[str, Any]) -> str:
     lines += [f"| {path} | `{digest}` |" for path, digest in manifest["files"].items()]
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def subset(bounds: dict[str, int | None]) -> str:
+    """How a build was narrowed from its source, as a sentence ('' for the whole set).
+
+    >>> subset({"min_digits": None, "max_digits": 4, "min_c": None, "max_c": 40, "limit": 400})[:70]
+    ' A subset: operands of at most 4 digits, C at most 40, a seeded sample'
+    """
+    parts = []
+    for kind, noun in (("digits", "operands of"), ("c", "C")):
+        low, high = bounds[f"min_{kind}"], bounds[f"max_{kind}"]
+        unit = " digits" if kind == "digits" else ""
+        if low is not None and high is not None:
+            parts.append(f"{noun} {low} to {high}{unit}")
+        elif low is not None:
+            parts.append(f"{noun} at least {low}{unit}")
+        elif high is not None:
+            parts.append(f"{noun} at most {high}{unit}")
+    if bounds["limit"] is not None:
+        parts.append(f"a seeded sample of {bounds['limit']:,}")
+    if not parts:
+        return ""
+    return f" A subset: {', '.join(parts)} (the bounds leave ids, operands and splits unchanged)."
 
 
 def _split_names(manifest: dict[str, Any]) -> list[str]:

@@ -74,6 +74,8 @@ def load_problems(options: BuildOptions) -> list[Problem]:
     problems = select(source, options.bounds, options.seed)
     if not problems:
         raise BuildError("no problem is left within the given bounds; widen --min/--max-digits or --min/--max-c")
+    if not any(p.split == "test" for p in problems):
+        log.warning("no problem is in the test split: the lm-eval tasks and the leaderboard evaluate on test only")
     return problems
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
 from dataset_builder.build.features import undecoded_media
 from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.harness.run import EvalSetupError
 from dataset_builder.media.codec import decode_audio
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
@@ -49,11 +50,17 @@ def load(config: str, data: str | None = None, **_: object) -> datasets.DatasetD
     """
     source = data or os.environ.get(DATA_ENV) or DEFAULT_DATA
     if not Path(source).is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
-        raise FileNotFoundError(
+        raise EvalSetupError(
             f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "
             f"{DATA_ENV} (or --metadata '{{\"data\": ...}}') to a build folder or a Hub repo id USER/NAME"
         )
-    splits = datasets.load_dataset(source, config, data_files={SPLIT: data_file_pattern(config, SPLIT)})
+    try:
+        splits = datasets.load_dataset(source, config, data_files={SPLIT: data_file_pattern(config, SPLIT)})
+    except datasets.exceptions.DataFilesNotFoundError:
+        raise EvalSetupError(
+            f"{source} has no {SPLIT} split of {config}: the tasks evaluate on {SPLIT}; build the config "
+            f"(mmmult build --configs {config}) with problems in the {SPLIT} split"
+        ) from None
     spec = CONFIGS[config]
     column = spec.media_column
     if column is None:
