@@ -19,6 +19,7 @@ import csv
 import dataclasses
 import itertools
 import random
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,10 @@ from .errors import UserError
 MAX_DIGITS = 9
 MIN_C, MAX_C = 4, (2 * MAX_DIGITS) ** 2
 """C of 1-digit x 1-digit problems (2 x 2) and of two 9-digit operands without zeros (18 x 18)."""
+C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
+"""The ranges of C that the tasks report accuracy in and the test design gives power in."""
+MIN_TEST_PER_BAND = 385
+"""Test problems the default set holds in every C band at least: a 95% interval of +/-5 points at 50%."""
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
 DEFAULT_SEED = 20260418
@@ -165,8 +170,11 @@ def assign_splits(count: int) -> list[str]:
     return out
 
 
-def generate(per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED) -> list[Problem]:
-    """The default problem set: `per_stratum` problems in each of the 2025 strata.
+def generate(
+    per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED, min_test_per_band: int = MIN_TEST_PER_BAND
+) -> list[Problem]:
+    """The default problem set: `per_stratum` problems in each of the 2025 strata, split 70/15/15,
+    then test problems added in the C bands that hold fewer than `min_test_per_band` (see `supplement`).
 
     Problems are unique up to commutativity, and the output depends only on the arguments
     (Python's Mersenne Twister gives the same stream on every machine).
@@ -189,7 +197,49 @@ def generate(per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED) -
                 pairs.append((a, b))
                 drawn += 1
     splits = _stratified_splits(pairs, per_stratum, rng)
-    return [Problem.of(f"p{i:05d}", a, b, split) for i, ((a, b), split) in enumerate(zip(pairs, splits, strict=True))]
+    base = [Problem.of(f"p{i:05d}", a, b, split) for i, ((a, b), split) in enumerate(zip(pairs, splits, strict=True))]
+    return base + supplement(base, seed, min_test_per_band)
+
+
+def band_of(C: int) -> tuple[int, int]:
+    """The C band that holds C: band_of(40) == (26, 50)."""
+    for low, high in C_BANDS:
+        if low <= C <= high:
+            return low, high
+    raise ValueError(f"C = {C} is outside every band ({C_BANDS[0][0]} to {C_BANDS[-1][1]})")
+
+
+def supplement(problems: Sequence[Problem], seed: int, min_test_per_band: int) -> list[Problem]:
+    """Test problems for the C bands whose test split holds fewer than `min_test_per_band` problems.
+
+    C is a function of the stratum, so a band is a set of strata: the missing problems are drawn
+    stratum by stratum in turn over that band's strata (a stratum whose distinct problems run out
+    is skipped), from a random stream of their own, so the base set is unchanged and every
+    problem stays unique up to commutativity. Ids continue after the base set's.
+    """
+    rng = random.Random(f"{seed}:supplement")
+    seen = {(min(p.a, p.b), max(p.a, p.b)) for p in problems}
+    tested = Counter(band_of(p.C) for p in problems if p.split == "test")
+    added: list[Problem] = []
+    for band in C_BANDS:
+        cells = [s for s in strata() if band_of((s[0] + s[1]) * (s[2] + s[3])) == band]
+        missing, full = min_test_per_band - tested[band], set()
+        turn = 0
+        while missing > 0 and len(full) < len(cells):
+            da, db, na, nb = cells[turn % len(cells)]
+            turn += 1
+            if (da, db, na, nb) in full:
+                continue
+            for _ in range(100):
+                a, b = draw_operand(rng, da, na), draw_operand(rng, db, nb)
+                if (min(a, b), max(a, b)) not in seen:
+                    seen.add((min(a, b), max(a, b)))
+                    added.append(Problem.of(f"p{len(problems) + len(added):05d}", a, b, "test"))
+                    missing -= 1
+                    break
+            else:
+                full.add((da, db, na, nb))
+    return added
 
 
 def _stratified_splits(pairs: Sequence[tuple[int, int]], per_stratum: int, rng: random.Random) -> list[str]:

@@ -14,8 +14,8 @@ the absolute difference in digit count (the product's length without an answer).
 from __future__ import annotations
 
 from .answers import extract_answer
+from .problems import C_BANDS, band_of
 
-C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
 DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 19))
 SCORES: tuple[str, ...] = ("exact_match", "digit_match", "length_error")
 LOWER_IS_BETTER = frozenset({"length_error"})
@@ -23,10 +23,8 @@ LOWER_IS_BETTER = frozenset({"length_error"})
 
 def c_band_metric(C: int) -> str:
     """Name of the accuracy metric of the C band that holds C: c_band_metric(40) == 'acc_C_26_50'."""
-    for low, high in C_BANDS:
-        if low <= C <= high:
-            return f"acc_C_{low}_{high}"
-    raise ValueError(f"C = {C} is outside every band ({C_BANDS[0][0]} to {C_BANDS[-1][1]})")
+    low, high = band_of(C)
+    return f"acc_C_{low}_{high}"
 
 
 def digit_total_metric(digit_total: int) -> str:

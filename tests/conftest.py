@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.build.pipeline import BuildOptions, build
-from dataset_builder.leaderboard.ingest import load_reference
+from dataset_builder.build.pipeline import BuildOptions, build, load_problems
+from dataset_builder.leaderboard.ingest import Benchmark
+from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.problems import Bounds
 
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
@@ -62,19 +63,13 @@ def reference_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture(scope="session")
-def run_files(reference_run: Path) -> list[tuple[str, bytes]]:
-    """The reference run's files for RUN_TASKS, as lm-eval writes them for a run of those tasks alone."""
-    files = []
-    for path in sorted(reference_run.rglob("*.json*")):
-        if path.name.startswith("results"):
-            results = json.loads(path.read_text())
-            for section in ("results", "versions", "configs", "n-shot", "higher_is_better", "n-samples"):
-                results[section] = {k: v for k, v in results.get(section, {}).items() if k in RUN_TASKS}
-            results["group_subtasks"] = {}
-            files.append((path.name, json.dumps(results).encode()))
-        elif path.name.removeprefix("samples_").rsplit("_", 1)[0] in RUN_TASKS:
-            files.append((path.name, path.read_bytes()))
-    return files
+def run_files(reference: Benchmark) -> list[tuple[str, bytes]]:
+    """A complete run of RUN_TASKS by a model that is always right, in the files lm-eval writes.
+
+    Simulated in-process (tests/test_eval.py checks the simulation against a real lm-eval run), so
+    the board's tests need neither lm-eval nor a media build.
+    """
+    return lm_eval_files(reference, RUN_TASKS, right, "mmmult-reference")
 
 
 @pytest.fixture(scope="session")
@@ -83,5 +78,6 @@ def run_tasks() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def reference(small_build: Path) -> dict:
-    return load_reference(small_build)
+def reference(small_options: BuildOptions) -> Benchmark:
+    """The test problems of the small build, drawn in-process (no media): what the board checks against."""
+    return Benchmark({p.problem_id: p.as_dict() for p in load_problems(small_options) if p.split == "test"})

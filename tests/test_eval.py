@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from dataset_builder.answers import extract_answer
+from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.media.readers import read_image
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import GROUPS, TASKS
@@ -87,6 +88,22 @@ def test_groups_report_the_size_weighted_mean_of_their_tasks(reference_run: Path
             reported = results["results"][group.name][f"{metric},{TASKS[tasks[0]].filter}"]
             assert reported == pytest.approx(sum(values) / len(values)), (group.name, metric)
         assert not [key for key in results["results"][group.name] if key.startswith("acc_")]
+
+
+def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: Path, reference) -> None:
+    results, samples = outputs(reference_run)
+    tasks = ("mmmult_text_words", "mmmult_perceive_image_numerals")
+    files = dict(lm_eval_files(reference, tasks, right))
+    simulated = json.loads(next(data for name, data in files.items() if name.startswith("results_")))
+    for task in tasks:
+        metrics = {k for k in results["results"][task] if "," in k}
+        assert {k for k in simulated["results"][task] if "," in k} == metrics
+        assert simulated["versions"][task] == results["versions"][task]
+        real = samples[task][0]
+        fake = json.loads(next(d for n, d in files.items() if n.startswith(f"samples_{task}_")).splitlines()[0])
+        assert set(fake) == set(real)
+        assert {k: type(v) for k, v in fake["doc"].items()} == {k: type(v) for k, v in real["doc"].items()}
+        assert fake["filter"] == real["filter"] and fake["metrics"] == real["metrics"]
 
 
 def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> None:

@@ -17,6 +17,7 @@ from dataset_builder.problems import (
     read_csv,
     select,
     strata,
+    stratum_name,
     template,
 )
 
@@ -61,10 +62,36 @@ def default_set() -> list[Problem]:
 
 
 def test_default_set_is_factorial_over_strata(default_set: list[Problem]) -> None:
-    assert len(default_set) == 10125
-    per_stratum = Counter((p.digits_a, p.digits_b, p.nonzero_a, p.nonzero_b) for p in default_set)
+    base = default_set[:10125]
+    assert len(default_set) == 10125 + 715
+    per_stratum = Counter((p.digits_a, p.digits_b, p.nonzero_a, p.nonzero_b) for p in base)
     assert set(per_stratum) == set(strata())
     assert set(per_stratum.values()) == {5}
+    assert base == generate(min_test_per_band=0)  # the supplement leaves the factorial set as it was
+
+
+BANDS = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
+
+
+def band_of_load(load: int) -> tuple[int, int]:
+    return next((low, high) for low, high in BANDS if low <= load <= high)
+
+
+def band(p: Problem) -> tuple[int, int]:
+    return band_of_load((len(str(p.a)) + len(str(p.b))) * sum(d != "0" for d in f"{p.a}{p.b}"))
+
+
+def test_every_c_band_has_385_test_problems_added_evenly_over_its_strata(default_set: list[Problem]) -> None:
+    tested = Counter(band(p) for p in default_set if p.split == "test")
+    assert tested == {(4, 25): 385, (26, 50): 385, (51, 100): 540, (101, 200): 539, (201, 324): 385}
+    added = default_set[10125:]
+    assert all(p.split == "test" for p in added)
+    assert [p.problem_id for p in added] == [f"p{i:05d}" for i in range(10125, 10840)]
+    for sparse in ((4, 25), (26, 50), (201, 324)):
+        per_stratum = Counter(p.stratum for p in added if band(p) == sparse)
+        in_band = {stratum_name(*s) for s in strata() if band_of_load((s[0] + s[1]) * (s[2] + s[3])) == sparse}
+        assert set(per_stratum) <= in_band
+        assert max(per_stratum.values()) - min(per_stratum.values()) <= 1 or len(per_stratum) < len(in_band)
 
 
 def test_default_set_operands_match_their_stratum(default_set: list[Problem]) -> None:
@@ -83,18 +110,21 @@ def test_default_set_is_unique_up_to_commutativity(default_set: list[Problem]) -
 def test_same_seed_same_problems_on_any_machine(default_set: list[Problem]) -> None:
     canonical = "\n".join(f"{p.problem_id},{p.a},{p.b},{p.split}" for p in default_set)
     # Pinned: the default set must never change silently (Python's Mersenne Twister is portable).
-    assert hashlib.sha256(canonical.encode()).hexdigest()[:16] == "a6a8baa19f3f9e49"
+    # The factorial part is the set of the first release; the supplement came with the power design.
+    base = "\n".join(f"{p.problem_id},{p.a},{p.b},{p.split}" for p in default_set[:10125])
+    assert hashlib.sha256(base.encode()).hexdigest()[:16] == "a6a8baa19f3f9e49"
+    assert hashlib.sha256(canonical.encode()).hexdigest()[:16] == "e95c5602e637a570"
     assert generate(seed=7) == generate(seed=7)
     assert generate(seed=7) != generate(seed=8)
 
 
 def test_splits_are_70_15_15(default_set: list[Problem]) -> None:
-    counts = Counter(p.split for p in default_set)
+    counts = Counter(p.split for p in default_set[:10125])
     assert counts == {"train": 7087, "validation": 1519, "test": 1519}
 
 
 def test_every_stratum_is_split_in_proportion() -> None:
-    problems = generate(per_stratum=20, seed=3)
+    problems = generate(per_stratum=20, seed=3, min_test_per_band=0)
     by_stratum: dict[str, Counter[str]] = {}
     for p in problems:
         by_stratum.setdefault(p.stratum, Counter())[p.split] += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import hashlib
 import io
 import json
 import signal
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import dataset_builder.leaderboard.ingest as ingest
-from dataset_builder.leaderboard.ingest import Rejected, Upload, check, load_reference, read_upload
+import dataset_builder.leaderboard.upload as upload_module
+from dataset_builder.leaderboard.ingest import Rejected, check, load_reference, read_upload
+from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.leaderboard.store import Entry, Store
 
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
@@ -38,9 +39,9 @@ def edited(files: list[tuple[str, bytes]], name_part: str, edit) -> list[tuple[s
     return out
 
 
-def test_a_complete_run_is_verified(run_files, reference, run_tasks) -> None:
+def test_a_complete_run_is_rescored(run_files, reference, run_tasks) -> None:
     verdict = check(read_upload(run_files), reference)
-    assert verdict.status == "verified"
+    assert verdict.status == "re-scored"
     assert {t.task: t.score for t in verdict.tasks} == dict.fromkeys(run_tasks, 1.0)
     assert len(verdict.items) == 3 * len(reference)
     assert verdict.model_name == "mmmult-reference"
@@ -51,16 +52,16 @@ def test_a_zip_of_the_output_folder_gives_the_same_verdict(run_files, reference)
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in run_files:
             archive.writestr(f"results/mmmult-reference/{name}", data)
-    zipped = read_upload([("run.zip", buffer.getvalue())])
-    assert zipped.samples_hash == read_upload(run_files).samples_hash
-    assert check(zipped, reference).status == "verified"
+    zipped = check(read_upload([("run.zip", buffer.getvalue())]), reference)
+    assert zipped.samples_hash == check(read_upload(run_files), reference).samples_hash
+    assert zipped.status == "re-scored"
 
 
 def test_a_tampered_target_is_caught(run_files, reference) -> None:
     def tamper(lines: list[dict]) -> None:
         lines[0]["target"] = str(int(lines[0]["target"]) + 1)
 
-    with pytest.raises(Rejected, match=r"the target of problem .* was changed"):
+    with pytest.raises(Rejected, match=r"samples_mmmult_text_words_.*, line 1: the target of problem .* was changed"):
         check(read_upload(edited(run_files, "samples_mmmult_text_words", tamper)), reference)
 
 
@@ -103,7 +104,7 @@ def test_unknown_tasks_and_versions_are_named(run_files, reference) -> None:
     def old_version(results: dict) -> None:
         results["versions"]["mmmult_text_numerals"] = 0.5
 
-    with pytest.raises(Rejected, match=r"mmmult_text_numerals is version 0\.5"):
+    with pytest.raises(Rejected, match=r"mmmult_text_numerals is version 0\.5; this board takes version 1\.0"):
         check(read_upload(edited(run_files, "results_", old_version)), reference)
 
 
@@ -130,7 +131,7 @@ def test_zip_members_with_parent_paths_are_refused() -> None:
 
 
 def test_the_size_cap_applies_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", 10)
+    monkeypatch.setattr(upload_module, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(Rejected, match="the limit is"):
         read_upload([("results_x.json", b"{" + b" " * 20 + b"}")])
 
@@ -141,26 +142,25 @@ def test_store_keeps_everything_and_counts_duplicates_once(run_files, reference,
     verdict = check(upload, reference)
     first = store.add(ENTRY, upload, verdict)
     second = store.add(ENTRY, upload, verdict)
-    assert store.submission(first)["status"] == "verified"
+    assert store.submission(first)["status"] == "re-scored"
     assert store.submission(second)["status"] == "duplicate"
     assert store.submission(second)["duplicate_of"] == first
     counts = store.counts()
     assert counts["submissions"] == 2 and counts["items"] == len(verdict.items)
-    assert len(list((tmp_path / "files").iterdir())) == len(run_files)
+    kept = sorted(p.name for p in (tmp_path / "files").iterdir())
+    assert kept == sorted(hashlib.sha256(data).hexdigest() for _, data in run_files)
     rejected = store.reject(ENTRY, "tampered target")
     assert store.submission(rejected)["log"] == "tampered target"
-    assert store.recent_submissions("tester", 60) == 3
+    assert store.recent_submissions("tester", 60) == 2  # accepted ones: a refusal does not count
 
 
 def test_twenty_submissions_at_once_are_all_stored(run_files, reference, tmp_path: Path) -> None:
     store = Store(tmp_path / "board.sqlite")
-    base = read_upload(run_files)
+    tasks = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
+    runs = [lm_eval_files(reference, tasks, lambda task, p, i=i: right(task, p) + f" ({i})") for i in range(20)]
 
     def submit(i: int) -> None:
-        upload = Upload(base.results, copy.deepcopy(base.samples), dict(base.files))
-        upload.samples["mmmult_text_words"][0]["resps"] = [
-            [f"Final Answer: {upload.samples['mmmult_text_words'][0]['target']} ({i})"]
-        ]
+        upload = read_upload(runs[i])
         store.add(Entry(f"model-{i}", "Test", f"user-{i}", True), upload, check(upload, reference))
 
     threads = [threading.Thread(target=submit, args=(i,)) for i in range(20)]
@@ -181,7 +181,7 @@ store = Store({path!r})
 db = store.connect()
 db.execute("BEGIN IMMEDIATE")
 db.execute("INSERT INTO submissions (created, model, family, open_weights, submitter, status, log)"
-           " VALUES (0, 'half', 'x', 1, 'x', 'verified', '')")
+           " VALUES (0, 'half', 'x', 1, 'x', 're-scored', '')")
 db.execute("INSERT INTO items VALUES (last_insert_rowid(), 't', 'p', '1', 1)")
 print("inside", flush=True)
 time.sleep(60)
@@ -207,8 +207,11 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
     assert Store(path).counts()["submissions"] == before["submissions"] + 1
 
 
-def test_a_submitter_is_rate_limited_and_told_so(run_files, reference, tmp_path: Path) -> None:
-    from dataset_builder.leaderboard.submission import RATE_LIMIT, submit
+def test_a_submitter_is_rate_limited_by_accepted_submissions_until_the_hour_passes(
+    run_files, reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataset_builder.leaderboard import store as store_module
+    from dataset_builder.leaderboard.submission import RATE_LIMIT, RATE_WINDOW_SECONDS, Form, submit
 
     store = Store(tmp_path / "board.sqlite")
     folder = tmp_path / "upload"
@@ -216,11 +219,20 @@ def test_a_submitter_is_rate_limited_and_told_so(run_files, reference, tmp_path:
     for name, data in run_files:
         (folder / name).write_bytes(data)
     paths = [str(p) for p in folder.iterdir()]
-    messages = [submit(store, reference, paths, "m", "F", None, True, "busy", None) for _ in range(RATE_LIMIT + 1)]
-    assert messages[0].startswith("submission #1 verified")
-    assert messages[1].startswith("submission #2 duplicate")
-    assert messages[-1] == "rejected: at most 5 submissions per hour per submitter; try again later"
-    assert submit(store, reference, paths, "", "F", None, True, "busy", None) == "rejected: please fill in model"
+    form = Form("m", "F", submitter="busy")
+    now = [1_000_000.0]
+    monkeypatch.setattr(store_module.time, "time", lambda: now[0])
+    for _ in range(3):  # refused attempts do not use up the allowance
+        assert "rejected: model: please fill it in" in submit(store, reference, paths, Form("", "F", submitter="busy"))
+    messages = [submit(store, reference, paths, form) for _ in range(RATE_LIMIT + 1)]
+    assert messages[0].startswith("submission #4 re-scored")
+    assert messages[1].startswith("submission #5 duplicate")
+    assert messages[-1] == "rejected: at most 5 accepted submissions per hour per submitter; try again later"
+    assert submit(store, reference, paths, Form("m", "F", submitter="other")).startswith("submission #9 duplicate")
+    now[0] += RATE_WINDOW_SECONDS - 1
+    assert submit(store, reference, paths, form).startswith("rejected: at most 5")
+    now[0] += 2  # the first five are now more than an hour old
+    assert submit(store, reference, paths, form).startswith("submission #10 duplicate")
 
 
 def test_a_hub_repo_that_cannot_be_read_is_named_in_the_error() -> None:

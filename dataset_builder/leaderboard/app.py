@@ -16,22 +16,29 @@ import pandas as pd
 
 from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from .board import Board
-from .ingest import MAX_UPLOAD_BYTES, load_reference
+from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
 from .store import Store
-from .submission import submit
-from .summary import ALL, scope_configs
-from .texts import ABOUT, INTRO, TITLE
+from .submission import Form, submit
+from .summary import ALL, scope_configs, scope_name
+from .texts import ABOUT, GEE_NOTE, INTRO, LOCAL_IDENTITY, LPM_NOTE, NAME_RULE, SIGN_IN, TABLE_NOTE, TITLE
 from .views import (
     CHOOSABLE_COLUMNS,
     DEFAULT_COLUMNS,
+    LABELS,
     OPENNESS,
+    SORTABLE,
     URL_SYNC_JS,
     Filters,
     accuracy_vs_c,
+    csv_frame,
+    display,
     filter_table,
     gap_figure,
+    interactions_table,
+    lpm_table,
     model_across_configs,
+    model_comparison,
     paired_gaps,
     perception_table,
     perception_vs_c,
@@ -54,129 +61,196 @@ def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
     return path
 
 
-def build_app(store: Store, reference: dict) -> gr.Blocks:
+def submit_as(
+    store: Store, benchmark: Benchmark, paths: list[str], form: Form, profile: gr.OAuthProfile | None, oauth: bool
+) -> str:
+    """Submit as the signed-in account on the Hub; locally, as the name the form gives."""
+    if oauth and profile is None:
+        return "rejected: sign in with Hugging Face (the button above) to submit"
+    return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
+
+
+def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> gr.Blocks:
+    """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face."""
+    oauth = bool(os.environ.get("OAUTH_CLIENT_ID")) if oauth is None else oauth
     board = Board(store, reference)
     downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
-    def refresh(q, family, weights, modality, representation, min_params, max_params, every, columns):  # noqa: ANN001, ANN202
-        filters = Filters(q or "", tuple(family or ()), weights, modality, representation, min_params, max_params,
-                          bool(every))  # fmt: skip
-        table = board.table(filters.every, modality, representation)
-        shown = filter_table(table, filters)[shown_columns(columns or (), modality, representation)]
-        families = sorted(board.table()["family"].dropna().unique())
-        return rounded(shown), gr.update(choices=families), str(write_csv(shown, downloads))
+    def refresh(*values: object) -> tuple[pd.DataFrame, str]:
+        """The table for the view; the values come in URL_KEYS order (URL_SYNC_JS writes them to the URL)."""
+        filters = Filters.of(values)
+        modality, representation = filters.modality, filters.representation
+        table = board.table(filters.every, modality, representation, filters.self_reported)
+        rows = filter_table(table, filters)
+        shown = shown_columns(filters.columns or DEFAULT_COLUMNS, modality, representation)
+        page = display(rows)[[LABELS[c] for c in shown]]
+        return page, str(write_csv(csv_frame(rows[shown]), downloads))
+
+    def family_choices(chosen: list[str] | None) -> dict:
+        """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
+        return gr.update(choices=sorted(set(board.table(self_reported=True)["family"].dropna()) | set(chosen or ())))
 
     def from_url(request: gr.Request):  # noqa: ANN202
         filters = Filters.from_query(request.query_params.multi_items())
-        families = sorted(set(board.table()["family"].dropna()) | set(filters.family))
-        return (filters.q, gr.update(choices=families, value=list(filters.family)), filters.weights, filters.modality,
-                filters.representation, filters.min_params, filters.max_params, filters.every)  # fmt: skip
+        tab = gr.Tabs(selected="model") if filters.model else gr.update()  # a link to a model opens its page
+        return (filters.q, family_choices(list(filters.family)) | {"value": list(filters.family)}, filters.weights,
+                filters.modality, filters.representation, _shown(filters.min_params), _shown(filters.max_params),
+                filters.every, filters.self_reported,
+                filters.sort, filters.descending, list(filters.columns or DEFAULT_COLUMNS), filters.model,
+                tab)  # fmt: skip
 
-    def curve(modality: str, representation: str, every: bool):  # noqa: ANN202
-        table = board.table(every)
-        cells = board.cells(list(table["submission_id"]), scope_configs(modality, representation))
-        return accuracy_vs_c(cells, table, modality, representation)
+    def curve(modality: str, representation: str, every: bool, self_reported: bool):  # noqa: ANN202
+        table = board.table(every, modality, representation, self_reported)
+        scope = scope_name(modality, representation)
+        ids = list(table["submission_id"])
+        title = ", ".join(scope_configs(modality, representation)) or f"no config is {modality} {representation}"
+        return accuracy_vs_c(board.bins(ids, scope), board.fits(ids, scope), table, title)
 
-    def analyse(model: str | None, config: str):  # noqa: ANN202
+    def analyse(model: str | None, config: str | None, other: str | None):  # noqa: ANN202
         """The chosen model's analyses; with no model (or one no longer on the board), the top model."""
-        table = board.table()
+        table = board.table(self_reported=True)
         models = list(table["model"])
         if model not in models:
             model = models[0] if models else None
         sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
         cells, detail = board.cells([sid]), board.items(sid)
+        configs = [c for c in STIMULUS_CONFIGS if c in set(cells["config"])]
+        config = config if config in configs else (configs[0] if configs else None)
         name = model or "no model on the board yet"
         gaps, predictors = paired_gaps(detail), predictor_table(detail)
-        return (gr.update(choices=models, value=model), model_across_configs(cells, name),
-                rounded(perception_table(cells)), perception_vs_c(cells, name, config), gap_figure(gaps, name),
-                rounded(gaps, 4), predictor_figure(predictors, name), rounded(predictors))  # fmt: skip
+        others = [m for m in models if m != model]
+        other = other if other in others else None
+        comparison = pd.DataFrame()
+        if other:
+            other_sid = int(table.loc[table["model"] == other, "submission_id"].iloc[0])
+            comparison = rounded(model_comparison(detail, board.items(other_sid)), 4)
+        return (gr.update(choices=models, value=model), gr.update(choices=configs, value=config),
+                gr.update(choices=others, value=other), model_across_configs(cells, name),
+                rounded(perception_table(cells)), perception_vs_c(cells, name, config or ""), gap_figure(gaps, name),
+                rounded(gaps, 4), predictor_figure(predictors, name, detail), rounded(predictors),
+                rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison)  # fmt: skip
+
+    def open_linked(name: str | None, config: str | None, other: str | None):  # noqa: ANN202
+        """A link to a model (?model=NAME) opens its analyses; without one the model page waits for its tab."""
+        return analyse(name, config, other) if name else [gr.skip()] * len(analysis_outputs)
 
     # Gradio's own cache holds every upload and download; a long-running Space drops them after a day
     with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
-        with gr.Tab("Leaderboard"):
-            with gr.Row():
-                search = gr.Textbox(label="Search models", elem_id="search")
-                families = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
-                weights = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
-            with gr.Row():
-                modality = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
-                representation = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
-                                             elem_id="representation")  # fmt: skip
-                min_params = gr.Number(label="Min. parameters (B)", value=None, elem_id="min_params")
-                max_params = gr.Number(label="Max. parameters (B)", value=None, elem_id="max_params")
-                every = gr.Checkbox(label="Every submission", value=False, elem_id="every")
-            with gr.Accordion("Columns", open=False):
-                columns = gr.CheckboxGroup(CHOOSABLE_COLUMNS, value=DEFAULT_COLUMNS, show_label=False,
-                                           elem_id="columns")  # fmt: skip
-            table = gr.Dataframe(value=pd.DataFrame(columns=["model"]), interactive=False, elem_id="board")
-            download = gr.DownloadButton("Download CSV", elem_id="download")
-        with gr.Tab("Accuracy vs C") as curve_tab:
-            with gr.Row():
-                plot_modality = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
-                plot_representation = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals", label="Representation")
-            figure = gr.Plot(elem_id="curve")
-        with gr.Tab("Model analysis") as analysis_tab:
-            with gr.Row():
-                chosen = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
-                chosen_config = gr.Dropdown(list(STIMULUS_CONFIGS), value=STIMULUS_CONFIGS[0],
-                                            label="Config for perception")  # fmt: skip
-            across = gr.Plot(elem_id="across")
-            gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
-                        "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
-            perception = gr.Dataframe(interactive=False, elem_id="perception")
-            decomposition = gr.Plot(elem_id="decomposition")
-            gr.Markdown("Paired configs on the same problems (McNemar's test on the discordant pairs):")
-            gap_plot = gr.Plot(elem_id="gap_plot")
-            gaps = gr.Dataframe(interactive=False, elem_id="gaps")
-            gr.Markdown("How well each load measure alone predicts correctness (logistic fits; lower AIC is better):")
-            predictor_plot = gr.Plot(elem_id="predictor_plot")
-            predictors = gr.Dataframe(interactive=False, elem_id="predictors")
-        with gr.Tab("Submit"):
-            files = gr.File(label="results_*.json and samples_*.jsonl, or one .zip", file_count="multiple",
-                            file_types=[".json", ".jsonl", ".zip"], elem_id="files")  # fmt: skip
-            with gr.Row():
-                model = gr.Textbox(label="Model name", elem_id="model")
-                family = gr.Textbox(label="Model family (e.g. Qwen, Gemma, GPT, Llama)", elem_id="family")
-                params = gr.Number(label="Parameters (billions, optional)", value=None)
-            with gr.Row():
-                open_weights = gr.Checkbox(label="Open weights", value=True)
-                submitter = gr.Textbox(label="Submitter", elem_id="submitter")
-                link = gr.Textbox(label="Link (optional)")
-            send = gr.Button("Submit", variant="primary", elem_id="send")
-            status = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
-        with gr.Tab("About"):
-            gr.Markdown(ABOUT)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Leaderboard", id="board") as board_tab:
+                with gr.Row():
+                    search = gr.Textbox(label="Search models", elem_id="search")
+                    families = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
+                    weights = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
+                with gr.Row():
+                    modality = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
+                    representation = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
+                                                 elem_id="representation")  # fmt: skip
+                    min_params = gr.Textbox(label="Min. parameters (B)", elem_id="min_params")
+                    max_params = gr.Textbox(label="Max. parameters (B)", elem_id="max_params")
+                with gr.Row():
+                    sort = gr.Dropdown([(LABELS[c], c) for c in SORTABLE], value="rank", label="Sort by",
+                                       elem_id="sort")  # fmt: skip
+                    descending = gr.Checkbox(label="Descending", value=False, elem_id="descending")
+                    every = gr.Checkbox(label="Every submission", value=False, elem_id="every")
+                    self_reported = gr.Checkbox(label="Include self-reported", value=False, elem_id="self_reported")
+                with gr.Accordion("Columns", open=False):
+                    columns = gr.CheckboxGroup([(LABELS[c], c) for c in CHOOSABLE_COLUMNS], value=DEFAULT_COLUMNS,
+                                               show_label=False, elem_id="columns")  # fmt: skip
+                gr.Markdown(TABLE_NOTE)
+                table = gr.Dataframe(value=pd.DataFrame(columns=["Model"]), interactive=False, elem_id="board")
+                download = gr.DownloadButton("Download CSV", elem_id="download")
+            with gr.Tab("Accuracy vs C", id="curve") as curve_tab:
+                with gr.Row():
+                    plot_modality = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
+                    plot_representation = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals",
+                                                      label="Representation")  # fmt: skip
+                figure = gr.Plot(elem_id="curve")
+            with gr.Tab("Model analysis", id="model") as analysis_tab:
+                with gr.Row():
+                    chosen = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
+                    linked = gr.Textbox(visible=False, elem_id="linked")
+                    chosen_config = gr.Dropdown([], label="Config for perception", elem_id="chosen_config")
+                    other = gr.Dropdown(label="Compare with", choices=[], elem_id="other")
+                across = gr.Plot(elem_id="across")
+                gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
+                            "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
+                perception = gr.Dataframe(interactive=False, elem_id="perception")
+                decomposition = gr.Plot(elem_id="decomposition")
+                gr.Markdown("Paired configs on the same problems: the gap with its paired 95% interval, McNemar's "
+                            "test and Holm's adjustment over this model's pairs:")  # fmt: skip
+                gap_plot = gr.Plot(elem_id="gap_plot")
+                gaps = gr.Dataframe(interactive=False, elem_id="gaps")
+                gr.Markdown("How well each load measure alone predicts correctness (logistic fits; AIC within 2 "
+                            "of the best counts as a tie):")  # fmt: skip
+                predictor_plot = gr.Plot(elem_id="predictor_plot")
+                predictors = gr.Dataframe(interactive=False, elem_id="predictors")
+                gr.Markdown(LPM_NOTE)
+                lpm = gr.Dataframe(interactive=False, elem_id="lpm")
+                gr.Markdown(GEE_NOTE)
+                interactions = gr.Dataframe(interactive=False, elem_id="interactions")
+                gr.Markdown("Against another model on the problems both answered (first minus second):")
+                comparison = gr.Dataframe(interactive=False, elem_id="comparison")
+            with gr.Tab("Submit", id="submit"):
+                if oauth:
+                    gr.LoginButton()
+                    gr.Markdown(SIGN_IN)
+                else:
+                    gr.Markdown(LOCAL_IDENTITY)
+                files = gr.File(label="results_*.json and samples_*.jsonl, or one .zip", file_count="multiple",
+                                file_types=[".json", ".jsonl", ".zip"], elem_id="files")  # fmt: skip
+                with gr.Row():
+                    model = gr.Textbox(label="Model name", elem_id="model", info=NAME_RULE)
+                    family = gr.Textbox(label="Model family (e.g. Qwen, Gemma, GPT, Llama)", elem_id="family")
+                    params = gr.Textbox(label="Parameters (billions; empty if unknown)", elem_id="params")
+                with gr.Row():
+                    open_weights = gr.Checkbox(label="Open weights", value=True)
+                    submitter = gr.Textbox(label="Submitter", elem_id="submitter", visible=not oauth)
+                    link = gr.Textbox(label="Link (optional, http or https)", elem_id="link")
+                send = gr.Button("Submit", variant="primary", elem_id="send")
+                status = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
+            with gr.Tab("About", id="about"):
+                gr.Markdown(ABOUT)
 
-        url_filters = [search, families, weights, modality, representation, min_params, max_params, every]
-        filters = [*url_filters, columns]
-        outputs = [table, families, download]
-        for control in url_filters:
-            control.change(refresh, filters, outputs, js=URL_SYNC_JS)
-        columns.change(refresh, filters, outputs)
-        demo.load(from_url, None, url_filters).then(refresh, filters, outputs)
-        plot_inputs = [plot_modality, plot_representation, every]
-        for control in plot_inputs:
+        analysis_outputs = [chosen, chosen_config, other, across, perception, decomposition, gap_plot, gaps,
+                            predictor_plot, predictors, lpm, interactions, comparison]  # fmt: skip
+        # In URL_KEYS order. `linked` holds the model a visitor picked (or a link named): it is in the URL while
+        # the model page shows that model, and leaves it when they go back to the board.
+        url_state = [search, families, weights, modality, representation, min_params, max_params, every,
+                     self_reported, sort, descending, columns, linked]  # fmt: skip
+        outputs = [table, download]
+        for control in url_state[:-1]:
+            control.change(refresh, url_state, outputs, js=URL_SYNC_JS)
+        demo.load(from_url, None, [*url_state, tabs]).then(refresh, url_state, outputs).then(
+            open_linked, [linked, chosen_config, other], analysis_outputs
+        )
+        board_tab.select(lambda: "", None, linked).then(refresh, url_state, outputs, js=URL_SYNC_JS)
+        plot_inputs = [plot_modality, plot_representation, every, self_reported]
+
+        for control in plot_inputs[:2]:
             control.change(curve, plot_inputs, figure)
         curve_tab.select(curve, plot_inputs, figure)  # plots are drawn when their tab opens, not at page load
-        analysis_outputs = [chosen, across, perception, decomposition, gap_plot, gaps, predictor_plot, predictors]
-        for control in (chosen, chosen_config):
-            control.change(analyse, [chosen, chosen_config], analysis_outputs)
-        analysis_tab.select(analyse, [chosen, chosen_config], analysis_outputs)
+        chosen.input(analyse, [chosen, chosen_config, other], analysis_outputs).then(
+            lambda name: name or "", chosen, linked
+        ).then(refresh, url_state, outputs, js=URL_SYNC_JS)
+        for control in (chosen_config, other):
+            control.input(analyse, [chosen, chosen_config, other], analysis_outputs)
+        analysis_tab.select(analyse, [chosen, chosen_config, other], analysis_outputs)
 
-        def on_submit(paths, model, family, params, open_weights, submitter, link, *current):  # noqa: ANN001, ANN002, ANN202
-            message = submit(store, reference, [str(p) for p in paths or []], model, family, params, open_weights,
-                             submitter, link)  # fmt: skip
-            table_filters, (plot_m, plot_r) = current[: len(filters)], current[len(filters) :]
-            return message, *refresh(*table_filters), curve(plot_m, plot_r, table_filters[url_filters.index(every)])
+        def on_submit(paths, model, family, params, open_weights, submitter, link, profile: gr.OAuthProfile | None):  # noqa: ANN001, ANN202
+            form = Form(model, family, params, open_weights, submitter, link)
+            return submit_as(store, reference, [str(p) for p in paths or []], form, profile, oauth)
 
         send.click(
-            on_submit,
-            [files, model, family, params, open_weights, submitter, link, *filters, plot_modality, plot_representation],
-            [status, *outputs, figure],
-            api_name="submit",
-        )
+            on_submit, [files, model, family, params, open_weights, submitter, link], status, api_name="submit"
+        ).then(refresh, url_state, outputs).then(family_choices, families, families)
     return demo
+
+
+def _shown(number: float | None) -> str:
+    """A parameter bound as its box shows it: 50.0 as "50", none as empty."""
+    return "" if number is None else f"{number:g}"
 
 
 def main() -> None:
@@ -188,7 +262,7 @@ def main() -> None:
     serve_app(store, reference)
 
 
-def serve_app(store: Store, reference: dict, port: int | None = None) -> None:
+def serve_app(store: Store, reference: Benchmark, port: int | None = None) -> None:
     """Serve the board; Gradio refuses uploads over the ingest limit before they reach us.
 
     Where it listens is Gradio's own choice unless `port` is given: GRADIO_SERVER_NAME (default

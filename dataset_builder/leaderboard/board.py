@@ -1,64 +1,99 @@
 """The leaderboard table and the data behind the plots, read from the store's summaries.
 
+The headline score of a scope is the accuracy over all of its configs, so a model is ranked in a
+scope only when it was run on every config of it; `coverage` says how many it has. Ranks tie where
+accuracy intervals overlap (rank = 1 + the number of models whose interval lies wholly above).
+By default the board shows submissions whose every task was re-scored from its samples; with
+`self_reported`, it adds submissions that uploaded results.json alone, whose cells are marked.
+
 `Board` caches what it reads until the store changes, so filtering and switching plots only
 re-shape small frames in memory.
 """
 
 from __future__ import annotations
 
+import math
 from contextlib import closing
 from functools import lru_cache
-from typing import Any
 
 import pandas as pd
 
 from ..configs import STIMULUS_CONFIGS
+from .analysis import ranks
+from .ingest import RESCORED, SELF_REPORTED, Benchmark
 from .store import Store
-from .summary import ALL, FIT_STATS, scope_configs, scope_name
+from .summary import ALL, scope_configs, scope_name, stored_fit
 
 ITEM_FIELDS = ("C", "digit_total", "nonzero_total", "digits_a", "digits_b", "nonzero_a", "nonzero_b")
 READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
+SELF_REPORTED_COLUMNS = [f"{config} self-reported" for config in STIMULUS_CONFIGS]
+FIT_COLUMNS = ["C50", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
 COLUMNS = [
+    "rank",
     "model",
     "family",
     "params_b",
     "open",
     "status",
-    "submissions",
-    "overall",
+    "coverage",
+    "score",
+    "score_low",
+    "score_high",
     *STIMULUS_CONFIGS,
     "perception",
     *READ_COLUMNS,
-    *FIT_STATS,
+    *FIT_COLUMNS,
+    "submissions",
+    "submitter",
+    "link",
     "submission_id",
+    *SELF_REPORTED_COLUMNS,
 ]
 
 
 class Board:
     """Everything the Space shows, for one store and one benchmark build."""
 
-    def __init__(self, store: Store, reference: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, store: Store, reference: Benchmark) -> None:
         self.store = store
         self.reference = reference
         store.summarise_missing({pid: int(p["C"]) for pid, p in reference.items()})
         self._table = lru_cache(maxsize=64)(self._compute_table)
         self._cells = lru_cache(maxsize=16)(self._read_cells)
+        self._bins = lru_cache(maxsize=16)(self._read_bins)
         self._problem_stats = pd.DataFrame(
             [{"problem_id": pid, **{f: p[f] for f in ITEM_FIELDS}} for pid, p in reference.items()]
         )
 
-    def table(self, every_submission: bool = False, modality: str = ALL, representation: str = ALL) -> pd.DataFrame:
-        """One row per model (its latest verified submission, else its latest one), or per submission.
+    def table(
+        self,
+        every_submission: bool = False,
+        modality: str = ALL,
+        representation: str = ALL,
+        self_reported: bool = False,
+    ) -> pd.DataFrame:
+        """One row per model (its latest re-scored submission), or per submission, best first.
 
-        `overall`, `perception` and the fit columns cover the configs of the chosen modality and
-        representation; models with no result there are left out.
+        `score`, its interval, `rank`, `perception` and the fit columns cover the configs of the
+        chosen modality and representation.
         """
-        return self._table(self.store.version(), every_submission, modality, representation)
+        return self._table(self.store.version(), every_submission, modality, representation, self_reported)
 
     def cells(self, submission_ids: list[int], configs: tuple[str, ...] = STIMULUS_CONFIGS) -> pd.DataFrame:
         """The load cells (counts per config and C) of the given submissions in the given configs."""
         cells = self._cells(self.store.version(), tuple(configs))
         return cells[cells["submission_id"].isin(submission_ids)]
+
+    def bins(self, submission_ids: list[int], scope: str) -> pd.DataFrame:
+        """Accuracy per C band of the given submissions in one scope (with intervals and mean C)."""
+        bins = self._bins(self.store.version(), scope)
+        return bins[bins["submission_id"].isin(submission_ids)]
+
+    def fits(self, submission_ids: list[int], scope: str) -> pd.DataFrame:
+        """The stored scope summaries (accuracy, fit, R^2) of the given submissions."""
+        with closing(self.store.connect()) as db:
+            fits = pd.read_sql_query("SELECT * FROM fits WHERE scope = ?", db, params=(scope,))
+        return fits[fits["submission_id"].isin(submission_ids)]
 
     def items(self, submission_id: int) -> pd.DataFrame:
         """The re-scored items of one submission with their problem statistics."""
@@ -75,32 +110,34 @@ class Board:
     def _read_cells(self, version: tuple[int, int], configs: tuple[str, ...]) -> pd.DataFrame:
         marks = ",".join("?" * len(configs))
         with closing(self.store.connect()) as db:
-            cursor = db.execute(f"SELECT * FROM load_cells WHERE config IN ({marks})", configs)
-            return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+            return pd.read_sql_query(f"SELECT * FROM load_cells WHERE config IN ({marks})", db, params=configs)
+
+    def _read_bins(self, version: tuple[int, int], scope: str) -> pd.DataFrame:
+        with closing(self.store.connect()) as db:
+            return pd.read_sql_query("SELECT * FROM bins WHERE scope = ?", db, params=(scope,))
 
     def _compute_table(
-        self, version: tuple[int, int], every_submission: bool, modality: str, representation: str
+        self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool
     ) -> pd.DataFrame:
         configs = scope_configs(modality, representation)
+        statuses = (RESCORED, SELF_REPORTED) if self_reported else (RESCORED,)
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(
-                "SELECT id, model, family, params_b, open_weights, status FROM submissions"
-                " WHERE status IN ('verified', 'self-reported') ORDER BY id DESC",
+                f"SELECT id, model, family, params_b, open_weights, status, submitter, link FROM submissions"
+                f" WHERE status IN ({','.join('?' * len(statuses))}) AND seed IS NULL ORDER BY id DESC",
                 db,
+                params=statuses,
             )
-            results = pd.read_sql_query("SELECT submission_id, config, kind, score, n FROM task_results", db)
+            results = pd.read_sql_query("SELECT submission_id, config, kind, verified, score, n FROM task_results", db)
             fits = pd.read_sql_query(
                 "SELECT * FROM fits WHERE scope = ?", db, params=(scope_name(modality, representation),)
             )
         if subs.empty or not configs:
             return pd.DataFrame(columns=COLUMNS)
         counts = subs.groupby("model").size()
-        if not every_submission:
-            # "verified" sorts after "self-reported": descending puts a model's verified submissions first
-            subs = subs.sort_values(["model", "status", "id"], ascending=[True, False, False]).groupby("model").head(1)
+        if not every:  # a model's latest re-scored submission, else (with self_reported) its latest one
+            subs = subs.sort_values(["model", "status", "id"], ascending=[True, True, False]).groupby("model").head(1)
         results = results[results["config"].isin(configs) & results["submission_id"].isin(subs["id"])]
-        scores = results.pivot_table(index="submission_id", columns=["kind", "config"], values="score", aggfunc="first")
-        scores.columns = [config if kind == "multiply" else f"{config} read" for kind, config in scores.columns]
         table = pd.DataFrame(
             {
                 "model": subs["model"],
@@ -109,24 +146,65 @@ class Board:
                 "open": subs["open_weights"].astype(bool),
                 "status": subs["status"],
                 "submissions": subs["model"].map(counts).astype(int),
+                "submitter": subs["submitter"],
+                "link": subs["link"],
                 "submission_id": subs["id"].astype(int),
             }
         ).set_index("submission_id", drop=False)
-        accuracy = _weighted(results)
-        table["overall"] = accuracy.get("multiply")
-        table["perception"] = accuracy.get("perceive")
-        table = table.join(scores).join(fits.set_index("submission_id")[FIT_STATS].astype(float))
-        table = table[table.index.isin(results["submission_id"])].reindex(columns=COLUMNS)
-        return table.sort_values("overall", ascending=False, na_position="last").reset_index(drop=True)
+        multiply = results[results["kind"] == "multiply"]
+        wide = multiply.pivot_table(index="submission_id", columns="config", values="score", aggfunc="first")
+        read = results[results["kind"] == "perceive"].pivot_table(
+            index="submission_id", columns="config", values="score", aggfunc="first"
+        )
+        unrescored = multiply[multiply["verified"] == 0].pivot_table(
+            index="submission_id", columns="config", values="verified", aggfunc="count"
+        )
+        table = table.join(wide.reindex(columns=list(configs)))
+        table = table.join(read.reindex(columns=list(configs)).add_suffix(" read"))
+        table = table.join(unrescored.reindex(columns=list(configs)).notna().add_suffix(" self-reported"))
+        rescored = multiply[multiply["verified"] == 1].groupby("submission_id")["config"].nunique()
+        table["coverage"] = [f"{int(rescored.get(sid, 0))}/{len(configs)}" for sid in table.index]
+        table["perception"] = _weighted(results[results["kind"] == "perceive"])
+        table = table[table.index.isin(results["submission_id"])]
+        table = self._scores(table, fits.set_index("submission_id"), rescored, len(configs))
+        return (
+            table.reindex(columns=COLUMNS)
+            .sort_values(["score", "model"], ascending=[False, True], na_position="last")
+            .reset_index(drop=True)
+        )
+
+    @staticmethod
+    def _scores(table: pd.DataFrame, fits: pd.DataFrame, rescored: pd.Series, needed: int) -> pd.DataFrame:
+        """Score, interval, rank and fit columns of the submissions that cover every config of the scope."""
+        table = table.copy()
+        for column in ("score", "score_low", "score_high", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"):
+            table[column] = math.nan
+        table["C50"] = "n/a"
+        for sid in table.index:
+            if sid not in fits.index:
+                continue
+            row = fits.loc[sid]
+            if int(rescored.get(sid, 0)) == needed:
+                table.loc[sid, ["score", "score_low", "score_high"]] = [
+                    row["accuracy"],
+                    row["acc_low"],
+                    row["acc_high"],
+                ]
+            table.loc[sid, ["lpm_r2", "aggregate_r2", "pseudo_r2"]] = [row["lpm_r2"], row["aggregate_r2"],
+                                                                         row["pseudo_r2"]]  # fmt: skip
+            fit = stored_fit(row)
+            if fit is not None:
+                table.loc[sid, ["slope", "slope_se"]] = [fit.slope, fit.slope_se]
+                table.loc[sid, "C50"] = fit.c50().text
+        ranked = table["score"].notna()
+        table["rank"] = pd.array([pd.NA] * len(table), dtype="Int64")
+        if ranked.any():
+            table.loc[ranked, "rank"] = ranks(table.loc[ranked, "score_low"], table.loc[ranked, "score_high"])
+        return table
 
 
-def _weighted(results: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy per submission and kind over its tasks, weighted by their sample counts.
-
-    Self-reported tasks have no samples (n = 0): they count only where no task has samples, as a plain mean.
-    """
-    grouped = results.assign(weighted=results["score"] * results["n"]).groupby(["submission_id", "kind"])
+def _weighted(results: pd.DataFrame) -> pd.Series:
+    """Accuracy per submission over its tasks, weighted by their sample counts (self-reported: a plain mean)."""
+    grouped = results.assign(weighted=results["score"] * results["n"]).groupby("submission_id")
     sums = grouped[["weighted", "n"]].sum()
-    plain = grouped["score"].mean()
-    accuracy = (sums["weighted"] / sums["n"]).where(sums["n"] > 0, plain)
-    return accuracy.unstack("kind").reindex(columns=["multiply", "perceive"])
+    return (sums["weighted"] / sums["n"]).where(sums["n"] > 0, grouped["score"].mean())

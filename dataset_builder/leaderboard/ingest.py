@@ -1,43 +1,64 @@
-"""Submissions: read an lm-eval output (files or one zip), check it against the benchmark, re-score it.
+"""Submissions: check an lm-eval output against the benchmark and re-score every sample.
 
 Every sample is re-scored from the model's raw response with the project's own extraction and
 scoring (dataset_builder.answers and .scoring); which tasks exist, and their filters, headline
-metrics and versions, come from the core's task table (dataset_builder.tasks). Tasks whose
-samples were uploaded become "verified" rows; tasks that appear only in results.json are
-"self-reported". A sample whose problem or target differs from the benchmark, a results.json
-metric that its samples do not reproduce, an unknown task or version, or an incomplete task is
-rejected with the reason and what to do.
+metrics and versions, come from the core's task table (dataset_builder.tasks). Each sample must
+answer one of the benchmark's test problems in the channel its task claims: the same operands,
+product and target, and the stimulus of the task's config. Tasks whose samples were uploaded are
+"re-scored from samples"; tasks that appear only in results.json are "self-reported". Anything
+else is rejected with the file, the line, the field and what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import re
-import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from ..answers import extract_answer, extract_operands, operands_text
-from ..configs import data_file_pattern
+from ..configs import CONFIGS, STIMULUS_CONFIGS, data_file_pattern
 from ..scoring import score_answer, score_perception
-from ..tasks import GROUP_NAMES, MULTIPLY, TASKS
+from ..stimulus import stimulus
+from ..tasks import GROUP_NAMES, MULTIPLY, TASKS, Task
+from .schema import Sample, SchemaError, parse_json, validate
+from .upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
 
-MAX_UPLOAD_BYTES = 50 * 2**20
-MAX_ZIP_MEMBERS = 200
-MAX_UNPACKED_BYTES = 400 * 2**20
+__all__ = ["MAX_UPLOAD_BYTES", "Benchmark", "Rejected", "Upload", "Verdict", "check", "load_reference", "read_upload"]
+
+MAX_LINE_BYTES = 2 * 2**20
+"""One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
+RESCORED, SELF_REPORTED = "re-scored", "self-reported"
 
 
-def load_reference(build: str | Path) -> dict[str, dict[str, Any]]:
-    """The benchmark's test problems by problem_id, from the `problems` config of a build folder or Hub repo.
+class Benchmark(Mapping[str, dict[str, Any]]):
+    """The test problems a board checks submissions against, by problem_id, and the configs of the build."""
+
+    def __init__(self, problems: dict[str, dict[str, Any]], configs: tuple[str, ...] = STIMULUS_CONFIGS) -> None:
+        self.problems = problems
+        self.configs = configs
+
+    def __getitem__(self, problem_id: str) -> dict[str, Any]:
+        return self.problems[problem_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+def load_reference(build: str | Path) -> Benchmark:
+    """The benchmark's test problems and configs, from a build folder or a Hub dataset repo.
 
     A value that is not a local folder but looks like USER/NAME is read from that dataset repo
-    (only the problems' test shards are downloaded), so a Space needs no local build.
+    (only the problems' test shards and the manifest are downloaded), so a Space needs no local build.
     """
     pattern = data_file_pattern("problems", "test")
     if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
@@ -46,7 +67,9 @@ def load_reference(build: str | Path) -> dict[str, dict[str, Any]]:
     if not files:
         raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
     rows = pq.ParquetDataset(files).read().to_pylist()
-    return {row["problem_id"]: row for row in rows}
+    manifest = Path(build) / "manifest.json"
+    built = json.loads(manifest.read_text())["configs"] if manifest.is_file() else STIMULUS_CONFIGS
+    return Benchmark({row["problem_id"]: row for row in rows}, tuple(c for c in STIMULUS_CONFIGS if c in built))
 
 
 def _download_problems(repo_id: str, pattern: str) -> str:
@@ -59,79 +82,6 @@ def _download_problems(repo_id: str, pattern: str) -> str:
             f"could not read the problems of the dataset repo {repo_id} ({type(error).__name__}): "
             "check the repo id, or point MMMULT_DATA at a local mmmult build"
         ) from None
-
-
-class Rejected(ValueError):
-    """A submission that cannot be accepted; the message names the problem and what to do."""
-
-
-@dataclass
-class Upload:
-    """The parsed content of one submission: results.json and the samples of each task."""
-
-    results: dict[str, Any]
-    samples: dict[str, list[dict[str, Any]]]
-    files: dict[str, bytes]
-
-    @property
-    def samples_hash(self) -> str:
-        """sha256 over every task's samples, independent of file names and upload form."""
-        digest = hashlib.sha256()
-        for task in sorted(self.samples):
-            for sample in sorted(self.samples[task], key=lambda s: str(s.get("doc", {}).get("problem_id"))):
-                digest.update(json.dumps([task, sample], sort_keys=True).encode())
-        return digest.hexdigest()
-
-
-def read_upload(files: list[tuple[str, bytes]]) -> Upload:
-    """Parse uploaded files: results_*.json and samples_<task>_*.jsonl, loose or inside one .zip."""
-    total = sum(len(data) for _, data in files)
-    if total > MAX_UPLOAD_BYTES:
-        raise Rejected(f"the upload is {total / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
-    members: dict[str, bytes] = {}
-    for name, data in files:
-        suffix = PurePosixPath(name).suffix.lower()
-        if suffix == ".zip":
-            members.update(_unzip(name, data))
-        elif suffix in (".json", ".jsonl"):
-            members[PurePosixPath(name).name] = data
-        else:
-            raise Rejected(f"{name}: only .json, .jsonl and .zip files are accepted")
-    results_files = [n for n in members if n.startswith("results") and n.endswith(".json")]
-    if len(results_files) != 1:
-        raise Rejected(f"expected exactly one results_*.json from lm-eval, found {len(results_files)}")
-    results = _json(results_files[0], members[results_files[0]])
-    samples: dict[str, list[dict[str, Any]]] = {}
-    for name, data in members.items():
-        if name.startswith("samples_") and name.endswith(".jsonl"):
-            task = name.removeprefix("samples_").rsplit("_", 1)[0]
-            samples[task] = [_json(name, line) for line in data.splitlines() if line.strip()]
-    return Upload(results, samples, members)
-
-
-def _unzip(name: str, data: bytes) -> dict[str, bytes]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise Rejected(f"{name} is not a valid zip file") from None
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    if len(infos) > MAX_ZIP_MEMBERS:
-        raise Rejected(f"{name} holds {len(infos)} files; the limit is {MAX_ZIP_MEMBERS}")
-    for info in infos:
-        path = PurePosixPath(info.filename)
-        if path.is_absolute() or ".." in path.parts or info.filename.startswith("\\"):
-            raise Rejected(f"{name}: member {info.filename!r} has an absolute or parent path")
-    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-        raise Rejected(f"{name} unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB")
-    wanted = [i for i in infos if PurePosixPath(i.filename).suffix in (".json", ".jsonl")]
-    return {PurePosixPath(i.filename).name: archive.read(i) for i in wanted}
-
-
-def _json(name: str, data: bytes) -> Any:  # noqa: ANN401 (any JSON value)
-    try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise Rejected(f"{name} is not valid JSON ({error})") from None
 
 
 @dataclass
@@ -162,102 +112,127 @@ class Verdict:
     model_name: str
     tasks: list[TaskResult]
     items: list[ItemResult]
+    samples_hash: str | None = None
+    """sha256 over every sample, independent of file names and of loose files or a zip; None without samples."""
     log: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
-        return "verified" if self.tasks and all(t.verified for t in self.tasks) else "self-reported"
+        return RESCORED if self.tasks and all(t.verified for t in self.tasks) else SELF_REPORTED
 
 
-def check(upload: Upload, reference: dict[str, dict[str, Any]]) -> Verdict:
+def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     """Validate an upload against the benchmark's test problems and re-score every sample."""
-    results = upload.results
-    reported = results.get("results")
-    if not isinstance(reported, dict):
-        raise Rejected("results.json has no 'results' section: upload the results_*.json that lm-eval wrote")
+    reported = upload.results.results
     leaf_tasks = [t for t in reported if t not in GROUP_NAMES]
     unknown = [t for t in leaf_tasks if t not in TASKS]
     if unknown:
         raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")
     if not leaf_tasks:
         raise Rejected("results.json holds no mmmult task")
-    stray = [t for t in upload.samples if t not in TASKS]
+    stray = [t for t in upload.samples if t not in leaf_tasks]
     if stray:
-        raise Rejected(f"samples for unknown task(s) {', '.join(stray)}")
-    model = str(results.get("model_name") or "")
-    verdict = Verdict(model, [], [])
+        raise Rejected(f"samples for task(s) {', '.join(stray)} that results.json does not report: upload one run")
+    missing = [t for t in leaf_tasks if TASKS[t].config not in benchmark.configs]
+    if missing:
+        raise Rejected(f"this board's benchmark has no config for {', '.join(missing)}")
+    verdict = Verdict(upload.results.model_name or "", [], [])
+    digests: list[tuple[str, str, str]] = []
     for name in leaf_tasks:
         task = TASKS[name]
-        version = results.get("versions", {}).get(name)
-        if version is None or float(version) != task.version:
+        version = upload.results.versions.get(name)
+        if not isinstance(version, (int, float)) or float(version) != task.version:
             raise Rejected(
                 f"{name} is version {version}; this board takes version {task.version}: update mmmult and rerun"
             )
         claimed = reported[name].get(task.headline_key)
+        if not isinstance(claimed, (int, float)) or not 0 <= claimed <= 1:
+            raise Rejected(f"{name}: results.json reports {task.headline} {claimed!r}, not a share from 0 to 1")
         if name in upload.samples:
-            verdict.tasks.append(_rescore(name, upload.samples[name], claimed, reference, verdict))
-        elif isinstance(claimed, (int, float)):
+            file = upload.samples[name]
+            verdict.tasks.append(_rescore(task, file, upload.files[file], claimed, benchmark, verdict, digests))
+        else:
             verdict.tasks.append(TaskResult(name, task.config, task.kind.name, False, float(claimed), 0))
             verdict.log.append(f"{name}: no samples uploaded; {task.headline} {claimed:.4f} is self-reported")
-        else:
-            raise Rejected(f"{name}: results.json reports no {task.headline}")
+    if digests:
+        verdict.samples_hash = hashlib.sha256("\n".join(map(",".join, sorted(digests))).encode()).hexdigest()
     verdict.log.append(f"{verdict.status}: {len(verdict.tasks)} task(s), {len(verdict.items)} samples re-scored")
     return verdict
 
 
+def sample_lines(name: str, path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a samples file, each at most MAX_LINE_BYTES, never the whole file at once."""
+    with path.open("rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise Rejected(f"{name}, line {number} is over {MAX_LINE_BYTES // 2**20} MB; no sample is that long")
+            if line.strip():
+                yield number, line
+
+
 def _rescore(
-    name: str,
-    samples: list[dict[str, Any]],
-    claimed: object,
-    reference: dict[str, dict[str, Any]],
+    task: Task,
+    file: str,
+    path: Path,
+    claimed: float,
+    benchmark: Benchmark,
     verdict: Verdict,
+    digests: list[tuple[str, str, str]],
 ) -> TaskResult:
-    task = TASKS[name]
     multiply = task.kind is MULTIPLY
     seen: set[str] = set()
     correct_total = 0
-    for sample in samples:
-        doc = sample.get("doc") or {}
-        pid = str(doc.get("problem_id"))
-        problem = reference.get(pid)
+    for number, line in sample_lines(file, path):
+        where = f"{file}, line {number}"
+        try:
+            sample = validate(Sample, parse_json(line, where), where)
+        except SchemaError as error:
+            raise Rejected(str(error)) from None
+        pid = sample.doc.problem_id
+        problem = benchmark.get(pid)
         if problem is None:
-            raise Rejected(
-                f"{name}: problem {pid} is not in this benchmark's test split: rerun on the published dataset"
-            )
+            raise Rejected(f"{where}: problem {pid!r} is not in this benchmark's test split: run on the published data")
         if pid in seen:
-            raise Rejected(f"{name}: problem {pid} appears twice in the samples")
+            raise Rejected(f"{where}: problem {pid} appears twice in the samples of {task.name}")
         seen.add(pid)
-        for key in ("a", "b", "product"):
-            if int(doc.get(key, -1)) != int(problem[key]):
-                raise Rejected(
-                    f"{name}: problem {pid} has {key} = {doc.get(key)} but the benchmark's is {problem[key]}"
-                )
-        if multiply and str(sample.get("target")) != str(problem["product"]):
-            raise Rejected(f"{name}: the target of problem {pid} was changed to {sample.get('target')}")
-        response = _response(sample)
+        _check_against(sample, problem, task, where)
         if multiply:
-            answer = extract_answer(response)
+            answer = extract_answer(sample.response)
             correct = score_answer(answer, int(problem["product"]))["exact_match"]
             shown = "" if answer is None else str(answer)
         else:
-            read = extract_operands(response)
+            read = extract_operands(sample.response)
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
             shown = operands_text(read)
-        correct_total += correct
-        verdict.items.append(ItemResult(name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct)))
-    missing = len(reference) - len(seen)
-    if missing:
-        raise Rejected(f"{name}: {missing} of {len(reference)} test problems have no sample: run without --limit")
-    score = correct_total / len(samples)
-    if not isinstance(claimed, (int, float)) or math.isnan(claimed) or abs(claimed - score) > 1e-9:
+        correct_total += int(correct)
+        item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct))
+        verdict.items.append(item)
+        digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
+    absent = len(benchmark) - len(seen)
+    if absent:
+        raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
+    score = correct_total / len(seen)
+    if math.isnan(claimed) or abs(claimed - score) > 1e-9:
         raise Rejected(
-            f"{name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
+            f"{task.name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
             "upload the unmodified lm-eval output"
         )
-    return TaskResult(name, task.config, task.kind.name, True, score, len(samples))
+    return TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
 
 
-def _response(sample: dict[str, Any]) -> str:
-    responses = sample.get("resps") or [[""]]
-    first = responses[0]
-    return str(first[0] if isinstance(first, list) and first else first)
+def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:
+    """The sample answers this benchmark problem, asked in the channel and form of the task's config."""
+    doc, config = sample.doc, CONFIGS[task.config]
+    for key in ("a", "b", "product"):
+        if getattr(doc, key) != int(problem[key]):
+            raise Rejected(f"{where}: problem {doc.problem_id} has {key} {getattr(doc, key)}, not {problem[key]}")
+    asked = (doc.modality, doc.representation, doc.stimulus)
+    if asked != (config.modality, config.representation, stimulus(doc.a, doc.b, str(config.representation))):
+        raise Rejected(
+            f"{where}: problem {doc.problem_id} was asked as {doc.modality} {doc.representation} "
+            f"({doc.stimulus!r}), but {task.name} asks it as {task.config}: upload each task's own samples"
+        )
+    if task.kind is MULTIPLY and str(sample.target) != str(problem["product"]):
+        raise Rejected(f"{where}: the target of problem {doc.problem_id} was changed to {sample.target}")

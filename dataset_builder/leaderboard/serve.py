@@ -19,7 +19,7 @@ def serve(data: str, db: str, port: int | None, ingest: str | None, model: str, 
     from .ingest import load_reference
     from .persistence import PersistenceError, restore_and_schedule
     from .store import Store
-    from .submission import submit
+    from .submission import Form, submit
 
     try:
         reference = load_reference(data)
@@ -34,7 +34,7 @@ def serve(data: str, db: str, port: int | None, ingest: str | None, model: str, 
         files = sorted(str(p) for p in Path(ingest).rglob("*.json*"))
         if not files:
             raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {ingest}")
-        print(submit(store, reference, files, model, family, None, True, "mmmult space", None))
+        print(submit(store, reference, files, Form(model, family, submitter="mmmult space")))
     try:
         serve_app(store, reference, port)
     except OSError:

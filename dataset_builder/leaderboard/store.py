@@ -8,9 +8,9 @@ same transaction, so the board never has to read items to draw its table.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -21,8 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from .ingest import Upload, Verdict
-from .summary import CELL_COLUMNS, FIT_COLUMNS, load_cells, scope_fits
+from .ingest import RESCORED, Upload, Verdict
+from .summary import BIN_COLUMNS, CELL_COLUMNS, FIT_COLUMNS, SUMMARY_VERSION, load_cells, scope_summaries
+from .upload import sha256_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     status TEXT NOT NULL,
     log TEXT NOT NULL,
     samples_hash TEXT,
-    duplicate_of INTEGER REFERENCES submissions(id)
+    duplicate_of INTEGER REFERENCES submissions(id),
+    seed INTEGER
 );
 CREATE INDEX IF NOT EXISTS submissions_by_hash ON submissions(samples_hash);
 CREATE INDEX IF NOT EXISTS submissions_by_submitter ON submissions(submitter, created);
@@ -73,14 +75,39 @@ CREATE TABLE IF NOT EXISTS load_cells (
 CREATE TABLE IF NOT EXISTS fits (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
     scope TEXT NOT NULL,
+    configs TEXT NOT NULL,
     n INTEGER NOT NULL,
     correct INTEGER NOT NULL,
-    C50 REAL,
-    C50_low REAL,
-    C50_high REAL,
-    slope REAL,
+    accuracy REAL NOT NULL,
+    acc_low REAL NOT NULL,
+    acc_high REAL NOT NULL,
+    b0 REAL,
+    b1 REAL,
+    v00 REAL,
+    v01 REAL,
+    v11 REAL,
+    c_min REAL NOT NULL,
+    c_max REAL NOT NULL,
     pseudo_r2 REAL,
+    lpm_r2 REAL,
+    aggregate_r2 REAL,
     PRIMARY KEY (submission_id, scope)
+);
+CREATE TABLE IF NOT EXISTS bins (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    scope TEXT NOT NULL,
+    band TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    effective_n REAL NOT NULL,
+    mean_C REAL NOT NULL,
+    low REAL NOT NULL,
+    high REAL NOT NULL,
+    PRIMARY KEY (submission_id, scope, band)
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS files (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
@@ -100,6 +127,8 @@ class Entry:
     open_weights: bool
     params_b: float | None = None
     link: str | None = None
+    seed: int | None = None
+    """The seed of the build the run was evaluated on; None for the public one."""
 
 
 class Store:
@@ -111,6 +140,20 @@ class Store:
         with closing(self.connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            self._migrate(db)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring a store written by an earlier version up to date; summaries of another version are dropped
+        (the board recomputes them from the items when it opens)."""
+        db.execute("UPDATE submissions SET status = ? WHERE status = 'verified'", (RESCORED,))  # the old label
+        if "seed" not in {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}:
+            db.execute("ALTER TABLE submissions ADD COLUMN seed INTEGER")
+        row = db.execute("SELECT value FROM meta WHERE key = 'summary_version'").fetchone()
+        if row is None or int(row["value"]) != SUMMARY_VERSION:
+            db.executescript("DROP TABLE IF EXISTS fits; DROP TABLE IF EXISTS bins; DROP TABLE IF EXISTS load_cells;")
+            db.executescript(SCHEMA)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('summary_version', ?)", (str(SUMMARY_VERSION),))
 
     def connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -119,14 +162,15 @@ class Store:
         return db
 
     def keep_files(self, upload: Upload) -> dict[str, str]:
-        """Write each raw file once, named by its sha256; returns name -> sha256."""
+        """Copy each raw file once, named by its sha256; returns name -> sha256."""
         kept = {}
-        for name, data in upload.files.items():
-            digest = hashlib.sha256(data).hexdigest()
+        for name, path in upload.files.items():
+            digest = sha256_file(path)
             target = self.files / digest
             if not target.exists():
                 with tempfile.NamedTemporaryFile(dir=self.files, suffix=".partial", delete=False) as partial:
-                    partial.write(data)
+                    pass
+                shutil.copyfile(path, partial.name)
                 os.replace(partial.name, target)  # atomic; concurrent writers of one hash write the same bytes
             kept[name] = digest
         return kept
@@ -134,7 +178,7 @@ class Store:
     def add(self, entry: Entry, upload: Upload, verdict: Verdict) -> int:
         """Record one accepted submission in a single transaction; returns its id."""
         kept = self.keep_files(upload)
-        samples_hash = upload.samples_hash if upload.samples else None
+        samples_hash = verdict.samples_hash
         with closing(self.connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -144,7 +188,7 @@ class Store:
                 )
                 cursor = db.execute(
                     "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link,"
-                    " status, log, samples_hash, duplicate_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " status, log, samples_hash, duplicate_of, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         time.time(),
                         entry.model,
@@ -157,6 +201,7 @@ class Store:
                         "\n".join(log),
                         samples_hash,
                         duplicate,
+                        entry.seed,
                     ),
                 )
                 sid = int(cursor.lastrowid)
@@ -191,15 +236,13 @@ class Store:
     @staticmethod
     def _write_summary(db: sqlite3.Connection, sid: int, items: pd.DataFrame) -> None:
         cells = load_cells(items)
-        fits = scope_fits(cells)
-        db.executemany(
-            f"INSERT INTO load_cells VALUES (?, {', '.join('?' * len(CELL_COLUMNS))})",
-            [(sid, *row) for row in cells[CELL_COLUMNS].itertuples(index=False)],
-        )
-        db.executemany(
-            f"INSERT INTO fits VALUES (?, {', '.join('?' * len(FIT_COLUMNS))})",
-            [(sid, *(None if _missing(v) else v for v in row)) for row in fits[FIT_COLUMNS].itertuples(index=False)],
-        )
+        fits, bins = scope_summaries(items)
+        for table, frame, columns in (("load_cells", cells, CELL_COLUMNS), ("fits", fits, FIT_COLUMNS),
+                                      ("bins", bins, BIN_COLUMNS)):  # fmt: skip
+            db.executemany(
+                f"INSERT INTO {table} VALUES (?, {', '.join('?' * len(columns))})",
+                [(sid, *(None if _missing(v) else v for v in row)) for row in frame[columns].itertuples(index=False)],
+            )
 
     def summarise_missing(self, loads: dict[str, int]) -> list[int]:
         """Write the summary of accepted submissions stored without one (by an older version of the Space).
@@ -211,7 +254,7 @@ class Store:
                 int(r[0])
                 for r in db.execute(
                     "SELECT DISTINCT t.submission_id FROM task_results t WHERE t.verified = 1 AND NOT EXISTS"
-                    " (SELECT 1 FROM load_cells c WHERE c.submission_id = t.submission_id)"
+                    " (SELECT 1 FROM fits f WHERE f.submission_id = t.submission_id)"
                 )
             ]
             for sid in missing:
@@ -224,7 +267,9 @@ class Store:
                 items["C"] = items["problem_id"].map(loads)
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    if db.execute("SELECT 1 FROM load_cells WHERE submission_id = ?", (sid,)).fetchone() is None:
+                    if db.execute("SELECT 1 FROM fits WHERE submission_id = ?", (sid,)).fetchone() is None:
+                        for table in ("load_cells", "fits", "bins"):  # a partial summary is written anew
+                            db.execute(f"DELETE FROM {table} WHERE submission_id = ?", (sid,))
                         self._write_summary(db, sid, items)  # unless another process got there first
                     db.execute("COMMIT")
                 except BaseException:
@@ -257,9 +302,10 @@ class Store:
         return dict(row)
 
     def recent_submissions(self, submitter: str, seconds: float) -> int:
+        """Accepted submissions (duplicates included, refusals not) of one submitter in the last `seconds`."""
         with closing(self.connect()) as db:
             row = db.execute(
-                "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ?",
+                "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ? AND status != 'rejected'",
                 (submitter, time.time() - seconds),
             ).fetchone()
         return int(row["n"])

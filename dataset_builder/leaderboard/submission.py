@@ -1,44 +1,71 @@
-"""The submission flow: read the upload, check it, store it or record why not; returns the status text."""
+"""The submission flow: check the form and the upload, store it or record why not; returns the status text.
+
+On the Hub (with `hf_oauth: true`) the submitter is the signed-in account and the form's name
+field is not used; locally the form's name is the submitter, as the page says. The hourly limit
+counts accepted submissions per submitter, so a refused attempt never uses up the allowance.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from .ingest import MAX_UPLOAD_BYTES, Rejected, check, read_upload
+from .ingest import Benchmark, Rejected, check, read_upload
+from .names import InvalidField, check_link, check_name, check_params
 from .store import Entry, Store
 
 RATE_LIMIT = 5
 RATE_WINDOW_SECONDS = 3600
+REFUSED = "(refused)"
+T = TypeVar("T")
 
 
-def submit(
-    store: Store,
-    reference: dict,
-    paths: list[str],
-    model: str,
-    family: str,
-    params_b: float | None,
-    open_weights: bool,
-    submitter: str,
-    link: str | None,
-) -> str:
+@dataclass(frozen=True)
+class Form:
+    """What the submit page sends, as typed."""
+
+    model: str | None
+    family: str | None
+    params_b: str | float | None = None
+    open_weights: bool = True
+    submitter: str | None = None
+    link: str | None = None
+
+
+def entry_of(form: Form, account: str | None) -> tuple[Entry, list[str]]:
+    """The entry to store and the rule each bad field broke; a bad name is stored as REFUSED."""
+    problems: list[str] = []
+
+    def field(check: Callable[[], T], fallback: T) -> T:
+        try:
+            return check()
+        except InvalidField as error:
+            problems.append(str(error))
+            return fallback
+
+    model = field(lambda: check_name(form.model, "model"), REFUSED)
+    family = field(lambda: check_name(form.family, "family"), REFUSED)
+    submitter = account or field(lambda: check_name(form.submitter, "submitter"), REFUSED)
+    params_b = field(lambda: check_params(form.params_b), None)
+    link = field(lambda: check_link(form.link), None)
+    return Entry(model, family, submitter, bool(form.open_weights), params_b, link), problems
+
+
+def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, account: str | None = None) -> str:
     """Ingest one submission; the returned text is shown to the submitter as plain text."""
-    model, family, submitter = model.strip(), family.strip(), submitter.strip()
-    missing = [name for name, value in (("model", model), ("family", family), ("submitter", submitter)) if not value]
-    if missing:
-        return f"rejected: please fill in {', '.join(missing)}"
-    if not paths:
-        return "rejected: upload the results_*.json and samples_*.jsonl files (or one .zip of the output folder)"
-    if store.recent_submissions(submitter, RATE_WINDOW_SECONDS) >= RATE_LIMIT:
-        return f"rejected: at most {RATE_LIMIT} submissions per hour per submitter; try again later"
-    entry = Entry(model, family, submitter, open_weights, params_b, (link or "").strip() or None)
+    entry, problems = entry_of(form, account)
+    if not problems and not paths:
+        problems.append("files: upload the results_*.json and samples_*.jsonl files (or one .zip of the output folder)")
+    if problems:
+        sid = store.reject(entry, "; ".join(problems))
+        return f"submission #{sid} rejected: " + "; ".join(problems)
+    if store.recent_submissions(entry.submitter, RATE_WINDOW_SECONDS) >= RATE_LIMIT:
+        return f"rejected: at most {RATE_LIMIT} accepted submissions per hour per submitter; try again later"
     try:
-        size = sum(Path(p).stat().st_size for p in paths)
-        if size > MAX_UPLOAD_BYTES:
-            raise Rejected(f"the upload is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
-        files = [(Path(p).name, Path(p).read_bytes()) for p in paths]
-        upload = read_upload(files)
-        verdict = check(upload, reference)
+        upload = read_upload([(Path(p).name, Path(p)) for p in paths])
+        verdict = check(upload, benchmark)
     except Rejected as error:
         sid = store.reject(entry, str(error))
         return f"submission #{sid} rejected: {error}"

@@ -1,25 +1,35 @@
 """What the board needs of a submission, computed once when it is ingested.
 
 Item-level results stay in the store for the per-model analyses, but the table and the family
-plots read two small summaries instead, so the board stays fast with hundreds of submissions:
+plots read three small summaries instead, so the board stays fast with hundreds of submissions:
 
-- load cells: per config and value of C, how many problems were multiplied and read, and how
-  many of each were right (the logistic model depends on C alone, so counts per C value give
-  exactly the fit of the items);
-- scope fits: the logistic fit of correctness on C over every scope the board can filter to
-  (all configs, one modality, one representation, one config).
+- scope fits: for every scope the board can filter to (all configs, one modality, one
+  representation, one config), the accuracy with its interval, the logistic fit on C with a
+  covariance clustered by problem (C50 and its interval are derived from it when shown), the
+  paper's LPM R^2 on C and the aggregate R^2 per C value;
+- scope bins: accuracy per C band of each scope, at its items' mean C, with its interval;
+- load cells: per config and value of C, how many problems were multiplied and read and how many
+  of each were right, for the perception decomposition.
+
+SUMMARY_VERSION names how these are computed: a store summarised by another version is
+summarised again from its items when the board opens.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from .analysis import NotEstimable, counts_as_outcomes, fit_logistic
+from ..problems import C_BANDS
+from .analysis import LogisticFit, NotEstimable, aggregate_r2, binned, clustered_proportion, fit_logistic
 
+SUMMARY_VERSION = 2
 ALL = "all"
+C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
 
 
 def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, ...]:
@@ -32,7 +42,7 @@ def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, 
 
 
 def scope_name(modality: str = ALL, representation: str = ALL) -> str:
-    """The key under which a scope's fit is stored: "all", "image", "words" or "image-words"."""
+    """The key under which a scope's summary is stored: "all", "image", "words" or "image-words"."""
     if modality == ALL:
         return representation
     return modality if representation == ALL else f"{modality}-{representation}"
@@ -45,8 +55,10 @@ SCOPES: dict[str, tuple[str, ...]] = {
     if scope_configs(m, r)
 }
 CELL_COLUMNS = ["config", "C", "n", "correct", "read_n", "read", "read_correct"]
-FIT_STATS = ["C50", "C50_low", "C50_high", "slope", "pseudo_r2"]
-FIT_COLUMNS = ["scope", "n", "correct", *FIT_STATS]
+FIT_STATS = ["accuracy", "acc_low", "acc_high", "b0", "b1", "v00", "v01", "v11", "c_min", "c_max", "pseudo_r2",
+             "lpm_r2", "aggregate_r2"]  # fmt: skip
+FIT_COLUMNS = ["scope", "configs", "n", "correct", *FIT_STATS]
+BIN_COLUMNS = ["scope", "band", "n", "correct", "effective_n", "mean_C", "low", "high"]
 
 
 def load_cells(items: pd.DataFrame) -> pd.DataFrame:
@@ -73,30 +85,69 @@ def load_cells(items: pd.DataFrame) -> pd.DataFrame:
     return cells.reset_index().astype({c: int for c in CELL_COLUMNS[1:]})[CELL_COLUMNS]
 
 
-def scope_fits(cells: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy and the logistic fit on C of the multiplication items in every scope that has any."""
-    rows = []
+def scope_summaries(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fits and bins of the multiplication items in every scope that has any (problems are the clusters)."""
+    multiply = items[items["kind"] == "multiply"]
+    fits, bins = [], []
     for scope, configs in SCOPES.items():
-        chosen = cells[cells["config"].isin(configs) & (cells["n"] > 0)]
+        chosen = multiply[multiply["config"].isin(configs)]
         if chosen.empty:
             continue
-        per_c = chosen.groupby("C")[["n", "correct"]].sum().reset_index()
-        rows.append(
-            {"scope": scope, "n": int(per_c["n"].sum()), "correct": int(per_c["correct"].sum())} | fit_cells(per_c)
+        present = ",".join(c for c in configs if c in set(chosen["config"]))
+        fits.append({"scope": scope, "configs": present} | scope_fit(chosen))
+        for band, bin_ in zip(C_BANDS, _bins(chosen), strict=False):
+            if bin_ is not None:
+                bins.append({"scope": scope, "band": f"{band[0]}-{band[1]}", "n": bin_.n, "correct": bin_.correct,
+                             "effective_n": bin_.effective_n, "mean_C": bin_.mean_x, "low": bin_.low,
+                             "high": bin_.high})  # fmt: skip
+    return pd.DataFrame(fits, columns=FIT_COLUMNS), pd.DataFrame(bins, columns=BIN_COLUMNS)
+
+
+def _bins(items: pd.DataFrame) -> list[Any]:
+    """One entry per C band, None where the band holds no item (so bands stay aligned)."""
+    out = []
+    for low, high in C_BANDS:
+        inside = items[(items["C"] >= low) & (items["C"] <= high)]
+        out.append(
+            binned(inside["C"], inside["correct"], inside["problem_id"], [low, high])[0] if len(inside) else None
         )
-    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+    return out
 
 
-def fit_cells(per_c: pd.DataFrame) -> dict[str, float]:
-    """C50 with its interval, slope and pseudo-R^2 from counts per C (NaN where no fit exists)."""
+def scope_fit(items: pd.DataFrame) -> dict[str, Any]:
+    """Accuracy, the clustered logistic fit and the R^2 measures of one scope's items (NaN where none exists)."""
+    y, x = items["correct"].to_numpy(dtype=float), items["C"].to_numpy(dtype=float)
+    accuracy = clustered_proportion(y, items["problem_id"].to_numpy())
+    row: dict[str, Any] = {"n": len(items), "correct": int(y.sum()), "accuracy": accuracy.value,
+                           "acc_low": accuracy.low, "acc_high": accuracy.high}  # fmt: skip
+    row |= dict.fromkeys(["b0", "b1", "v00", "v01", "v11", "pseudo_r2"], math.nan)
+    row |= {"c_min": float(x.min()), "c_max": float(x.max()), "lpm_r2": _r2(x, y), "aggregate_r2": aggregate_r2(x, y)}
     try:
-        fit = fit_logistic(*counts_as_outcomes(per_c["C"], per_c["n"], per_c["correct"]))
+        fit = fit_logistic(x, y, groups=items["problem_id"].to_numpy())
     except NotEstimable:
-        return {"C50": math.nan, "C50_low": math.nan, "C50_high": math.nan, "slope": math.nan, "pseudo_r2": math.nan}
-    return {
-        "C50": fit.c50,
-        "C50_low": fit.c50_low,
-        "C50_high": fit.c50_high,
-        "slope": fit.slope,
-        "pseudo_r2": fit.pseudo_r2,
-    }
+        return row
+    (v00, v01), (_, v11) = fit.cov
+    return row | {"b0": fit.intercept, "b1": fit.slope, "v00": v00, "v01": v01, "v11": v11, "pseudo_r2": fit.pseudo_r2}
+
+
+def _r2(x: np.ndarray, y: np.ndarray) -> float:
+    """R^2 of the linear probability model correct ~ C (the squared correlation; NaN without variation)."""
+    if np.std(x) == 0 or np.std(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1] ** 2)
+
+
+def stored_fit(row: pd.Series | dict[str, Any], n: int | None = None) -> LogisticFit | None:
+    """The LogisticFit a stored scope row holds, or None when the scope had no fit."""
+    if row["b1"] is None or (isinstance(row["b1"], float) and math.isnan(row["b1"])):
+        return None
+    return LogisticFit(
+        intercept=float(row["b0"]),
+        slope=float(row["b1"]),
+        cov=((float(row["v00"]), float(row["v01"])), (float(row["v01"]), float(row["v11"]))),
+        pseudo_r2=float(row["pseudo_r2"]),
+        aic=math.nan,
+        n=int(n if n is not None else row["n"]),
+        c_min=float(row["c_min"]),
+        c_max=float(row["c_max"]),
+    )

@@ -2,12 +2,34 @@
 
 TITLE = "mmmult leaderboard: exact multiplication across text, images and speech"
 
+NAME_RULE = "letters, digits, space and ._-/:+() only, 1 to 100 characters"
+SIGN_IN = "Sign in with your Hugging Face account to submit: the account is the submitter, at most 5 a hour."
+LOCAL_IDENTITY = (
+    "This board runs without Hugging Face sign-in, so the *Submitter* name below is taken as given; "
+    "the hourly limit (5 accepted submissions) counts per name. On the Hub the board asks you to sign in."
+)
+
+TABLE_NOTE = (
+    "**Score**: accuracy over every config of the chosen modality and representation, with its 95% interval; "
+    "a model is scored and ranked only where it ran every config (*Configs*). Ranks tie where intervals "
+    "overlap. Cells marked † are self-reported (no samples were uploaded). Every number is defined in this "
+    "Space's README, *What the numbers mean*."
+)
+LPM_NOTE = (
+    "The paper's linear probability models (OLS of correctness; robust standard errors, clustered by problem "
+    "over all configs): R² on C alone, and the coefficients on total digits, total non-zero digits and C:"
+)
+GEE_NOTE = (
+    "Does the gap between channels grow with load? A logistic GEE clustered by problem, correct ~ C x "
+    "(modality + representation): each term is the change in a channel's log-odds per 100 of C against text "
+    "numerals, with its 95% interval (negative: that channel falls faster):"
+)
+
 INTRO = (
-    "Each row is a model evaluated with lm-evaluation-harness on the mmmult tasks. Every submitted "
-    "sample is re-scored here with the benchmark's own answer extraction; rows marked *verified* come "
-    "from re-scored samples, *self-reported* rows from results.json alone. C is the arithmetic load: "
-    "(total digits) x (non-zero digits) of the two operands; C50 is the load at which the fitted "
-    "accuracy crosses 50%."
+    "Each row is a model evaluated with lm-evaluation-harness on the mmmult tasks. Every submitted sample is "
+    "re-scored here with the benchmark's own answer extraction (*re-scored from samples*); runs that uploaded "
+    "results.json alone are *self-reported* and hidden unless you include them. C is the arithmetic load: "
+    "(total digits) x (non-zero digits) of the two operands; C50 is the load at which fitted accuracy crosses 50%."
 )
 
 ABOUT = """
@@ -22,18 +44,22 @@ reading from computing.
 
 ## What you see
 
-- **Leaderboard**: one row per model (its latest verified submission; tick *Every submission* for
-  all). Filter by name, family, parameter count, open or proprietary weights, modality and
-  representation (the accuracy, perception and fit columns then cover those configs only), choose
-  the columns, sort by any column, download the view as CSV. The page URL carries the filters, so a
-  view can be shared by copying it.
-- **Accuracy vs C**: per model family, binned accuracy with Wilson 95% intervals and the fitted
-  logistic curve, for any modality and representation.
-- **Model analysis**: one model in every config; its perception accuracy beside its accuracy, and
-  the accuracy on problems it read correctly, P(correct product | both operands read), against C:
-  where that stays high while accuracy falls, failure is computation, not perception. Then paired
-  gaps between configs on the same problems (McNemar) and how well C, digit counts and step counts
-  each predict correctness.
+- **Leaderboard**: one row per model (its latest submission re-scored from samples; tick *Every
+  submission* for all, *Include self-reported* for results-only uploads). The score of a scope is
+  the accuracy over all of its configs; rank ties follow overlapping intervals. Filter by name,
+  family, parameter count, open or proprietary weights, modality and representation; sort; choose
+  columns; download the view as CSV. The page URL carries the whole view, and `?model=NAME` opens
+  that model's analysis.
+- **Accuracy vs C**: every model of the board, binned accuracy at its items' mean C with 95%
+  intervals (clustered by problem where configs are pooled) and its own logistic fit, drawn over
+  the C range of its data.
+- **Model analysis**: one model in every config; perception beside accuracy and P(correct | both
+  operands read) against C; paired gaps between configs (with Holm's correction); the predictor
+  comparison; the paper's linear probability models; whether channel gaps grow with load; and a
+  paired comparison with any other model.
+
+Every number is defined in this Space's README (*What the numbers mean*), and checked by
+simulation with a known truth (`benchmarks/statistics.py` in the repository).
 
 ## How to run it
 
@@ -47,8 +73,8 @@ reading from computing.
 
 Upload the `results_*.json` and all `samples_*.jsonl` files of one run (or one .zip of the output
 folder, at most 50 MB), name the model and its family, and submit. The submission gets a status and
-a validation log: a run without `--limit`, on the published dataset, with unmodified files, is
-*verified*.
+a validation log naming any problem by file, line and field. A run without `--limit`, on the
+published dataset, with unmodified files, is *re-scored from samples*.
 
 ## Citation
 
