@@ -294,6 +294,14 @@ def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED
     return kept
 
 
+def problem_set(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
+    """The problems a build of the default design holds: drawn with the seed, then narrowed by the bounds.
+
+    The leaderboard calls this too, to regenerate the problems of a fresh seed that a run was evaluated on.
+    """
+    return select(generate(per_stratum, seed), bounds, seed)
+
+
 def read_csv(path: str | Path) -> list[Problem]:
     """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
 

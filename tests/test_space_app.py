@@ -56,10 +56,10 @@ def test_the_submission_endpoint_rescores_and_stores_and_refuses_markup(space, u
     url, store = space
     client = Client(url, verbose=False)
     files = [handle_file(p) for p in upload_paths]
-    status = client.predict(files, "reference", "Reference", "", True, "tester", "", api_name="/submit")
+    status = client.predict(files, "reference", "Reference", "", True, "tester", "", "", api_name="/submit")
     assert status.startswith("submission #1 re-scored")
     assert store.counts()["task_results"] == 3
-    refused = client.predict(files, EVIL, "Reference", "", True, "tester", "", api_name="/submit")
+    refused = client.predict(files, EVIL, "Reference", "", True, "tester", "", "", api_name="/submit")
     assert refused.startswith("submission #2 rejected: model: use letters, digits, space and ._-/:+() only")
     assert store.counts()["task_results"] == 3
     assert store.submission(1)["params_b"] is None  # an empty size is unknown, never 0

@@ -67,6 +67,10 @@ def summary(manifest: dict[str, Any]) -> str:
     ]
     for name, counts in manifest["configs"].items():
         lines.append(f"| {name} | " + " | ".join(f"{counts.get(s, 0):,}" for s in _split_names(manifest)) + " |")
+    bands = manifest["test_per_band"]
+    lines += ["", "Test problems per C band (each config holds all of them):", ""]
+    lines += ["| C band | " + " | ".join(bands) + " |", "|---|" + "---|" * len(bands)]
+    lines.append("| test problems | " + " | ".join(f"{n:,}" for n in bands.values()) + " |")
     renderers = manifest["renderers"]
     if "image" in renderers:
         image = renderers["image"]

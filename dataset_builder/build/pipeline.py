@@ -14,6 +14,7 @@ import logging
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,17 @@ from ..errors import UserError
 from ..media.codec import AudioCodec
 from ..media.readers import Transcriber
 from ..media.tts import TTSSettings
-from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, Problem, generate, read_csv, select
+from ..problems import (
+    C_BANDS,
+    DEFAULT_PER_STRATUM,
+    DEFAULT_SEED,
+    Bounds,
+    Problem,
+    band_of,
+    problem_set,
+    read_csv,
+    select,
+)
 from . import versions
 from .builder import MMMult, write_problems
 from .card import write_card
@@ -70,8 +81,10 @@ class BuildOptions:
 
 def load_problems(options: BuildOptions) -> list[Problem]:
     """The problems of a build: the default factorial set or a CSV, within the bounds."""
-    source = read_csv(options.from_csv) if options.from_csv else generate(options.per_stratum, options.seed)
-    problems = select(source, options.bounds, options.seed)
+    if options.from_csv:
+        problems = select(read_csv(options.from_csv), options.bounds, options.seed)
+    else:
+        problems = problem_set(options.per_stratum, options.seed, options.bounds)
     if not problems:
         raise BuildError("no problem is left within the given bounds; widen --min/--max-digits or --min/--max-c")
     if not any(p.split == "test" for p in problems):
@@ -83,6 +96,12 @@ def fingerprint(problems: list[Problem]) -> str:
     """sha256 over every problem's id, operands and split: equal fingerprints mean the same problem set."""
     canonical = "\n".join(f"{p.problem_id},{p.a},{p.b},{p.split}" for p in problems)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_per_band(problems: list[Problem]) -> dict[str, int]:
+    """Test problems per C band ("4-25": 385, ...), as the card reports them."""
+    counts = Counter(band_of(p.C) for p in problems if p.split == "test")
+    return {f"{low}-{high}": counts[(low, high)] for low, high in C_BANDS}
 
 
 def sha256_file(path: Path) -> str:
@@ -122,6 +141,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "options": _options_dict(options),
         "num_problems": len(problems),
         "fingerprint": fingerprint(problems),
+        "test_per_band": test_per_band(problems),
         "configs": {name: {s: i.num_examples for s, i in infos[name].splits.items()} for name in options.configs},
         "renderers": provenance,
         "versions": versions.library_versions(),

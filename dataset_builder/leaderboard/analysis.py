@@ -420,6 +420,14 @@ def paired_gap(first: Array, second: Array) -> PairedGap:
     )
 
 
+def independent_difference(correct_1: int, n_1: int, correct_2: int, n_2: int) -> tuple[float, float, float]:
+    """Difference of two independent proportions with Newcombe's hybrid score interval (statsmodels')."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    low, high = confint_proportions_2indep(correct_1, n_1, correct_2, n_2, method="newcomb", compare="diff")
+    return correct_1 / n_1 - correct_2 / n_2, float(low), float(high)
+
+
 def holm(p_values: Array) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (its familywise error stays at the level)."""
     p = np.asarray(p_values, dtype=float)

@@ -21,7 +21,7 @@ from .persistence import restore_and_schedule
 from .store import Store
 from .submission import Form, submit
 from .summary import ALL, scope_configs, scope_name
-from .texts import ABOUT, GEE_NOTE, INTRO, LOCAL_IDENTITY, LPM_NOTE, NAME_RULE, SIGN_IN, TABLE_NOTE, TITLE
+from .texts import ABOUT, FRESH_NOTE, GEE_NOTE, INTRO, LOCAL_IDENTITY, LPM_NOTE, NAME_RULE, SIGN_IN, TABLE_NOTE, TITLE
 from .views import (
     CHOOSABLE_COLUMNS,
     DEFAULT_COLUMNS,
@@ -34,6 +34,7 @@ from .views import (
     csv_frame,
     display,
     filter_table,
+    fresh_draw_table,
     gap_figure,
     interactions_table,
     lpm_table,
@@ -128,7 +129,8 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                 gr.update(choices=others, value=other), model_across_configs(cells, name),
                 rounded(perception_table(cells)), perception_vs_c(cells, name, config or ""), gap_figure(gaps, name),
                 rounded(gaps, 4), predictor_figure(predictors, name, detail), rounded(predictors),
-                rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison)  # fmt: skip
+                rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison,
+                rounded(fresh_draw_table(board.draws(model)) if model else pd.DataFrame(), 4))  # fmt: skip
 
     def open_linked(name: str | None, config: str | None, other: str | None):  # noqa: ANN202
         """A link to a model (?model=NAME) opens its analyses; without one the model page waits for its tab."""
@@ -192,6 +194,8 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                 interactions = gr.Dataframe(interactive=False, elem_id="interactions")
                 gr.Markdown("Against another model on the problems both answered (first minus second):")
                 comparison = gr.Dataframe(interactive=False, elem_id="comparison")
+                gr.Markdown(FRESH_NOTE)
+                draws = gr.Dataframe(interactive=False, elem_id="draws")
             with gr.Tab("Submit", id="submit"):
                 if oauth:
                     gr.LoginButton()
@@ -208,13 +212,14 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                     open_weights = gr.Checkbox(label="Open weights", value=True)
                     submitter = gr.Textbox(label="Submitter", elem_id="submitter", visible=not oauth)
                     link = gr.Textbox(label="Link (optional, http or https)", elem_id="link")
+                    seed = gr.Textbox(label="Seed of a fresh draw (empty: the published problems)", elem_id="seed")
                 send = gr.Button("Submit", variant="primary", elem_id="send")
                 status = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
             with gr.Tab("About", id="about"):
                 gr.Markdown(ABOUT)
 
         analysis_outputs = [chosen, chosen_config, other, across, perception, decomposition, gap_plot, gaps,
-                            predictor_plot, predictors, lpm, interactions, comparison]  # fmt: skip
+                            predictor_plot, predictors, lpm, interactions, comparison, draws]  # fmt: skip
         # In URL_KEYS order. `linked` holds the model a visitor picked (or a link named): it is in the URL while
         # the model page shows that model, and leaves it when they go back to the board.
         url_state = [search, families, weights, modality, representation, min_params, max_params, every,
@@ -238,12 +243,23 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
             control.input(analyse, [chosen, chosen_config, other], analysis_outputs)
         analysis_tab.select(analyse, [chosen, chosen_config, other], analysis_outputs)
 
-        def on_submit(paths, model, family, params, open_weights, submitter, link, profile: gr.OAuthProfile | None):  # noqa: ANN001, ANN202
-            form = Form(model, family, params, open_weights, submitter, link)
+        def on_submit(
+            paths: list | None,
+            model: str,
+            family: str,
+            params: str,
+            open_weights: bool,
+            submitter: str,
+            link: str,
+            seed: str,
+            profile: gr.OAuthProfile | None,
+        ) -> str:
+            """The submit button; Gradio passes the signed-in profile (None locally or when signed out)."""
+            form = Form(model, family, params, open_weights, submitter, link, seed)
             return submit_as(store, reference, [str(p) for p in paths or []], form, profile, oauth)
 
         send.click(
-            on_submit, [files, model, family, params, open_weights, submitter, link], status, api_name="submit"
+            on_submit, [files, model, family, params, open_weights, submitter, link, seed], status, api_name="submit"
         ).then(refresh, url_state, outputs).then(family_choices, families, families)
     return demo
 

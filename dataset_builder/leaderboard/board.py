@@ -95,6 +95,23 @@ class Board:
             fits = pd.read_sql_query("SELECT * FROM fits WHERE scope = ?", db, params=(scope,))
         return fits[fits["submission_id"].isin(submission_ids)]
 
+    def draws(self, model: str) -> pd.DataFrame:
+        """A model's latest re-scored run on the published problems and its runs on fresh draws (seed set):
+        submission_id, seed (None: published), config, correct, n of each multiplication task."""
+        with closing(self.store.connect()) as db:
+            runs = pd.read_sql_query(
+                "SELECT s.id AS submission_id, s.seed, t.config, t.score, t.n FROM submissions s JOIN task_results t"
+                " ON t.submission_id = s.id WHERE s.model = ? AND s.status = ? AND t.kind = 'multiply'"
+                " AND t.verified = 1 ORDER BY s.id DESC",
+                db,
+                params=(model, RESCORED),
+            )
+        public = runs[runs["seed"].isna()]
+        latest = public[public["submission_id"] == public["submission_id"].max()] if len(public) else public
+        fresh = runs[runs["seed"].notna()]
+        out = pd.concat([latest, fresh])
+        return out.assign(correct=(out["score"] * out["n"]).round().astype(int))
+
     def items(self, submission_id: int) -> pd.DataFrame:
         """The re-scored items of one submission with their problem statistics."""
         with closing(self.store.connect()) as db:

@@ -16,7 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from ..answers import extract_answer, extract_operands, operands_text
 from ..configs import CONFIGS, STIMULUS_CONFIGS, data_file_pattern
+from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
 from ..scoring import score_answer, score_perception
 from ..stimulus import stimulus
 from ..tasks import GROUP_NAMES, MULTIPLY, TASKS, Task
@@ -37,12 +38,52 @@ MAX_LINE_BYTES = 2 * 2**20
 RESCORED, SELF_REPORTED = "re-scored", "self-reported"
 
 
-class Benchmark(Mapping[str, dict[str, Any]]):
-    """The test problems a board checks submissions against, by problem_id, and the configs of the build."""
+@dataclass(frozen=True)
+class Design:
+    """How the build's problems were drawn: enough to draw the same design again with another seed."""
 
-    def __init__(self, problems: dict[str, dict[str, Any]], configs: tuple[str, ...] = STIMULUS_CONFIGS) -> None:
+    per_stratum: int = DEFAULT_PER_STRATUM
+    seed: int = DEFAULT_SEED
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def test_problems(self, seed: int) -> dict[str, dict[str, Any]]:
+        """The test problems a build of this design with `seed` holds (mmmult build --seed SEED)."""
+        drawn = problem_set(self.per_stratum, seed, self.bounds)
+        return {p.problem_id: p.as_dict() for p in drawn if p.split == "test"}
+
+
+class Benchmark(Mapping[str, dict[str, Any]]):
+    """The test problems a board checks submissions against, by problem_id, and the configs of the build.
+
+    `design` is how the problems were drawn (None for a build from a CSV): a run evaluated on a fresh
+    draw (`mmmult build --seed S`) is checked against `fresh(S)`, regenerated here in a second.
+    """
+
+    def __init__(
+        self,
+        problems: dict[str, dict[str, Any]],
+        configs: tuple[str, ...] = STIMULUS_CONFIGS,
+        design: Design | None = Design(),
+    ) -> None:
         self.problems = problems
         self.configs = configs
+        self.design = design
+        self._fresh: dict[int, Benchmark] = {}
+
+    @property
+    def seed(self) -> int | None:
+        return self.design.seed if self.design else None
+
+    def fresh(self, seed: int) -> Benchmark:
+        """The same design drawn with another seed (the problems are regenerated once per seed)."""
+        if self.design is None:
+            raise Rejected("this board's benchmark was built from a CSV: there is no fresh draw of it to check against")
+        if seed == self.design.seed:
+            return self
+        if seed not in self._fresh:
+            design = replace(self.design, seed=seed)
+            self._fresh[seed] = Benchmark(self.design.test_problems(seed), self.configs, design)
+        return self._fresh[seed]
 
     def __getitem__(self, problem_id: str) -> dict[str, Any]:
         return self.problems[problem_id]
@@ -68,8 +109,17 @@ def load_reference(build: str | Path) -> Benchmark:
         raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
     rows = pq.ParquetDataset(files).read().to_pylist()
     manifest = Path(build) / "manifest.json"
-    built = json.loads(manifest.read_text())["configs"] if manifest.is_file() else STIMULUS_CONFIGS
-    return Benchmark({row["problem_id"]: row for row in rows}, tuple(c for c in STIMULUS_CONFIGS if c in built))
+    facts = json.loads(manifest.read_text()) if manifest.is_file() else {"configs": STIMULUS_CONFIGS, "options": {}}
+    configs = tuple(c for c in STIMULUS_CONFIGS if c in facts["configs"])
+    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]))
+
+
+def design_of(options: dict[str, Any]) -> Design | None:
+    """The design a build's manifest options describe (None for a CSV build); defaults where unstated."""
+    if options.get("from_csv"):
+        return None
+    bounds = Bounds(**{k: v for k, v in (options.get("bounds") or {}).items() if k in Bounds.__dataclass_fields__})
+    return Design(int(options.get("per_stratum", DEFAULT_PER_STRATUM)), int(options.get("seed", DEFAULT_SEED)), bounds)
 
 
 def _download_problems(repo_id: str, pattern: str) -> str:

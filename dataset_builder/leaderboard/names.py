@@ -70,6 +70,19 @@ def check_params(value: str | float | None) -> float | None:
     return number
 
 
+MAX_SEED = 2**32
+
+
+def check_seed(value: str | int | None) -> int | None:
+    """The seed of a fresh draw a run was evaluated on (mmmult build --seed S), or None for the published one."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if not text.isdigit() or not text.isascii() or int(text) >= MAX_SEED:
+        raise InvalidField(f"seed: a whole number from 0 to {MAX_SEED - 1} (mmmult build --seed), or nothing")
+    return int(text)
+
+
 def csv_cell(value: object) -> object:
     """A value safe to put in a CSV a spreadsheet opens: text that starts a formula gets a leading quote."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):

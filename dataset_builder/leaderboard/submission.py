@@ -8,12 +8,12 @@ counts accepted submissions per submitter, so a refused attempt never uses up th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
 from .ingest import Benchmark, Rejected, check, read_upload
-from .names import InvalidField, check_link, check_name, check_params
+from .names import InvalidField, check_link, check_name, check_params, check_seed
 from .store import Entry, Store
 
 RATE_LIMIT = 5
@@ -32,6 +32,8 @@ class Form:
     open_weights: bool = True
     submitter: str | None = None
     link: str | None = None
+    seed: str | int | None = None
+    """The seed of a fresh draw (mmmult build --seed S) the run was evaluated on; empty for the published set."""
 
 
 def entry_of(form: Form, account: str | None) -> tuple[Entry, list[str]]:
@@ -50,7 +52,8 @@ def entry_of(form: Form, account: str | None) -> tuple[Entry, list[str]]:
     submitter = account or field(lambda: check_name(form.submitter, "submitter"), REFUSED)
     params_b = field(lambda: check_params(form.params_b), None)
     link = field(lambda: check_link(form.link), None)
-    return Entry(model, family, submitter, bool(form.open_weights), params_b, link), problems
+    seed = field(lambda: check_seed(form.seed), None)
+    return Entry(model, family, submitter, bool(form.open_weights), params_b, link, seed), problems
 
 
 def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, account: str | None = None) -> str:
@@ -64,8 +67,11 @@ def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, acc
     if store.recent_submissions(entry.submitter, RATE_WINDOW_SECONDS) >= RATE_LIMIT:
         return f"rejected: at most {RATE_LIMIT} accepted submissions per hour per submitter; try again later"
     try:
+        drawn = benchmark if entry.seed is None else benchmark.fresh(entry.seed)
+        if drawn is benchmark:  # the published seed, typed out
+            entry = replace(entry, seed=None)
         upload = read_upload([(Path(p).name, Path(p)) for p in paths])
-        verdict = check(upload, benchmark)
+        verdict = check(upload, drawn)
     except Rejected as error:
         sid = store.reject(entry, str(error))
         return f"submission #{sid} rejected: {error}"

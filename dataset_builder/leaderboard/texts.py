@@ -25,6 +25,14 @@ GEE_NOTE = (
     "numerals, with its 95% interval (negative: that channel falls faster):"
 )
 
+FRESH_NOTE = (
+    "Fresh draws (a contamination check): the problems are generated from a seed, so a run on a fresh "
+    "draw (`mmmult build --seed S`, then the seed in the submit form) answers new problems of the same "
+    "design. Accuracy on the published problems minus accuracy on the fresh ones, per config, with "
+    "Newcombe's interval for two independent samples; a gap well above zero hints at training on the "
+    "published test set:"
+)
+
 INTRO = (
     "Each row is a model evaluated with lm-evaluation-harness on the mmmult tasks. Every submitted sample is "
     "re-scored here with the benchmark's own answer extraction (*re-scored from samples*); runs that uploaded "

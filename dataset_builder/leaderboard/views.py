@@ -584,3 +584,25 @@ def model_comparison(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(out, columns=COMPARISON_COLUMNS)
     table["holm_p"] = holm(table["mcnemar_p"].to_numpy())
     return table
+
+
+DRAW_COLUMNS = ["seed", "config", "n", "accuracy_published", "accuracy_fresh", "gap", "gap_low", "gap_high"]
+
+
+def fresh_draw_table(draws: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy on the published problems against a fresh draw of the same design, config by config:
+    a gap well above zero hints that the model has seen the published test set. The two runs answer
+    different problems, so the interval is Newcombe's for two independent proportions."""
+    from .analysis import independent_difference
+
+    published = draws[draws["seed"].isna()].set_index("config")
+    rows = []
+    for row in draws[draws["seed"].notna()].itertuples():
+        if row.config not in published.index:
+            continue
+        mine = published.loc[row.config]
+        gap, low, high = independent_difference(int(mine["correct"]), int(mine["n"]), int(row.correct), int(row.n))
+        rows.append({"seed": int(row.seed), "config": row.config, "n": int(row.n),
+                     "accuracy_published": mine["correct"] / mine["n"], "accuracy_fresh": row.correct / row.n,
+                     "gap": gap, "gap_low": low, "gap_high": high})  # fmt: skip
+    return pd.DataFrame(rows, columns=DRAW_COLUMNS)
