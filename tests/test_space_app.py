@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv as csvlib
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from dataset_builder.leaderboard.app import build_app, submit_as
+from dataset_builder.leaderboard.app import build_app, submit_as, view
 from dataset_builder.leaderboard.ingest import check, read_upload
 from dataset_builder.leaderboard.simulate import lm_eval_files, logistic_model
 from dataset_builder.leaderboard.store import Entry, Store
@@ -160,6 +162,9 @@ def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_pa
     add(store, reference, "plain-70B", "Plain", everything, 80, 70.0)
     add(store, reference, "small-1B", FORMULA, everything, 20, 1.0)
     add(store, reference, "text-only", "Plain", ["mmmult_text_numerals", "mmmult_text_words"], 30, None)
+    flat = read_upload(lm_eval_files(reference, everything, logistic_model(60, 0.0, seed=5)))  # 50% at every C
+    store.add(Entry("flat-2B", "Plain", "seeded", True, 2.0), flat, check(flat, reference))
+    loads = [p["C"] for p in reference.values()]
     demo, url = serve(store, reference)
     try:
         with sync_playwright() as p:
@@ -176,11 +181,22 @@ def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_pa
                 page.locator("#download").click()
             csv = Path(download.value.path()).read_text()
             assert "'=HYPERLINK(" in csv and ",=HYPERLINK(" not in csv
+            rows = {row["model"]: row for row in csvlib.DictReader(io.StringIO(csv))}
+            assert rows["text-only"]["rank"] == "" and rows["text-only"]["score"] == ""  # ranked only where complete
+            assert rows["text-only"]["coverage"] == "2/6" and rows["plain-70B"]["rank"] == "1"
+            assert rows["flat-2B"]["C50"] == "n/a"
+            expect(board).to_contain_text("n/a")
 
             page.get_by_role("tab", name="Accuracy vs C").click()
             page.locator("#curve").wait_for()
             expect(page.locator("#curve")).to_contain_text("<img src=x", timeout=30_000)  # the legend, as text
+            expect(page.locator("#curve")).to_contain_text("flat-2B fit, C50 n/a")
             assert page.locator("#curve img").count() == 0
+            lines = page.evaluate(
+                "() => document.querySelector('#curve .js-plotly-plot')._fullData.filter(t => t.mode === 'lines')"
+                ".map(t => Array.from(t.x)).map(x => [Math.min(...x), Math.max(...x)])"
+            )
+            assert lines and all(min(loads) <= low and high <= max(loads) for low, high in lines)  # within the data
             assert page.locator('a[href*="evil.example"]').count() == 0
 
             view = browser.new_page()
@@ -207,3 +223,21 @@ def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_pa
             browser.close()
     finally:
         demo.close()
+
+
+def test_the_csv_holds_exactly_the_rows_and_columns_of_the_view(reference, tmp_path: Path) -> None:
+    from dataset_builder.leaderboard.board import Board
+    from dataset_builder.leaderboard.views import Filters
+
+    store = Store(tmp_path / "board.sqlite")
+    add(store, reference, "plain-70B", "Plain", list(TASKS), 80, 70.0)
+    add(store, reference, "small-1B", FORMULA, list(TASKS), 20, 1.0)
+    add(store, reference, "other-7B", "Plain", list(TASKS), 40, 7.0)
+    filters = Filters(family=("Plain",), sort="score", descending=True, columns=("score", "C50", "family"))
+    page, csv = view(Board(store, reference), filters)
+    assert list(page["Model"]) == list(csv["model"]) == ["plain-70B", "other-7B"]
+    assert list(page.columns) == ["Rank", "Model", "Family", "Score %", "C50 [95% CI]"]
+    assert list(csv.columns) == ["rank", "model", "family", "score", "C50"]
+    assert page["Score %"].iloc[0].startswith(f"{100 * csv['score'].iloc[0]:.1f} [")
+    everyone = view(Board(store, reference), Filters())[1]
+    assert list(everyone["family"]) == ["Plain", "Plain", "'" + FORMULA]  # guarded, and sorted by rank

@@ -62,6 +62,14 @@ def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
     return path
 
 
+def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
+    table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported)
+    rows = filter_table(table, filters)
+    shown = shown_columns(filters.columns or DEFAULT_COLUMNS, filters.modality, filters.representation)
+    return display(rows)[[LABELS[c] for c in shown]], csv_frame(rows[shown])
+
+
 def submit_as(
     store: Store, benchmark: Benchmark, paths: list[str], form: Form, profile: gr.OAuthProfile | None, oauth: bool
 ) -> str:
@@ -79,26 +87,25 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
 
     def refresh(*values: object) -> tuple[pd.DataFrame, str]:
         """The table for the view; the values come in URL_KEYS order (URL_SYNC_JS writes them to the URL)."""
-        filters = Filters.of(values)
-        modality, representation = filters.modality, filters.representation
-        table = board.table(filters.every, modality, representation, filters.self_reported)
-        rows = filter_table(table, filters)
-        shown = shown_columns(filters.columns or DEFAULT_COLUMNS, modality, representation)
-        page = display(rows)[[LABELS[c] for c in shown]]
-        return page, str(write_csv(csv_frame(rows[shown]), downloads))
+        page, csv = view(board, Filters.of(values))
+        return page, str(write_csv(csv, downloads))
 
     def family_choices(chosen: list[str] | None) -> dict:
         """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
         return gr.update(choices=sorted(set(board.table(self_reported=True)["family"].dropna()) | set(chosen or ())))
 
-    def from_url(request: gr.Request):  # noqa: ANN202
+    def on_load(request: gr.Request) -> list:
+        """The whole page for its URL in one call: the controls, the table, and a linked model's page."""
         filters = Filters.from_query(request.query_params.multi_items())
-        tab = gr.Tabs(selected="model") if filters.model else gr.update()  # a link to a model opens its page
-        return (filters.q, family_choices(list(filters.family)) | {"value": list(filters.family)}, filters.weights,
-                filters.modality, filters.representation, _shown(filters.min_params), _shown(filters.max_params),
-                filters.every, filters.self_reported,
-                filters.sort, filters.descending, list(filters.columns or DEFAULT_COLUMNS), filters.model,
-                tab)  # fmt: skip
+        controls = [filters.q, family_choices(list(filters.family)) | {"value": list(filters.family)},
+                    filters.weights, filters.modality, filters.representation, _shown(filters.min_params),
+                    _shown(filters.max_params), filters.every, filters.self_reported, filters.sort,
+                    filters.descending, list(filters.columns or DEFAULT_COLUMNS), filters.model]  # fmt: skip
+        page, csv = view(board, filters)
+        linked = filters.model in set(board.table(self_reported=True)["model"])
+        analysis = list(analyse(filters.model, None, None)) if linked else [gr.skip()] * len(analysis_outputs)
+        tab = gr.Tabs(selected="model") if linked else gr.skip()  # a link to a model opens its page
+        return [*controls, page, str(write_csv(csv, downloads)), *analysis, tab]
 
     def curve(modality: str, representation: str, every: bool, self_reported: bool):  # noqa: ANN202
         table = board.table(every, modality, representation, self_reported)
@@ -132,15 +139,11 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                 rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison,
                 rounded(fresh_draw_table(board.draws(model)) if model else pd.DataFrame(), 4))  # fmt: skip
 
-    def open_linked(name: str | None, config: str | None, other: str | None):  # noqa: ANN202
-        """A link to a model (?model=NAME) opens its analyses; without one the model page waits for its tab."""
-        return analyse(name, config, other) if name else [gr.skip()] * len(analysis_outputs)
-
     # Gradio's own cache holds every upload and download; a long-running Space drops them after a day
     with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# {TITLE}\n\n{INTRO}")
         with gr.Tabs() as tabs:
-            with gr.Tab("Leaderboard", id="board") as board_tab:
+            with gr.Tab("Leaderboard", id="board"):
                 with gr.Row():
                     search = gr.Textbox(label="Search models", elem_id="search")
                     families = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
@@ -220,21 +223,18 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
 
         analysis_outputs = [chosen, chosen_config, other, across, perception, decomposition, gap_plot, gaps,
                             predictor_plot, predictors, lpm, interactions, comparison, draws]  # fmt: skip
-        # In URL_KEYS order. `linked` holds the model a visitor picked (or a link named): it is in the URL while
-        # the model page shows that model, and leaves it when they go back to the board.
+        # In URL_KEYS order. `linked` holds the model a visitor picked on the model page (or a link named), so
+        # that the URL opens that model's page.
         url_state = [search, families, weights, modality, representation, min_params, max_params, every,
                      self_reported, sort, descending, columns, linked]  # fmt: skip
         outputs = [table, download]
         for control in url_state[:-1]:
             control.change(refresh, url_state, outputs, js=URL_SYNC_JS)
-        demo.load(from_url, None, [*url_state, tabs]).then(refresh, url_state, outputs).then(
-            open_linked, [linked, chosen_config, other], analysis_outputs
-        )
-        board_tab.select(lambda: "", None, linked).then(refresh, url_state, outputs, js=URL_SYNC_JS)
+        demo.load(on_load, None, [*url_state, *outputs, *analysis_outputs, tabs])
         plot_inputs = [plot_modality, plot_representation, every, self_reported]
 
         for control in plot_inputs[:2]:
-            control.change(curve, plot_inputs, figure)
+            control.input(curve, plot_inputs, figure)
         curve_tab.select(curve, plot_inputs, figure)  # plots are drawn when their tab opens, not at page load
         chosen.input(analyse, [chosen, chosen_config, other], analysis_outputs).then(
             lambda name: name or "", chosen, linked
@@ -261,7 +261,9 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
         send.click(
             on_submit, [files, model, family, params, open_weights, submitter, link, seed], status, api_name="submit"
         ).then(refresh, url_state, outputs).then(family_choices, families, families)
-    return demo
+    # Gradio runs one call of each function at a time by default: one visitor's slow analysis would queue
+    # everyone's page loads behind it. Reads are independent; the store serialises its own writes.
+    return demo.queue(default_concurrency_limit=8)
 
 
 def _shown(number: float | None) -> str:
