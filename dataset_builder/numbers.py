@@ -99,18 +99,18 @@ def words_to_int(text: str) -> int:
             group = (group or 0) + value
             state = "teen" if value >= 10 else "unit"
         elif token in _TENS:
-            if state in ("unit", "teen", "tens") or (group or 0) % 100:
+            if state in ("unit", "teen", "tens"):
                 raise ValueError(f"unexpected {token!r} in {text!r}")
             group = (group or 0) + _TENS[token]
             state = "tens"
         elif token == "hundred":
-            if state not in ("unit", "teen", "tens") or group is None or group >= 100 or group == 0:
+            if state not in ("unit", "teen", "tens") or group is None or group >= 100:
                 raise ValueError(f"'hundred' must follow a number below one hundred in {text!r}")
             group *= 100
             state = "hundred"
         elif token in _SCALE_VALUES:
             scale = _SCALE_VALUES[token]
-            if group is None or group == 0 or group >= 1000 or scale >= last_scale:
+            if group is None or group >= 1000 or scale >= last_scale:
                 raise ValueError(f"scale word {token!r} out of place in {text!r}")
             total += group * scale
             group, last_scale, state = None, scale, "scale"

@@ -2,7 +2,8 @@
 
 exact_match is 1 when the extracted integer equals the product. digit_match is NUPA-style
 partial credit: the share of digit positions, aligned from the right, where the answer's digit
-equals the product's, over the longer of the two lengths (0 without an answer). length_error is
+equals the product's, over the longer of the two lengths (0 without an answer); a minus sign is
+one more position, which never matches, since every product is positive. length_error is
 the absolute difference in digit count (the product's length without an answer).
 
 >>> score_response("Final Answer: 1692", 1692)["exact_match"]
@@ -40,9 +41,9 @@ METRICS: tuple[str, ...] = SCORES + BAND_METRICS
 def digit_match(answer: int | None, product: int) -> float:
     if answer is None:
         return 0.0
-    got, want = str(abs(answer)), str(product)
+    got, want = str(answer), str(product)
     width = max(len(got), len(want))
-    same = sum(g == w for g, w in zip(got.rjust(width), want.rjust(width), strict=True) if w != " ")
+    same = sum(g == w for g, w in zip(got.rjust(width), want.rjust(width), strict=True))
     return same / width
 
 

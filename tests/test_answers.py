@@ -135,3 +135,75 @@ OPERAND_CASES: list[tuple[str, tuple[int | None, int | None]]] = [
 @pytest.mark.parametrize(("output", "expected"), OPERAND_CASES)
 def test_extracts_the_two_transcribed_operands(output: str, expected: tuple[int | None, int | None]) -> None:
     assert extract_operands(output) == expected
+
+
+MORE_CASES: list[tuple[str, int | None]] = [
+    # rule 1 beats a later "the result is"
+    ("Final Answer: 1692\nThe result is not 1700.", 1692),
+    # rule 3 reads the line of its own marker, not the first line of the text
+    ("Step 1: 47 x 30 = 1410\nStep 2: 47 x 6 = 282\nSo the answer is 1692.", 1692),
+    # a marker whose number sits on the next line, with other numbers after it
+    ("The answer is:\n1692\n(47 + 36 = 83 would be the sum)", 1692),
+    # rule 4: numerals win over number words when the text has both
+    ("1692 is my best guess, but I could be off by one.", 1692),
+    # a box inside a marked line: the box is the answer
+    ("Final Answer: \\boxed{1692} is the product of 47 and 36", 1692),
+    ("\\boxed{1692} is 47 \\times 36", 1692),
+    ("\\boxed{\\textcolor{red}{1692}} = 47 \\times 36", 1692),
+    # LaTeX spacing and markdown wrappers around the digits
+    ("\\boxed{1\\!692}", 1692),
+    ("Final Answer: $4\\ 002\\ 002\\ 000$", 4002002000),
+    ("Final Answer: $4\\text{ billion}$", 4000000000),
+    ("Final Answer: __1692__", 1692),
+    ("Final Answer: _1692_", 1692),
+    # numerals before scale words, and "and" between a scale and the rest
+    ("Final Answer: 12 thousand", 12000),
+    ("The answer is two thousand and 12", 2012),
+    ("The answer is six hundred and", 600),
+    ("Multiplying two 2-digit numbers: 47 x 36 = 1692", 1692),
+    # not an integer, or no number at all
+    ("The answer is approximately 1.5 million.", None),
+    ("It is several thousand, I cannot say exactly.", None),
+]
+
+
+@pytest.mark.parametrize(("output", "expected"), MORE_CASES)
+def test_extracts_the_final_integer_through_wrappers_and_markers(output: str, expected: int | None) -> None:
+    assert extract_answer(output) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # positions counted by hand; numeral is True for a number written (even partly) in digits
+        (
+            "47 x 36 = 4 thousand or forty-two or a hundred",
+            [(47, 0, True), (36, 5, True), (4000, 10, True), (42, 24, False), (100, 37, False)],
+        ),
+        ("two thousand and 12", [(2012, 0, True)]),
+        # words that cannot form one number are read one by one
+        ("four seven", [(4, 0, False), (7, 5, False)]),
+        ("three thousand 2 thousand", [(3, 0, False), (2, 15, True)]),
+        # an operator or a word between number words ends the number
+        ("forty + two", [(40, 0, False), (2, 8, False)]),
+        ("sixty times five", [(60, 0, False), (5, 12, False)]),
+        ("several thousand", []),
+        ("thousand", []),
+    ],
+)
+def test_find_numbers_values_positions_and_kinds(text: str, numbers: list[tuple[int, int, bool]]) -> None:
+    assert [(n.value, n.start, n.numeral) for n in find_numbers(text)] == numbers
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("Numbers: $47\\times36$", (47, 36)),
+        ("Numbers: 47, 36\nConfidence: 9 out of 10", (47, 36)),
+        ("There are 2 numbers, 47 and 36.", (47, 36)),
+    ],
+)
+def test_extract_operands_reads_the_marked_line_or_the_last_two(
+    output: str, expected: tuple[int | None, int | None]
+) -> None:
+    assert extract_operands(output) == expected

@@ -59,6 +59,7 @@ def read_right(sample: dict[str, Any]) -> bool:
     return transcription(sample["resps"][0][0]) == (sample["doc"]["a"], sample["doc"]["b"])
 
 
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_reference_system_answers_every_task_by_what_it_read(reference_run: Path, reference: dict) -> None:
     results, samples = outputs(reference_run)
     assert results["model_name"] == "mmmult-reference"
@@ -78,6 +79,7 @@ def leaf_tasks(name: str) -> list[str]:
     return [name] if group is None else [task for member in group.members for task in leaf_tasks(member)]
 
 
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_groups_report_the_size_weighted_mean_of_their_tasks(reference_run: Path) -> None:
     results, samples = outputs(reference_run)
     assert leaf_tasks("mmmult") == [t.name for t in TASKS.values() if t.kind.name == "multiply"]
@@ -90,6 +92,7 @@ def test_groups_report_the_size_weighted_mean_of_their_tasks(reference_run: Path
         assert not [key for key in results["results"][group.name] if key.startswith("acc_")]
 
 
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: Path, reference) -> None:
     results, samples = outputs(reference_run)
     tasks = ("mmmult_text_words", "mmmult_perceive_image_numerals")
@@ -106,6 +109,7 @@ def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: 
         assert fake["filter"] == real["filter"] and fake["metrics"] == real["metrics"]
 
 
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> None:
     _, samples = outputs(reference_run)
     sample = samples["mmmult_image_words"][0]

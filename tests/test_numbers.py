@@ -85,3 +85,69 @@ def test_one_stimulus_per_representation() -> None:
     assert stimulus(47, 36, "digits") == "What is four seven times three six?"
     with pytest.raises(ValueError, match="unknown representation 'roman'"):
         stimulus(1, 2, "roman")
+
+
+@pytest.mark.parametrize(
+    ("text", "n"),
+    [
+        # "<tens or below> hundred" is how people say round hundreds above a thousand
+        ("nineteen hundred", 1900),
+        ("twenty hundred", 2000),
+        ("forty-five hundred", 4500),
+        ("twelve hundred thirty-four", 1234),
+    ],
+)
+def test_words_to_int_reads_hundreds_of_a_number_below_one_hundred(text: str, n: int) -> None:
+    assert words_to_int(text) == n
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "no number words found"),
+        ("   ,  ", "no number words found"),
+        ("twelve five", "unexpected 'five' after a number word in 'twelve five'"),
+        ("five four", "unexpected 'four' after a number word in 'five four'"),
+        ("twenty twelve", "unexpected 'twelve' after a number word in 'twenty twelve'"),
+        ("twenty ten", "unexpected 'ten' after a number word in 'twenty ten'"),
+        ("zero one", "'zero' cannot be part of a longer number in 'zero one'"),
+        ("zero thousand", "'zero' cannot be part of a longer number in 'zero thousand'"),
+        ("twenty zero", "'zero' cannot be part of a longer number in 'twenty zero'"),
+        ("twenty thirty", "unexpected 'thirty' in 'twenty thirty'"),
+        ("hundred", "'hundred' must follow a number below one hundred in 'hundred'"),
+        ("five hundred hundred", "'hundred' must follow a number below one hundred in 'five hundred hundred'"),
+        (
+            "one hundred five hundred",
+            "'hundred' must follow a number below one hundred in 'one hundred five hundred'",
+        ),
+        ("thousand", "scale word 'thousand' out of place in 'thousand'"),
+        ("ten hundred thousand", "scale word 'thousand' out of place in 'ten hundred thousand'"),
+        ("twenty hundred thousand", "scale word 'thousand' out of place in 'twenty hundred thousand'"),
+        ("one thousand two thousand", "scale word 'thousand' out of place in 'one thousand two thousand'"),
+        ("one thousand one million", "scale word 'million' out of place in 'one thousand one million'"),
+        ("seven apples", "'apples' is not a number word (in 'seven apples')"),
+    ],
+)
+def test_words_to_int_says_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        words_to_int(text)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("bad", [-1, True, 1.5, "7"])
+def test_digits_to_words_refuses_what_is_not_a_non_negative_integer(bad: object) -> None:
+    with pytest.raises(ValueError) as error:
+        digits_to_words(bad)  # type: ignore[arg-type]
+    assert str(error.value) == f"digits_to_words takes a non-negative integer, got {bad!r}"
+
+
+def test_digits_to_words_speaks_zero_and_every_digit() -> None:
+    assert digits_to_words(0) == "zero"
+    assert digits_to_words(1234567890) == "one two three four five six seven eight nine zero"
+
+
+@pytest.mark.parametrize("bad", [True, False, "12"])
+def test_int_to_words_refuses_what_is_not_an_integer(bad: object) -> None:
+    with pytest.raises(ValueError) as error:
+        int_to_words(bad)  # type: ignore[arg-type]
+    assert str(error.value) == f"int_to_words takes an integer in [0, 10**18), got {bad!r}"

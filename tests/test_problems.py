@@ -14,8 +14,10 @@ from dataset_builder.problems import (
     generate,
     load,
     nonzero_count,
+    problem_set,
     read_csv,
     select,
+    split_order,
     strata,
     stratum_name,
     template,
@@ -224,3 +226,133 @@ def test_bad_csv_names_file_line_and_value(tmp_path, content: str, message: str)
     with pytest.raises(ProblemError, match=message) as error:
         read_csv(path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [0, 10**9, True])
+def test_a_refused_operand_is_named_with_the_range(bad: object) -> None:
+    with pytest.raises(ProblemError) as error:
+        Problem.of("p", 12, bad, "test")  # type: ignore[arg-type]
+    assert str(error.value) == f"operands must be integers from 1 to 999999999, got {bad!r}"
+
+
+def test_as_dict_holds_every_statistic_of_the_problem() -> None:
+    assert Problem.of("q7", 47, 360, "validation").as_dict() == {
+        "problem_id": "q7",
+        "a": 47,
+        "b": 360,
+        "product": 16920,
+        "digits_a": 2,
+        "digits_b": 3,
+        "nonzero_a": 2,
+        "nonzero_b": 2,
+        "digit_total": 5,
+        "nonzero_total": 4,
+        "C": 20,
+        "template_a": "DD",
+        "template_b": "DD0",
+        "stratum": "d2x3_n2x2",
+        "split": "validation",
+    }
+
+
+def test_splits_sort_train_validation_test() -> None:
+    assert sorted(["test", "train", "validation", "train"], key=split_order) == ["train", "train", "validation", "test"]
+    assert [split_order(s) for s in ("train", "validation", "test")] == [0, 1, 2]
+
+
+def test_one_problem_per_stratum_is_accepted() -> None:
+    assert len(generate(per_stratum=1, min_test_per_band=0)) == 2025
+
+
+@pytest.mark.parametrize("bad", [0, 41])
+def test_per_stratum_out_of_range_says_why(bad: int) -> None:
+    with pytest.raises(ProblemError) as error:
+        generate(per_stratum=bad)
+    assert str(error.value) == (
+        f"--per-stratum must be between 1 and 40, got {bad}: the "
+        "1-digit x 2-digit strata and their mirrors hold only 81 distinct problems."
+    )
+
+
+def test_bounds_accept_the_ends_of_every_range() -> None:
+    Bounds(min_digits=1, max_digits=9, min_c=4, max_c=324, limit=1)
+    Bounds(min_digits=9, max_digits=9, min_c=324, max_c=324)
+    Bounds(min_digits=1, max_digits=1, min_c=4, max_c=4)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"min_digits": 0}, "--min-digits must be from 1 to 9, got 0"),
+        ({"max_digits": 10}, "--max-digits must be from 1 to 9, got 10"),
+        ({"min_c": 3}, "--min-c must be from 4 to 324, got 3"),
+        ({"max_c": 325}, "--max-c must be from 4 to 324, got 325"),
+        ({"min_digits": 4, "max_digits": 3}, "--min-digits 4 is above --max-digits 3: nothing would be left"),
+        ({"min_c": 30, "max_c": 20}, "--min-c 30 is above --max-c 20: nothing would be left"),
+        ({"limit": -2}, "--limit must be a positive integer, got -2"),
+    ],
+)
+def test_bounds_out_of_range_say_which_and_why(bounds: dict[str, int], message: str) -> None:
+    with pytest.raises(ProblemError) as error:
+        Bounds(**bounds)
+    assert str(error.value) == message
+
+
+def test_bounds_admit_their_ends_and_nothing_beyond() -> None:
+    bounds = Bounds(min_digits=2, max_digits=3, min_c=16, max_c=36)
+    inside = [(47, 36), (47, 360), (360, 47), (470, 36), (36, 470), (999, 999)]  # C = 16, 20, 20, 20, 20, 36
+    outside = [(7, 36), (36, 7), (4700, 36), (36, 4700), (40, 30)]  # 1 or 4 digits; C = 8
+    assert [bounds.admits(Problem.of("p", a, b, "test")) for a, b in inside] == [True] * len(inside)
+    assert [bounds.admits(Problem.of("p", a, b, "test")) for a, b in outside] == [False] * len(outside)
+    everything = Bounds()
+    assert everything.admits(Problem.of("p", 7, 8, "test"))
+    assert everything.admits(Problem.of("p", 999999999, 999999999, "test"))
+
+
+def test_select_without_limit_keeps_every_admitted_problem_in_order() -> None:
+    problems = [Problem.of(f"p{i}", a, b, "train") for i, (a, b) in enumerate([(7, 8), (47, 36), (123, 4), (5, 6)])]
+    assert [p.problem_id for p in select(problems, Bounds(max_digits=2))] == ["p0", "p1", "p3"]
+    assert [p.problem_id for p in select(problems, Bounds(max_digits=2, limit=3))] == ["p0", "p1", "p3"]
+    assert select(problems, Bounds(max_digits=2, limit=5)) == select(problems, Bounds(max_digits=2))
+
+
+def test_problem_set_is_the_generated_set_narrowed_by_the_bounds(default_set: list[Problem]) -> None:
+    bounds = Bounds(max_digits=2, limit=10)
+    assert problem_set(5, 20260418, bounds) == select(default_set, bounds)
+    small = problem_set(1, 7, Bounds(max_digits=2))
+    assert small == [p for p in generate(per_stratum=1, seed=7) if p.digits_a <= 2 and p.digits_b <= 2]
+    assert small != problem_set(1, 8, Bounds(max_digits=2))
+    # a fresh seed also draws the limited sample: a subset build of seed 7 is a subset of seed 7's full build
+    limited = Bounds(max_digits=2, limit=5)
+    assert problem_set(1, 7, limited) == select(small, limited, seed=7)
+    assert problem_set(1, 7, limited) != select(small, limited, seed=20260418)
+
+
+def test_csv_without_the_operand_columns_names_what_it_found(tmp_path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(ProblemError) as error:
+        read_csv(path)
+    assert str(error.value) == f"{path}: missing column(s) a, b; found x, y"
+    path.write_text("")
+    with pytest.raises(ProblemError) as error:
+        read_csv(path)
+    assert str(error.value) == f"{path}: missing column(s) a, b; found none"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("a,b\n12,\n", "line 2: column b must be a positive integer, got ''"),
+        (
+            "a,b\n12,3\n1000000000,5\n",
+            "line 3: column a is 1000000000, outside 1 to 999999999 (operands have at most 9 digits)",
+        ),
+    ],
+)
+def test_bad_csv_operand_messages_in_full(tmp_path, content: str, message: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ProblemError) as error:
+        read_csv(path)
+    assert str(error.value) == f"{path}, {message}"

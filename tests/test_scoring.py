@@ -13,6 +13,7 @@ from dataset_builder.scoring import (
     c_band_metric,
     digit_match,
     length_error,
+    score_answer,
     score_perception,
     score_response,
 )
@@ -37,7 +38,15 @@ def test_band_scores_mark_only_the_items_bands() -> None:
 
 @pytest.mark.parametrize(
     ("answer", "product", "match", "length"),
-    [(1692, 1692, 1.0, 0), (1682, 1692, 0.75, 0), (692, 1692, 0.75, 1), (11692, 1692, 0.8, 1), (None, 1692, 0.0, 4)],
+    [
+        (1692, 1692, 1.0, 0),
+        (1682, 1692, 0.75, 0),
+        (692, 1692, 0.75, 1),
+        (11692, 1692, 0.8, 1),
+        (None, 1692, 0.0, 4),
+        (-1692, 1692, 0.8, 0),
+        (-692, 1692, 0.75, 1),
+    ],
 )
 def test_partial_credit_is_right_aligned(answer: int | None, product: int, match: float, length: int) -> None:
     assert digit_match(answer, product) == match
@@ -79,3 +88,47 @@ def test_perception_is_scored_per_operand_and_in_order() -> None:
 def test_perception_yaml_declares_exactly_the_perception_metrics() -> None:
     text = (TASKS / "_perceive_template_yaml").read_text().replace("!function", "")
     assert [m["metric"] for m in yaml.safe_load(text)["metric_list"]] == list(PERCEPTION_METRICS)
+
+
+@pytest.mark.parametrize("C", [0, 3, 325])
+def test_c_outside_every_band_is_an_error_that_names_the_range(C: int) -> None:
+    with pytest.raises(ValueError) as error:
+        c_band_metric(C)
+    assert str(error.value) == f"C = {C} is outside every band (4 to 324)"
+
+
+def test_band_metrics_are_the_five_c_bands_then_every_digit_total() -> None:
+    assert list(BAND_METRICS) == [
+        "acc_C_4_25",
+        "acc_C_26_50",
+        "acc_C_51_100",
+        "acc_C_101_200",
+        "acc_C_201_324",
+        *(f"acc_digits_{d}" for d in range(2, 19)),
+    ]
+    assert list(METRICS) == ["exact_match", "digit_match", "length_error", *BAND_METRICS]
+
+
+@pytest.mark.parametrize(
+    ("answer", "product", "scores"),
+    [
+        (56, 56, {"exact_match": 1, "digit_match": 1.0, "length_error": 0}),
+        # 5600 against 56, aligned from the right: 00 vs 56, no digit agrees, over 4 positions
+        (5600, 56, {"exact_match": 0, "digit_match": 0.0, "length_error": 2}),
+        (None, 56, {"exact_match": 0, "digit_match": 0.0, "length_error": 2}),
+        (None, 4002002000, {"exact_match": 0, "digit_match": 0.0, "length_error": 10}),
+        # 1 against 4002002000: only the last position agrees (1 vs 0: no), 0 of 10
+        (1, 4002002000, {"exact_match": 0, "digit_match": 0.0, "length_error": 9}),
+        # 4002002001 against 4002002000: nine of ten digits agree
+        (4002002001, 4002002000, {"exact_match": 0, "digit_match": 0.9, "length_error": 0}),
+    ],
+)
+def test_score_answer_gives_every_score(answer: int | None, product: int, scores: dict[str, float]) -> None:
+    assert score_answer(answer, product) == scores
+
+
+def test_band_scores_of_a_wrong_answer_are_zero_in_its_bands_only() -> None:
+    scores = band_scores(0, C=4, digit_total=2)
+    assert {k: v for k, v in scores.items() if v is not None} == {"acc_C_4_25": 0, "acc_digits_2": 0}
+    scores = band_scores(1, C=324, digit_total=18)
+    assert {k: v for k, v in scores.items() if v is not None} == {"acc_C_201_324": 1, "acc_digits_18": 1}

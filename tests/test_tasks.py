@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dataset_builder.configs import STIMULUS_CONFIGS
 from dataset_builder.harness.run import tasks_dir
-from dataset_builder.tasks import GROUP_NAMES, GROUPS, MULTIPLY, PERCEIVE, TASKS, tasks_of
+from dataset_builder.tasks import GROUP_NAMES, GROUPS, MULTIPLY, PERCEIVE, TASKS, _slug, tasks_of
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "eval/mmmult/_generate_configs.py"
@@ -43,3 +43,34 @@ def test_lm_eval_sees_exactly_the_table() -> None:
     manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
     assert set(manager.all_subtasks) == set(TASKS)
     assert set(manager.all_groups) == GROUP_NAMES
+
+
+MULTIPLY_TASKS = [
+    "mmmult_text_numerals",
+    "mmmult_text_words",
+    "mmmult_image_numerals",
+    "mmmult_image_words",
+    "mmmult_audio_words",
+    "mmmult_audio_digits",
+]
+PERCEIVE_TASKS = [
+    "mmmult_perceive_text_numerals",
+    "mmmult_perceive_text_words",
+    "mmmult_perceive_image_numerals",
+    "mmmult_perceive_image_words",
+    "mmmult_perceive_audio_words",
+    "mmmult_perceive_audio_digits",
+]
+
+
+def test_tasks_of_a_kind_are_exactly_its_tasks_in_table_order() -> None:
+    assert [t.name for t in tasks_of(MULTIPLY)] == MULTIPLY_TASKS
+    assert [t.name for t in tasks_of(PERCEIVE)] == PERCEIVE_TASKS
+    assert all(t.kind is MULTIPLY for t in tasks_of(MULTIPLY))
+    assert all(t.kind is PERCEIVE for t in tasks_of(PERCEIVE))
+
+
+def test_a_config_name_becomes_a_task_name_with_underscores() -> None:
+    # lm-eval task names use underscores where config names use hyphens
+    assert [_slug(c) for c in STIMULUS_CONFIGS] == [name.removeprefix("mmmult_") for name in MULTIPLY_TASKS]
+    assert _slug("problems") == "problems"
