@@ -78,6 +78,8 @@ def add_build(commands: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default %(default)s)")
     b.add_argument("--from-csv", help="render exactly the problems of this CSV (columns a,b; optional id, split)")
+    b.add_argument("--hds-csv", help="the probe's heuristic-disagreement set from this CSV (the paper's columns)")
+    b.add_argument("--traps-csv", help="the probe's traps from this CSV (the paper's columns)")
     b.add_argument("--min-digits", type=int, help="keep problems whose operands both have at least this many digits")
     b.add_argument("--max-digits", type=int, help="keep problems whose operands both have at most this many digits")
     b.add_argument("--min-c", type=int, help="keep problems with arithmetic load C at least this")
@@ -179,6 +181,8 @@ def run_build(args: argparse.Namespace) -> int:
         per_stratum=args.per_stratum,
         bounds=bounds,
         from_csv=args.from_csv,
+        hds_csv=args.hds_csv,
+        traps_csv=args.traps_csv,
         num_proc=args.num_proc,
         tts=tts,
         codec=codec,

@@ -6,7 +6,9 @@ the lm-eval tasks' helpers and the leaderboard can know the configs without impo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 SAMPLING_RATE = 16_000
 """Every clip in the dataset is mono at this rate, whatever its TTS engine produced."""
@@ -29,6 +31,44 @@ PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "split": "string",
 }
 
+HDS_TYPES: dict[str, str] = {  # a heuristic-disagreement item's fields (probe/sets.py writes them, tests check)
+    "problem_id": "string",
+    "a": "int64",
+    "b": "int64",
+    "product": "int64",
+    "digit_total": "int32",
+    "nonzero_total": "int32",
+    "C": "int32",
+    "design_family": "string",
+    "target_heuristic": "string",
+    "canonical_target_heuristic": "string",
+    "canonical_target_margin": "float64",
+    "ot_cost": "float64",
+    "dd_cost": "float64",
+    "rc_cost": "float64",
+    "category": "string",
+    "notes": "string",
+    "split": "string",
+}
+
+TRAP_TYPES: dict[str, str] = {  # a trap item's fields
+    "problem_id": "string",
+    "a": "int64",
+    "b": "int64",
+    "product": "int64",
+    "digit_total": "int32",
+    "nonzero_total": "int32",
+    "C": "int32",
+    "trap_type": "string",
+    "target_heuristic": "string",
+    "expected_error_type": "string",
+    "notes": "string",
+    "split": "string",
+}
+
+ITEM_TYPES: dict[str, dict[str, str]] = {"problems": PROBLEM_TYPES, "hds": HDS_TYPES, "traps": TRAP_TYPES}
+"""The item sets a config can draw from: the factorial problems, or one of the heuristic probe's sets."""
+
 STIMULUS_TYPES: dict[str, str] = {  # what every media config adds to the problem's fields
     "representation": "string",
     "modality": "string",
@@ -48,11 +88,13 @@ AUDIO_COLUMNS: dict[str, str] = {  # what spoke and stored each clip
 
 @dataclass(frozen=True)
 class ConfigSpec:
-    """One dataset config: which channel carries the problem and how the numbers are written."""
+    """One dataset config: which items it holds, which channel carries them and how numbers are written."""
 
     name: str
     modality: str | None
     representation: str | None
+    items: str = "problems"
+    """"problems" (the factorial set), "hds" or "traps" (the heuristic probe's sets)."""
 
     @property
     def media_column(self) -> str | None:
@@ -70,13 +112,38 @@ CONFIGS: dict[str, ConfigSpec] = {
         ConfigSpec("audio-words", "audio", "words"),
         ConfigSpec("audio-digits", "audio", "digits"),
         ConfigSpec("problems", None, None),
+        # The heuristic probe's sets, paired across channels like the problems: numerals where they
+        # are seen, words where they are heard (a probe asks how a model computes, not how it reads).
+        ConfigSpec("hds-text", "text", "numerals", "hds"),
+        ConfigSpec("hds-image", "image", "numerals", "hds"),
+        ConfigSpec("hds-audio", "audio", "words", "hds"),
+        ConfigSpec("traps-text", "text", "numerals", "traps"),
+        ConfigSpec("traps-image", "image", "numerals", "traps"),
+        ConfigSpec("traps-audio", "audio", "words", "traps"),
     )
 }
 CONFIG_NAMES: tuple[str, ...] = tuple(CONFIGS)
-STIMULUS_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.modality is not None)
-"""The six configs that carry a stimulus (every config but `problems`), in table order."""
+STIMULUS_CONFIGS: tuple[str, ...] = tuple(
+    name for name, spec in CONFIGS.items() if spec.modality is not None and spec.items == "problems"
+)
+"""The six configs of the factorial problems that carry a stimulus, in table order: what the board ranks."""
+PROBE_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.items != "problems")
+"""The heuristic probe's configs (HDS and traps in each channel)."""
 MODALITIES: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].modality for c in STIMULUS_CONFIGS))
 REPRESENTATIONS: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].representation for c in STIMULUS_CONFIGS))
+
+
+def config_of(row: Mapping[str, Any]) -> str:
+    """The config a media row (or an lm-eval doc) belongs to: its item set, modality and representation.
+
+    >>> config_of({"modality": "image", "representation": "words", "C": 16})
+    'image-words'
+    >>> config_of({"modality": "audio", "representation": "words", "design_family": "DD"})
+    'hds-audio'
+    """
+    items = "hds" if "design_family" in row else "traps" if "trap_type" in row else "problems"
+    key = (items, row["modality"], row["representation"])
+    return next(name for name, spec in CONFIGS.items() if (spec.items, spec.modality, spec.representation) == key)
 
 
 def data_file_pattern(config: str, split: str) -> str:

@@ -10,6 +10,8 @@ reads the same table to know which tasks, filters, headline metrics and versions
 'perceive_both'
 >>> [group.name for group in GROUPS]
 ['mmmult_text', 'mmmult_image', 'mmmult_audio', 'mmmult', 'mmmult_perceive']
+>>> PROBE_TASKS["mmmult_probe_image"].config, [group.name for group in PROBE_GROUPS]
+('hds-image', ['mmmult_probe', 'mmmult_steps', 'mmmult_hds', 'mmmult_traps'])
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ class Kind:
 
 MULTIPLY = Kind("multiply", "_default_template_yaml", "final-integer", "exact_match", ("exact_match", "digit_match"))
 PERCEIVE = Kind("perceive", "_perceive_template_yaml", "numbers", "perceive_both", ("perceive_both",))
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (MULTIPLY, PERCEIVE)}
+# The heuristic probe (dataset_builder/probe/): which procedure a model follows, on the HDS and traps.
+# Scored from the log-likelihoods or the whole response, so no filter ("none", lm-eval's default).
+PROBE = Kind("probe", "_probe_template_yaml", "none", "match", ("prefers_OT", "prefers_DD", "prefers_RC", "match"))
+STEPS = Kind("steps", "_steps_template_yaml", "none", "prefers_correct", ("prefers_correct", "gap"))
+FINGERPRINT = Kind("fingerprint", "_fingerprint_template_yaml", "none", "exact_match",
+                   ("exact_match", "trace_OT", "trace_DD", "trace_RC", "trace_unknown"))  # fmt: skip
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (MULTIPLY, PERCEIVE, PROBE, STEPS, FINGERPRINT)}
 VERSION = 1.0
 """The tasks' `metadata.version`; a change of prompt, data or scoring bumps it."""
 
@@ -100,6 +108,26 @@ GROUPS: tuple[Group, ...] = (
     Group("mmmult_perceive", tuple(t.name for t in TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics),
 )
 GROUP_NAMES = frozenset(group.name for group in GROUPS)
+"""The benchmark's groups; the board ranks the tasks of TASKS. The probe's tasks and groups follow."""
+
+PROBE_TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        *(Task(f"mmmult_probe_{m}", f"hds-{m}", PROBE, "mmmult_probe") for m in MODALITIES),
+        *(Task(f"mmmult_steps_{m}", f"hds-{m}", STEPS, "mmmult_steps") for m in MODALITIES),
+        *(Task(f"mmmult_hds_{m}", f"hds-{m}", FINGERPRINT, "mmmult_hds") for m in MODALITIES),
+        *(Task(f"mmmult_traps_{m}", f"traps-{m}", FINGERPRINT, "mmmult_traps") for m in MODALITIES),
+    )
+}
+PROBE_GROUPS: tuple[Group, ...] = tuple(
+    Group(name, tuple(t.name for t in PROBE_TASKS.values() if t.group == name), kind.group_metrics)
+    for name, kind in (
+        ("mmmult_probe", PROBE),
+        ("mmmult_steps", STEPS),
+        ("mmmult_hds", FINGERPRINT),
+        ("mmmult_traps", FINGERPRINT),
+    )
+)
 
 
 def tasks_of(kind: Kind) -> tuple[Task, ...]:

@@ -88,3 +88,12 @@ def reference(small_options: BuildOptions) -> Benchmark:
     from dataset_builder.leaderboard.ingest import Benchmark
 
     return Benchmark({p.problem_id: p.as_dict() for p in load_problems(small_options) if p.split == "test"})
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised GPT-2 with a word-level tokenizer trained on the prompts (tests/models.py)."""
+    pytest.importorskip("torch")
+    from models import tiny_lm
+
+    return tiny_lm(tmp_path_factory.mktemp("tiny-lm"))

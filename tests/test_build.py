@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import csv
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import av
 import datasets
+import pandas as pd
 import pytest
 import soundfile
 import yaml
@@ -13,8 +16,10 @@ from PIL import Image
 
 import dataset_builder.build.pipeline as build_module
 from dataset_builder.build.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
-from dataset_builder.configs import CONFIG_NAMES, CONFIGS, PROBLEM_TYPES
-from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS, HDS_TYPES, PROBLEM_TYPES, TRAP_TYPES
+from dataset_builder.probe.sets import HDS_COLUMNS, TRAP_COLUMNS, generate_hds, generate_traps
+from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds, ProblemError
+from dataset_builder.stimulus import stimulus
 
 
 def manifest(folder: Path) -> dict:
@@ -27,10 +32,13 @@ def test_schema_lists_every_problem_field_in_order() -> None:
 
 def test_layout_is_a_hub_dataset_repo(small_build: Path) -> None:
     assert (small_build / "README.md").is_file()
+    built = manifest(small_build)["configs"]
     for name in CONFIG_NAMES:
         assert sorted(p.name for p in (small_build / name).iterdir()) == sorted(
-            f"{split}-00000-of-00001.parquet" for split in SPLITS
+            f"{split}-00000-of-00001.parquet" for split in built[name]
         )
+        expected = ("test",) if CONFIGS[name].items == "traps" else SPLITS
+        assert tuple(built[name]) == expected, name
     assert not list(small_build.parent.glob(".*.partial"))
     recorded = manifest(small_build)["files"]
     assert recorded == {str(p.relative_to(small_build)): sha256_file(p) for p in sorted(small_build.rglob("*.parquet"))}
@@ -86,14 +94,26 @@ def test_audio_reads_without_torch(small_build: Path) -> None:
     )
 
 
-def test_items_are_paired_across_configs(small_build: Path) -> None:
-    tables = {name: datasets.load_dataset(str(small_build), name, split="train").to_pandas() for name in CONFIG_NAMES}
+def load_all(folder: Path, name: str) -> pd.DataFrame:
+    return datasets.concatenate_datasets(list(datasets.load_dataset(str(folder), name).values())).to_pandas()
+
+
+@pytest.mark.parametrize("items", ["problems", "hds", "traps"])
+def test_items_are_paired_across_configs(small_build: Path, items: str) -> None:
+    names = [name for name, spec in CONFIGS.items() if spec.items == items]
+    tables = {name: load_all(small_build, name).drop(columns=["image", "audio"], errors="ignore") for name in names}
     keys = ["problem_id", "a", "b", "product", "C", "split"]
-    reference = tables["problems"][keys]
+    reference = tables[names[0]][keys]
+    assert len(reference) == {"problems": 40, "hds": 40, "traps": 30}[items]
     for name, table in tables.items():
         assert table[keys].equals(reference), name
-    assert tables["text-words"]["stimulus"].equals(tables["image-words"]["stimulus"])
-    assert tables["text-words"]["stimulus"].equals(tables["audio-words"]["stimulus"])
+        if CONFIGS[name].representation:
+            representation = CONFIGS[name].representation
+            sentences = [stimulus(a, b, representation) for a, b in zip(table["a"], table["b"], strict=True)]
+            assert table["stimulus"].tolist() == sentences, name
+    if items == "problems":
+        assert tables["text-words"]["stimulus"].equals(tables["image-words"]["stimulus"])
+        assert tables["text-words"]["stimulus"].equals(tables["audio-words"]["stimulus"])
 
 
 def test_card_yaml_declares_configs_and_features(small_build: Path) -> None:
@@ -203,3 +223,60 @@ def test_audio_decodes_the_way_datasets_users_decode_it(small_build: Path) -> No
     )[0]
     samples, _ = soundfile.read(io.BytesIO(undecoded["audio"]["bytes"]), dtype="float32")
     assert decoded.data.shape[1] == len(samples)  # torchcodec and soundfile give the same clip
+
+
+def test_probe_rows_follow_the_schema() -> None:
+    assert tuple(generate_hds(size=3)[0].row()) == tuple(HDS_TYPES)
+    assert tuple(generate_traps()[0].row()) == tuple(TRAP_TYPES)
+    item = generate_hds(size=3)[0]
+    row = item.row()
+    assert (row["problem_id"], row["C"], row["a"] * row["b"]) == (item.id, item.complexity_c, row["product"])
+
+
+def test_probe_configs_carry_the_paper_s_columns_from_csv(tmp_path: Path) -> None:
+    """`--hds-csv` and `--traps-csv` build the probe configs from the released files' rows, unchanged;
+    `--limit` keeps a subset balanced over families and trap types."""
+    hds, traps = generate_hds(size=30, seed=5), generate_traps(seed=5)
+    for path, columns, items in (
+        (tmp_path / "hds.csv", HDS_COLUMNS, hds),
+        (tmp_path / "traps.csv", TRAP_COLUMNS, traps),
+    ):
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            writer.writerows(asdict(item) for item in items)
+    options = BuildOptions(configs=("hds-text", "traps-text"), hds_csv=str(tmp_path / "hds.csv"),
+                           traps_csv=str(tmp_path / "traps.csv"), bounds=Bounds(limit=9))  # fmt: skip
+    out = build(tmp_path / "data", options)
+    rows = load_all(out, "hds-text")
+    assert rows["design_family"].value_counts().to_dict() == {"RC": 3, "DD": 3, "OT": 3}
+    first_rc = next(item for item in hds if item.design_family == "RC")
+    row = rows.set_index("problem_id").loc[first_rc.id]
+    assert (row["a"], row["b"], row["rc_cost"], row["canonical_target_margin"], row["category"]) == (
+        first_rc.a, first_rc.b, first_rc.rc_cost, first_rc.canonical_target_margin, first_rc.category)  # fmt: skip
+    assert row["stimulus"] == stimulus(first_rc.a, first_rc.b, "numerals")
+    trap_rows = load_all(out, "traps-text")
+    assert set(trap_rows["split"]) == {"test"}
+    assert trap_rows["trap_type"].value_counts().to_dict() == {"carry_bomb": 3, "missing_term": 2, "anti_round": 2,
+                                                               "sign_trap": 2}  # fmt: skip
+    facts = manifest(out)["probe_sets"]
+    assert facts["hds"]["source"] == "CSV hds.csv" and facts["hds"]["items"] == 9
+    assert manifest(out)["options"]["hds_csv"] == {"file": "hds.csv", "sha256": sha256_file(tmp_path / "hds.csv")}
+    body = (out / "README.md").read_text()
+    assert (
+        f"Probe set `traps`: 9 items (9 test), CSV traps.csv (fingerprint `{facts['traps']['fingerprint'][:16]}`)."
+        in body
+    )
+
+
+def test_a_probe_csv_with_a_wrong_derived_column_stops_the_build(tmp_path: Path) -> None:
+    path = tmp_path / "hds.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, HDS_COLUMNS)
+        writer.writeheader()
+        writer.writerow(asdict(generate_hds(size=3)[0]) | {"dd_cost": 1.0})
+    with pytest.raises(ProblemError, match=r"hds.csv, line 2: dd_cost is '1.0', but the definitions give"):
+        build(tmp_path / "data", BuildOptions(configs=("hds-text",), hds_csv=str(path)))
+    with pytest.raises(ProblemError, match=r"nothing.csv: no such file"):
+        build(tmp_path / "data", BuildOptions(configs=("hds-text",), hds_csv=str(tmp_path / "nothing.csv")))
+    assert not (tmp_path / "data").exists()

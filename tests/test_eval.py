@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 import pytest
+from models import save_random_model, word_tokenizer
 from PIL import Image
 
 from dataset_builder.answers import extract_answer
@@ -144,50 +145,6 @@ def test_reference_system_without_an_asr_model_says_so(tmp_path: Path, monkeypat
 
     monkeypatch.setattr("lm_eval.__main__.cli_evaluate", cannot_read)
     assert dataset_builder.cli.main(["eval", "--model", "mmmult-reference", "--tasks", "mmmult_audio_words"]) == 2
-
-
-def word_tokenizer(corpus: list[str], extra_special: tuple[str, ...] = (), **kwargs: str):
-    """A word-level tokenizer trained here on `corpus`, with <unk>, <|endoftext|> and `extra_special` tokens."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    special = ["<unk>", "<|endoftext|>", *extra_special]
-    tokenizer.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=special))
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="<unk>",
-        eos_token="<|endoftext|>",
-        additional_special_tokens=list(extra_special),
-        **kwargs,
-    )
-
-
-def save_random_model(folder: Path, preprocessor: Any, model_class: type, config: Any) -> Path:
-    """Seeded random weights from `config` and their tokenizer or processor, where from_pretrained finds them."""
-    import torch
-
-    torch.manual_seed(0)
-    preprocessor.save_pretrained(folder)
-    model_class(config).save_pretrained(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised GPT-2 with a word-level tokenizer trained here on the prompt's words."""
-    pytest.importorskip("torch")
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    corpus = [
-        "Compute the exact product of the multiplication problem below. You may reason step by step.",
-        'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".',
-        "What is 47 times 36? 1692 eight million four thousand four times five hundred",
-    ]
-    fast = word_tokenizer(corpus)
-    config = GPT2Config(vocab_size=len(fast), n_positions=256, n_embd=16, n_layer=1, n_head=2)
-    return save_random_model(tmp_path_factory.mktemp("tiny-lm"), fast, GPT2LMHeadModel, config)
 
 
 BANDS = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))  # the C bands the README documents

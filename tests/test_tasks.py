@@ -8,7 +8,17 @@ from pathlib import Path
 
 from dataset_builder.configs import STIMULUS_CONFIGS
 from dataset_builder.harness.run import tasks_dir
-from dataset_builder.tasks import GROUP_NAMES, GROUPS, MULTIPLY, PERCEIVE, TASKS, _slug, tasks_of
+from dataset_builder.tasks import (
+    GROUP_NAMES,
+    GROUPS,
+    MULTIPLY,
+    PERCEIVE,
+    PROBE_GROUPS,
+    PROBE_TASKS,
+    TASKS,
+    _slug,
+    tasks_of,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "eval/mmmult/_generate_configs.py"
@@ -41,8 +51,17 @@ def test_lm_eval_sees_exactly_the_table() -> None:
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
-    assert set(manager.all_subtasks) == set(TASKS)
-    assert set(manager.all_groups) == GROUP_NAMES
+    assert set(manager.all_subtasks) == set(TASKS) | set(PROBE_TASKS)
+    assert set(manager.all_groups) == GROUP_NAMES | {group.name for group in PROBE_GROUPS}
+
+
+def test_the_probe_s_tasks_cover_each_channel_of_its_sets() -> None:
+    expected = {f"mmmult_{kind}_{channel}": f"{items}-{channel}"
+                for kind, items in (("probe", "hds"), ("steps", "hds"), ("hds", "hds"), ("traps", "traps"))
+                for channel in ("text", "image", "audio")}  # fmt: skip
+    assert {name: task.config for name, task in PROBE_TASKS.items()} == expected
+    assert {group.name: group.members for group in PROBE_GROUPS}["mmmult_steps"] == (
+        "mmmult_steps_text", "mmmult_steps_image", "mmmult_steps_audio")  # fmt: skip
 
 
 MULTIPLY_TASKS = [

@@ -11,14 +11,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import datasets
 import pyarrow as pa
 from datasets.builder import Key
 
 from ..configs import CONFIGS
-from ..problems import Problem, split_order
+from ..problems import split_order
 from .features import features
 from .rows import Renderers, render_row
 
@@ -30,7 +30,8 @@ SHARD_SIZE = 100
 class MMMultConfig(datasets.BuilderConfig):
     """A dataset config plus what this build needs to render it."""
 
-    problems_file: str = ""
+    items_file: str = ""
+    """A JSON list of the config's item rows (problems, or a probe set), written by `write_items`."""
     renderers: Renderers = field(default_factory=Renderers)
 
 
@@ -50,10 +51,9 @@ class MMMult(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager: datasets.DownloadManager) -> list[datasets.SplitGenerator]:
-        problems = read_problems(Path(self.config.problems_file))
-        by_split: dict[str, list[Problem]] = {}
-        for problem in problems:
-            by_split.setdefault(problem.split, []).append(problem)
+        by_split: dict[str, list[dict[str, Any]]] = {}
+        for item in json.loads(Path(self.config.items_file).read_text()):
+            by_split.setdefault(item["split"], []).append(item)
         ordered = sorted(by_split, key=split_order)
         return [
             datasets.SplitGenerator(
@@ -65,18 +65,14 @@ class MMMult(datasets.ArrowBasedBuilder):
             for split in ordered
         ]
 
-    def _generate_tables(self, shards: list[list[Problem]]) -> Iterator[tuple[Key, pa.Table]]:
+    def _generate_tables(self, shards: list[list[dict[str, Any]]]) -> Iterator[tuple[Key, pa.Table]]:
         spec = CONFIGS[self.config.name]
         schema = self.info.features.arrow_schema
         for shard_id, shard in enumerate(shards):
-            rows = [render_row(spec, problem, self.config.renderers) for problem in shard]
+            rows = [render_row(spec, item, self.config.renderers) for item in shard]
             yield Key(shard_id, 0), pa.Table.from_pylist(rows, schema=schema)
 
 
-def write_problems(problems: list[Problem], path: Path) -> None:
-    """Store the problem set of a build where every builder (and worker) reads it."""
-    path.write_text(json.dumps([p.as_dict() for p in problems]))
-
-
-def read_problems(path: Path) -> list[Problem]:
-    return [Problem(**row) for row in json.loads(path.read_text())]
+def write_items(items: list[dict[str, Any]], path: Path) -> None:
+    """Store an item set of a build where every builder (and worker) reads it."""
+    path.write_text(json.dumps(items))

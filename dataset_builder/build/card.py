@@ -67,6 +67,10 @@ def summary(manifest: dict[str, Any]) -> str:
     ]
     for name, counts in manifest["configs"].items():
         lines.append(f"| {name} | " + " | ".join(f"{counts.get(s, 0):,}" for s in _split_names(manifest)) + " |")
+    for name, facts in manifest.get("probe_sets", {}).items():
+        splits = ", ".join(f"{n:,} {split}" for split, n in facts["splits"].items())
+        lines += ["", f"Probe set `{name}`: {facts['items']:,} items ({splits}), {facts['source']}"
+                  f" (fingerprint `{facts['fingerprint'][:16]}`)."]  # fmt: skip
     bands = manifest["test_per_band"]
     lines += ["", "Test problems per C band (each config holds all of them):", ""]
     lines += ["| C band | " + " | ".join(bands) + " |", "|---|" + "---|" * len(bands)]

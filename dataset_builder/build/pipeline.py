@@ -27,6 +27,7 @@ from ..errors import UserError
 from ..media.codec import AudioCodec
 from ..media.readers import Transcriber
 from ..media.tts import TTSSettings
+from ..probe.sets import balanced, generate_hds, generate_traps, read_hds_csv, read_traps_csv
 from ..problems import (
     C_BANDS,
     DEFAULT_PER_STRATUM,
@@ -39,7 +40,7 @@ from ..problems import (
     select,
 )
 from . import versions
-from .builder import MMMult, write_problems
+from .builder import MMMult, write_items
 from .card import write_card
 from .rows import Renderers
 from .verify import verifiable, verify_config
@@ -62,6 +63,9 @@ class BuildOptions:
     per_stratum: int = DEFAULT_PER_STRATUM
     bounds: Bounds = field(default_factory=Bounds)
     from_csv: str | None = None
+    hds_csv: str | None = None
+    """The heuristic-disagreement set from this CSV (the paper's released columns) instead of the generator."""
+    traps_csv: str | None = None
     num_proc: int = 1
     tts: TTSSettings = field(default_factory=TTSSettings)
     codec: AudioCodec = field(default_factory=AudioCodec)
@@ -92,15 +96,33 @@ def load_problems(options: BuildOptions) -> list[Problem]:
     return problems
 
 
-def fingerprint(problems: list[Problem]) -> str:
-    """sha256 over every problem's id, operands and split: equal fingerprints mean the same problem set."""
-    canonical = "\n".join(f"{p.problem_id},{p.a},{p.b},{p.split}" for p in problems)
+def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
+    """The probe sets the chosen configs draw from, as rows: generated with the build's seed, or read
+    from --hds-csv / --traps-csv; --limit keeps a subset balanced over families and trap types (the
+    digit and C bounds are for the factorial problems: the probe sets have their own design)."""
+    wanted = {CONFIGS[name].items for name in options.configs}
+    sets: dict[str, list[dict[str, Any]]] = {}
+    if "hds" in wanted:
+        hds = read_hds_csv(options.hds_csv) if options.hds_csv else generate_hds(seed=options.seed)
+        sets["hds"] = [item.row() for item in balanced(hds, lambda item: item.design_family, options.bounds.limit)]
+    if "traps" in wanted:
+        traps = read_traps_csv(options.traps_csv) if options.traps_csv else generate_traps(seed=options.seed)
+        sets["traps"] = [item.row() for item in balanced(traps, lambda item: item.trap_type, options.bounds.limit)]
+    for name, rows in sets.items():
+        if not rows:
+            raise BuildError(f"the {name} set is empty; give a CSV with at least one item")
+    return sets
+
+
+def fingerprint(items: list[dict[str, Any]]) -> str:
+    """sha256 over every item's id, operands and split: equal fingerprints mean the same item set."""
+    canonical = "\n".join(f"{i['problem_id']},{i['a']},{i['b']},{i['split']}" for i in items)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_per_band(problems: list[Problem]) -> dict[str, int]:
+def test_per_band(problems: list[dict[str, Any]]) -> dict[str, int]:
     """Test problems per C band ("4-25": 385, ...), as the card reports them."""
-    counts = Counter(band_of(p.C) for p in problems if p.split == "test")
+    counts = Counter(band_of(p["C"]) for p in problems if p["split"] == "test")
     return {f"{low}-{high}": counts[(low, high)] for low, high in C_BANDS}
 
 
@@ -120,13 +142,15 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     """Build the dataset into `out` and return its path."""
     out = Path(out).absolute()
     _check_target(out, overwrite)
-    problems = load_problems(options)
+    items = {"problems": [p.as_dict() for p in load_problems(options)]} | load_probe_items(options)
+    problems = items["problems"]
     renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts, options.codec)
     media = {CONFIGS[name].modality for name in options.configs}
     provenance = _provenance(renderers, media)
     staging = out.parent / f".{out.name}.partial"
-    state = _open_staging(staging, options, problems)
-    write_problems(problems, state / "problems.json")
+    state = _open_staging(staging, options, items)
+    for name, rows in items.items():
+        write_items(rows, state / f"{name}.json")
 
     logging.getLogger("datasets").setLevel(logging.ERROR)
     for name in tqdm(options.configs, desc="configs", unit="config"):
@@ -147,6 +171,9 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "versions": versions.library_versions(),
         "files": files,
     }
+    if len(items) > 1:
+        probe = {name: rows for name, rows in items.items() if name != "problems"}
+        manifest["probe_sets"] = {name: _probe_set(name, rows, options) for name, rows in probe.items()}
     write_card(staging, infos, manifest)
     if options.verify_sample:  # reads the staged build through its card, then adds the figures to it
         manifest["verification"] = _verification(staging, options)
@@ -168,10 +195,11 @@ def _check_target(out: Path, overwrite: bool) -> None:
         raise BuildError(f"{out} holds other files and is not an mmmult build; give --out a new or empty folder")
 
 
-def _open_staging(staging: Path, options: BuildOptions, problems: list[Problem]) -> Path:
+def _open_staging(staging: Path, options: BuildOptions, items: dict[str, list[dict[str, Any]]]) -> Path:
     """The staging folder's state directory, kept when it was made with the same options, else fresh."""
     state = staging / ".state"
-    key = json.dumps({"options": _options_dict(options), "fingerprint": fingerprint(problems)}, sort_keys=True)
+    prints = {name: fingerprint(rows) for name, rows in items.items()}
+    key = json.dumps({"options": _options_dict(options), "fingerprints": prints}, sort_keys=True)
     if (state / "options.json").is_file() and (state / "options.json").read_text() == key:
         log.info("resuming the unfinished build in %s", staging)
     elif staging.exists():
@@ -191,7 +219,7 @@ def _build_config(name: str, staging: Path, state: Path, options: BuildOptions, 
         builder = MMMult(
             config_name=name,
             dataset_name="mmmult",
-            problems_file=str(state / "problems.json"),
+            items_file=str(state / f"{CONFIGS[name].items}.json"),
             renderers=renderers,
             cache_dir=str(Path(work) / "cache"),
         )
@@ -242,9 +270,21 @@ def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
 def _options_dict(options: BuildOptions) -> dict[str, Any]:
     values = asdict(options)
     values["configs"] = list(options.configs)
-    if options.from_csv:
-        values["from_csv"] = {"file": Path(options.from_csv).name, "sha256": sha256_file(Path(options.from_csv))}
+    for source in ("from_csv", "hds_csv", "traps_csv"):
+        if values[source]:
+            values[source] = {"file": Path(values[source]).name, "sha256": sha256_file(Path(values[source]))}
     return values
+
+
+def _probe_set(name: str, rows: list[dict[str, Any]], options: BuildOptions) -> dict[str, Any]:
+    """Where a probe set came from and what it holds, for the manifest and the card."""
+    source = options.hds_csv if name == "hds" else options.traps_csv
+    return {
+        "source": f"CSV {Path(source).name}" if source else f"generated, seed {options.seed}",
+        "items": len(rows),
+        "splits": dict(Counter(row["split"] for row in rows)),
+        "fingerprint": fingerprint(rows),
+    }
 
 
 def _publish(staging: Path, out: Path) -> None:

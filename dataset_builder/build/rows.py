@@ -12,7 +12,6 @@ from ..media.codec import AudioCodec
 from ..media.image import ImageRenderer
 from ..media.speech import TTSBackend, TTSInfo
 from ..media.tts import TTSSettings
-from ..problems import Problem
 from ..stimulus import stimulus
 
 
@@ -40,20 +39,21 @@ class Renderers:
         return {"font_path": self.font_path, "tts": self.tts, "codec": self.codec}
 
 
-def render_row(spec: ConfigSpec, problem: Problem, renderers: Renderers) -> dict[str, Any]:
-    """One dataset row: the problem's fields plus, for media configs, its stimulus and media."""
-    row: dict[str, Any] = problem.as_dict()
+def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> dict[str, Any]:
+    """One dataset row: the item's fields (a problem's, or a probe item's) plus, for media configs,
+    its stimulus and media."""
+    row = dict(item)
     if spec.modality is None or spec.representation is None:
         return row
-    sentence = stimulus(problem.a, problem.b, spec.representation)
+    sentence = stimulus(row["a"], row["b"], spec.representation)
     row |= {"representation": spec.representation, "modality": spec.modality, "stimulus": sentence}
     if spec.modality == "image":
-        row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{problem.problem_id}.png"}
+        row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{row['problem_id']}.png"}
     elif spec.modality == "audio":
         info, codec = renderers.speech_info, renderers.codec
         row["audio"] = {
             "bytes": codec.encode(renderers.speech.synthesize(sentence)),
-            "path": f"{problem.problem_id}.{codec.extension}",
+            "path": f"{row['problem_id']}.{codec.extension}",
         }
         row |= {
             "tts_backend": info.backend,

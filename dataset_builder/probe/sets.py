@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+from ..configs import HDS_TYPES, TRAP_TYPES
 from ..problems import SPLITS, Problem, ProblemError, assign_splits
 from .costs import HEURISTICS, Costs, bases, costs
 
+T = TypeVar("T")
 HDS_SIZE = 1000
 MIN_DIGITS, MAX_DIGITS = 2, 9
 MIN_C, MAX_C = 12, 324
@@ -57,6 +60,10 @@ class HDSItem:
         return cls(item_id, a, b, problem.product, family, cost.label, margin, cost.OT, cost.DD, cost.RC, family,
                    category, notes, *stats, split)  # fmt: skip
 
+    def row(self) -> dict[str, Any]:
+        """The item as a dataset row (configs.HDS_TYPES), named like a problem's: problem_id, C."""
+        return _row(asdict(self), HDS_TYPES)
+
 
 @dataclass(frozen=True)
 class Trap:
@@ -77,12 +84,42 @@ class Trap:
     @classmethod
     def of(cls, item_id: str, a: int, b: int, trap_type: str, notes: str = "") -> Trap:
         problem = Problem.of(item_id, a, b, "test")
-        heuristic, error = TRAP_TYPES[trap_type]
+        heuristic, error = TRAP_KINDS[trap_type]
         return cls(item_id, a, b, problem.product, trap_type, heuristic, error, notes, problem.digit_total,
                    problem.nonzero_total, problem.C)  # fmt: skip
 
+    def row(self) -> dict[str, Any]:
+        """The trap as a dataset row (configs.TRAP_TYPES): traps are test items only."""
+        return _row(asdict(self) | {"split": "test"}, TRAP_TYPES)
 
-TRAP_TYPES: dict[str, tuple[str, str]] = {
+
+def _row(fields: dict[str, Any], columns: dict[str, str]) -> dict[str, Any]:
+    """The paper's `id` and `complexity_c` under the names the problems use, in the config's column order."""
+    fields = fields | {"problem_id": fields["id"], "C": fields["complexity_c"]}
+    return {name: fields[name] for name in columns}
+
+
+def balanced(items: Sequence[T], group: Callable[[T], str], limit: int | None) -> list[T]:
+    """At most `limit` items, taken in turn from each group (family, trap type) in their order, so
+    that a small build keeps every group; the items keep their order, ids and splits.
+
+    >>> balanced(["a1", "a2", "a3", "b1", "c1", "c2"], lambda x: x[0], 4)
+    ['a1', 'a2', 'b1', 'c1']
+    """
+    if limit is None or limit >= len(items):
+        return list(items)
+    queues: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        queues.setdefault(group(item), []).append(index)
+    chosen: set[int] = set()
+    while len(chosen) < limit:
+        for queue in queues.values():
+            if queue and len(chosen) < limit:
+                chosen.add(queue.pop(0))
+    return [item for index, item in enumerate(items) if index in chosen]
+
+
+TRAP_KINDS: dict[str, tuple[str, str]] = {
     "carry_bomb": ("OT", "off by a power of ten (a lost carry)"),
     "missing_term": ("DD", "off by one partial product (a dropped term)"),
     "anti_round": ("RC", "off by the compensation (no useful base)"),

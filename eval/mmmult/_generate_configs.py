@@ -16,8 +16,23 @@ from typing import Any
 import yaml
 
 from dataset_builder.configs import CONFIGS
+from dataset_builder.probe import scores as probe
 from dataset_builder.scoring import BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_METRICS, SCORES
-from dataset_builder.tasks import GROUPS, MULTIPLY, PERCEIVE, TASKS, VERSION, Group, Kind, Task
+from dataset_builder.tasks import (
+    FINGERPRINT,
+    GROUPS,
+    MULTIPLY,
+    PERCEIVE,
+    PROBE,
+    PROBE_GROUPS,
+    PROBE_TASKS,
+    STEPS,
+    TASKS,
+    VERSION,
+    Group,
+    Kind,
+    Task,
+)
 
 HEADER = "# Written by _generate_configs.py from dataset_builder/tasks.py: edit those, then rerun it.\n"
 MEDIA_FUNCTIONS = {"image": "doc_to_image", "audio": "doc_to_audio"}
@@ -42,7 +57,13 @@ Dumper.add_representer(Function, lambda dumper, value: dumper.represent_scalar("
 
 
 def metric(name: str, aggregation: str | Function = "mean") -> dict[str, Any]:
-    return {"metric": name, "aggregation": aggregation, "higher_is_better": name not in LOWER_IS_BETTER}
+    lower = name in LOWER_IS_BETTER | probe.LOWER_IS_BETTER
+    return {"metric": name, "aggregation": aggregation, "higher_is_better": not lower}
+
+
+def present(names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Metrics that only some items report (a band, a family, wrong answers): averaged over those."""
+    return [metric(name, Function("mean_of_present")) for name in names]
 
 
 def generation(max_gen_toks: int) -> dict[str, Any]:
@@ -65,7 +86,7 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
         "generation_kwargs": generation(4096),
         "filter_list": filters(MULTIPLY, "extract_final_integers"),
         "process_results": Function("process_results"),
-        "metric_list": [metric(m) for m in SCORES] + [metric(m, Function("mean_of_present")) for m in BAND_METRICS],
+        "metric_list": [metric(m) for m in SCORES] + present(BAND_METRICS),
     }
     perceive = {
         "include": MULTIPLY.template,
@@ -75,7 +96,47 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
         "process_results": Function("process_results_perceive"),
         "metric_list": [metric(m) for m in PERCEPTION_METRICS],
     }
+    loss_probe = {
+        "custom_dataset": Function("load"),
+        "test_split": "test",
+        "output_type": "multiple_choice",
+        "doc_to_text": Function("doc_to_text_probe"),
+        "doc_to_choice": Function("doc_to_choice_probe"),
+        "doc_to_target": Function("doc_to_target_probe"),
+        "process_results": Function("process_results_probe"),
+        "metric_list": [metric(m) for m in probe.PROBE_METRICS] + present(probe.DETECTION_METRICS),
+    }
+    steps = {
+        "include": PROBE.template,
+        "doc_to_choice": Function("doc_to_choice_steps"),
+        "doc_to_target": Function("doc_to_target_steps"),
+        "process_results": Function("process_results_steps"),
+        "metric_list": [metric(m) for m in probe.STEP_METRICS],
+    }
+    fingerprint = {
+        "custom_dataset": Function("load"),
+        "test_split": "test",
+        "output_type": "generate_until",
+        "doc_to_text": Function("doc_to_text_fingerprint"),
+        "doc_to_target": "product",
+        "generation_kwargs": generation(4096),
+        "process_results": Function("process_results_fingerprint"),
+        "metric_list": [metric(m) for m in probe.TRACE_METRICS] + present(probe.SHAPE_METRICS),
+    }
     return {
+        PROBE.template: (
+            "# The heuristic probe's loss task: the problem alone in its channel, then every prefix of the bank\n"
+            "# (dataset_builder/probe/bank.py) as a continuation; scored per byte from the log-likelihoods.\n",
+            loss_probe,
+        ),
+        STEPS.template: (
+            "# The step probe: each heuristic's correct first step and its wrong versions as continuations.\n",
+            steps,
+        ),
+        FINGERPRINT.template: (
+            "# Worked answers on the HDS and traps: exact accuracy, the procedure the words follow, error shapes.\n",
+            fingerprint,
+        ),
         MULTIPLY.template: (
             "# Shared by every multiplication task; each task file names its config. The data: a build folder or\n"
             "# Hub repo id from --metadata '{\"data\": ...}', else $MMMULT_DATA, else ./mmmult-data. Band metrics\n"
@@ -90,7 +151,7 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def task_config(task: Task) -> dict[str, Any]:
-    alias = task.config if task.kind is MULTIPLY else f"perceive-{task.config}"
+    alias = task.config if task.kind is MULTIPLY else f"{task.kind.name}-{task.config}"
     config: dict[str, Any] = {
         "task": task.name,
         "include": task.kind.template,
@@ -119,9 +180,9 @@ def render(config: dict[str, Any], comment: str = "") -> str:
 def configs() -> dict[str, str]:
     """Every file this folder's YAMLs consist of, by name."""
     files = {name: render(config, comment) for name, (comment, config) in templates().items()}
-    files |= {f"{task.name}.yaml": render(task_config(task)) for task in TASKS.values()}
-    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in GROUPS}
-    assert all(task.version == VERSION for task in TASKS.values())
+    files |= {f"{task.name}.yaml": render(task_config(task)) for task in (*TASKS.values(), *PROBE_TASKS.values())}
+    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in (*GROUPS, *PROBE_GROUPS)}
+    assert all(task.version == VERSION for task in (*TASKS.values(), *PROBE_TASKS.values()))
     return files
 
 

@@ -13,9 +13,10 @@ from PIL import Image
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
 from dataset_builder.build.features import undecoded_media
-from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.configs import CONFIGS, config_of, data_file_pattern
 from dataset_builder.harness.run import EvalSetupError
 from dataset_builder.media.codec import decode_audio
+from dataset_builder.probe.scores import PROBE_CHOICES, score_probe, score_steps, score_trace, step_choices
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
 DATA_ENV = "MMMULT_DATA"
@@ -33,6 +34,10 @@ CHANNELS = {
 PERCEIVE_INSTRUCTION = (
     "Read the multiplication problem {channel}. Do not compute it. Write the two numbers being "
     'multiplied as digits, in order, on one line in the form "Numbers: <first>, <second>".'
+)
+FINGERPRINT_INSTRUCTION = (
+    "Compute the exact product of the multiplication problem {channel}. Show your work step by step, then "
+    'give the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
 )
 PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
 
@@ -82,7 +87,7 @@ class _MediaColumn:
 
 
 def _media_bytes(doc: dict[str, Any]) -> bytes:
-    return _media[f"{doc['modality']}-{doc['representation']}"][doc["split"]].bytes_of(doc["problem_id"])
+    return _media[config_of(doc)][doc["split"]].bytes_of(doc["problem_id"])
 
 
 def _prompt(instruction: str, doc: dict[str, Any]) -> str:
@@ -137,3 +142,42 @@ def extract_operand_pairs(resps: list[list[str]], docs: list[dict[str, Any]]) ->
 
 def process_results_perceive(doc: dict[str, Any], results: list[str]) -> dict[str, int]:
     return score_perception(parse_operands_text(results[0]), int(doc["a"]), int(doc["b"]))
+
+
+def doc_to_text_fingerprint(doc: dict[str, Any]) -> str:
+    return _prompt(FINGERPRINT_INSTRUCTION, doc)
+
+
+def process_results_fingerprint(doc: dict[str, Any], results: list[str]) -> dict[str, float | int | None]:
+    return score_trace(doc, results[0])
+
+
+def doc_to_text_probe(doc: dict[str, Any]) -> str:
+    """The problem alone in its channel: the stimulus sentence, or only the image or clip."""
+    return doc["stimulus"] if doc["modality"] == "text" else PLACEHOLDERS[doc["modality"]].strip()
+
+
+def doc_to_choice_probe(doc: dict[str, Any]) -> list[str]:
+    return [prefix for _, prefix in PROBE_CHOICES]
+
+
+def doc_to_target_probe(doc: dict[str, Any]) -> int:
+    """The first prefix of the cost-model optimum (lm-eval needs a target; the metrics do not use it)."""
+    return [h for h, _ in PROBE_CHOICES].index(doc["canonical_target_heuristic"])
+
+
+def process_results_probe(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float | int | None]:
+    return score_probe(doc, [ll for ll, _ in results])
+
+
+def doc_to_choice_steps(doc: dict[str, Any]) -> list[str]:
+    return [step.text for _, step in step_choices(int(doc["a"]), int(doc["b"]))]
+
+
+def doc_to_target_steps(doc: dict[str, Any]) -> int:
+    """The correct first step of the first heuristic (lm-eval needs a target; the metrics do not use it)."""
+    return 0
+
+
+def process_results_steps(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float | int]:
+    return score_steps(doc, [ll for ll, _ in results])

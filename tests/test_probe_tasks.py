@@ -1,0 +1,170 @@
+"""The heuristic probe as lm-eval tasks: scoring from log-likelihoods and responses, the reference
+system's cost-model oracle, and a real lm-eval run of the probe's tasks on a build."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import datasets
+import pytest
+from commands import mmmult
+from scipy.special import softmax
+
+from dataset_builder.harness.reference import ReferenceCannotRead, oracle_loss
+from dataset_builder.probe.bank import PREFIXES
+from dataset_builder.probe.scores import PROBE_CHOICES, score_probe, score_steps, score_trace, step_choices
+
+
+def lls_for(per_byte: dict[str, float]) -> list[float]:
+    """Log-likelihoods that give every prefix of a heuristic the same loss per byte."""
+    return [-per_byte[h] * len(prefix.encode()) for h, prefix in PROBE_CHOICES]
+
+
+def test_every_prefix_of_the_bank_is_a_choice_once() -> None:
+    assert sorted(prefix for _, prefix in PROBE_CHOICES) == sorted(p for ps in PREFIXES.values() for p in ps)
+    assert len(PROBE_CHOICES) == 13
+
+
+def test_the_loss_probe_scores_an_item_by_hand() -> None:
+    doc = {"design_family": "RC", "canonical_target_heuristic": "DD"}
+    scores = score_probe(doc, lls_for({"OT": 2.0, "DD": 1.0, "RC": 3.0, "neutral": 2.5}))
+    assert (scores["prefers_OT"], scores["prefers_DD"], scores["prefers_RC"]) == (0, 1, 0)
+    assert scores["match"] == 1  # DD is the argmin and the cost-model optimum
+    assert (scores["detect_OT"], scores["detect_DD"], scores["detect_RC"]) == (None, None, 0)
+    assert scores["neutral_loss"] == pytest.approx(2.5)
+    assert [scores[f"delta_{h}"] for h in ("OT", "DD", "RC")] == pytest.approx([-0.5, -1.5, 0.5])
+    assert scores["support"] == pytest.approx(softmax([-2.0, -1.0, -3.0])[2])  # mass on RC, the family
+
+
+def test_the_loss_probe_refuses_a_wrong_number_of_choices() -> None:
+    with pytest.raises(ValueError, match="13 continuations per item, got 12"):
+        score_probe({"design_family": "OT", "canonical_target_heuristic": "OT"}, [0.0] * 12)
+
+
+def test_the_step_probe_scores_an_item_by_hand() -> None:
+    choices = step_choices(47, 36)
+    assert [step.text for h, step in choices if h == "DD"] == [
+        "40 x 36 = 1440.", "40 x 36 = 1430.", "40 x 36 = 1450.", "40 x 36 = 144.", "40 x 36 = 14400."]  # fmt: skip
+    wrong_losses = {"OT": [1.5, 1.5, 1.5, 1.5], "DD": [0.8, 0.8, 0.8, 0.8], "RC": [0.5, 1.5, 2.0, 2.0]}
+    losses, seen = [], {"OT": 0, "DD": 0, "RC": 0}
+    for heuristic, step in choices:
+        if step.correct:
+            losses.append(1.0)
+        else:
+            losses.append(wrong_losses[heuristic][seen[heuristic]])
+            seen[heuristic] += 1
+    lls = [-loss * len(step.text.encode()) for loss, (_, step) in zip(losses, choices, strict=True)]
+    scores = score_steps({"problem_id": "p", "a": 47, "b": 36}, lls)
+    assert (scores["prefers_correct_OT"], scores["prefers_correct_DD"], scores["prefers_correct_RC"]) == (1, 0, 1)
+    assert [scores["gap_OT"], scores["gap_DD"], scores["gap_RC"]] == pytest.approx([0.5, -0.2, 0.5])
+    assert scores["prefers_correct"] == pytest.approx(2 / 3)
+    assert scores["gap"] == pytest.approx(0.8 / 3)
+
+
+def test_a_worked_answer_gets_its_trace_class_and_error_shape() -> None:
+    doc = {"a": 47, "b": 36, "target_heuristic": "DD"}
+    wrong = score_trace(doc, "Break 36 into 30 + 6: 47 x 30 = 1410 and 47 x 6 = 282.\nFinal Answer: 1410")
+    assert (wrong["exact_match"], wrong["trace_DD"], wrong["trace_OT"], wrong["trace_target"]) == (0, 1, 0, 1)
+    assert wrong["shape_partial_product"] == 1 and wrong["shape_power_of_ten"] == 0  # 1692 - 1410 = 47 x 6
+    right = score_trace(doc, "Carry the 4 in the tens column.\nFinal Answer: 1692")
+    assert (right["exact_match"], right["trace_OT"], right["trace_target"]) == (1, 1, 0)
+    assert right["shape_partial_product"] is None  # shapes describe wrong answers only
+    absurd = score_trace(doc, "Final Answer: " + "9" * 5000)  # an honest run may hold one absurd answer
+    assert (absurd["exact_match"], absurd["shape_other"], absurd["trace_unknown"]) == (0, None, 1)  # no integer read
+
+
+def test_the_oracle_s_loss_is_the_cost_of_the_heuristic() -> None:
+    ot, dd, rc = (next(p for h, p in PROBE_CHOICES if h == name) for name in ("OT", "DD", "RC"))
+    assert [oracle_loss(47, 36, p) for p in (ot, dd, rc)] == [4.25, 5.0, 8.4]  # the worked example's costs
+    assert oracle_loss(47, 36, PREFIXES["neutral"][0]) == pytest.approx((4.25 + 5.0 + 8.4) / 3)
+    assert oracle_loss(47, 36, "7 x 6 = 42, write 2, carry 4.") == 1.0
+    assert oracle_loss(47, 36, "7 x 6 = 41, write 1, carry 4.") == 2.0
+    with pytest.raises(ReferenceCannotRead, match="scores only the heuristic probe's continuations"):
+        oracle_loss(47, 36, "The answer is")
+
+
+PROBE_RUN = "mmmult_probe_text,mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text"
+
+
+def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, tmp_path: Path) -> None:
+    """Detection 100% and full agreement with the cost models, by construction; delta-losses equal the
+    mean cost differences computed here from the dataset's own cost columns."""
+    run = mmmult("eval", "--model", "mmmult-reference", "--tasks", PROBE_RUN, "--log_samples",
+                 "--output_path", str(tmp_path), "--metadata", json.dumps({"data": str(small_build)}))  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    (results_file,) = tmp_path.rglob("results_*.json")
+    results = json.loads(results_file.read_text())["results"]
+    hds = datasets.load_dataset(str(small_build), "hds-text", split="test").to_pandas()
+    families = set(hds["design_family"])
+    assert families == {"OT", "DD", "RC"}
+    for task in ("mmmult_probe_text", "mmmult_probe_image"):
+        probe = results[task]
+        assert {h: probe[f"detect_{h},none"] for h in families} == dict.fromkeys(families, 1.0), task
+        assert probe["match,none"] == 1.0
+        mean_cost = hds[["ot_cost", "dd_cost", "rc_cost"]].mean(axis=1)
+        for h in ("OT", "DD", "RC"):
+            expected = (hds[f"{h.lower()}_cost"] - mean_cost).mean()
+            assert probe[f"delta_{h},none"] == pytest.approx(expected), (task, h)
+    assert results["mmmult_steps_text"]["prefers_correct,none"] == 1.0
+    assert results["mmmult_steps_text"]["gap,none"] == pytest.approx(1.0)
+    assert results["mmmult_hds_text"]["exact_match,none"] == 1.0
+    assert results["mmmult_traps_text"]["exact_match,none"] == 1.0
+    (samples_file,) = tmp_path.rglob("samples_mmmult_probe_text_*.jsonl")
+    samples = [json.loads(line) for line in samples_file.read_text().splitlines()]
+    assert len(samples) == len(hds)
+    assert all(len(sample["resps"]) == 13 for sample in samples)
+    assert not math.isnan(results["mmmult_probe_text"]["support,none"])
+
+
+def test_a_language_model_s_log_likelihoods_are_scored_per_byte(
+    small_build: Path, tiny_lm: Path, tmp_path: Path
+) -> None:
+    """lm-eval's `hf` runs the text probe and step tasks; every metric, recomputed from the logged
+    log-likelihoods by the definitions (loss per byte of the choice, mean per heuristic), agrees."""
+    run = mmmult("eval", "--model", "hf", "--model_args", f"pretrained={tiny_lm}", "--tasks",
+                 "mmmult_probe_text,mmmult_steps_text", "--limit", "5", "--log_samples", "--output_path",
+                 str(tmp_path), "--metadata", json.dumps({"data": str(small_build)}))  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    (results_file,) = tmp_path.rglob("results_*.json")
+    results = json.loads(results_file.read_text())["results"]
+    (probe_file,) = tmp_path.rglob("samples_mmmult_probe_text_*.jsonl")
+    samples = [json.loads(line) for line in probe_file.read_text().splitlines()]
+    preferred = []
+    for sample in samples:
+        assert sample["arguments"]["gen_args_0"]["arg_0"] == sample["doc"]["stimulus"]  # the problem alone
+        losses: dict[str, list[float]] = {}
+        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
+            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / len(prefix.encode()))
+        mean = {h: sum(v) / len(v) for h, v in losses.items()}
+        preferred.append(min(("OT", "DD", "RC"), key=mean.get))
+    for h in ("OT", "DD", "RC"):
+        assert results["mmmult_probe_text"][f"prefers_{h},none"] == pytest.approx(preferred.count(h) / len(samples))
+    (steps_file,) = tmp_path.rglob("samples_mmmult_steps_text_*.jsonl")
+    gaps = []
+    for sample in (json.loads(line) for line in steps_file.read_text().splitlines()):
+        by_heuristic: dict[str, dict[bool, list[float]]] = {}
+        for i, resp in enumerate(sample["resps"]):
+            text = sample["arguments"][f"gen_args_{i}"]["arg_1"].strip()
+            heuristic, correct = judge_step(text)
+            by_heuristic.setdefault(heuristic, {True: [], False: []})[correct].append(-float(resp[0][0]) / len(text))
+        for losses in by_heuristic.values():
+            (right,) = losses[True]
+            gaps.append(sum(losses[False]) / len(losses[False]) - right)
+    assert results["mmmult_steps_text"]["gap,none"] == pytest.approx(sum(gaps) / len(gaps))
+
+
+def judge_step(text: str) -> tuple[str, bool]:
+    """Which heuristic a first step belongs to and whether its arithmetic is right, read from its words."""
+    if match := re.fullmatch(r"Round (\d+) to (\d+); the adjustment is (\d+) x (\d+) = (\d+)\.", text):
+        near, base, offset, other, value = map(int, match.groups())
+        return "RC", offset == abs(base - near) and value == offset * other
+    if match := re.fullmatch(r"(\d) x (\d) = (\d+), write (\d), carry (\d+)\.", text):
+        x, y, value, _, _ = map(int, match.groups())
+        return "OT", value == x * y
+    match = re.fullmatch(r"(\d+) x (\d+) = (\d+)\.", text)
+    assert match, text
+    head, other, value = map(int, match.groups())
+    return "DD", value == head * other
