@@ -97,3 +97,21 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from models import tiny_lm
 
     return tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
+    pytest.importorskip("torch")
+    from models import tiny_vlm
+
+    return tiny_vlm(tmp_path_factory.mktemp("tiny-vlm"))
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised Qwen2-Audio (Whisper-style encoder, Qwen2 text model) with a processor made here."""
+    pytest.importorskip("torch")
+    from models import tiny_audio_lm
+
+    return tiny_audio_lm(tmp_path_factory.mktemp("tiny-audio-lm"))

@@ -2,9 +2,10 @@
 
 The original cannot run with transformers 5: its alias names a class that its module does not
 define, it calls the processor with `audios=` where transformers 5
-takes `audio=`, and it moves the inputs to "cuda" whatever device the model is on. This subclass
-replaces only the encoding and the generation loop; loading, chat templates and stop criteria
-are lm-eval's own.
+takes `audio=`, and it moves the inputs to "cuda" whatever device the model is on; it has no
+loglikelihood with audio at all. This subclass replaces the encoding and the generation loop, and
+scores continuations after a clip with the clip encoded once per item (loglikelihood.py); loading,
+chat templates and stop criteria are lm-eval's own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lm_eval.api.registry import model_registry
 from tqdm.auto import tqdm
 
 from ..configs import SAMPLING_RATE
+from .loglikelihood import SharedContextScorer, score_requests
 
 ALIAS = "hf-audiolm-qwen"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the
@@ -40,14 +42,34 @@ class Qwen2AudioLM(HFAUDIOLMQWEN):
         left_truncate_len: int | None = None,
         truncation: bool = False,
     ) -> Any:  # noqa: ANN401 (a transformers BatchFeature)
-        if not self.chat_applied:
-            for placeholder in DEFAULT_AUDIO_PLACEHOLDERS:
-                strings = [replace_placeholders(s, placeholder, AUDIO_TOKENS, self.max_audios) for s in strings]
+        strings = [self._with_audio_tokens(s) for s in strings]
         self.processor.tokenizer.padding_side = padding_side
         encoding = self.processor(
             text=strings, audio=audios, sampling_rate=SAMPLING_RATE, padding=True, return_tensors="pt"
         )
         return encoding.to(self.device)
+
+    def _with_audio_tokens(self, string: str) -> str:
+        if self.chat_applied:
+            return string
+        for placeholder in DEFAULT_AUDIO_PLACEHOLDERS:
+            string = replace_placeholders(string, placeholder, AUDIO_TOKENS, self.max_audios)
+        return string
+
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+        if requests and len(requests[0].args) < 3:
+            return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eot_token_id
+        self.scorer = SharedContextScorer(self.model, pad)
+        scores = score_requests(
+            requests, self.scorer, self._context_inputs, self.tok_encode, self._with_audio_tokens, disable_tqdm
+        )
+        for request, score in zip(requests, scores, strict=True):
+            self.cache_hook.add_partial("loglikelihood", request.args[:2], score)
+        return scores
+
+    def _context_inputs(self, context: str, media: dict[str, Any]) -> dict[str, Any]:
+        return self.tok_batch_multimodal_encode([context], [clip["array"] for clip in media["audio"]])
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         """Greedy or sampled generation in batches of `batch_size`, in request order."""

@@ -58,8 +58,12 @@ def _option(argv: list[str], name: str) -> str | None:
     return None
 
 
-REPAIRED_MODELS = {"hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM"}
-"""lm-eval models that do not run as shipped (why: audio_lm.py), mapped to their repaired classes."""
+REPAIRED_MODELS = {
+    "hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM",
+    "hf-multimodal": "dataset_builder.harness.vision_lm:VisionLoglikelihoodLM",
+}
+"""lm-eval models that do not run as shipped (why: audio_lm.py) or cannot score continuations after
+a medium (vision_lm.py), mapped to their repaired classes."""
 
 
 def repair_lm_eval_models() -> None:

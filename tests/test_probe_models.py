@@ -1,0 +1,145 @@
+"""Log-likelihoods after an image or a clip (dataset_builder/harness/loglikelihood.py): each equals an
+independent full forward pass computed here, the medium is encoded once per item, and the repaired
+lm-eval classes run the probe's image and audio tasks through `mmmult eval`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from commands import mmmult
+
+torch = pytest.importorskip("torch")
+
+from lm_eval.api.instance import Instance  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from dataset_builder.harness.loglikelihood import SharedContextScorer, split_continuation  # noqa: E402
+from dataset_builder.harness.run import repair_lm_eval_models  # noqa: E402
+from dataset_builder.probe.scores import PROBE_CHOICES  # noqa: E402
+
+CONTINUATIONS = [" " + PROBE_CHOICES[0][1], " " + PROBE_CHOICES[4][1], " Round"]  # a one-token one too
+
+
+def lm_eval_model(name: str, folder: Path) -> Any:
+    import lm_eval.models  # noqa: F401
+
+    repair_lm_eval_models()
+    from lm_eval.api.registry import get_model
+
+    return get_model(name)(pretrained=str(folder), device="cpu", batch_size=1)
+
+
+def full_pass(model: Any, context: dict[str, Any], whole: dict[str, Any]) -> float:
+    """The continuation's log-probability from one forward pass over context + continuation."""
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(**whole).logits[0].float(), dim=-1)
+    ids, start = whole["input_ids"][0], context["input_ids"].shape[1]
+    return sum(float(logprobs[t - 1, ids[t]]) for t in range(start, len(ids)))
+
+
+def requests(context: str, media: dict[str, Any]) -> list[Instance]:
+    return [Instance("loglikelihood", {}, (context, c, media), i) for i, c in enumerate(CONTINUATIONS)]
+
+
+def test_a_shared_context_scores_text_as_lm_eval_s_hf_does(tiny_lm: Path) -> None:
+    """Text only: the cached context repeated for three continuations gives lm-eval's own numbers."""
+    lm = lm_eval_model("hf", tiny_lm)
+    context = "What is 47 times 36?"
+    expected = lm.loglikelihood([Instance("loglikelihood", {}, (context, c), i) for i, c in enumerate(CONTINUATIONS)])
+    scorer = SharedContextScorer(lm.model, lm.eot_token_id)
+    inputs = {"input_ids": torch.tensor([lm.tok_encode(context)])}
+    got = scorer.score(inputs, [split_continuation(lm.tok_encode, context, c) for c in CONTINUATIONS])
+    assert [ll for ll, _ in got] == pytest.approx([ll for ll, _ in expected], abs=1e-4)
+    assert [greedy for _, greedy in got] == [greedy for _, greedy in expected]
+    assert (scorer.counts.context_passes, scorer.counts.continuation_passes) == (1, 1)
+
+
+def test_hf_multimodal_scores_continuations_after_the_image(tiny_vlm: Path) -> None:
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+    lm = lm_eval_model("hf-multimodal", tiny_vlm)
+    image = Image.new("RGB", (80, 40), "white")
+    got = lm.loglikelihood(requests("<image>", {"visual": [image]}))
+    assert (lm.scorer.counts.context_passes, lm.scorer.counts.items, lm.scorer.counts.requests) == (1, 1, 3)
+    processor = AutoProcessor.from_pretrained(tiny_vlm)
+    model = LlavaForConditionalGeneration.from_pretrained(tiny_vlm).eval()
+    context = processor(text="<image>", images=[image], return_tensors="pt")
+    for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
+        whole = processor(text="<image>" + continuation, images=[image], return_tensors="pt")
+        assert ll == pytest.approx(full_pass(model, context, whole), abs=1e-4), continuation
+
+
+def test_multimodal_rotary_positions_hold_across_the_cache() -> None:
+    """Qwen2-VL places image and text tokens by 3-D rotary positions; the cached continuations must
+    land where a full pass puts them."""
+    from models import tiny_qwen2_vl
+
+    model, tokenizer, images = tiny_qwen2_vl()
+    pixels = images(images=[Image.new("RGB", (80, 40), "white")], return_tensors="pt")
+    slots = int(pixels["image_grid_thw"].prod()) // 4  # merged 2 x 2 patches
+
+    def inputs(text: str) -> dict[str, Any]:
+        image = ["<|vision_start|>", *["<|image_pad|>"] * slots, "<|vision_end|>"]
+        ids = torch.tensor(
+            [tokenizer.convert_tokens_to_ids(image) + tokenizer(text, add_special_tokens=False).input_ids]
+        )
+        kinds = (ids == model.config.image_token_id).long()
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "mm_token_type_ids": kinds, **pixels}
+
+    encode = lambda text: tokenizer(text, add_special_tokens=False).input_ids  # noqa: E731
+    got = SharedContextScorer(model, tokenizer.pad_token_id).score(inputs(""), [encode(c) for c in CONTINUATIONS])
+    for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
+        model.model.rope_deltas = None  # as a fresh generate() would start
+        assert ll == pytest.approx(full_pass(model, inputs(""), inputs(continuation)), abs=1e-4), continuation
+
+
+def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path) -> None:
+    from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
+
+    from dataset_builder.harness.audio_lm import AUDIO_TOKENS
+
+    lm = lm_eval_model("hf-audiolm-qwen", tiny_audio_lm)
+    clip = np.sin(np.linspace(0, 600, 16_000)).astype(np.float32)
+    got = lm.loglikelihood(requests("<audio>", {"audio": [{"array": clip, "sampling_rate": 16_000}]}))
+    assert (lm.scorer.counts.context_passes, lm.scorer.counts.requests) == (1, 3)
+    processor = AutoProcessor.from_pretrained(tiny_audio_lm)
+    model = Qwen2AudioForConditionalGeneration.from_pretrained(tiny_audio_lm).eval()
+
+    def encode(text: str) -> dict[str, Any]:
+        return processor(text=text, audio=[clip], sampling_rate=16_000, return_tensors="pt")
+
+    for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
+        expected = full_pass(model, encode(AUDIO_TOKENS), encode(AUDIO_TOKENS + continuation))
+        assert ll == pytest.approx(expected, abs=1e-4), continuation
+
+
+@pytest.mark.parametrize(
+    ("model", "fixture", "task"),
+    [("hf-multimodal", "tiny_vlm", "mmmult_probe_image"), ("hf-audiolm-qwen", "tiny_audio_lm", "mmmult_probe_audio")],
+)
+def test_mmmult_eval_runs_the_probe_on_images_and_audio(
+    small_build: Path, tmp_path: Path, model: str, fixture: str, task: str, request: pytest.FixtureRequest
+) -> None:
+    """The loss probe through lm-eval with a medium: each item's preferred heuristic, recomputed from the
+    logged log-likelihoods (loss per byte, mean per heuristic), gives the reported shares."""
+    folder = request.getfixturevalue(fixture)
+    data = json.dumps({"data": str(small_build)})
+    run = mmmult("eval", "--model", model, "--model_args", f"pretrained={folder}", "--tasks", task, "--limit", "3",
+                 "--log_samples", "--output_path", str(tmp_path), "--metadata", data)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    (results_file,) = tmp_path.rglob("results_*.json")
+    metrics = json.loads(results_file.read_text())["results"][task]
+    (samples_file,) = tmp_path.rglob(f"samples_{task}_*.jsonl")
+    preferred = []
+    for sample in map(json.loads, samples_file.read_text().splitlines()):
+        losses: dict[str, list[float]] = {}
+        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
+            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / len(prefix.encode()))
+        preferred.append(min(("OT", "DD", "RC"), key=lambda h: sum(losses[h]) / len(losses[h])))
+    assert len(preferred) == 3
+    for h in ("OT", "DD", "RC"):
+        assert metrics[f"prefers_{h},none"] == pytest.approx(preferred.count(h) / 3), h
