@@ -115,3 +115,19 @@ def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from models import tiny_audio_lm
 
     return tiny_audio_lm(tmp_path_factory.mktemp("tiny-audio-lm"))
+
+
+PROBE_RUN_TASKS = "mmmult_probe_text,mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text"
+"""The probe's text tasks and its image loss probe, which the reference system answers as a cost-model oracle."""
+
+
+@pytest.fixture(scope="session")
+def probe_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of one lm-eval run of the reference system on PROBE_RUN_TASKS."""
+    out = tmp_path_factory.mktemp("probe-run")
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks"]
+    command += [PROBE_RUN_TASKS, "--metadata", json.dumps({"data": str(small_build)})]
+    command += ["--log_samples", "--output_path", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out

@@ -119,7 +119,11 @@ def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path
 
 @pytest.mark.parametrize(
     ("model", "fixture", "task"),
-    [("hf-multimodal", "tiny_vlm", "mmmult_probe_image"), ("hf-audiolm-qwen", "tiny_audio_lm", "mmmult_probe_audio")],
+    [
+        ("hf-multimodal", "tiny_vlm", "mmmult_probe_image"),
+        # the same wiring as the image run (the class is tested in-process above): in CI's slow run
+        pytest.param("hf-audiolm-qwen", "tiny_audio_lm", "mmmult_probe_audio", marks=pytest.mark.slow),
+    ],
 )
 def test_mmmult_eval_runs_the_probe_on_images_and_audio(
     small_build: Path, tmp_path: Path, model: str, fixture: str, task: str, request: pytest.FixtureRequest

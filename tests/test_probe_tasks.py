@@ -86,16 +86,10 @@ def test_the_oracle_s_loss_is_the_cost_of_the_heuristic() -> None:
         oracle_loss(47, 36, "The answer is")
 
 
-PROBE_RUN = "mmmult_probe_text,mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text"
-
-
-def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, tmp_path: Path) -> None:
+def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, probe_run: Path) -> None:
     """Detection 100% and full agreement with the cost models, by construction; delta-losses equal the
     mean cost differences computed here from the dataset's own cost columns."""
-    run = mmmult("eval", "--model", "mmmult-reference", "--tasks", PROBE_RUN, "--log_samples",
-                 "--output_path", str(tmp_path), "--metadata", json.dumps({"data": str(small_build)}))  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
-    (results_file,) = tmp_path.rglob("results_*.json")
+    (results_file,) = probe_run.rglob("results_*.json")
     results = json.loads(results_file.read_text())["results"]
     hds = datasets.load_dataset(str(small_build), "hds-text", split="test").to_pandas()
     families = set(hds["design_family"])
@@ -112,7 +106,7 @@ def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, 
     assert results["mmmult_steps_text"]["gap,none"] == pytest.approx(1.0)
     assert results["mmmult_hds_text"]["exact_match,none"] == 1.0
     assert results["mmmult_traps_text"]["exact_match,none"] == 1.0
-    (samples_file,) = tmp_path.rglob("samples_mmmult_probe_text_*.jsonl")
+    (samples_file,) = probe_run.rglob("samples_mmmult_probe_text_*.jsonl")
     samples = [json.loads(line) for line in samples_file.read_text().splitlines()]
     assert len(samples) == len(hds)
     assert all(len(sample["resps"]) == 13 for sample in samples)

@@ -18,10 +18,26 @@ from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
+from .procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
 from .store import Store
 from .submission import Form, submit
 from .summary import ALL, scope_configs, scope_name
-from .texts import ABOUT, FRESH_NOTE, GEE_NOTE, INTRO, LOCAL_IDENTITY, LPM_NOTE, NAME_RULE, SIGN_IN, TABLE_NOTE, TITLE
+from .texts import (
+    ABOUT,
+    FRESH_NOTE,
+    GEE_NOTE,
+    INTRO,
+    LOCAL_IDENTITY,
+    LPM_NOTE,
+    NAME_RULE,
+    PAPER_NOTE,
+    PROCEDURES_NOTE,
+    SIGN_IN,
+    STEPS_NOTE,
+    TABLE_NOTE,
+    TITLE,
+    TRACES_NOTE,
+)
 from .views import (
     CHOOSABLE_COLUMNS,
     DEFAULT_COLUMNS,
@@ -199,6 +215,15 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                 comparison = gr.Dataframe(interactive=False, elem_id="comparison")
                 gr.Markdown(FRESH_NOTE)
                 draws = gr.Dataframe(interactive=False, elem_id="draws")
+            with gr.Tab("Procedures", id="procedures") as procedures_tab:
+                gr.Markdown(PROCEDURES_NOTE)
+                preferences = gr.Dataframe(interactive=False, elem_id="preferences")
+                gr.Markdown(STEPS_NOTE)
+                step_gaps = gr.Dataframe(interactive=False, elem_id="step_gaps")
+                gr.Markdown(TRACES_NOTE)
+                traces = gr.Dataframe(interactive=False, elem_id="traces")
+                gr.Markdown(PAPER_NOTE)
+                gr.Dataframe(value=PAPER_FIGURES, interactive=False, elem_id="paper_figures")
             with gr.Tab("Submit", id="submit"):
                 if oauth:
                     gr.LoginButton()
@@ -242,6 +267,12 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
         for control in (chosen_config, other):
             control.input(analyse, [chosen, chosen_config, other], analysis_outputs)
         analysis_tab.select(analyse, [chosen, chosen_config, other], analysis_outputs)
+
+        def procedures() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            frame = board.procedures()
+            return preference_table(frame), steps_table(frame), traces_table(frame)
+
+        procedures_tab.select(procedures, None, [preferences, step_gaps, traces])
 
         def on_submit(
             paths: list | None,

@@ -12,6 +12,7 @@ re-shape small frames in memory.
 
 from __future__ import annotations
 
+import json
 import math
 from contextlib import closing
 from functools import lru_cache
@@ -61,6 +62,7 @@ class Board:
         self._table = lru_cache(maxsize=64)(self._compute_table)
         self._cells = lru_cache(maxsize=16)(self._read_cells)
         self._bins = lru_cache(maxsize=16)(self._read_bins)
+        self._procedures = lru_cache(maxsize=2)(self._read_procedures)
         self._problem_stats = pd.DataFrame(
             [{"problem_id": pid, **{f: p[f] for f in ITEM_FIELDS}} for pid, p in reference.items()]
         )
@@ -111,6 +113,26 @@ class Board:
         fresh = runs[runs["seed"].notna()]
         out = pd.concat([latest, fresh])
         return out.assign(correct=(out["score"] * out["n"]).round().astype(int))
+
+    def procedures(self) -> pd.DataFrame:
+        """The re-scored probe items of each model's latest submission of each probe task (published sets):
+        model, task, kind, config, problem_id, item_group and metrics (a dict per item)."""
+        return self._procedures(self.store.version())
+
+    def _read_procedures(self, version: tuple[int, int]) -> pd.DataFrame:
+        with closing(self.store.connect()) as db:
+            frame = pd.read_sql_query(
+                "SELECT s.id AS submission_id, s.model, p.task, t.kind, t.config, p.problem_id, p.item_group,"
+                " p.metrics FROM procedure_items p JOIN submissions s ON s.id = p.submission_id"
+                " JOIN task_results t ON t.submission_id = p.submission_id AND t.task = p.task"
+                " WHERE s.status = ? AND s.seed IS NULL",
+                db,
+                params=(RESCORED,),
+            )
+        latest = frame.groupby(["model", "task"])["submission_id"].transform("max")
+        frame = frame[frame["submission_id"] == latest].copy()
+        frame["metrics"] = [json.loads(text) for text in frame["metrics"]]
+        return frame
 
     def items(self, submission_id: int) -> pd.DataFrame:
         """The re-scored items of one submission with their problem statistics."""

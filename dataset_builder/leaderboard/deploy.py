@@ -19,8 +19,9 @@ from .serve import SpaceSetupError
 SPACE_FILES = ("app.py", "README.md", "requirements.txt")
 PACKAGE = Path(__file__).resolve().parent.parent
 SPACE_SOURCE = PACKAGE.parent / "space"
-SUBPACKAGES = ("leaderboard",)
-"""What the Space imports beside the core modules (dataset_builder/*.py); build, media and harness stay out."""
+SUBPACKAGES = ("leaderboard", "probe")
+"""What the Space imports beside the core modules (dataset_builder/*.py): the board and the probe's scoring;
+build, media and harness stay out."""
 LOCAL_ONLY = ("cli.py",)
 """Core modules a Space never runs: the command line reaches into the stages the Space leaves out."""
 

@@ -23,11 +23,13 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from ..answers import extract_answer, extract_operands, operands_text
-from ..configs import CONFIGS, STIMULUS_CONFIGS, data_file_pattern
+from ..configs import CONFIGS, ITEM_TYPES, PROBE_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
+from ..probe.scores import score_trace
 from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
 from ..scoring import score_answer, score_perception
 from ..stimulus import stimulus
-from ..tasks import GROUP_NAMES, MULTIPLY, TASKS, Task
+from ..tasks import GROUP_NAMES, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
+from .procedures import ProcedureItem, headline, rescore_procedure
 from .schema import Sample, SchemaError, parse_json, validate
 from .upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
 
@@ -64,10 +66,13 @@ class Benchmark(Mapping[str, dict[str, Any]]):
         problems: dict[str, dict[str, Any]],
         configs: tuple[str, ...] = STIMULUS_CONFIGS,
         design: Design | None = Design(),
+        probe: dict[str, dict[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.problems = problems
         self.configs = configs
         self.design = design
+        self.probe = probe or {}
+        """The heuristic probe's test items by set ("hds", "traps") and id; empty where the build has none."""
         self._fresh: dict[int, Benchmark] = {}
 
     @property
@@ -110,8 +115,20 @@ def load_reference(build: str | Path) -> Benchmark:
     rows = pq.ParquetDataset(files).read().to_pylist()
     manifest = Path(build) / "manifest.json"
     facts = json.loads(manifest.read_text()) if manifest.is_file() else {"configs": STIMULUS_CONFIGS, "options": {}}
-    configs = tuple(c for c in STIMULUS_CONFIGS if c in facts["configs"])
-    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]))
+    configs = tuple(c for c in (*STIMULUS_CONFIGS, *PROBE_CONFIGS) if c in facts["configs"])
+    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]), _probe(build))
+
+
+def _probe(build: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The test items of each probe set the build holds, read from the first of its configs on disk."""
+    sets: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in PROBE_CONFIGS:
+        items = CONFIGS[name].items
+        files = sorted(Path(build).glob(data_file_pattern(name, "test")))
+        if items not in sets and files:
+            rows = pq.ParquetDataset(files).read(columns=list(ITEM_TYPES[items])).to_pylist()
+            sets[items] = {row["problem_id"]: row for row in rows}
+    return sets
 
 
 def design_of(options: dict[str, Any]) -> Design | None:
@@ -162,6 +179,8 @@ class Verdict:
     model_name: str
     tasks: list[TaskResult]
     items: list[ItemResult]
+    procedures: list[ProcedureItem] = field(default_factory=list)
+    """The re-scored samples of the heuristic probe's tasks (see procedures.py)."""
     samples_hash: str | None = None
     """sha256 over every sample, independent of file names and of loose files or a zip; None without samples."""
     log: list[str] = field(default_factory=list)
@@ -174,8 +193,10 @@ class Verdict:
 def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     """Validate an upload against the benchmark's test problems and re-score every sample."""
     reported = upload.results.results
-    leaf_tasks = [t for t in reported if t not in GROUP_NAMES]
-    unknown = [t for t in leaf_tasks if t not in TASKS]
+    groups = GROUP_NAMES | {group.name for group in PROBE_GROUPS}
+    leaf_tasks = [t for t in reported if t not in groups]
+    known = TASKS | PROBE_TASKS
+    unknown = [t for t in leaf_tasks if t not in known]
     if unknown:
         raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")
     if not leaf_tasks:
@@ -183,13 +204,13 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     stray = [t for t in upload.samples if t not in leaf_tasks]
     if stray:
         raise Rejected(f"samples for task(s) {', '.join(stray)} that results.json does not report: upload one run")
-    missing = [t for t in leaf_tasks if TASKS[t].config not in benchmark.configs]
+    missing = [t for t in leaf_tasks if known[t].config not in benchmark.configs]
     if missing:
         raise Rejected(f"this board's benchmark has no config for {', '.join(missing)}")
     verdict = Verdict(upload.results.model_name or "", [], [])
     digests: list[tuple[str, str, str]] = []
     for name in leaf_tasks:
-        task = TASKS[name]
+        task = known[name]
         version = upload.results.versions.get(name)
         if not isinstance(version, (int, float)) or float(version) != task.version:
             raise Rejected(
@@ -198,7 +219,9 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
         claimed = reported[name].get(task.headline_key)
         if not isinstance(claimed, (int, float)) or not 0 <= claimed <= 1:
             raise Rejected(f"{name}: results.json reports {task.headline} {claimed!r}, not a share from 0 to 1")
-        if name in upload.samples:
+        if name in PROBE_TASKS:
+            verdict.tasks.append(_rescore_probe(task, upload, claimed, benchmark, verdict, digests))
+        elif name in upload.samples:
             file = upload.samples[name]
             verdict.tasks.append(_rescore(task, file, upload.files[file], claimed, benchmark, verdict, digests))
         else:
@@ -252,6 +275,7 @@ def _rescore(
             answer = extract_answer(sample.response)
             correct = score_answer(answer, int(problem["product"]))["exact_match"]
             shown = "" if answer is None else str(answer)
+            verdict.procedures.append(ProcedureItem(task.name, pid, task.config, score_trace(problem, sample.response)))
         else:
             read = extract_operands(sample.response)
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
@@ -270,6 +294,35 @@ def _rescore(
             "upload the unmodified lm-eval output"
         )
     return TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+
+
+def _rescore_probe(
+    task: Task,
+    upload: Upload,
+    claimed: float,
+    benchmark: Benchmark,
+    verdict: Verdict,
+    digests: list[tuple[str, str, str]],
+) -> TaskResult:
+    """A probe task re-scored from its samples (the board takes no self-reported probe figures)."""
+    if task.name not in upload.samples:
+        raise Rejected(
+            f"{task.name}: the board re-scores the probe from its samples; upload samples_{task.name}_*.jsonl"
+        )
+    items = benchmark.probe.get(str(CONFIGS[task.config].items))
+    if items is None:  # a fresh draw: its problems are drawn again, the probe's sets are not
+        raise Rejected(f"{task.name}: probe runs are checked against the published sets; submit them without a seed")
+    file = upload.samples[task.name]
+    scored, lines = rescore_procedure(task, file, sample_lines(file, upload.files[file]), items)
+    verdict.procedures += scored
+    digests += lines
+    score = headline(scored, task)
+    if math.isnan(claimed) or abs(claimed - score) > 1e-9:
+        raise Rejected(
+            f"{task.name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
+            "upload the unmodified lm-eval output"
+        )
+    return TaskResult(task.name, task.config, task.kind.name, True, score, len(scored))
 
 
 def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:

@@ -95,6 +95,40 @@ class Sample(BaseModel):
         return self.resps[0][0]
 
 
+class ProbeDoc(BaseModel):
+    """The probe item a multiple-choice sample scores: the fields the board checks against the probe set."""
+
+    model_config = ConfigDict(extra="ignore")
+    problem_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    a: StrictInt
+    b: StrictInt
+    modality: Text
+    representation: Text
+    stimulus: Annotated[StrictStr, Field(max_length=1000)]
+
+
+class Request(BaseModel):
+    """One loglikelihood request as lm-eval logs it: the context and the continuation it scored."""
+
+    model_config = ConfigDict(extra="ignore")
+    arg_0: Annotated[StrictStr, Field(max_length=1000)]
+    arg_1: Annotated[StrictStr, Field(max_length=1000)]
+
+
+LogLikelihood = Annotated[list[Response], Field(min_length=2, max_length=2)]
+"""lm-eval's [log-likelihood, is-greedy] pair, both written as text."""
+
+
+class ChoiceSample(BaseModel):
+    """One line of a multiple-choice task's samples: a log-likelihood for each continuation."""
+
+    model_config = ConfigDict(extra="ignore")
+    doc_id: Count
+    doc: ProbeDoc
+    arguments: Annotated[dict[Text, Request], Field(max_length=64)]
+    resps: Annotated[list[Annotated[list[LogLikelihood], Field(min_length=1)]], Field(min_length=1, max_length=64)]
+
+
 class Results(BaseModel):
     """The parts of lm-eval's results_<date>.json that the board reads."""
 

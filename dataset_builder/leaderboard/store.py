@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .ingest import RESCORED, Upload, Verdict
+from .procedures import metrics_json
 from .summary import BIN_COLUMNS, CELL_COLUMNS, FIT_COLUMNS, SUMMARY_VERSION, load_cells, scope_summaries
 from .upload import sha256_file
 
@@ -59,6 +60,14 @@ CREATE TABLE IF NOT EXISTS items (
     problem_id TEXT NOT NULL,
     answer TEXT NOT NULL,
     correct INTEGER NOT NULL,
+    PRIMARY KEY (submission_id, task, problem_id)
+);
+CREATE TABLE IF NOT EXISTS procedure_items (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    task TEXT NOT NULL,
+    problem_id TEXT NOT NULL,
+    item_group TEXT NOT NULL,
+    metrics TEXT NOT NULL,
     PRIMARY KEY (submission_id, task, problem_id)
 );
 CREATE TABLE IF NOT EXISTS load_cells (
@@ -215,7 +224,12 @@ class Store:
                         "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
                         [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
                     )
-                    self._write_summary(db, sid, pd.DataFrame([vars(i) for i in verdict.items]))
+                    db.executemany(
+                        "INSERT INTO procedure_items VALUES (?, ?, ?, ?, ?)",
+                        [(sid, p.task, p.problem_id, p.group, metrics_json(p)) for p in verdict.procedures],
+                    )
+                    if verdict.items:  # a run of the probe alone has no multiplication items to summarise
+                        self._write_summary(db, sid, pd.DataFrame([vars(i) for i in verdict.items]))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -253,7 +267,8 @@ class Store:
             missing = [
                 int(r[0])
                 for r in db.execute(
-                    "SELECT DISTINCT t.submission_id FROM task_results t WHERE t.verified = 1 AND NOT EXISTS"
+                    "SELECT DISTINCT t.submission_id FROM task_results t WHERE t.verified = 1"
+                    " AND t.kind IN ('multiply', 'perceive') AND NOT EXISTS"
                     " (SELECT 1 FROM fits f WHERE f.submission_id = t.submission_id)"
                 )
             ]
@@ -314,7 +329,7 @@ class Store:
         with closing(self.connect()) as db:
             return {
                 table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-                for table in ("submissions", "task_results", "items", "load_cells", "fits", "files")
+                for table in ("submissions", "task_results", "items", "procedure_items", "load_cells", "fits", "files")
             }
 
 

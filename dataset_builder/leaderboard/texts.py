@@ -25,6 +25,28 @@ GEE_NOTE = (
     "numerals, with its 95% interval (negative: that channel falls faster):"
 )
 
+PROCEDURES_NOTE = (
+    "Which procedure does a model follow: columnar multiplication (OT), distributive decomposition (DD) or "
+    "rounding and compensation (RC)? Runs of the `mmmult_probe` tasks on the heuristic-disagreement set: "
+    "*prefers* is the share of items whose four prefixes of a heuristic have the lowest mean loss per byte; "
+    "*detects* the share of items built for a heuristic that prefer it; *matches* agreement with the cost "
+    "models' cheapest heuristic; *delta* a heuristic's loss minus the neutral prefix's (negative: likelier). "
+    "Shares with Wilson 95% intervals, deltas with mean ± 1.96 SE; each model's latest re-scored run:"
+)
+STEPS_NOTE = (
+    "First steps (`mmmult_steps`): how often each heuristic's correct first step is likelier than its wrong "
+    "versions (same words, other numbers), and the mean loss gap (wrong minus correct):"
+)
+TRACES_NOTE = (
+    "Worked answers (`mmmult_hds`, `mmmult_traps`): exact accuracy, the procedure the words follow (by cue "
+    "words; *unknown* without any), and among wrong answers the share of each error shape:"
+)
+PAPER_NOTE = (
+    "For reference, the loss probe as arXiv:2604.18203 reports it for two models (HDS test, 144 items). Its "
+    "losses are per token and its text runs also scored the end-of-turn token, so its deltas are not on this "
+    "board's per-byte scale; the shares compare:"
+)
+
 FRESH_NOTE = (
     "Fresh draws (a contamination check): the problems are generated from a seed, so a run on a fresh "
     "draw (`mmmult build --seed S`, then the seed in the submit form) answers new problems of the same "

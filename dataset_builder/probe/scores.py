@@ -114,12 +114,15 @@ def score_steps(doc: dict[str, Any], lls: Sequence[float]) -> dict[str, float | 
 
 
 def score_trace(doc: dict[str, Any], response: str) -> dict[str, float | int | None]:
-    """The fingerprint's metrics for one worked answer: exactness, trace class, and a wrong answer's shape."""
+    """The fingerprint's metrics for one worked answer: exactness, trace class, and a wrong answer's shape.
+
+    The board runs it on the multiplication tasks' responses too, where there is no target heuristic."""
     answer, a, b = extract_answer(response), int(doc["a"]), int(doc["b"])
     traced = trace_class(response)
     scores: dict[str, float | int | None] = {"exact_match": int(answer == a * b)}
     scores |= {f"trace_{h}": int(traced == h) for h in (*HEURISTICS, "unknown")}
-    scores["trace_target"] = int(traced == doc["target_heuristic"])
+    target = doc.get("target_heuristic")  # the benchmark's own problems have none
+    scores["trace_target"] = None if target is None else int(traced == target)
     shape = None if answer is None or answer == a * b else error_shape(a, b, answer)
     return scores | {metric: None if shape is None else int(shape == name)
                      for metric, name in zip(SHAPE_METRICS, ERROR_SHAPES, strict=True)}  # fmt: skip

@@ -1,0 +1,222 @@
+"""The heuristic probe on the board: re-scoring its runs, and the numbers of the Procedures view.
+
+A probe sample is re-scored from what lm-eval logged, with the project's own scoring
+(dataset_builder.probe.scores): for the loss and step tasks, the log-likelihood of each
+continuation, after checking that the logged continuations are the ones the task offers, in its
+order (a reordered or edited bank would credit the wrong heuristic); for the fingerprint tasks,
+the worked answer. Shares come with Wilson intervals (items are independent draws, one sample
+each); mean losses and gaps with a normal interval from their standard error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..configs import CONFIGS
+from ..probe.costs import HEURISTICS
+from ..probe.scores import PROBE_CHOICES, SHAPE_METRICS, score_probe, score_steps, score_trace, step_choices
+from ..stimulus import stimulus
+from ..tasks import FINGERPRINT, MULTIPLY, PROBE, STEPS, Task
+from .analysis import Z95, wilson
+from .schema import ChoiceSample, Doc, ProbeDoc, Sample, SchemaError, parse_json, validate
+from .upload import Rejected
+
+
+@dataclass
+class ProcedureItem:
+    """One re-scored probe sample: its item, the item's group (design family or trap type), its metrics."""
+
+    task: str
+    problem_id: str
+    group: str
+    metrics: dict[str, float | int | None]
+
+
+def rescore_procedure(
+    task: Task, file: str, lines: Iterable[tuple[int, bytes]], items: dict[str, dict[str, Any]]
+) -> tuple[list[ProcedureItem], list[tuple[str, str, str]]]:
+    """Every sample of one probe task re-scored, and (task, item, sha256 of the line) for duplicate detection."""
+    scored: list[ProcedureItem] = []
+    digests: list[tuple[str, str, str]] = []
+    seen: set[str] = set()
+    for number, line in lines:
+        where = f"{file}, line {number}"
+        try:
+            sample = validate(Sample if task.kind is FINGERPRINT else ChoiceSample, parse_json(line, where), where)
+        except SchemaError as error:
+            raise Rejected(str(error)) from None
+        item = _item_of(sample.doc, items, task, where, seen)
+        if task.kind is FINGERPRINT:
+            if sample.doc.product != int(item["product"]) or sample.target != str(item["product"]):
+                raise Rejected(f"{where}: the product or target of {item['problem_id']} was changed")
+            metrics = score_trace(item, sample.response)
+        else:
+            lls = _log_likelihoods(sample, _continuations(task, item), where)
+            metrics = score_probe(item, lls) if task.kind is PROBE else score_steps(item, lls)
+        group = str(item.get("design_family") or item.get("trap_type"))
+        scored.append(ProcedureItem(task.name, item["problem_id"], group, metrics))
+        digests.append((task.name, item["problem_id"], hashlib.sha256(line.strip()).hexdigest()))
+    absent = len(items) - len(seen)
+    if absent:
+        raise Rejected(f"{task.name}: {absent} of {len(items)} test items have no sample: run without --limit")
+    return scored, digests
+
+
+def _item_of(
+    doc: Doc | ProbeDoc, items: dict[str, dict[str, Any]], task: Task, where: str, seen: set[str]
+) -> dict[str, Any]:
+    """The probe item a sample's doc names, checked: same operands, asked in the task's channel and form."""
+    item = items.get(doc.problem_id)
+    if item is None:
+        raise Rejected(f"{where}: {doc.problem_id!r} is not a test item of this board's {task.config} set")
+    if doc.problem_id in seen:
+        raise Rejected(f"{where}: item {doc.problem_id} appears twice in the samples of {task.name}")
+    seen.add(doc.problem_id)
+    if (doc.a, doc.b) != (int(item["a"]), int(item["b"])):
+        raise Rejected(f"{where}: item {doc.problem_id} is {item['a']} x {item['b']}, not {doc.a} x {doc.b}")
+    config = CONFIGS[task.config]
+    if (doc.modality, doc.representation, doc.stimulus) != (
+        config.modality, config.representation, stimulus(doc.a, doc.b, str(config.representation))):  # fmt: skip
+        raise Rejected(
+            f"{where}: item {doc.problem_id} was not asked as {task.config} asks it: upload each task's own samples"
+        )
+    return item
+
+
+def _continuations(task: Task, item: dict[str, Any]) -> list[str]:
+    if task.kind is STEPS:
+        return [step.text for _, step in step_choices(int(item["a"]), int(item["b"]))]
+    return [prefix for _, prefix in PROBE_CHOICES]
+
+
+def _log_likelihoods(sample: ChoiceSample, expected: list[str], where: str) -> list[float]:
+    """The logged log-likelihoods, once the logged continuations are shown to be `expected`, in order."""
+    if len(sample.resps) != len(expected):
+        raise Rejected(f"{where}: {len(sample.resps)} log-likelihoods for the task's {len(expected)} continuations")
+    lls = []
+    for index, (text, resp) in enumerate(zip(expected, sample.resps, strict=True)):
+        request = sample.arguments.get(f"gen_args_{index}")
+        if request is None or request.arg_1.strip() != text:
+            got = None if request is None else request.arg_1.strip()
+            raise Rejected(
+                f"{where}: continuation {index} is {got!r}, not {text!r}: upload the unmodified lm-eval output"
+            )
+        try:
+            value = float(resp[0][0])
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value > 0:
+            raise Rejected(
+                f"{where}: log-likelihood {resp[0][0][:30]!r} of continuation {index} is not a finite number <= 0"
+            )
+        lls.append(value)
+    return lls
+
+
+def headline(items: list[ProcedureItem], task: Task) -> float:
+    """The task's headline (match, prefers_correct or exact_match) over its re-scored items."""
+    values = [float(item.metrics[task.headline] or 0.0) for item in items]
+    return sum(values) / len(values)
+
+
+def metrics_json(item: ProcedureItem) -> str:
+    return json.dumps(item.metrics, sort_keys=True)
+
+
+def share(values: pd.Series) -> tuple[float, float, float, int]:
+    """Mean of 0/1 values that are present, its Wilson 95% interval, and how many there are."""
+    present = values.dropna()
+    n, k = len(present), float(present.sum())
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    low, high = wilson(k, n)
+    return k / n, low, high, n
+
+
+def mean_interval(values: pd.Series) -> tuple[float, float, float, int]:
+    """Mean, its normal 95% interval (mean +/- 1.96 SE), and how many values."""
+    present = values.dropna().astype(float)
+    n = len(present)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    mean = float(present.mean())
+    half = Z95 * float(present.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return mean, mean - half, mean + half, n
+
+
+def _cell(value: tuple[float, float, float, int], percent: bool = True) -> str:
+    mean, low, high, n = value
+    if n == 0:
+        return ""
+    if percent:
+        return f"{mean:.1%} [{low:.1%}, {high:.1%}] (n={n})"
+    bounds = "" if math.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"
+    return f"{mean:+.3f}{bounds} (n={n})"
+
+
+def _channel(config: str) -> str:
+    return str(CONFIGS[config].modality)
+
+
+def preference_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Loss probe per model and channel: preference shares, detection per family, match, delta-losses."""
+    rows = []
+    for (model, config), group in frame[frame["kind"] == PROBE.name].groupby(["model", "config"], sort=True):
+        metrics = pd.DataFrame(list(group["metrics"]))
+        row: dict[str, Any] = {"model": model, "channel": _channel(config)}
+        row |= {f"prefers {h}": _cell(share(metrics[f"prefers_{h}"])) for h in HEURISTICS}
+        row |= {f"detects {h}": _cell(share(metrics[f"detect_{h}"])) for h in HEURISTICS}
+        row["matches the cost models"] = _cell(share(metrics["match"]))
+        row |= {f"delta {h}": _cell(mean_interval(metrics[f"delta_{h}"]), percent=False) for h in HEURISTICS}
+        row["neutral loss"] = f"{metrics['neutral_loss'].mean():.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def steps_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Step probe per model and channel: how often the correct step is likelier, and the loss gap."""
+    rows = []
+    for (model, config), group in frame[frame["kind"] == STEPS.name].groupby(["model", "config"], sort=True):
+        metrics = pd.DataFrame(list(group["metrics"]))
+        row: dict[str, Any] = {"model": model, "channel": _channel(config)}
+        row |= {f"prefers correct {h}": _cell(share(metrics[f"prefers_correct_{h}"])) for h in HEURISTICS}
+        row["gap (wrong - correct loss)"] = _cell(mean_interval(metrics["gap"]), percent=False)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def traces_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Worked answers per model, item set and config: accuracy, trace classes, and the shapes of wrong answers
+    (the probe's fingerprint tasks, and the benchmark's multiplication tasks read the same way)."""
+    rows = []
+    worked = frame[frame["kind"].isin((FINGERPRINT.name, MULTIPLY.name))]
+    for (model, config), group in worked.groupby(["model", "config"]):
+        metrics = pd.DataFrame(list(group["metrics"]))
+        row: dict[str, Any] = {"model": model, "set": str(CONFIGS[config].items), "config": config}
+        row["exact"] = _cell(share(metrics["exact_match"]))
+        row |= {f"trace {h}": _cell(share(metrics[f"trace_{h}"])) for h in (*HEURISTICS, "unknown")}
+        wrong = metrics[list(SHAPE_METRICS)].dropna(how="all")
+        row |= {name.removeprefix("shape_").replace("_", " "): f"{wrong[name].mean():.0%}" if len(wrong) else ""
+                for name in SHAPE_METRICS}  # fmt: skip
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+PAPER_FIGURES = pd.DataFrame(
+    [
+        ("Qwen3-VL-30B-A3B", "text", 7.53, "-0.506 / -0.440 / -0.444", "68.2 / 23.5 / 14.3%", "34.0%"),
+        ("Qwen3-VL-30B-A3B", "image", 4.50, "+0.916 / +0.978 / +1.652", "90.9 / 15.7 / 0%", "33.3%"),
+        ("Qwen3-VL-235B-A22B", "text", 4.91, "+1.473 / +2.341 / +1.879", "93.2 / 0 / 0%", "28.5%"),
+        ("Qwen3-VL-235B-A22B", "image", 4.19, "+1.459 / +2.272 / +2.211", "100 / 0 / 0%", "30.6%"),
+    ],
+    columns=["model", "channel", "neutral loss", "delta DD / OT / RC", "detects DD / OT / RC", "matches"],
+)
+"""The loss probe as arXiv:2604.18203 reports it (HDS test, 144 items; per-token losses, so its deltas
+are not on this board's per-byte scale; its text runs also scored the end-of-turn token)."""
