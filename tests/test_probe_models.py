@@ -73,6 +73,17 @@ def test_hf_multimodal_scores_continuations_after_the_image(tiny_vlm: Path) -> N
         assert ll == pytest.approx(full_pass(model, context, whole), abs=1e-4), continuation
 
 
+def test_hf_multimodal_given_audio_says_which_model_to_use(tiny_vlm: Path) -> None:
+    from dataset_builder.harness.run import EvalSetupError
+
+    lm = lm_eval_model("hf-multimodal", tiny_vlm)
+    clip = {"array": np.zeros(16_000, dtype=np.float32), "sampling_rate": 16_000}
+    with pytest.raises(
+        EvalSetupError, match="sees images, not audio: run the audio tasks with --model hf-audiolm-qwen"
+    ):
+        lm.loglikelihood(requests("<audio>", {"audio": [clip]}))
+
+
 def test_multimodal_rotary_positions_hold_across_the_cache() -> None:
     """Qwen2-VL places image and text tokens by 3-D rotary positions; the cached continuations must
     land where a full pass puts them."""

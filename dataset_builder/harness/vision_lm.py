@@ -14,6 +14,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import model_registry
 
 from .loglikelihood import SharedContextScorer, score_requests
+from .run import EvalSetupError
 
 ALIAS = "hf-multimodal"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the
@@ -30,6 +31,11 @@ class VisionLoglikelihoodLM(HFMultimodalLM):
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         if requests and len(requests[0].args) < 3:
             return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
+        if any("visual" not in request.args[2] for request in requests):
+            raise EvalSetupError(
+                f"{ALIAS} sees images, not audio: run the audio tasks with --model hf-audiolm-qwen, and give this "
+                "model the text and image tasks (--tasks mmmult_probe_text,mmmult_probe_image)"
+            )
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eot_token_id
         self.scorer = SharedContextScorer(self.model, pad)
         scores = score_requests(
