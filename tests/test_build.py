@@ -280,3 +280,5 @@ def test_a_probe_csv_with_a_wrong_derived_column_stops_the_build(tmp_path: Path)
     with pytest.raises(ProblemError, match=r"nothing.csv: no such file"):
         build(tmp_path / "data", BuildOptions(configs=("hds-text",), hds_csv=str(tmp_path / "nothing.csv")))
     assert not (tmp_path / "data").exists()
+    with pytest.raises(BuildError, match="--traps-csv is read only for the traps-\\* configs; add one to --configs"):
+        BuildOptions(configs=("hds-text",), traps_csv=str(path))

@@ -81,6 +81,10 @@ class BuildOptions:
             raise BuildError(f"no configs chosen; choose from {', '.join(CONFIG_NAMES)}")
         if self.num_proc < 1:
             raise BuildError(f"--num-proc must be at least 1, got {self.num_proc}")
+        for option, items in (("hds_csv", "hds"), ("traps_csv", "traps")):
+            if getattr(self, option) and not any(CONFIGS[name].items == items for name in self.configs):
+                flag = "--" + option.replace("_", "-")
+                raise BuildError(f"{flag} is read only for the {items}-* configs; add one to --configs or drop {flag}")
 
 
 def load_problems(options: BuildOptions) -> list[Problem]:
