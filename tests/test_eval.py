@@ -320,6 +320,49 @@ def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp
         assert "Final Answer:" in text and "shown in the image" in text
 
 
+def test_chat_completions_receive_the_audio_as_base64_wav(small_build: Path, tmp_path: Path, chat_server: str) -> None:
+    """lm-eval's chat class drops audio; the one `mmmult eval` registers sends each clip as input_audio."""
+    import soundfile
+
+    from dataset_builder.media.codec import decode_audio
+
+    result = mmmult_eval(
+        small_build,
+        tmp_path,
+        "--model", "local-chat-completions",
+        "--model_args", f"model=test-audio,base_url={chat_server}/chat/completions,num_concurrent=1",
+        "--tasks", "mmmult_audio_words",
+        "--apply_chat_template",
+        "--limit", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    clips = datasets.load_dataset(str(small_build), "audio-words", split="test")
+    clips = {
+        row["problem_id"]: row["audio"]["bytes"] for row in clips.cast_column("audio", datasets.Audio(decode=False))
+    }
+    _, samples = outputs(tmp_path)
+    assert len(ChatServer.received) == 2
+    for request, sample in zip(ChatServer.received, samples["mmmult_audio_words"], strict=True):
+        content = request["messages"][-1]["content"]
+        (audio,) = [part["input_audio"] for part in content if part["type"] == "input_audio"]
+        assert audio["format"] == "wav"
+        heard, rate = soundfile.read(io.BytesIO(base64.b64decode(audio["data"])), dtype="float32")
+        clip, clip_rate = decode_audio(clips[sample["doc"]["problem_id"]], "float32")
+        assert rate == clip_rate == 16_000 and heard.shape == clip.shape
+        assert np.abs(heard - np.clip(clip, -1, 1)).max() <= 1 / 32_768 + 1e-7  # 16-bit PCM of the same samples
+        text = " ".join(part.get("text", "") for part in content)
+        assert "spoken in the audio" in text and "Final Answer:" in text and "<audio>" not in text
+
+
+def test_chat_audio_needs_the_chat_template(small_build: Path, tmp_path: Path, chat_server: str) -> None:
+    result = mmmult_eval(
+        small_build, tmp_path, "--model", "local-chat-completions",
+        "--model_args", f"model=test-audio,base_url={chat_server}/chat/completions",
+        "--tasks", "mmmult_audio_words", "--limit", "1",
+    )  # fmt: skip
+    assert result.returncode == 2 and "add --apply_chat_template" in result.stderr, result.stderr[-2000:]
+
+
 def test_completions_api_receives_the_text_prompt(small_build: Path, tmp_path: Path, chat_server: str) -> None:
     result = mmmult_eval(
         small_build,

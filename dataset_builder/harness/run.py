@@ -61,9 +61,11 @@ def _option(argv: list[str], name: str) -> str | None:
 REPAIRED_MODELS = {
     "hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM",
     "hf-multimodal": "dataset_builder.harness.vision_lm:VisionLoglikelihoodLM",
+    "local-chat-completions": "dataset_builder.harness.chat_audio:LocalAudioChat",
+    "openai-chat-completions": "dataset_builder.harness.chat_audio:OpenAIAudioChat",
 }
-"""lm-eval models that do not run as shipped (why: audio_lm.py) or cannot score continuations after
-a medium (vision_lm.py), mapped to their repaired classes."""
+"""lm-eval models that do not run as shipped (why: audio_lm.py), cannot score continuations after a
+medium (vision_lm.py) or drop audio (chat_audio.py), mapped to their repaired classes."""
 
 
 def repair_lm_eval_models() -> None:

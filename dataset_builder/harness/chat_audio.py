@@ -1,0 +1,84 @@
+"""lm-eval's chat-completions models with audio; `mmmult eval` runs them under lm-eval's own names.
+
+lm-eval 0.4.13 sends images to OpenAI-compatible chat servers (`local-chat-completions`,
+`openai-chat-completions`) as `image_url` parts, but drops audio: the audio configs could not reach
+GPT-4o-audio, Gemini's OpenAI-compatible endpoint or a vLLM-served Qwen2-Audio. These subclasses
+put each clip into the user turn as an `input_audio` part (base64 16-bit PCM WAV at the clip's rate,
+a format every such server takes) and leave everything else (retries, concurrency, caching, images)
+to lm-eval. As for images, the chat template is required (`--apply_chat_template`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import soundfile
+from lm_eval.api.instance import Instance
+from lm_eval.api.registry import model_registry
+
+from .run import EvalSetupError
+
+LOCAL, OPENAI = "local-chat-completions", "openai-chat-completions"
+# lm-eval's module registers its classes under these names when imported; name those classes first so
+# the registrations are accepted, then (below) hand the names to the subclasses.
+model_registry._objs[LOCAL] = "lm_eval.models.openai_completions:LocalChatCompletion"
+model_registry._objs[OPENAI] = "lm_eval.models.openai_completions:OpenAIChatCompletion"
+
+from lm_eval.models.api_models import JsonChatStr  # noqa: E402
+from lm_eval.models.openai_completions import LocalChatCompletion, OpenAIChatCompletion  # noqa: E402
+
+AUDIO_PLACEHOLDER = "<audio>"
+
+
+def wav_base64(clip: dict[str, Any]) -> str:
+    """A clip ({"array": float samples, "sampling_rate": Hz}) as base64 of a 16-bit PCM WAV file."""
+    buffer = io.BytesIO()
+    soundfile.write(
+        buffer, np.asarray(clip["array"], dtype=np.float32), int(clip["sampling_rate"]), "PCM_16", format="WAV"
+    )
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def with_audio(prompt: str | JsonChatStr, clips: list[dict[str, Any]]) -> JsonChatStr:
+    """The chat with the clips as `input_audio` parts before the last user turn's text (placeholders removed)."""
+    if not isinstance(prompt, JsonChatStr):
+        raise EvalSetupError("chat servers take audio inside a chat: add --apply_chat_template to the command")
+    chat = json.loads(prompt.prompt)
+    parts = [{"type": "input_audio", "input_audio": {"data": wav_base64(clip), "format": "wav"}} for clip in clips]
+    content = chat[-1]["content"]
+    if isinstance(content, str):
+        content = [{"type": "text", "text": content}]
+    for part in content:
+        if part.get("type") == "text":
+            part["text"] = part["text"].replace(AUDIO_PLACEHOLDER, "").strip()
+    chat[-1]["content"] = parts + content
+    return JsonChatStr(json.dumps(chat, ensure_ascii=False))
+
+
+class AudioChatMixin:
+    """generate_until that turns audio requests into chats with their clips, then runs lm-eval's own."""
+
+    def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
+        if requests and len(requests[0].args) > 2 and "audio" in requests[0].args[2]:
+            requests = [
+                replace(request, arguments=(with_audio(request.args[0], request.args[2]["audio"]), request.args[1]))
+                for request in requests
+            ]
+        return super().generate_until(requests, disable_tqdm=disable_tqdm)  # type: ignore[misc]
+
+
+class LocalAudioChat(AudioChatMixin, LocalChatCompletion):
+    """`local-chat-completions` (any OpenAI-compatible server: vLLM, Gemini's endpoint) with audio."""
+
+
+class OpenAIAudioChat(AudioChatMixin, OpenAIChatCompletion):
+    """`openai-chat-completions` (GPT-4o-audio and its kin) with audio."""
+
+
+model_registry._objs[LOCAL] = LocalAudioChat
+model_registry._objs[OPENAI] = OpenAIAudioChat
