@@ -5,6 +5,8 @@
     mmmult push     upload a build to the Hugging Face Hub
     mmmult eval     lm-eval's own command line with the mmmult tasks and the reference model
     mmmult space    serve the leaderboard locally; `mmmult space deploy` writes or uploads the Hub Space
+    mmmult request  queue an evaluation request
+    mmmult worker   run the queue's requests with mmmult eval
 
 Each command imports its stage (build, media, harness, leaderboard) when it runs, so that
 `mmmult --help` and the core stay cheap to import.
@@ -129,6 +131,48 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     d.add_argument("--data", dest="space_data", help="dataset repo USER/NAME the Space checks against (MMMULT_DATA)")
 
 
+def add_queue(commands: argparse._SubParsersAction) -> None:
+    w = commands.add_parser("worker", help="run the evaluation requests of a queue with mmmult eval (see README)")
+    w.add_argument("--queue", required=True, help="the queue folder")
+    w.add_argument("--data", help="the build the tasks read (default: $MMMULT_DATA, else ./mmmult-data)")
+    w.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1)")
+    w.add_argument("--lease-seconds", type=positive_int, default=120, help="lease length (default %(default)s)")
+    w.add_argument("--once", action="store_true", help="stop when no request is left instead of waiting for more")
+    w.add_argument("--poll", type=positive_int, default=10, help="seconds between looks at an empty queue")
+    r = commands.add_parser("request", help="queue an evaluation request (the Space's form does the same)")
+    r.add_argument("--queue", required=True, help="the queue folder")
+    r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model name")
+    r.add_argument("--model-type", required=True, help="the lm-eval model type: hf, hf-multimodal, ...")
+    r.add_argument("--channels", default="text", help="comma-separated: text, image, audio (default text)")
+    r.add_argument("--revision", default="main", help="the model's branch, tag or commit (default main)")
+    r.add_argument("--precision", default="auto", help="auto, bfloat16, float16 or float32 (default auto)")
+    r.add_argument("--submitter", default="", help="who asks (the Space fills in the signed-in account)")
+
+
+def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
+    from .harness.queue import LocalQueue
+    from .harness.worker import pool, work, worker_name
+
+    if args.data:
+        os.environ["MMMULT_DATA"] = os.path.abspath(args.data)
+    if args.workers > 1:
+        rest = [a for i, a in enumerate(argv) if a != "--workers" and (i == 0 or argv[i - 1] != "--workers")]
+        return pool([a for a in rest if not a.startswith("--workers=")], args.workers)
+    finished = work(LocalQueue(args.queue), worker_name(), args.lease_seconds, args.once, args.poll)
+    print(f"{worker_name()}: finished {finished} request(s)")
+    return 0
+
+
+def run_request(args: argparse.Namespace) -> int:
+    from .harness.queue import EvalRequest, LocalQueue
+
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
+    request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
+    queued = LocalQueue(args.queue).submit(request)
+    print(f"queued {queued.id}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="mmmult", description="Paired multimodal multiplication benchmark.")
     commands = main.add_subparsers(dest="command", required=True)
@@ -149,6 +193,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--show", type=positive_int, default=10, help="failures to list per config (default %(default)s)")
 
     add_space(commands)
+    add_queue(commands)
     commands.add_parser(
         "eval",
         help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
@@ -304,7 +349,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every clip it hears
     end_workers_quietly_on_interrupt()
     try:
-        commands = {"build": run_build, "push": run_push, "verify": run_verify, "space": run_space}
+        if args.command == "worker":
+            return run_worker(args, argv[1:])
+        commands = {
+            "build": run_build,
+            "push": run_push,
+            "verify": run_verify,
+            "space": run_space,
+            "request": run_request,
+        }
         return commands[args.command](args)
     except UserError as error:
         print(f"mmmult: error: {error}", file=sys.stderr)

@@ -1,0 +1,241 @@
+"""The evaluation queue: one JSON file per request, leases with an expiry, in a folder.
+
+    <queue>/requests/<id>.json    the request and its status: pending, running, done or failed
+    <queue>/leases/<id>/<n>.json  who runs it, until when (renewed while it runs); n counts takeovers
+    <queue>/results/<id>/         lm-eval's output folder (results and samples) of a finished request
+    <queue>/logs/<id>.log         the run's log
+
+The layout follows the Open LLM Leaderboard's requests dataset (one file per request with its
+status). A worker takes the oldest pending request, or a running one whose lease expired (its
+worker died), by creating the next numbered lease file exclusively, which only one worker can do.
+After taking the lease it reads the request again, so a request that finished meanwhile is never
+run twice. Every other write is a new file moved into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+STATUSES = (PENDING, RUNNING, DONE, FAILED)
+CHANNEL_TASKS = {"text": ("mmmult_text",), "image": ("mmmult_image",), "audio": ("mmmult_audio",)}
+"""What a request for a channel runs: its multiplication tasks (perception comes with `perceive`)."""
+PERCEIVE_TASKS = {
+    "text": ("mmmult_perceive_text_numerals", "mmmult_perceive_text_words"),
+    "image": ("mmmult_perceive_image_numerals", "mmmult_perceive_image_words"),
+    "audio": ("mmmult_perceive_audio_words", "mmmult_perceive_audio_digits"),
+}
+MODEL_TYPES = (
+    "hf",
+    "hf-multimodal",
+    "hf-audiolm-qwen",
+    "vllm",
+    "vllm-vlm",
+    "local-chat-completions",
+    "openai-chat-completions",
+    "mmmult-reference",
+)
+"""The lm-eval model types a worker runs (vllm and vllm-vlm need a GPU)."""
+PRECISIONS = ("auto", "bfloat16", "float16", "float32")
+
+
+class QueueError(UserError):
+    """A request that cannot be queued or a queue that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """One evaluation request and what became of it."""
+
+    model: str
+    model_type: str
+    channels: tuple[str, ...]
+    revision: str = "main"
+    precision: str = "auto"
+    submitter: str = ""
+    perceive: bool = True
+    id: str = ""
+    status: str = PENDING
+    submitted: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    worker: str | None = None
+    attempts: int = 0
+    reason: str | None = None
+    """Why a request failed: the last lines of its log."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """More --model_args of an API model (base_url, num_concurrent), set by the board's owner."""
+    eval_args: tuple[str, ...] = ()
+    """More lm-eval options, set by the board's owner (a test's --limit, a GPU's --batch_size)."""
+
+    def tasks(self) -> list[str]:
+        tasks = [task for channel in self.channels for task in CHANNEL_TASKS[channel]]
+        if self.perceive:
+            tasks += [task for channel in self.channels for task in PERCEIVE_TASKS[channel]]
+        return tasks
+
+    def model_args(self) -> str:
+        """lm-eval's --model_args for the request: a Hub id with revision and dtype, or an API model name."""
+        if self.model_type in ("local-chat-completions", "openai-chat-completions"):
+            args = [f"model={self.model}", *(f"{k}={v}" for k, v in sorted(self.extra.items()))]
+        elif self.model_type == "mmmult-reference":
+            args = [f"pretrained={self.model}"]
+        else:
+            args = [f"pretrained={self.model}", f"revision={self.revision}", f"dtype={self.precision}"]
+        return ",".join(args)
+
+
+def request_id(model: str, revision: str, precision: str, channels: tuple[str, ...]) -> str:
+    """A file-safe id that names what runs: the same model, revision, precision and channels share one."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model}__{revision}__{precision}__{'-'.join(channels)}")
+    return slug[:200]
+
+
+def check_request(request: EvalRequest) -> EvalRequest:
+    """The request with its id, or a QueueError naming the field that is wrong."""
+    if request.model_type not in MODEL_TYPES:
+        raise QueueError(
+            f"model type {request.model_type!r} is not one a worker runs; choose from {', '.join(MODEL_TYPES)}"
+        )
+    unknown = [c for c in request.channels if c not in CHANNEL_TASKS]
+    if unknown or not request.channels:
+        raise QueueError(
+            f"channels must be some of {', '.join(CHANNEL_TASKS)}; got {', '.join(request.channels) or 'none'}"
+        )
+    if request.precision not in PRECISIONS:
+        raise QueueError(f"precision must be one of {', '.join(PRECISIONS)}; got {request.precision!r}")
+    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,96}", request.model) or ".." in request.model:
+        raise QueueError(f"model {request.model!r}: a Hub id USER/NAME or an API model name (letters, digits, ._-/)")
+    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,64}", request.revision) or ".." in request.revision:
+        raise QueueError(f"revision {request.revision!r}: a branch, tag or commit (letters, digits, ._-/)")
+    channels = tuple(sorted(set(request.channels), key=list(CHANNEL_TASKS).index))
+    return replace(
+        request, channels=channels, id=request_id(request.model, request.revision, request.precision, channels)
+    )
+
+
+class LocalQueue:
+    """The queue in a folder (see the module's docstring)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        for folder in ("requests", "leases", "results", "logs"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+    def submit(self, request: EvalRequest) -> EvalRequest:
+        """Queue a checked request; refused while the same one is pending, running or done."""
+        request = check_request(request)
+        existing = self.get(request.id)
+        if existing is not None and existing.status != FAILED:
+            raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
+                             f" is already {existing.status} as request {request.id}")  # fmt: skip
+        queued = replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
+        self._write(queued)
+        return queued
+
+    def get(self, request_id: str) -> EvalRequest | None:
+        path = self.root / "requests" / f"{request_id}.json"
+        if not path.is_file():
+            return None
+        values = json.loads(path.read_text())
+        values["channels"], values["eval_args"] = tuple(values["channels"]), tuple(values["eval_args"])
+        return EvalRequest(**values)
+
+    def requests(self) -> list[EvalRequest]:
+        """Every request, oldest first."""
+        found = [self.get(path.stem) for path in (self.root / "requests").glob("*.json")]
+        return sorted((r for r in found if r is not None), key=lambda r: (r.submitted, r.id))
+
+    def results_dir(self, request_id: str) -> Path:
+        return self.root / "results" / request_id
+
+    def log_path(self, request_id: str) -> Path:
+        return self.root / "logs" / f"{request_id}.log"
+
+    def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
+        """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
+        for request in self.requests():
+            if request.status in (DONE, FAILED) or not self._take_lease(request.id, worker, lease_seconds):
+                continue
+            current = self.get(request.id)
+            if current is None or current.status in (DONE, FAILED):  # finished while we took the lease
+                self.release(request.id, worker)
+                continue
+            running = replace(
+                current, status=RUNNING, started=time.time(), worker=worker, attempts=current.attempts + 1
+            )
+            self._write(running)
+            return running
+        return None
+
+    def renew(self, request_id: str, worker: str, lease_seconds: float) -> bool:
+        """Extend our lease; False when it is no longer ours (it expired and another worker took it)."""
+        current = self._current_lease(request_id)
+        if current is None or current[1].get("worker") != worker:
+            return False
+        self._replace_file(current[0], {"worker": worker, "expires": time.time() + lease_seconds})
+        return True
+
+    def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest:
+        """Record the outcome (done or failed, with the reason), then give the lease back."""
+        finished = replace(request, status=status, finished=time.time(), reason=reason)
+        self._write(finished)
+        self.release(request.id, str(request.worker))
+        return finished
+
+    def release(self, request_id: str, worker: str) -> None:
+        current = self._current_lease(request_id)
+        if current is not None and current[1].get("worker") == worker:
+            current[0].unlink(missing_ok=True)
+
+    def _leases(self, request_id: str) -> Path:
+        return self.root / "leases" / request_id
+
+    def _current_lease(self, request_id: str) -> tuple[Path, dict[str, Any]] | None:
+        """The newest lease of a request (leases are numbered 1, 2, ...: a takeover writes the next one)."""
+        numbered = sorted(
+            (int(path.stem), path) for path in self._leases(request_id).glob("*.json") if path.stem.isdigit()
+        )
+        if not numbered:
+            return None
+        path = numbered[-1][1]
+        try:
+            return path, json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return path, {}  # being written or just released: neither free nor ours
+
+    def _take_lease(self, request_id: str, worker: str, lease_seconds: float) -> bool:
+        """Create the next lease exclusively, if there is none or the newest one expired: of two workers
+        that both find it expired, only one can create its successor."""
+        current = self._current_lease(request_id)
+        if current is not None and (not current[1] or current[1].get("expires", 0.0) > time.time()):
+            return False
+        number = 1 if current is None else int(current[0].stem) + 1
+        self._leases(request_id).mkdir(exist_ok=True)
+        try:
+            descriptor = os.open(self._leases(request_id) / f"{number}.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump({"worker": worker, "expires": time.time() + lease_seconds}, handle)
+        return True
+
+    def _write(self, request: EvalRequest) -> None:
+        values = asdict(request)
+        values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
+        self._replace_file(self.root / "requests" / f"{request.id}.json", values)
+
+    @staticmethod
+    def _replace_file(path: Path, values: dict[str, Any]) -> None:
+        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+        partial.write_text(json.dumps(values, indent=2))
+        os.replace(partial, path)

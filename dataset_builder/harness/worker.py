@@ -1,0 +1,92 @@
+"""`mmmult worker`: take requests from the evaluation queue and run `mmmult eval` for each.
+
+A worker is one stateless command, so any job runner scales it out (a Slurm array, a Kubernetes
+Job with N completions, Hugging Face Jobs, or `--workers N` on one machine): workers share nothing
+but the queue. While a run lasts, its worker renews the lease; a worker that dies stops renewing,
+and another takes the request over once the lease expires. A worker that finds its lease taken
+(it stalled past the expiry) stops its run and leaves the request to the new holder.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from .queue import DONE, FAILED, EvalRequest, LocalQueue
+
+CHAT_MODELS = ("local-chat-completions", "openai-chat-completions")
+LOG_TAIL_LINES = 20
+
+
+def eval_command(request: EvalRequest, out: Path) -> list[str]:
+    """The `mmmult eval` command line of a request."""
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", request.model_type]
+    command += ["--model_args", request.model_args(), "--tasks", ",".join(request.tasks())]
+    command += ["--log_samples", "--output_path", str(out), *request.eval_args]
+    if request.model_type in CHAT_MODELS:
+        command.append("--apply_chat_template")
+    return command
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    with path.open(errors="replace") as handle:
+        return "".join(deque(handle, maxlen=lines)).strip()
+
+
+def run_request(queue: LocalQueue, request: EvalRequest, worker: str, lease_seconds: float) -> EvalRequest | None:
+    """Run one claimed request to done or failed; None when the lease was lost (another worker has it)."""
+    out, log = queue.results_dir(request.id), queue.log_path(request.id)
+    with log.open("w") as handle:
+        process = subprocess.Popen(eval_command(request, out), stdout=handle, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            time.sleep(min(lease_seconds / 4, 5.0))
+            if not queue.renew(request.id, worker, lease_seconds):
+                process.kill()
+                process.wait()
+                return None
+    if process.returncode == 0 and any(out.rglob("results_*.json")):
+        return queue.finish(request, DONE)
+    return queue.finish(request, FAILED, f"mmmult eval exited with status {process.returncode}:\n{log_tail(log)}")
+
+
+def work(queue: LocalQueue, worker: str, lease_seconds: float, once: bool, poll: float) -> int:
+    """Run requests until there are none (with `once`) or forever; returns how many this worker finished."""
+    finished = 0
+    while True:
+        request = queue.claim(worker, lease_seconds)
+        if request is None:
+            if once:
+                return finished
+            time.sleep(poll)
+            continue
+        print(f"{worker}: running {request.id} (attempt {request.attempts})", flush=True)
+        outcome = run_request(queue, request, worker, lease_seconds)
+        if outcome is None:
+            print(f"{worker}: lost the lease of {request.id}; another worker runs it", flush=True)
+        else:
+            finished += 1
+            print(f"{worker}: {request.id} {outcome.status}", flush=True)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def pool(argv: list[str], workers: int) -> int:
+    """Run `workers` worker processes with the same options; Ctrl-C stops them all."""
+    children = [subprocess.Popen([sys.executable, "-m", "dataset_builder.cli", "worker", *argv, "--workers", "1"])
+                for _ in range(workers)]  # fmt: skip
+    try:
+        return max(child.wait() for child in children)
+    except KeyboardInterrupt:
+        for child in children:
+            child.send_signal(signal.SIGINT)
+        for child in children:
+            child.wait()
+        raise

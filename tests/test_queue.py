@@ -1,0 +1,169 @@
+"""The evaluation queue and its workers: requests checked and queued once, leases that only one worker
+holds and that pass on when a worker dies, and workers that run real models to done or failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from commands import assert_user_error, mmmult
+
+from dataset_builder.harness.queue import DONE, FAILED, PENDING, RUNNING, EvalRequest, LocalQueue, QueueError
+
+TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
+
+
+def test_a_request_is_checked_and_queued_once(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(EvalRequest("org/model-7B", "hf", ("text", "text"), precision="bfloat16"))
+    assert (queued.id, queued.status, queued.channels) == ("org_model-7B__main__bfloat16__text", PENDING, ("text",))
+    assert queued.tasks() == ["mmmult_text", "mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
+    assert queued.model_args() == "pretrained=org/model-7B,revision=main,dtype=bfloat16"
+    with pytest.raises(QueueError, match="is already pending as request org_model-7B__main__bfloat16__text"):
+        queue.submit(EvalRequest("org/model-7B", "hf", ("text",), precision="bfloat16"))
+    assert [r.id for r in queue.requests()] == [queued.id]
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (EvalRequest("m", "gpt-5-magic", ("text",)), "model type 'gpt-5-magic' is not one a worker runs"),
+        (EvalRequest("m", "hf", ("smell",)), "channels must be some of text, image, audio; got smell"),
+        (EvalRequest("m", "hf", ()), "got none"),
+        (EvalRequest("m", "hf", ("text",), precision="int3"), "precision must be one of"),
+        (EvalRequest("../../etc/passwd", "hf", ("text",)), "a Hub id USER/NAME or an API model name"),
+        (EvalRequest("m", "hf", ("text",), revision="main;rm -rf"), "a branch, tag or commit"),
+    ],
+)
+def test_a_bad_request_is_refused_with_the_field(tmp_path: Path, request_: EvalRequest, message: str) -> None:
+    with pytest.raises(QueueError, match=message):
+        LocalQueue(tmp_path).submit(request_)
+    assert not list((tmp_path / "requests").iterdir())
+
+
+def test_the_oldest_request_is_claimed_and_a_finished_one_never_again(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    first = queue.submit(TEXT)
+    second = queue.submit(replace(TEXT, model="other-model"))
+    claimed = queue.claim("a", 60)
+    assert (claimed.id, claimed.status, claimed.worker, claimed.attempts) == (first.id, RUNNING, "a", 1)
+    assert queue.claim("b", 60).id == second.id
+    assert queue.claim("c", 60) is None  # both are held
+    queue.finish(claimed, DONE)
+    assert queue.get(first.id).status == DONE and queue.claim("c", 60) is None
+    queue.submit(replace(TEXT, model="third"))
+    assert queue.claim("c", 60).model == "third"
+
+
+def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(TEXT)
+    assert queue.claim("a", 0.05).worker == "a"
+    assert queue.claim("b", 60) is None  # not yet expired
+    time.sleep(0.1)
+    taken = queue.claim("b", 60)
+    assert (taken.id, taken.worker, taken.attempts) == (queued.id, "b", 2)
+    assert not queue.renew(queued.id, "a", 60) and queue.renew(queued.id, "b", 60)
+    queue.release(queued.id, "a")  # not a's to give back
+    assert queue.claim("c", 60) is None
+
+
+def test_of_many_workers_claiming_at_once_exactly_one_gets_each_request(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    for name in ("one", "two", "three"):
+        queue.submit(replace(TEXT, model=name))
+    got: list[str] = []
+    barrier = threading.Barrier(12)
+
+    def claim(worker: str) -> None:
+        barrier.wait()
+        request = queue.claim(worker, 60)
+        if request is not None:
+            got.append(request.model)
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(got) == ["one", "three", "two"]
+
+
+def test_the_request_command_queues_and_refuses_with_a_reason(tmp_path: Path) -> None:
+    result = mmmult(
+        "request", "--queue", str(tmp_path), "--model", "org/m", "--model-type", "hf", "--channels", "text,image"
+    )
+    assert result.returncode == 0 and "queued org_m__main__auto__text-image" in result.stdout, result.stderr
+    assert_user_error(
+        mmmult("request", "--queue", str(tmp_path), "--model", "org/m", "--model-type", "bert"),
+        "model type 'bert' is not one a worker runs",
+    )
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_s_request_is_run_by_another(small_build: Path, tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path / "queue")
+    queued = queue.submit(TEXT)
+    command = [sys.executable, "-m", "dataset_builder.cli", "worker", "--queue", str(queue.root), "--data",
+               str(small_build), "--lease-seconds", "3", "--once"]  # fmt: skip
+    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: queue.get(queued.id).status == RUNNING)
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its eval, mid-run
+    first.wait()
+    time.sleep(3.5)  # the lease expires
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert second.returncode == 0, second.stderr[-2000:]
+    finished = queue.get(queued.id)
+    assert (finished.status, finished.attempts) == (DONE, 2)
+    assert finished.worker in second.stdout and "finished 1 request(s)" in second.stdout
+    (results,) = queue.results_dir(queued.id).rglob("results_*.json")
+    assert set(json.loads(results.read_text())["results"]) >= {"mmmult_text_numerals", "mmmult_text_words"}
+
+
+@pytest.mark.slow
+def test_two_workers_finish_five_requests_each_once(
+    small_build: Path, tiny_lm: Path, tiny_vlm: Path, tiny_audio_lm: Path, tmp_path: Path
+) -> None:
+    """Tiny random text, vision and audio models on the CPU, the reference system, and one that fails."""
+    queue = LocalQueue(tmp_path / "queue")
+    quick = ("--limit", "2", "--gen_kwargs", "max_gen_toks=4")
+    requests = [
+        queue.submit(TEXT),
+        queue.submit(EvalRequest(str(tiny_lm), "hf", ("text",), precision="float32", perceive=False, eval_args=quick)),
+        queue.submit(
+            EvalRequest(
+                str(tiny_vlm), "hf-multimodal", ("image",), precision="float32", perceive=False, eval_args=quick
+            )
+        ),
+        queue.submit(
+            EvalRequest(
+                str(tiny_audio_lm), "hf-audiolm-qwen", ("audio",), precision="float32", perceive=False, eval_args=quick
+            )
+        ),
+        queue.submit(EvalRequest(str(tmp_path / "no-such-model"), "hf", ("text",), eval_args=quick)),
+    ]
+    result = mmmult("worker", "--queue", str(queue.root), "--data", str(small_build), "--workers", "2", "--once")
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = {r.id: queue.get(r.id) for r in requests}
+    for request in requests[:4]:
+        assert (outcomes[request.id].status, outcomes[request.id].attempts) == (DONE, 1), outcomes[request.id].reason
+        assert list(queue.results_dir(request.id).rglob("results_*.json"))
+    failed = outcomes[requests[4].id]
+    assert (failed.status, failed.attempts) == (FAILED, 1)
+    assert "mmmult eval exited with status" in failed.reason and "no-such-model" in failed.reason
+    assert len({outcome.worker for outcome in outcomes.values()}) == 2  # both workers took requests
