@@ -123,6 +123,7 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
     s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
     s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
+    s.add_argument("--queue", help="the evaluation queue folder (default: a queue folder beside --db)")
     actions = s.add_subparsers(dest="action")
     d = actions.add_parser("deploy", help="write the Hub Space folder (--out) or upload it (--repo-id)")
     d.add_argument("--repo-id", help="USER/NAME of the Space to create or update (token from HF_TOKEN)")
@@ -150,7 +151,7 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
 
 
 def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
-    from .harness.queue import LocalQueue
+    from .eval_queue import LocalQueue
     from .harness.worker import pool, work, worker_name
 
     if args.data:
@@ -164,7 +165,7 @@ def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from .harness.queue import EvalRequest, LocalQueue
+    from .eval_queue import EvalRequest, LocalQueue
 
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
@@ -295,7 +296,7 @@ def run_space(args: argparse.Namespace) -> int:
         return run_deploy(args)
     from .leaderboard.serve import serve
 
-    serve(args.data, args.db, args.port, args.ingest, args.model, args.family)
+    serve(args.data, args.db, args.port, args.ingest, args.model, args.family, args.queue)
     return 0
 
 

@@ -110,6 +110,18 @@ def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: 
 
 
 @pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
+def test_the_board_takes_a_real_run_with_its_groups(reference_run: Path, small_build: Path) -> None:
+    """lm-eval writes group rows (mmmult, mmmult_text, ...) with a sample_count record beside the tasks."""
+    from dataset_builder.leaderboard.ingest import check, load_reference, read_upload
+
+    files = [(path.name, path) for path in reference_run.rglob("*.json*")]
+    results = json.loads(next(path for name, path in files if name.startswith("results_")).read_text())
+    assert isinstance(results["results"]["mmmult_text"]["sample_count"], dict)
+    verdict = check(read_upload(files), load_reference(small_build))
+    assert {task.task for task in verdict.tasks} == set(TASKS) and all(task.verified for task in verdict.tasks)
+
+
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> None:
     _, samples = outputs(reference_run)
     sample = samples["mmmult_image_words"][0]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from commands import assert_user_error, mmmult
 
-from dataset_builder.harness.queue import DONE, FAILED, PENDING, RUNNING, EvalRequest, LocalQueue, QueueError
+from dataset_builder.eval_queue import DONE, FAILED, PENDING, RUNNING, EvalRequest, LocalQueue, QueueError
 
 TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
 

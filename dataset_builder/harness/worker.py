@@ -18,7 +18,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .queue import DONE, FAILED, EvalRequest, LocalQueue
+from ..eval_queue import DONE, FAILED, EvalRequest, LocalQueue
 
 CHAT_MODELS = ("local-chat-completions", "openai-chat-completions")
 LOG_TAIL_LINES = 20
@@ -44,8 +44,7 @@ def run_request(queue: LocalQueue, request: EvalRequest, worker: str, lease_seco
     out, log = queue.results_dir(request.id), queue.log_path(request.id)
     with log.open("w") as handle:
         process = subprocess.Popen(eval_command(request, out), stdout=handle, stderr=subprocess.STDOUT)
-        while process.poll() is None:
-            time.sleep(min(lease_seconds / 4, 5.0))
+        while not _ended(process, min(lease_seconds / 4, 5.0)):
             if not queue.renew(request.id, worker, lease_seconds):
                 process.kill()
                 process.wait()
@@ -53,6 +52,14 @@ def run_request(queue: LocalQueue, request: EvalRequest, worker: str, lease_seco
     if process.returncode == 0 and any(out.rglob("results_*.json")):
         return queue.finish(request, DONE)
     return queue.finish(request, FAILED, f"mmmult eval exited with status {process.returncode}:\n{log_tail(log)}")
+
+
+def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 def work(queue: LocalQueue, worker: str, lease_seconds: float, once: bool, poll: float) -> int:

@@ -15,10 +15,12 @@ import gradio as gr
 import pandas as pd
 
 from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ..eval_queue import CHANNEL_TASKS, MODEL_TYPES, PRECISIONS, LocalQueue
 from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
 from .procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
+from .requests import RequestForm, ingest_finished, request_evaluation, requests_table
 from .store import Store
 from .submission import Form, submit
 from .summary import ALL, scope_configs, scope_name
@@ -32,6 +34,7 @@ from .texts import (
     NAME_RULE,
     PAPER_NOTE,
     PROCEDURES_NOTE,
+    REQUESTS_NOTE,
     SIGN_IN,
     STEPS_NOTE,
     TABLE_NOTE,
@@ -65,7 +68,7 @@ from .views import (
     shown_columns,
 )
 
-DB_ENV, DATA_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA"
+DB_ENV, DATA_ENV, QUEUE_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA", "MMMULT_QUEUE"
 DEFAULT_DB, DEFAULT_DATA = "space-data/board.sqlite", "mmmult-data"
 
 
@@ -95,9 +98,13 @@ def submit_as(
     return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
 
 
-def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> gr.Blocks:
-    """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face."""
+def build_app(
+    store: Store, reference: Benchmark, oauth: bool | None = None, queue: LocalQueue | None = None
+) -> gr.Blocks:
+    """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face.
+    `queue` holds evaluation requests (default: $MMMULT_QUEUE, else a `queue` folder beside the store)."""
     oauth = bool(os.environ.get("OAUTH_CLIENT_ID")) if oauth is None else oauth
+    queue = queue or LocalQueue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
     board = Board(store, reference)
     downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
@@ -111,7 +118,9 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
         return gr.update(choices=sorted(set(board.table(self_reported=True)["family"].dropna()) | set(chosen or ())))
 
     def on_load(request: gr.Request) -> list:
-        """The whole page for its URL in one call: the controls, the table, and a linked model's page."""
+        """The whole page for its URL in one call: the controls, the table, and a linked model's page.
+        Runs the workers have finished since the last visit are ingested first."""
+        ingest_finished(queue, store, reference)
         filters = Filters.from_query(request.query_params.multi_items())
         controls = [filters.q, family_choices(list(filters.family)) | {"value": list(filters.family)},
                     filters.weights, filters.modality, filters.representation, _shown(filters.min_params),
@@ -224,6 +233,9 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                 traces = gr.Dataframe(interactive=False, elem_id="traces")
                 gr.Markdown(PAPER_NOTE)
                 gr.Dataframe(value=PAPER_FIGURES, interactive=False, elem_id="paper_figures")
+            with gr.Tab("Requests", id="requests") as requests_tab:
+                gr.Markdown(REQUESTS_NOTE)
+                requests = gr.Dataframe(interactive=False, elem_id="requests")
             with gr.Tab("Submit", id="submit"):
                 if oauth:
                     gr.LoginButton()
@@ -243,6 +255,21 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
                     seed = gr.Textbox(label="Seed of a fresh draw (empty: the published problems)", elem_id="seed")
                 send = gr.Button("Submit", variant="primary", elem_id="send")
                 status = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
+                with gr.Accordion("Or request an evaluation: the board's workers run the model", open=False):
+                    with gr.Row():
+                        req_model = gr.Textbox(label="Model (Hub id USER/NAME, or an API model name)",
+                                               elem_id="req_model")  # fmt: skip
+                        req_revision = gr.Textbox(label="Revision", value="main", elem_id="req_revision")
+                        req_type = gr.Dropdown(list(MODEL_TYPES), value="hf", label="lm-eval model type",
+                                               elem_id="req_type")  # fmt: skip
+                    with gr.Row():
+                        req_channels = gr.CheckboxGroup(list(CHANNEL_TASKS), value=["text"], label="Channels",
+                                                        elem_id="req_channels")  # fmt: skip
+                        req_precision = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision")
+                        req_family = gr.Textbox(label="Model family", elem_id="req_family")
+                        req_params = gr.Textbox(label="Parameters (billions; empty if unknown)")
+                    ask = gr.Button("Request", elem_id="ask")
+                    asked = gr.Textbox(label="Request status", interactive=False, elem_id="asked")
             with gr.Tab("About", id="about"):
                 gr.Markdown(ABOUT)
 
@@ -273,6 +300,25 @@ def build_app(store: Store, reference: Benchmark, oauth: bool | None = None) -> 
             return preference_table(frame), steps_table(frame), traces_table(frame)
 
         procedures_tab.select(procedures, None, [preferences, step_gaps, traces])
+
+        def list_requests() -> pd.DataFrame:
+            ingest_finished(queue, store, reference)
+            return requests_table(queue, store)
+
+        requests_tab.select(list_requests, None, requests)
+
+        def on_request(
+            model: str, revision: str, model_type: str, channels: list[str], precision: str, family: str,
+            params: str, submitter: str, profile: gr.OAuthProfile | None,
+        ) -> str:  # fmt: skip
+            """The request button; on the Hub the signed-in account asks."""
+            if oauth and profile is None:
+                return "request refused: sign in with Hugging Face (the button above) to ask for an evaluation"
+            form = RequestForm(model, model_type, channels, family, revision, precision, params, submitter)
+            return request_evaluation(queue, form, account=profile.username if oauth and profile else None)
+
+        ask.click(on_request, [req_model, req_revision, req_type, req_channels, req_precision, req_family, req_params,
+                               submitter], asked, api_name="request")  # fmt: skip
 
         def on_submit(
             paths: list | None,
@@ -311,10 +357,11 @@ def main() -> None:
     serve_app(store, reference)
 
 
-def serve_app(store: Store, reference: Benchmark, port: int | None = None) -> None:
+def serve_app(store: Store, reference: Benchmark, port: int | None = None, queue: str | None = None) -> None:
     """Serve the board; Gradio refuses uploads over the ingest limit before they reach us.
 
     Where it listens is Gradio's own choice unless `port` is given: GRADIO_SERVER_NAME (default
     127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
     """
-    build_app(store, reference).launch(server_port=port, max_file_size=MAX_UPLOAD_BYTES)
+    board = build_app(store, reference, queue=LocalQueue(queue) if queue else None)
+    board.launch(server_port=port, max_file_size=MAX_UPLOAD_BYTES)

@@ -3,8 +3,9 @@
 The headline score of a scope is the accuracy over all of its configs, so a model is ranked in a
 scope only when it was run on every config of it; `coverage` says how many it has. Ranks tie where
 accuracy intervals overlap (rank = 1 + the number of models whose interval lies wholly above).
-By default the board shows submissions whose every task was re-scored from its samples; with
-`self_reported`, it adds submissions that uploaded results.json alone, whose cells are marked.
+By default the board shows runs it evaluated itself (from an evaluation request) and submissions
+whose every task was re-scored from its samples, a model's row preferring its latest evaluated run;
+with `self_reported`, it adds submissions that uploaded results.json alone, whose cells are marked.
 
 `Board` caches what it reads until the store changes, so filtering and switching plots only
 re-shape small frames in memory.
@@ -21,7 +22,7 @@ import pandas as pd
 
 from ..configs import STIMULUS_CONFIGS
 from .analysis import ranks
-from .ingest import RESCORED, SELF_REPORTED, Benchmark
+from .ingest import SELF_REPORTED, TRUSTED, Benchmark
 from .store import Store
 from .summary import ALL, scope_configs, scope_name, stored_fit
 
@@ -103,10 +104,10 @@ class Board:
         with closing(self.store.connect()) as db:
             runs = pd.read_sql_query(
                 "SELECT s.id AS submission_id, s.seed, t.config, t.score, t.n FROM submissions s JOIN task_results t"
-                " ON t.submission_id = s.id WHERE s.model = ? AND s.status = ? AND t.kind = 'multiply'"
+                " ON t.submission_id = s.id WHERE s.model = ? AND s.status IN (?, ?) AND t.kind = 'multiply'"
                 " AND t.verified = 1 ORDER BY s.id DESC",
                 db,
-                params=(model, RESCORED),
+                params=(model, *TRUSTED),
             )
         public = runs[runs["seed"].isna()]
         latest = public[public["submission_id"] == public["submission_id"].max()] if len(public) else public
@@ -125,9 +126,9 @@ class Board:
                 "SELECT s.id AS submission_id, s.model, p.task, t.kind, t.config, p.problem_id, p.item_group,"
                 " p.metrics FROM procedure_items p JOIN submissions s ON s.id = p.submission_id"
                 " JOIN task_results t ON t.submission_id = p.submission_id AND t.task = p.task"
-                " WHERE s.status = ? AND s.seed IS NULL",
+                " WHERE s.status IN (?, ?) AND s.seed IS NULL",
                 db,
-                params=(RESCORED,),
+                params=TRUSTED,
             )
         latest = frame.groupby(["model", "task"])["submission_id"].transform("max")
         frame = frame[frame["submission_id"] == latest].copy()
@@ -159,7 +160,7 @@ class Board:
         self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool
     ) -> pd.DataFrame:
         configs = scope_configs(modality, representation)
-        statuses = (RESCORED, SELF_REPORTED) if self_reported else (RESCORED,)
+        statuses = (*TRUSTED, SELF_REPORTED) if self_reported else TRUSTED
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(
                 f"SELECT id, model, family, params_b, open_weights, status, submitter, link FROM submissions"
@@ -175,6 +176,7 @@ class Board:
             return pd.DataFrame(columns=COLUMNS)
         counts = subs.groupby("model").size()
         if not every:  # a model's latest re-scored submission, else (with self_reported) its latest one
+            # "evaluated" sorts before "re-scored" and that before "self-reported": the most trusted run first
             subs = subs.sort_values(["model", "status", "id"], ascending=[True, True, False]).groupby("model").head(1)
         results = results[results["config"].isin(configs) & results["submission_id"].isin(subs["id"])]
         table = pd.DataFrame(

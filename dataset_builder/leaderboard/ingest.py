@@ -37,7 +37,10 @@ __all__ = ["MAX_UPLOAD_BYTES", "Benchmark", "Rejected", "Upload", "Verdict", "ch
 
 MAX_LINE_BYTES = 2 * 2**20
 """One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
-RESCORED, SELF_REPORTED = "re-scored", "self-reported"
+RESCORED, SELF_REPORTED, EVALUATED = "re-scored", "self-reported", "evaluated"
+"""How a submission's numbers were checked: uploaded and re-scored from its samples, results.json alone,
+or run by the board's own workers from an evaluation request (then re-scored like an upload)."""
+TRUSTED = (EVALUATED, RESCORED)
 
 
 @dataclass(frozen=True)

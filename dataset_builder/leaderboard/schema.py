@@ -65,6 +65,8 @@ Count = Annotated[StrictInt, Field(ge=0, le=10**9)]
 Text = Annotated[StrictStr, Field(max_length=MAX_NAME_CHARS)]
 Response = Annotated[StrictStr, Field(max_length=MAX_RESPONSE_CHARS)]
 Metric = StrictFloat | StrictInt | StrictStr | None
+Reported = Metric | Annotated[dict[Text, Metric], Field(max_length=16)]
+"""A value of results.json: a metric, or a small record such as a group's sample_count {original, effective}."""
 
 
 class Doc(BaseModel):
@@ -133,7 +135,7 @@ class Results(BaseModel):
     """The parts of lm-eval's results_<date>.json that the board reads."""
 
     model_config = ConfigDict(extra="ignore")
-    results: Annotated[dict[Text, dict[Text, Metric]], Field(min_length=1)]
+    results: Annotated[dict[Text, dict[Text, Reported]], Field(min_length=1)]
     versions: dict[Text, StrictFloat | StrictInt | StrictStr] = Field(default_factory=dict)
     model_name: Text | None = None
 

@@ -12,8 +12,11 @@ class SpaceSetupError(UserError):
     """The board's inputs are missing or its port is taken; the message says what to do."""
 
 
-def serve(data: str, db: str, port: int | None, ingest: str | None, model: str, family: str) -> None:
-    """Ingest `ingest` (an lm-eval output folder) as `model` if given, then serve the board."""
+def serve(
+    data: str, db: str, port: int | None, ingest: str | None, model: str, family: str, queue: str | None = None
+) -> None:
+    """Ingest `ingest` (an lm-eval output folder) as `model` if given, then serve the board (with its
+    evaluation requests in `queue`, default: beside the store)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .app import serve_app
     from .ingest import load_reference
@@ -36,7 +39,7 @@ def serve(data: str, db: str, port: int | None, ingest: str | None, model: str, 
             raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {ingest}")
         print(submit(store, reference, files, Form(model, family, submitter="mmmult space")))
     try:
-        serve_app(store, reference, port)
+        serve_app(store, reference, port, queue)
     except OSError:
         where = f"port {port}" if port else "a port from 7860 up"
         raise SpaceSetupError(f"cannot listen on {where}: it is in use or not allowed; pass a free --port") from None

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from .ingest import RESCORED, Upload, Verdict
+from .ingest import EVALUATED, RESCORED, Upload, Verdict
 from .procedures import metrics_json
 from .summary import BIN_COLUMNS, CELL_COLUMNS, FIT_COLUMNS, SUMMARY_VERSION, load_cells, scope_summaries
 from .upload import sha256_file
@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS items (
     answer TEXT NOT NULL,
     correct INTEGER NOT NULL,
     PRIMARY KEY (submission_id, task, problem_id)
+);
+CREATE TABLE IF NOT EXISTS evaluated_requests (
+    request_id TEXT PRIMARY KEY,
+    submission_id INTEGER NOT NULL REFERENCES submissions(id)
 );
 CREATE TABLE IF NOT EXISTS procedure_items (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
@@ -184,14 +188,23 @@ class Store:
             kept[name] = digest
         return kept
 
-    def add(self, entry: Entry, upload: Upload, verdict: Verdict) -> int:
-        """Record one accepted submission in a single transaction; returns its id."""
+    def add(self, entry: Entry, upload: Upload, verdict: Verdict, request_id: str | None = None) -> int:
+        """Record one accepted submission in a single transaction; returns its id.
+
+        With `request_id`, the run is the board's own evaluation of that request: labelled so, and
+        recorded once (a second board process that ingests it too gets the first one's id)."""
         kept = self.keep_files(upload)
         samples_hash = verdict.samples_hash
         with closing(self.connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                duplicate = self._duplicate_of(db, samples_hash)
+                if request_id is not None:
+                    row = db.execute("SELECT submission_id FROM evaluated_requests WHERE request_id = ?",
+                                     (request_id,)).fetchone()  # fmt: skip
+                    if row is not None:
+                        db.execute("ROLLBACK")
+                        return int(row[0])
+                duplicate = None if request_id else self._duplicate_of(db, samples_hash)
                 log = list(verdict.log) + (
                     [f"duplicate of submission #{duplicate}: not counted again"] if duplicate else []
                 )
@@ -206,7 +219,7 @@ class Store:
                         int(entry.open_weights),
                         entry.submitter,
                         entry.link,
-                        "duplicate" if duplicate else verdict.status,
+                        "duplicate" if duplicate else EVALUATED if request_id else verdict.status,
                         "\n".join(log),
                         samples_hash,
                         duplicate,
@@ -214,6 +227,8 @@ class Store:
                     ),
                 )
                 sid = int(cursor.lastrowid)
+                if request_id is not None:
+                    db.execute("INSERT INTO evaluated_requests VALUES (?, ?)", (request_id, sid))
                 db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(sid, n, h) for n, h in kept.items()])
                 if not duplicate:
                     db.executemany(
@@ -236,16 +251,31 @@ class Store:
                 raise
         return sid
 
-    def reject(self, entry: Entry, reason: str) -> int:
-        """Record a rejected submission with its reason, so the submitter can see it."""
+    def reject(self, entry: Entry, reason: str, request_id: str | None = None) -> int:
+        """Record a rejected submission with its reason, so the submitter can see it (and, for the board's
+        own run of a request, so that the request is not ingested again)."""
         with closing(self.connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
                 "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', ?)",
                 (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
                  entry.link, reason),
             )  # fmt: skip
-            return int(cursor.lastrowid)
+            sid = int(cursor.lastrowid)
+            if request_id is not None:
+                db.execute("INSERT OR IGNORE INTO evaluated_requests VALUES (?, ?)", (request_id, sid))
+            db.execute("COMMIT")
+            return sid
+
+    def evaluated(self) -> dict[str, dict[str, Any]]:
+        """The board's own runs by request id: the submission each became (its id, status and log)."""
+        with closing(self.connect()) as db:
+            rows = db.execute(
+                "SELECT e.request_id, s.id, s.status, s.log FROM evaluated_requests e JOIN submissions s"
+                " ON s.id = e.submission_id"
+            ).fetchall()
+        return {row[0]: {"submission_id": row[1], "status": row[2], "log": row[3]} for row in rows}
 
     @staticmethod
     def _write_summary(db: sqlite3.Connection, sid: int, items: pd.DataFrame) -> None:

@@ -25,6 +25,11 @@ GEE_NOTE = (
     "numerals, with its 95% interval (negative: that channel falls faster):"
 )
 
+REQUESTS_NOTE = (
+    "Evaluation requests (Submit, *Request an evaluation*) and what became of them: *pending* until a worker "
+    "takes one, *running*, then *done* (ingested with the same checks as an upload, labelled *evaluated by the "
+    "board*) or *failed* with the last lines of its log. A refused or failed request can be asked again."
+)
 PROCEDURES_NOTE = (
     "Which procedure does a model follow: columnar multiplication (OT), distributive decomposition (DD) or "
     "rounding and compensation (RC)? Runs of the `mmmult_probe` tasks on the heuristic-disagreement set: "

@@ -58,7 +58,11 @@ LABELS = {
     **{c: f"{c} %" for c in STIMULUS_CONFIGS},
     **{f"{c} read": f"{c} read %" for c in STIMULUS_CONFIGS},
 }
-STATUS_TEXT = {"re-scored": "re-scored from samples", "self-reported": "self-reported"}
+STATUS_TEXT = {
+    "evaluated": "evaluated by the board",
+    "re-scored": "re-scored from samples",
+    "self-reported": "self-reported",
+}
 PERCENT = {"score", "perception", *STIMULUS_CONFIGS, *READ_COLUMNS}
 SORTABLE = [c for c in COLUMNS if c not in HIDDEN]
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",

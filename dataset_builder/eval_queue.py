@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from .errors import UserError
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATUSES = (PENDING, RUNNING, DONE, FAILED)
@@ -62,6 +62,8 @@ class EvalRequest:
     revision: str = "main"
     precision: str = "auto"
     submitter: str = ""
+    family: str = ""
+    params_b: float | None = None
     perceive: bool = True
     id: str = ""
     status: str = PENDING

@@ -1,0 +1,88 @@
+"""Evaluation requests on the board: the request form, the requests page, and the board's own runs.
+
+A request goes to the evaluation queue (dataset_builder/eval_queue.py); workers run it. Each
+finished run is ingested through the same checks and re-scoring as an upload, labelled "evaluated
+by the board", once (the store records which request became which submission). A run that the
+checks refuse is recorded as refused with the reason, and the requests page shows it, as it shows
+a failed run's last log lines: nothing fails silently.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..eval_queue import DONE, EvalRequest, LocalQueue, QueueError
+from .ingest import Benchmark, Rejected, check, read_upload
+from .names import InvalidField, check_name, check_params
+from .store import Entry, Store
+
+REQUEST_COLUMNS = ["model", "revision", "precision", "model type", "channels", "submitter", "status", "submitted",
+                   "finished", "on the board", "reason"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RequestForm:
+    """What the request form sends."""
+
+    model: str | None
+    model_type: str
+    channels: list[str]
+    family: str | None
+    revision: str | None = "main"
+    precision: str = "auto"
+    params_b: str | float | None = None
+    submitter: str | None = None
+
+
+def request_evaluation(queue: LocalQueue, form: RequestForm, account: str | None = None) -> str:
+    """Queue one request; the returned text is shown to the requester."""
+    try:
+        model = check_name(form.model, "model")
+        family = check_name(form.family, "family")
+        submitter = account or check_name(form.submitter, "submitter")
+        params_b = check_params(form.params_b)
+        request = EvalRequest(model, form.model_type, tuple(form.channels or ()), (form.revision or "main").strip(),
+                              form.precision, submitter, family, params_b)  # fmt: skip
+        queued = queue.submit(request)
+    except (InvalidField, QueueError) as error:
+        return f"request refused: {error}"
+    return f"request {queued.id} queued: a worker will run {', '.join(queued.tasks())}"
+
+
+def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> list[int]:
+    """Store every finished request not stored yet, checked and re-scored like an upload; returns the new ids."""
+    stored = store.evaluated()
+    new = []
+    for request in queue.requests():
+        if request.status != DONE or request.id in stored:
+            continue
+        entry = Entry(request.model, request.family or "unknown", request.submitter or "board", True, request.params_b)
+        files = sorted(queue.results_dir(request.id).rglob("*.json*"))
+        try:
+            upload = read_upload([(path.name, path) for path in files])
+            sid = store.add(entry, upload, check(upload, benchmark), request_id=request.id)
+        except Rejected as error:
+            sid = store.reject(entry, f"the board's run of request {request.id} was refused: {error}", request.id)
+        new.append(sid)
+    return new
+
+
+def requests_table(queue: LocalQueue, store: Store) -> pd.DataFrame:
+    """Every request, newest first, with its status, what it became on the board, and why it failed."""
+    stored = store.evaluated()
+    rows = []
+    for request in reversed(queue.requests()):
+        board = stored.get(request.id)
+        shown = "" if board is None else f"#{board['submission_id']} {board['status']}"
+        reason = request.reason or (board["log"] if board and board["status"] == "rejected" else "")
+        rows.append([request.model, request.revision, request.precision, request.model_type,
+                     ", ".join(request.channels), request.submitter, request.status, _time(request.submitted),
+                     _time(request.finished), shown, reason])  # fmt: skip
+    return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
+
+
+def _time(stamp: float | None) -> str:
+    return "" if not stamp else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp))

@@ -1,0 +1,84 @@
+"""Evaluation requests on the board: the request form, the board's own runs ingested once with their
+label, and a requests page that says why a request failed or was refused."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from dataset_builder.eval_queue import DONE, FAILED, LocalQueue
+from dataset_builder.leaderboard.board import Board
+from dataset_builder.leaderboard.ingest import check, read_upload
+from dataset_builder.leaderboard.requests import RequestForm, ingest_finished, request_evaluation, requests_table
+from dataset_builder.leaderboard.simulate import lm_eval_files, right
+from dataset_builder.leaderboard.store import Entry, Store
+from dataset_builder.leaderboard.views import display
+
+FORM = RequestForm("org/model-7B", "hf", ["text"], "Org", params_b="7", submitter="alice")
+
+
+def finished_run(queue: LocalQueue, files: list[tuple[str, bytes]], form: RequestForm = FORM) -> str:
+    """A request as a worker leaves it: claimed, its lm-eval output in the queue, marked done."""
+    assert request_evaluation(queue, form).startswith("request ")
+    claimed = queue.claim("worker-1", 60)
+    folder = queue.results_dir(claimed.id) / "org__model-7B"
+    folder.mkdir(parents=True)
+    for name, data in files:
+        (folder / name).write_bytes(data)
+    queue.finish(claimed, DONE)
+    return claimed.id
+
+
+def test_the_form_queues_a_request_and_refuses_bad_or_repeated_ones(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path / "queue")
+    answer = request_evaluation(queue, FORM)
+    assert answer == ("request org_model-7B__main__auto__text queued: a worker will run mmmult_text, "
+                      "mmmult_perceive_text_numerals, mmmult_perceive_text_words")  # fmt: skip
+    (request,) = queue.requests()
+    assert (request.submitter, request.family, request.params_b) == ("alice", "Org", 7.0)
+    assert request_evaluation(queue, FORM).startswith(
+        "request refused: org/model-7B (main, auto, text) is already pending"
+    )
+    assert request_evaluation(queue, replace(FORM, family="<b>x</b>")) == (
+        "request refused: family: use letters, digits, space and ._-/:+() only, 1 to 100 characters")  # fmt: skip
+    assert request_evaluation(queue, replace(FORM, channels=[])).startswith("request refused: channels must be")
+    on_hub = request_evaluation(queue, replace(FORM, model="org/other", submitter=None), account="hf-user")
+    assert on_hub.startswith("request org_other__main__auto__text queued")
+    assert queue.get("org_other__main__auto__text").submitter == "hf-user"
+
+
+def test_a_finished_request_becomes_one_evaluated_row(reference, run_files, run_tasks, tmp_path: Path) -> None:
+    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+    uploaded = read_upload(run_files)
+    store.add(Entry("org/model-7B", "Org", "alice", True, 7.0), uploaded, check(uploaded, reference))
+    request_id = finished_run(queue, lm_eval_files(reference, run_tasks, right, "org/model-7B"))
+    (sid,) = ingest_finished(queue, store, reference)
+    assert ingest_finished(queue, store, reference) == []  # once
+    assert store.submission(sid)["status"] == "evaluated"
+    row = Board(store, reference).table(self_reported=True).set_index("model").loc["org/model-7B"]
+    assert (row["submission_id"], row["status"], row["submissions"]) == (sid, "evaluated", 2)  # preferred to the upload
+    shown = display(Board(store, reference).table())
+    assert list(shown["Checked"]) == ["evaluated by the board"]
+    page = requests_table(queue, store).set_index("model").loc["org/model-7B"]
+    assert (page["status"], page["on the board"], page["reason"]) == ("done", f"#{sid} evaluated", "")
+    assert store.evaluated()[request_id]["submission_id"] == sid
+
+
+def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(reference, run_tasks, tmp_path: Path) -> None:
+    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+    files = lm_eval_files(reference, run_tasks, right, "org/model-7B")
+    short = [(name, b"\n".join(data.splitlines()[:-1]) + b"\n" if name.startswith("samples_") else data)
+             for name, data in files]  # fmt: skip
+    finished_run(queue, short)
+    (sid,) = ingest_finished(queue, store, reference)
+    assert store.submission(sid)["status"] == "rejected"
+    assert ingest_finished(queue, store, reference) == []  # a refusal is recorded too: not retried
+    request_evaluation(queue, replace(FORM, model="org/broken"))
+    broken = queue.claim("worker-2", 60)
+    queue.finish(broken, FAILED, "mmmult eval exited with status 1:\nOSError: org/broken is not a model")
+    page = requests_table(queue, store).set_index("model")
+    assert page.loc["org/model-7B", "on the board"] == f"#{sid} rejected"
+    assert "was refused: mmmult_text_numerals: 1 of" in page.loc["org/model-7B", "reason"]
+    assert (page.loc["org/broken", "status"], page.loc["org/broken", "on the board"]) == ("failed", "")
+    assert page.loc["org/broken", "reason"].endswith("OSError: org/broken is not a model")
+    assert Board(store, reference).table().empty
