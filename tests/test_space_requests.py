@@ -47,6 +47,34 @@ def test_the_form_queues_a_request_and_refuses_bad_or_repeated_ones(tmp_path: Pa
     assert queue.get("org_other__main__auto__text").submitter == "hf-user"
 
 
+def test_a_model_the_hub_does_not_know_is_refused_when_the_hub_answers(tmp_path: Path, monkeypatch) -> None:
+    import httpx
+    import huggingface_hub
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    asked = []
+    not_found = httpx.Response(404, request=httpx.Request("GET", "https://hub.invalid/api/models"))
+
+    def model_info(repo_id: str, revision: str, timeout: float) -> None:
+        asked.append((repo_id, revision))
+        if repo_id == "org/ghost":
+            raise RepositoryNotFoundError("404", response=not_found)
+        if revision == "v9":
+            raise RevisionNotFoundError("404", response=not_found)
+
+    monkeypatch.setattr(huggingface_hub, "model_info", model_info)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    queue = LocalQueue(tmp_path / "queue")
+    answer = request_evaluation(queue, replace(FORM, model="org/ghost"))
+    assert answer == "request refused: org/ghost is not a model on the Hub (or it is private)"
+    answer = request_evaluation(queue, replace(FORM, revision="v9"))
+    assert answer == "request refused: org/model-7B has no revision 'v9' on the Hub"
+    assert request_evaluation(queue, FORM).startswith("request org_model-7B__main__auto__text queued")
+    assert request_evaluation(queue, replace(FORM, model="gpt-4o-audio", model_type="openai-chat-completions",
+                                             channels=["audio"])).startswith("request gpt-4o-audio")  # fmt: skip
+    assert asked == [("org/ghost", "main"), ("org/model-7B", "v9"), ("org/model-7B", "main")]  # an API model: not asked
+
+
 def test_a_finished_request_becomes_one_evaluated_row(reference, run_files, run_tasks, tmp_path: Path) -> None:
     store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
     uploaded = read_upload(run_files)

@@ -9,6 +9,7 @@ a failed run's last log lines: nothing fails silently.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -46,10 +47,36 @@ def request_evaluation(queue: LocalQueue, form: RequestForm, account: str | None
         params_b = check_params(form.params_b)
         request = EvalRequest(model, form.model_type, tuple(form.channels or ()), (form.revision or "main").strip(),
                               form.precision, submitter, family, params_b)  # fmt: skip
+        if request.model_type in HUB_MODEL_TYPES:
+            check_on_hub(request.model, request.revision)
         queued = queue.submit(request)
     except (InvalidField, QueueError) as error:
         return f"request refused: {error}"
     return f"request {queued.id} queued: a worker will run {', '.join(queued.tasks())}"
+
+
+HUB_MODEL_TYPES = ("hf", "hf-multimodal", "hf-audiolm-qwen", "vllm", "vllm-vlm")
+"""The model types whose model is a Hub repository (the others name an API model or the reference)."""
+
+
+def check_on_hub(model: str, revision: str) -> None:
+    """Refuse a Hub model or revision that does not exist; offline (HF_HUB_OFFLINE) or when the Hub cannot be
+    reached, the request is queued unchecked and a worker's failure will say so."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return
+    from huggingface_hub import model_info
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        model_info(model, revision=revision, timeout=10)
+    except GatedRepoError:
+        raise QueueError(f"{model} is gated: the board's workers cannot download it") from None
+    except RevisionNotFoundError:
+        raise QueueError(f"{model} has no revision {revision!r} on the Hub") from None
+    except RepositoryNotFoundError:
+        raise QueueError(f"{model} is not a model on the Hub (or it is private)") from None
+    except Exception:  # noqa: BLE001 (the network is down or slow: the worker will find out)
+        return
 
 
 def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> list[int]:
