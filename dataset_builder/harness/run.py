@@ -61,11 +61,11 @@ def _option(argv: list[str], name: str) -> str | None:
 REPAIRED_MODELS = {
     "hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM",
     "hf-multimodal": "dataset_builder.harness.vision_lm:VisionLoglikelihoodLM",
-    "local-chat-completions": "dataset_builder.harness.chat_audio:LocalAudioChat",
-    "openai-chat-completions": "dataset_builder.harness.chat_audio:OpenAIAudioChat",
 }
-"""lm-eval models that do not run as shipped (why: audio_lm.py), cannot score continuations after a
-medium (vision_lm.py) or drop audio (chat_audio.py), mapped to their repaired classes."""
+"""lm-eval models that do not run as shipped (why: audio_lm.py) or cannot score continuations after a
+medium (vision_lm.py), mapped to their repaired classes (loaded when a run asks for them). The chat
+classes that drop audio are repaired by importing chat_audio.py: their lm-eval module registers
+six models at once, so a lazy entry would clash with it when another of the six is asked for."""
 
 
 def repair_lm_eval_models() -> None:
@@ -74,6 +74,7 @@ def repair_lm_eval_models() -> None:
 
     for alias, repaired in REPAIRED_MODELS.items():
         model_registry._objs[alias] = repaired
+    from . import chat_audio  # noqa: F401  (registers the chat classes with audio)
 
 
 def run_lm_eval(args: Sequence[str]) -> None:
