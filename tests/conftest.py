@@ -100,6 +100,19 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_lm_run(small_build: Path, tiny_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lm-eval `hf` run of the tiny GPT-2: the text tasks and the probe's text tasks, 4 items each."""
+    out = tmp_path_factory.mktemp("tiny-lm-run")
+    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "hf", "--model_args"]
+    command += [f"pretrained={tiny_lm}", "--tasks", "mmmult_text,mmmult_probe_text,mmmult_steps_text", "--limit", "4"]
+    command += ["--gen_kwargs", "max_gen_toks=8", "--metadata", json.dumps({"data": str(small_build)})]
+    command += ["--log_samples", "--output_path", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
     pytest.importorskip("torch")

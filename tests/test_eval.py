@@ -184,19 +184,10 @@ def recompute(samples: list[dict[str, Any]]) -> dict[str, float]:
     return {name: sum(v) / len(v) for name, v in values.items()}
 
 
-def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path, tmp_path: Path) -> None:
-    result = mmmult_eval(
-        small_build,
-        tmp_path,
-        "--model", "hf",
-        "--model_args", f"pretrained={tiny_lm}",
-        "--tasks", "mmmult_text",
-        "--limit", "4",
-        "--gen_kwargs", "max_gen_toks=8",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    results, samples = outputs(tmp_path)
-    assert set(results["results"]) == {"mmmult_text", "mmmult_text_numerals", "mmmult_text_words"}
+def test_hf_model_run_is_logged_and_rescorable(tiny_lm_run: Path) -> None:
+    results, samples = outputs(tiny_lm_run)
+    shown = {name for name in results["results"] if name.startswith("mmmult_text")}
+    assert shown == {"mmmult_text", "mmmult_text_numerals", "mmmult_text_words"}
     assert results["configs"]["mmmult_text_numerals"]["generation_kwargs"]["max_gen_toks"] == 8
     for task in ("mmmult_text_numerals", "mmmult_text_words"):
         assert len(samples[task]) == 4
@@ -214,13 +205,29 @@ def test_hf_model_run_is_logged_and_rescorable(small_build: Path, tiny_lm: Path,
     assert not [key for key in group if key.startswith(("acc_", "length_error"))]
 
 
+def assert_probe_shares_recompute(metrics: dict[str, Any], samples: list[dict[str, Any]]) -> None:
+    """The loss probe's shares equal each item's preferred heuristic recomputed from the logged
+    log-likelihoods (loss per byte of the prefix, mean per heuristic): the medium reached the scoring."""
+    from dataset_builder.probe.scores import PROBE_CHOICES
+
+    preferred = []
+    for sample in samples:
+        losses: dict[str, list[float]] = {}
+        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
+            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / len(prefix.encode()))
+        preferred.append(min(("OT", "DD", "RC"), key=lambda h: sum(losses[h]) / len(losses[h])))
+    assert preferred
+    for h in ("OT", "DD", "RC"):
+        assert metrics[f"prefers_{h},none"] == pytest.approx(preferred.count(h) / len(preferred)), h
+
+
 def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: Path, tmp_path: Path) -> None:
     result = mmmult_eval(
         small_build,
         tmp_path,
         "--model", "hf-multimodal",
         "--model_args", f"pretrained={tiny_vlm},max_images=1",
-        "--tasks", "mmmult_image",
+        "--tasks", "mmmult_image,mmmult_probe_image",
         "--apply_chat_template",
         "--limit", "2",
         "--gen_kwargs", "max_gen_toks=4",
@@ -228,6 +235,7 @@ def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: P
     assert result.returncode == 0, result.stderr[-3000:]
     results, samples = outputs(tmp_path)
     assert {"mmmult_image_numerals", "mmmult_image_words"} <= set(results["results"])
+    assert_probe_shares_recompute(results["results"]["mmmult_probe_image"], samples["mmmult_probe_image"])
     images = datasets.load_dataset(str(small_build), "image-words", split="test")
     by_id = dict(zip(images["problem_id"], images["image"], strict=True))
     for sample in samples["mmmult_image_words"]:
@@ -248,7 +256,7 @@ def test_hf_audiolm_qwen_runs_the_audio_tasks_on_the_cpu(
         "--model", "hf-audiolm-qwen",
         "--model_args", f"pretrained={tiny_audio_lm}",
         "--device", "cpu",
-        "--tasks", "mmmult_audio",
+        "--tasks", "mmmult_audio,mmmult_probe_audio",
         "--batch_size", "2",
         "--limit", "3",
         "--gen_kwargs", "max_gen_toks=4",
@@ -256,6 +264,7 @@ def test_hf_audiolm_qwen_runs_the_audio_tasks_on_the_cpu(
     assert result.returncode == 0, result.stderr[-3000:]
     results, samples = outputs(tmp_path)
     assert {"mmmult_audio_words", "mmmult_audio_digits"} <= set(results["results"])
+    assert_probe_shares_recompute(results["results"]["mmmult_probe_audio"], samples["mmmult_probe_audio"])
     for sample in samples["mmmult_audio_digits"]:
         assert "<audio>" in sample["arguments"]["gen_args_0"]["arg_0"]  # the clip's place in the prompt
         assert "audio" not in sample["doc"]  # the log keeps no audio
@@ -307,33 +316,11 @@ def chat_server() -> Iterator[str]:
     server.shutdown()
 
 
-def test_chat_completions_receive_the_image_as_base64_png(small_build: Path, tmp_path: Path, chat_server: str) -> None:
-    result = mmmult_eval(
-        small_build,
-        tmp_path,
-        "--model", "local-chat-completions",
-        "--model_args", f"model=test-vlm,base_url={chat_server}/chat/completions,num_concurrent=1",
-        "--tasks", "mmmult_image_numerals",
-        "--apply_chat_template",
-        "--limit", "2",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert len(ChatServer.received) == 2
-    _, samples = outputs(tmp_path)
-    for request, sample in zip(ChatServer.received, samples["mmmult_image_numerals"], strict=True):
-        content = request["messages"][-1]["content"]
-        images = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
-        assert len(images) == 1 and images[0].startswith("data:image/png;base64,")
-        image = Image.open(io.BytesIO(base64.b64decode(images[0].split(",", 1)[1])))
-        assert image.format == "PNG"
-        assert read_image(image) == (sample["doc"]["a"], sample["doc"]["b"])
-        assert parse_stimulus(sample["doc"]["stimulus"]) == (sample["doc"]["a"], sample["doc"]["b"])
-        text = " ".join(part.get("text", "") for part in content)
-        assert "Final Answer:" in text and "shown in the image" in text
-
-
-def test_chat_completions_receive_the_audio_as_base64_wav(small_build: Path, tmp_path: Path, chat_server: str) -> None:
-    """lm-eval's chat class drops audio; the one `mmmult eval` registers sends each clip as input_audio."""
+def test_chat_completions_receive_images_as_png_and_clips_as_wav(
+    small_build: Path, tmp_path: Path, chat_server: str
+) -> None:
+    """lm-eval sends images as image_url parts; it drops audio, which the class `mmmult eval` registers
+    sends as input_audio: each request carries its own problem's medium, and the prompt names it."""
     import soundfile
 
     from dataset_builder.media.codec import decode_audio
@@ -342,20 +329,33 @@ def test_chat_completions_receive_the_audio_as_base64_wav(small_build: Path, tmp
         small_build,
         tmp_path,
         "--model", "local-chat-completions",
-        "--model_args", f"model=test-audio,base_url={chat_server}/chat/completions,num_concurrent=1",
-        "--tasks", "mmmult_audio_words",
+        "--model_args", f"model=test-vlm,base_url={chat_server}/chat/completions,num_concurrent=1",
+        "--tasks", "mmmult_image_numerals,mmmult_audio_words",
         "--apply_chat_template",
         "--limit", "2",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    _, samples = outputs(tmp_path)
+    assert len(ChatServer.received) == 4
+    by_kind: dict[str, list[list[dict[str, Any]]]] = {"image_url": [], "input_audio": []}
+    for request in ChatServer.received:
+        content = request["messages"][-1]["content"]
+        (kind,) = {part["type"] for part in content} - {"text"}
+        by_kind[kind].append(content)
+    for content, sample in zip(by_kind["image_url"], samples["mmmult_image_numerals"], strict=True):
+        images = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+        assert len(images) == 1 and images[0].startswith("data:image/png;base64,")
+        image = Image.open(io.BytesIO(base64.b64decode(images[0].split(",", 1)[1])))
+        assert image.format == "PNG"
+        assert read_image(image) == (sample["doc"]["a"], sample["doc"]["b"])
+        assert parse_stimulus(sample["doc"]["stimulus"]) == (sample["doc"]["a"], sample["doc"]["b"])
+        text = " ".join(part.get("text", "") for part in content)
+        assert "Final Answer:" in text and "shown in the image" in text
     clips = datasets.load_dataset(str(small_build), "audio-words", split="test")
     clips = {
         row["problem_id"]: row["audio"]["bytes"] for row in clips.cast_column("audio", datasets.Audio(decode=False))
     }
-    _, samples = outputs(tmp_path)
-    assert len(ChatServer.received) == 2
-    for request, sample in zip(ChatServer.received, samples["mmmult_audio_words"], strict=True):
-        content = request["messages"][-1]["content"]
+    for content, sample in zip(by_kind["input_audio"], samples["mmmult_audio_words"], strict=True):
         (audio,) = [part["input_audio"] for part in content if part["type"] == "input_audio"]
         assert audio["format"] == "wav"
         heard, rate = soundfile.read(io.BytesIO(base64.b64decode(audio["data"])), dtype="float32")
@@ -366,13 +366,13 @@ def test_chat_completions_receive_the_audio_as_base64_wav(small_build: Path, tmp
         assert "spoken in the audio" in text and "Final Answer:" in text and "<audio>" not in text
 
 
-def test_chat_audio_needs_the_chat_template(small_build: Path, tmp_path: Path, chat_server: str) -> None:
-    result = mmmult_eval(
-        small_build, tmp_path, "--model", "local-chat-completions",
-        "--model_args", f"model=test-audio,base_url={chat_server}/chat/completions",
-        "--tasks", "mmmult_audio_words", "--limit", "1",
-    )  # fmt: skip
-    assert result.returncode == 2 and "add --apply_chat_template" in result.stderr, result.stderr[-2000:]
+def test_chat_audio_needs_the_chat_template() -> None:
+    from dataset_builder.harness.chat_audio import with_audio
+    from dataset_builder.harness.run import EvalSetupError
+
+    clip = {"array": np.zeros(160, dtype=np.float32), "sampling_rate": 16_000}
+    with pytest.raises(EvalSetupError, match="chat servers take audio inside a chat: add --apply_chat_template"):
+        with_audio("<audio>\nCompute the exact product", [clip])
 
 
 def test_completions_api_receives_the_text_prompt(small_build: Path, tmp_path: Path, chat_server: str) -> None:

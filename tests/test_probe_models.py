@@ -1,16 +1,14 @@
 """Log-likelihoods after an image or a clip (dataset_builder/harness/loglikelihood.py): each equals an
-independent full forward pass computed here, the medium is encoded once per item, and the repaired
-lm-eval classes run the probe's image and audio tasks through `mmmult eval`."""
+independent full forward pass computed here, and the medium is encoded once per item. (The repaired
+classes run the probe's image and audio tasks through `mmmult eval` in tests/test_eval.py.)"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from commands import mmmult
 
 torch = pytest.importorskip("torch")
 
@@ -126,35 +124,3 @@ def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path
     for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
         expected = full_pass(model, encode(AUDIO_TOKENS), encode(AUDIO_TOKENS + continuation))
         assert ll == pytest.approx(expected, abs=1e-4), continuation
-
-
-@pytest.mark.parametrize(
-    ("model", "fixture", "task"),
-    [
-        ("hf-multimodal", "tiny_vlm", "mmmult_probe_image"),
-        # the same wiring as the image run (the class is tested in-process above): in CI's slow run
-        pytest.param("hf-audiolm-qwen", "tiny_audio_lm", "mmmult_probe_audio", marks=pytest.mark.slow),
-    ],
-)
-def test_mmmult_eval_runs_the_probe_on_images_and_audio(
-    small_build: Path, tmp_path: Path, model: str, fixture: str, task: str, request: pytest.FixtureRequest
-) -> None:
-    """The loss probe through lm-eval with a medium: each item's preferred heuristic, recomputed from the
-    logged log-likelihoods (loss per byte, mean per heuristic), gives the reported shares."""
-    folder = request.getfixturevalue(fixture)
-    data = json.dumps({"data": str(small_build)})
-    run = mmmult("eval", "--model", model, "--model_args", f"pretrained={folder}", "--tasks", task, "--limit", "3",
-                 "--log_samples", "--output_path", str(tmp_path), "--metadata", data)  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
-    (results_file,) = tmp_path.rglob("results_*.json")
-    metrics = json.loads(results_file.read_text())["results"][task]
-    (samples_file,) = tmp_path.rglob(f"samples_{task}_*.jsonl")
-    preferred = []
-    for sample in map(json.loads, samples_file.read_text().splitlines()):
-        losses: dict[str, list[float]] = {}
-        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
-            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / len(prefix.encode()))
-        preferred.append(min(("OT", "DD", "RC"), key=lambda h: sum(losses[h]) / len(losses[h])))
-    assert len(preferred) == 3
-    for h in ("OT", "DD", "RC"):
-        assert metrics[f"prefers_{h},none"] == pytest.approx(preferred.count(h) / 3), h

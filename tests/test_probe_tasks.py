@@ -10,7 +10,6 @@ from pathlib import Path
 
 import datasets
 import pytest
-from commands import mmmult
 from scipy.special import softmax
 
 from dataset_builder.harness.reference import ReferenceCannotRead, oracle_loss
@@ -113,18 +112,12 @@ def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, 
     assert not math.isnan(results["mmmult_probe_text"]["support,none"])
 
 
-def test_a_language_model_s_log_likelihoods_are_scored_per_byte(
-    small_build: Path, tiny_lm: Path, tmp_path: Path
-) -> None:
+def test_a_language_model_s_log_likelihoods_are_scored_per_byte(tiny_lm_run: Path) -> None:
     """lm-eval's `hf` runs the text probe and step tasks; every metric, recomputed from the logged
     log-likelihoods by the definitions (loss per byte of the choice, mean per heuristic), agrees."""
-    run = mmmult("eval", "--model", "hf", "--model_args", f"pretrained={tiny_lm}", "--tasks",
-                 "mmmult_probe_text,mmmult_steps_text", "--limit", "5", "--log_samples", "--output_path",
-                 str(tmp_path), "--metadata", json.dumps({"data": str(small_build)}))  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
-    (results_file,) = tmp_path.rglob("results_*.json")
+    (results_file,) = tiny_lm_run.rglob("results_*.json")
     results = json.loads(results_file.read_text())["results"]
-    (probe_file,) = tmp_path.rglob("samples_mmmult_probe_text_*.jsonl")
+    (probe_file,) = tiny_lm_run.rglob("samples_mmmult_probe_text_*.jsonl")
     samples = [json.loads(line) for line in probe_file.read_text().splitlines()]
     preferred = []
     for sample in samples:
@@ -136,7 +129,7 @@ def test_a_language_model_s_log_likelihoods_are_scored_per_byte(
         preferred.append(min(("OT", "DD", "RC"), key=mean.get))
     for h in ("OT", "DD", "RC"):
         assert results["mmmult_probe_text"][f"prefers_{h},none"] == pytest.approx(preferred.count(h) / len(samples))
-    (steps_file,) = tmp_path.rglob("samples_mmmult_steps_text_*.jsonl")
+    (steps_file,) = tiny_lm_run.rglob("samples_mmmult_steps_text_*.jsonl")
     gaps = []
     for sample in (json.loads(line) for line in steps_file.read_text().splitlines()):
         by_heuristic: dict[str, dict[bool, list[float]]] = {}

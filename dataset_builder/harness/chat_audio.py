@@ -64,12 +64,19 @@ class AudioChatMixin:
     """generate_until that turns audio requests into chats with their clips, then runs lm-eval's own."""
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
-        if requests and len(requests[0].args) > 2 and "audio" in requests[0].args[2]:
-            requests = [
-                replace(request, arguments=(with_audio(request.args[0], request.args[2]["audio"]), request.args[1]))
-                for request in requests
-            ]
-        return super().generate_until(requests, disable_tqdm=disable_tqdm)  # type: ignore[misc]
+        """Audio requests become text-only chats that hold their clips; lm-eval runs them apart from the
+        rest (it reads the first request to decide how to treat a whole batch)."""
+        heard = [i for i, r in enumerate(requests) if len(r.args) > 2 and "audio" in r.args[2]]
+        if not heard:
+            return super().generate_until(requests, disable_tqdm=disable_tqdm)  # type: ignore[misc]
+        chats = [replace(requests[i], arguments=(with_audio(requests[i].args[0], requests[i].args[2]["audio"]),
+                                                 requests[i].args[1])) for i in heard]  # fmt: skip
+        rest = [i for i in range(len(requests)) if i not in set(heard)]
+        answers = dict(zip(heard, super().generate_until(chats, disable_tqdm=disable_tqdm), strict=True))  # type: ignore[misc]
+        if rest:
+            others = super().generate_until([requests[i] for i in rest], disable_tqdm=disable_tqdm)  # type: ignore[misc]
+            answers |= dict(zip(rest, others, strict=True))
+        return [answers[i] for i in range(len(requests))]
 
 
 class LocalAudioChat(AudioChatMixin, LocalChatCompletion):
