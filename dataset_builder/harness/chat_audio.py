@@ -21,7 +21,7 @@ import soundfile
 from lm_eval.api.instance import Instance
 from lm_eval.api.registry import model_registry
 
-from .run import EvalSetupError
+from . import EvalSetupError
 
 LOCAL, OPENAI = "local-chat-completions", "openai-chat-completions"
 # lm-eval's module registers its classes under these names when imported; name those classes first so

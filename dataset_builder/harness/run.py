@@ -16,14 +16,9 @@ from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import UserError
-from . import REFERENCE_MODEL
+from . import REFERENCE_MODEL, EvalSetupError
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
-
-
-class EvalSetupError(UserError):
-    """lm-eval cannot start with what was asked; the message says what to do."""
 
 
 def tasks_dir() -> Path:

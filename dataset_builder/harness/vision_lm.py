@@ -13,8 +13,8 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.registry import model_registry
 
+from . import EvalSetupError
 from .loglikelihood import SharedContextScorer, score_requests
-from .run import EvalSetupError
 
 ALIAS = "hf-multimodal"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the
