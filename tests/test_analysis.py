@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from dataset_builder.leaderboard.analysis import (
+    C50,
+    PREDICTORS,
     Z95,
     LogisticFit,
     NotEstimable,
@@ -21,9 +23,11 @@ from dataset_builder.leaderboard.analysis import (
     fieller,
     fit_logistic,
     holm,
+    independent_difference,
     lpm,
     paired_difference_interval,
     paired_gap,
+    predictor_values,
     ranks,
     wilson,
 )
@@ -257,3 +261,278 @@ def test_counts_per_load_give_the_same_fit_as_the_items(synthetic) -> None:
         (whole.intercept, whole.slope, whole.slope_se), rel=1e-6
     )
     assert (grouped.pseudo_r2, grouped.aic, grouped.n) == pytest.approx((whole.pseudo_r2, whole.aic, whole.n), rel=1e-6)
+
+
+def test_the_predicted_accuracy_is_the_logistic_curve() -> None:
+    fit = fit_of(3.0, -0.04, 0.002)
+    assert fit.predict([0, 75, 150]).tolist() == pytest.approx([1 / (1 + math.exp(-3.0)), 0.5, 1 / (1 + math.exp(3.0))])
+
+
+@pytest.mark.parametrize(
+    ("c50", "text"),
+    [
+        (C50("estimate", 75.4, 60.6, 90.5, 4, 324), "75 [61, 90]"),
+        (C50("estimate", 75.4, None, 90.5, 4, 324), "75 [-inf, 90]"),
+        (C50("estimate", 75.4, 60.6, None, 4, 324), "75 [61, inf]"),
+        (C50("below", -20.0, None, None, 4.4, 324), "< 4"),
+        (C50("above", 500.0, None, None, 4, 59.6), "> 60"),
+        (C50("n/a", None, None, None, 4, 324), "n/a"),
+    ],
+)
+def test_c50_is_written_as_the_board_shows_it(c50: C50, text: str) -> None:
+    assert c50.text == text
+
+
+def test_c50_at_the_edge_of_the_data_is_an_estimate_and_a_slope_just_significant_counts() -> None:
+    at_min = fit_of(0.16, -0.04, 0.002)  # C50 = 4 = the smallest C
+    at_max = fit_of(12.96, -0.04, 0.002)  # C50 = 324 = the largest C
+    assert (at_min.c50().status, at_max.c50().status) == ("estimate", "estimate")
+    assert at_min.c50().value == pytest.approx(4) and at_max.c50().value == pytest.approx(324)
+    assert fit_of(3.0, -0.04, 0.04 / Z95 * 0.999).c50().status == "estimate"  # b1 + z se just below 0
+    assert fit_of(3.0, -0.04, 0.04 / Z95 * 1.001).c50().status == "n/a"
+
+
+def test_the_lpm_clustered_by_problem_uses_the_cluster_sandwich(synthetic) -> None:
+    items, correct = synthetic
+    rows = items.iloc[:400]
+    frame = pd.concat([rows.assign(correct=correct[:400])] * 2)  # every problem answered alike twice
+    fit = lpm(frame, ["C"], groups="problem_id")
+    x = np.column_stack([np.ones(len(frame)), frame["C"].to_numpy(float)])
+    y = frame["correct"].to_numpy(float)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ coef
+    bread = np.linalg.inv(x.T @ x)
+    scores = pd.DataFrame(x * residual[:, None]).groupby(frame["problem_id"].to_numpy()).sum().to_numpy()
+    g, n, k = len(scores), len(frame), 2  # CR1: G / (G - 1) x (N - 1) / (N - K)
+    cr1 = bread @ (scores.T @ scores) @ bread * g / (g - 1) * (n - 1) / (n - k)
+    assert (fit.names, fit.n) == (("const", "C"), 800)
+    assert fit.coef == pytest.approx(tuple(coef))
+    assert fit.se == pytest.approx(tuple(np.sqrt(np.diag(cr1))))
+    assert fit.se[1] > 1.4 * lpm(frame, ["C"]).se[1]  # two like outcomes of a problem are one problem's evidence
+
+
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")
+def test_the_lpm_always_fits_an_intercept_even_beside_a_constant_column() -> None:
+    frame = pd.DataFrame({"digit_total": [4] * 6, "C": [4, 8, 16, 4, 8, 16], "correct": [1, 1, 0, 1, 0, 0]})
+    fit = lpm(frame, ["digit_total", "C"])
+    assert fit.names == ("const", "digit_total", "C") and len(fit.coef) == 3
+    # const and digit_total = 4 are collinear: the minimum-norm split of the intercept is (1, 4) / 17 of it
+    slope, intercept = np.polyfit([4, 8, 16, 4, 8, 16], [1, 1, 0, 1, 0, 0], 1)
+    assert fit.coef == pytest.approx((intercept / 17, 4 * intercept / 17, slope))
+
+
+def test_every_predictor_is_computed_from_the_problem_s_digit_counts() -> None:
+    items = pd.DataFrame(  # 4 x 305 and 3040 x 207: the counts of each operand's digits and non-zero digits
+        {
+            "C": [8, 48],
+            "digit_total": [4, 7],
+            "nonzero_total": [3, 5],
+            "digits_a": [1, 4],
+            "digits_b": [3, 3],
+            "nonzero_a": [1, 2],
+            "nonzero_b": [2, 3],
+        }
+    )
+    values = predictor_values(items)
+    assert list(values.columns) == list(PREDICTORS)
+    assert values.to_dict("list") == {
+        "C": [8, 48],
+        "digit_total": [4, 7],
+        "nonzero_total": [3, 5],
+        "digit_steps": [3, 12],
+        "nonzero_steps": [2, 6],
+        "partial_products": [1, 2],
+        "addition_steps": [0, 7],
+    }
+
+
+def test_predictors_that_cannot_be_fitted_are_skipped_and_the_rest_compared() -> None:
+    """1-digit x 2-digit problems: total digits, digit steps, partial products and addition steps never vary."""
+    nonzero_b = np.array([1, 2] * 10)
+    correct = np.array([1, 1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1])  # 8 of 10, then 4 of 10
+    items = pd.DataFrame(
+        {
+            "digits_a": 1,
+            "digits_b": 2,
+            "digit_total": 3,
+            "nonzero_a": 1,
+            "nonzero_b": nonzero_b,
+            "nonzero_total": 1 + nonzero_b,
+            "C": 3 * (1 + nonzero_b),
+        }
+    )
+    table = compare_predictors(items, correct)
+    assert set(table["predictor"]) == {"C", "nonzero_total", "nonzero_steps"}
+    assert dict(zip(table["predictor"], table["description"], strict=True)) == {
+        name: PREDICTORS[name] for name in ("C", "nonzero_total", "nonzero_steps")
+    }
+    # each is a two-valued predictor: the fit reproduces each group's share (8 and 4 of 10); null: 12 of 20
+    fitted = 10 * (0.8 * math.log(0.8) + 0.2 * math.log(0.2)) + 10 * (0.4 * math.log(0.4) + 0.6 * math.log(0.6))
+    null = 20 * (0.6 * math.log(0.6) + 0.4 * math.log(0.4))
+    assert table["pseudo_r2"].tolist() == pytest.approx([1 - fitted / null] * 3)
+    assert table["aic"].tolist() == pytest.approx([-2 * fitted + 4] * 3)
+    assert table["delta_aic"].tolist() == pytest.approx([0, 0, 0], abs=1e-9) and table["indistinguishable"].all()
+
+
+def test_mcnemar_takes_outcomes_as_floats_states_its_statistic_and_refuses_unpaired_lists() -> None:
+    first = [1.0] * 20 + [0.0] * 4 + [1.0] * 7 + [0.0] * 5  # 0/1 as floats, as a pivot of items gives them
+    second = [0.0] * 20 + [1.0] * 4 + [1.0] * 7 + [0.0] * 5
+    gap = paired_gap(np.array(first), np.array(second))
+    assert (gap.both, gap.only_first, gap.only_second, gap.neither, gap.n) == (7, 20, 4, 5, 36)
+    assert gap.statistic == 4  # the exact test's statistic: the smaller discordant count
+    chi = paired_gap([*first, 1.0], [*second, 0.0])  # 25 discordant pairs: chi-square, Edwards' correction
+    assert chi.statistic == pytest.approx((21 - 4 - 1) ** 2 / 25)
+    for unpaired in (([1, 0], [1]), ([], [])):
+        with pytest.raises(ValueError) as error:
+            paired_gap(*unpaired)
+        assert str(error.value) == "paired_gap needs two equally long, non-empty outcome lists"
+
+
+def test_a_pair_that_never_disagrees_has_p_value_one() -> None:
+    gap = paired_gap([1, 1, 0, 1], [1, 1, 0, 1])
+    assert (gap.only_first, gap.only_second, gap.p_value, gap.accuracy_gap) == (0, 0, 1.0, 0.0)
+    assert (gap.low, gap.high) == pytest.approx(paired_difference_interval(0, 0, 4))
+
+
+def test_the_paired_interval_is_clipped_to_the_possible_differences() -> None:
+    # one pair, discordant: p12, p21 = 1/3, 2/3 and a half-width of z sqrt((1 - 1/9) / 3) > 1
+    half = Z95 * math.sqrt((1 / 3 + 2 / 3 - 1 / 9) / 3)
+    assert paired_difference_interval(0, 1, 1) == pytest.approx((-1.0, -1 / 3 + half))
+    assert paired_difference_interval(1, 0, 1) == pytest.approx((1 / 3 - half, 1.0))
+
+
+@pytest.mark.parametrize(
+    ("counts", "published"),
+    [((56, 70, 48, 80), (0.0524, 0.3339)), ((5, 56, 0, 29), (-0.0381, 0.1926)), ((9, 10, 3, 10), (0.1705, 0.8090))],
+)
+def test_independent_difference_is_newcombe_s_hybrid_score_interval(counts, published) -> None:
+    """Newcombe (1998), method 10, examples (a) and (d); the third from Wilson's intervals by hand."""
+    difference, low, high = independent_difference(*counts)
+    assert difference == pytest.approx(counts[0] / counts[1] - counts[2] / counts[3])
+    assert (low, high) == pytest.approx(published, abs=5e-5)
+
+
+def test_ranks_tie_where_intervals_touch() -> None:
+    assert ranks([0.5, 0.2], [0.6, 0.5]).tolist() == [1, 1]  # 0.5 is not above 0.5
+    assert ranks([0.5, 0.2], [0.6, 0.4999]).tolist() == [1, 2]
+
+
+def gee_items(rng: np.random.Generator, n: int = 300) -> pd.DataFrame:
+    loads = rng.integers(4, 325, n)
+    rows = []
+    for modality, extra in (("text", 0.0), ("image", -0.01)):
+        p = 1 / (1 + np.exp(-(2.5 + (-0.02 + extra) * loads)))
+        correct = (rng.random(n) < p).astype(int)
+        ids = [f"p{i}" for i in range(n)]
+        frame = {"problem_id": ids, "C": loads, "modality": modality, "representation": "numerals", "correct": correct}
+        rows.append(pd.DataFrame(frame))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_channel_gap_growth_is_the_exchangeable_gee_of_the_formula() -> None:
+    import statsmodels.formula.api as smf
+    from statsmodels.genmod.cov_struct import Exchangeable
+    from statsmodels.genmod.families import Binomial
+
+    items = gee_items(np.random.default_rng(5))
+    (term,) = channel_gap_growth(items)
+    frame = items.assign(c100=items["C"] / 100, image=(items["modality"] == "image").astype(float))
+    model = smf.gee(
+        "correct ~ c100 + image + image:c100", "problem_id", frame, family=Binomial(), cov_struct=Exchangeable()
+    )
+    result = model.fit()
+    low, high = result.conf_int().loc["image:c100"]
+    assert term.term == "modality image x C (per 100 of C)"
+    assert (term.estimate, term.low, term.high, term.p_value) == pytest.approx(
+        (result.params["image:c100"], low, high, result.pvalues["image:c100"]), rel=1e-6
+    )
+
+
+def test_channel_gap_growth_needs_two_channels_and_both_outcomes() -> None:
+    items = gee_items(np.random.default_rng(6), 40)
+    assert channel_gap_growth(items.assign(correct=1)) == []
+    assert channel_gap_growth(items[items["modality"] == "text"]) == []
+
+
+def test_fieller_at_the_significance_boundary_is_unbounded_and_without_variance_is_the_point() -> None:
+    # b1 = -0.5 with a standard error of 0.25 at z = 2: b1^2 = z^2 v11 exactly, the slope just not significant
+    assert fieller(3.0, -0.5, 0.01, 0.0, 0.0625, z=2.0) == (None, None)
+    assert fit_of(3.0, -0.5, 0.25).c50(z=2.0).status == "n/a"
+    # no sampling variance at all: the quadratic (3 - 0.5 t)^2 <= 0 holds at t = 6 only
+    assert fieller(3.0, -0.5, 0.0, 0.0, 0.0) == (6.0, 6.0)
+
+
+def test_a_fit_on_two_loads_reproduces_each_load_s_share() -> None:
+    """With two values of C the maximum-likelihood curve passes through both shares (3/4 at 4, 1/4 at 16)."""
+    x, y = [4] * 4 + [16] * 4, [1, 1, 1, 0, 1, 0, 0, 0]
+    fit = fit_logistic(x, np.array(y, dtype=bool))  # outcomes may come as booleans
+    ln3 = math.log(3)
+    assert (fit.intercept, fit.slope) == pytest.approx((5 * ln3 / 3, -ln3 / 6))
+    # inverse Fisher information: each load holds 4 outcomes of variance 3/16
+    information = np.array([[1.5, 0.75 * 4 + 0.75 * 16], [0.75 * 4 + 0.75 * 16, 0.75 * 16 + 0.75 * 256]])
+    assert np.array(fit.cov) == pytest.approx(np.linalg.inv(information))
+    fitted = 8 * (0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert (fit.pseudo_r2, fit.aic) == pytest.approx((1 - fitted / (8 * math.log(0.5)), -2 * fitted + 4))
+    assert (fit.n, fit.c_min, fit.c_max) == (8, 4.0, 16.0)
+
+
+def test_three_outcomes_that_overlap_are_enough_for_a_fit() -> None:
+    assert fit_logistic([4, 8, 16], [1, 0, 1]).n == 3
+
+
+def test_a_load_without_items_counts_for_nothing_not_even_the_range() -> None:
+    fit = fit_logistic(*counts_as_outcomes([4, 8, 16], [0, 4, 4], [0, 3, 1]))
+    ln3 = math.log(3)
+    assert (fit.intercept, fit.slope) == pytest.approx((3 * ln3, -ln3 / 4))  # 3/4 at 8, 1/4 at 16
+    assert (fit.n, fit.c_min, fit.c_max) == (8, 8.0, 16.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        (([4, 8], [1, 0]), {}, NotEstimable, "a logistic fit needs both correct and wrong answers"),
+        (([4, 8, 16], [1, 1, 1]), {}, NotEstimable, "a logistic fit needs both correct and wrong answers"),
+        (([16, 16, 16], [1, 0, 1]), {}, NotEstimable, "a logistic fit on C needs more than one value of C"),
+        (
+            ([4, 8, 16, 32], [1, 1, 0, 0]),
+            {},
+            NotEstimable,
+            "the fit did not converge (ValueError): the outcomes separate by load",
+        ),
+        (([4, 8], [1, 0, 1]), {}, ValueError, "2 loads, 3 outcomes and 3 weights: they must be as many"),
+        (
+            ([4, 8], [1, 0]),
+            {"weights": [1, 2, 3]},
+            ValueError,
+            "2 loads, 2 outcomes and 3 weights: they must be as many",
+        ),
+        (
+            ([4, 16], [1, 0]),
+            {"weights": [1, 1], "groups": ["a", "b"]},
+            ValueError,
+            "a fit clustered by problem takes one row per outcome, not weighted counts",
+        ),
+    ],
+)
+def test_a_fit_that_cannot_be_made_says_why(args, kwargs, error, message) -> None:
+    with pytest.raises(error) as raised:
+        fit_logistic(*args, **kwargs)
+    assert str(raised.value) == message
+
+
+def test_wilson_is_undefined_without_outcomes_and_stays_within_0_and_1() -> None:
+    assert all(math.isnan(v) for v in wilson(0, 0))
+    assert wilson(16, 16)[1] == 1.0 and wilson(0, 27)[0] == 0.0  # where rounding would step outside
+
+
+def test_two_problems_answered_alike_three_times_each_are_two_problems_of_evidence() -> None:
+    # p = 1/2; cluster totals 3 and 0 deviate by 1.5 each: design effect 2/1 x 4.5 / 36 / (0.25 / 6) = 6
+    pooled = clustered_proportion([1, 1, 1, 0, 0, 0], ["a", "a", "a", "b", "b", "b"])
+    assert pooled.effective_n == pytest.approx(1.0)
+    assert (pooled.low, pooled.high) == pytest.approx(wilson(0.5, 1.0))
+
+
+def test_outcomes_that_disagree_within_a_problem_never_count_as_more_than_they_are() -> None:
+    # each problem answered once right and once wrong: the design effect is 0, and n stays 4
+    split = clustered_proportion([1, 0, 1, 0], ["a", "a", "b", "b"])
+    assert split.effective_n == 4 and (split.low, split.high) == pytest.approx(wilson(2, 4))
