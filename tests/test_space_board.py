@@ -80,7 +80,7 @@ def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, referen
     text_only = read_upload(run_files)  # text tasks only, all right
     store.add(Entry("text-only", "A", "a", True), text_only, check(text_only, reference))
     full = full_run(reference, seed=4, keep=0.6)
-    store.add(Entry("full", "B", "b", True), full, check(full, reference))
+    sid = store.add(Entry("full", "B", "b", True), full, check(full, reference))
     board = Board(store, reference)
     overall = board.table().set_index("model")
     assert overall.loc["full", "coverage"] == "6/6" and overall.loc["text-only", "coverage"] == "2/6"
@@ -90,6 +90,10 @@ def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, referen
     text = board.table(modality="text").set_index("model")
     assert text.loc["text-only", "rank"] == 1 and text.loc["text-only", "score"] == 1.0
     assert text.loc["full", "coverage"] == "2/2"
+    items = board.items(sid)
+    multiply = items[items["kind"] == "multiply"]
+    in_text = multiply[multiply["config"].isin(["text-numerals", "text-words"])]["correct"].mean()
+    assert text.loc["full", "score"] == pytest.approx(in_text) != multiply["correct"].mean()  # text's, not all's
 
 
 def test_self_reported_runs_are_hidden_by_default_and_marked_when_shown(run_files, reference, tmp_path: Path) -> None:
@@ -507,13 +511,15 @@ def test_procedures_are_each_model_s_latest_trusted_published_run_of_each_probe_
 
     both = ["mmmult_probe_text", "mmmult_hds_text"]
     earlier = add("m", probe_files(probed.probe, both, dict.fromkeys(both, 1.0)))
+    board = Board(store, probed)
+    assert set(board.procedures()["submission_id"]) == {earlier}
     wrong_answers = probe_files(probed.probe, ["mmmult_hds_text"], {"mmmult_hds_text": 0.0}, answer=lambda i: "7")
     later = add("m", wrong_answers, request="req-1")  # the board's own run: trusted, and the latest of hds_text
     add("m", lm_eval_files(reference, ["mmmult_text_numerals"], right), seed=11)  # a fresh draw: not shown
     claimed = self_reported(lm_eval_files(reference, RUN, right), {"mmmult_text_words": 1.0})
     add("m", claimed)  # partly self-reported: its traces are not shown
     other = add("other", probe_files(probed.probe, ["mmmult_traps_text"], {"mmmult_traps_text": 1.0}))
-    frame = Board(store, probed).procedures()
+    frame = board.procedures()  # what was stored since, too
     assert list(frame.columns) == ["submission_id", "model", "task", "kind", "config", "problem_id", "item_group",
                                    "metrics"]  # fmt: skip
     hds, traps = list(probed.probe["hds"].values()), list(probed.probe["traps"].values())

@@ -819,6 +819,21 @@ def test_a_probe_task_is_refused_without_samples_on_a_fresh_draw_and_when_its_cl
         "mmmult_steps_text: results.json reports prefers_correct 0.999999 but its samples score 1.000000: "
         "upload the unmodified lm-eval output"
     )
+    name = files[1][0]  # samples_mmmult_probe_text_<date>.jsonl
+    first = json.loads(files[1][1].splitlines()[0])
+    pid, a, b = first["doc"]["problem_id"], first["doc"]["a"], first["doc"]["b"]
+
+    def first_line_of_probe(edit) -> list[tuple[str, bytes]]:
+        lines = [json.loads(line) for line in files[1][1].splitlines()]
+        edit(lines[0])
+        return [files[0], (name, "\n".join(json.dumps(line) for line in lines).encode()), *files[2:]]
+
+    assert reason(first_line_of_probe(lambda s: s["doc"].__setitem__("a", a + 1)), probed) == (
+        f"{name}, line 1: item {pid} is {a} x {b}, not {a + 1} x {b}"
+    )
+    assert reason(first_line_of_probe(lambda s: s.__setitem__("pad", "x" * 2 * 2**20)), probed) == (
+        f"{name}, line 1 is over 2 MB; no sample is that long"
+    )
     noise = probe_files(probed.probe, PROBE_RUN, {**ALL_RIGHT, "mmmult_steps_text": 1 - 1e-12})
     assert check(read_upload(noise), probed).status == "re-scored"
 
