@@ -461,6 +461,15 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
         (len(reference) - 2 + int((p["a"], p["b"]) == (3, 12))) / len(reference),
     )
     assert verdict.log == [f"re-scored: 2 task(s), {2 * len(reference)} samples re-scored"]
+    # the multiplication answers are read as worked answers too (the Procedures view's traces)
+    traces = {p.problem_id: p for p in verdict.procedures}
+    assert len(verdict.procedures) == len(traces) == len(reference)
+    assert {(p.task, p.group) for p in verdict.procedures} == {("mmmult_text_words", "text-words")}
+    assert (
+        traces[first].metrics["exact_match"] == int(p["product"] == 12) and traces[second].metrics["exact_match"] == 0
+    )
+    assert {t.metrics["exact_match"] for pid, t in traces.items() if pid not in (first, second)} == {1}
+    assert {t.metrics["trace_target"] for t in traces.values()} == {None}  # the benchmark's problems have no target
     assert verdict.model_name == "m"
 
 
@@ -656,6 +665,11 @@ def test_a_claim_that_disagrees_with_the_samples_is_refused_however_small_the_ga
         (
             lambda r: r["results"].pop("mmmult_text_words"),
             "samples for task(s) mmmult_text_words that results.json does not report: upload one run",
+        ),
+        (
+            lambda r: [r["results"].pop(task) for task in ("mmmult_text_words", "mmmult_perceive_text_numerals")],
+            "samples for task(s) mmmult_perceive_text_numerals, mmmult_text_words that results.json does not "
+            "report: upload one run",  # in the order of the files' names
         ),
     ],
 )
