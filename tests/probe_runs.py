@@ -38,7 +38,13 @@ def oracle(task: Task, item: dict[str, Any], heuristic: str, correct: bool) -> f
     return {item["canonical_target_heuristic"]: 1.0, "neutral": 1.5}.get(heuristic, 2.0)
 
 
-def probe_line(task: Task, item: dict[str, Any], doc_id: int, loss: LossPerByte, answer: str) -> dict[str, Any]:
+Tokens = Callable[[dict[str, Any], str, str], int]
+"""A tokenizer of the loss tasks: how many tokens a continuation (item, its heuristic, its text) took."""
+
+
+def probe_line(
+    task: Task, item: dict[str, Any], doc_id: int, loss: LossPerByte, answer: str, tokens: Tokens | None = None
+) -> dict[str, Any]:
     config = CONFIGS[task.config]
     a, b = int(item["a"]), int(item["b"])
     doc = {**item, "modality": config.modality, "representation": config.representation,
@@ -52,7 +58,8 @@ def probe_line(task: Task, item: dict[str, Any], doc_id: int, loss: LossPerByte,
     arguments, resps = {}, []
     for index, (heuristic, text, correct) in enumerate(choices):
         arguments[f"gen_args_{index}"] = {"arg_0": f"{doc['stimulus']}\nWorking:", "arg_1": f" {text}"}
-        resps.append([[str(-loss(task, item, heuristic, correct) * len(text.encode())), "False"]])
+        resp = [str(-loss(task, item, heuristic, correct) * len(text.encode())), "False"]
+        resps.append([resp if tokens is None else [*resp, str(tokens(item, heuristic, text))]])
     return {"doc_id": doc_id, "doc": doc, "target": 0, "arguments": arguments, "resps": resps}
 
 
@@ -62,13 +69,15 @@ def probe_files(
     claims: dict[str, float],
     loss: LossPerByte = oracle,
     answer: Callable[[dict[str, Any]], str] = lambda item: f"Final Answer: {item['a'] * item['b']}",
+    tokens: Tokens | None = None,
 ) -> list[tuple[str, bytes]]:
-    """results_*.json (claiming `claims[task]` as each task's headline) and samples_<task>_*.jsonl of a run."""
+    """results_*.json (claiming `claims[task]` as each task's headline) and samples_<task>_*.jsonl of a run
+    (with token counts after each log-likelihood, as mmmult's model classes log them, when `tokens` is given)."""
     files, results = [], {}
     for name in tasks:
         task = PROBE_TASKS[name]
         items = sets[str(CONFIGS[task.config].items)].values()
-        lines = [probe_line(task, item, i, loss, answer(item)) for i, item in enumerate(items)]
+        lines = [probe_line(task, item, i, loss, answer(item), tokens) for i, item in enumerate(items)]
         files.append((f"samples_{name}_{DATE}.jsonl", "".join(json.dumps(line) + "\n" for line in lines).encode()))
         results[name] = {"alias": name, task.headline_key: claims[name]}
     summary = {"results": results, "versions": {name: PROBE_TASKS[name].version for name in tasks},

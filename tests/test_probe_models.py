@@ -25,7 +25,7 @@ CONTINUATIONS = [" " + PROBE_CHOICES[0][1], " " + PROBE_CHOICES[4][1], " Round"]
 def lm_eval_model(name: str, folder: Path) -> Any:
     import lm_eval.models  # noqa: F401
 
-    repair_lm_eval_models()
+    repair_lm_eval_models(name)
     from lm_eval.api.registry import get_model
 
     return get_model(name)(pretrained=str(folder), device="cpu", batch_size=1)
@@ -39,8 +39,25 @@ def full_pass(model: Any, context: dict[str, Any], whole: dict[str, Any]) -> flo
     return sum(float(logprobs[t - 1, ids[t]]) for t in range(start, len(ids)))
 
 
-def requests(context: str, media: dict[str, Any]) -> list[Instance]:
-    return [Instance("loglikelihood", {}, (context, c, media), i) for i, c in enumerate(CONTINUATIONS)]
+def requests(context: str, media: dict[str, Any], task: str = "mmmult_probe_image") -> list[Instance]:
+    return [Instance("loglikelihood", {}, (context, c, media), i, (task, 0, 1)) for i, c in enumerate(CONTINUATIONS)]
+
+
+def test_hf_reports_token_counts_to_mmmult_s_tasks_only(tiny_lm: Path) -> None:
+    """The per-token probe loss needs each continuation's token count, which lm-eval does not pass on;
+    `mmmult eval`'s hf appends it for mmmult's tasks, and other tasks keep lm-eval's pair."""
+    from transformers import AutoTokenizer
+
+    lm = lm_eval_model("hf", tiny_lm)
+    context = "What is 47 times 36?"
+    asked = [Instance("loglikelihood", {}, (context, c), i, (task, 0, 1))
+             for i, c in enumerate(CONTINUATIONS) for task in ("mmmult_probe_text", "arc_easy")]  # fmt: skip
+    got = lm.loglikelihood(asked)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    counts = [len(tokenizer(context + c).input_ids) - len(tokenizer(context).input_ids) for c in CONTINUATIONS]
+    assert [score[2] for score in got[::2]] == counts
+    assert counts[-1] == 1 and all(len(score) == 2 for score in got[1::2])
+    assert [score[:2] for score in got[::2]] == got[1::2]
 
 
 def test_a_shared_context_scores_text_as_lm_eval_s_hf_does(tiny_lm: Path) -> None:
@@ -66,9 +83,11 @@ def test_hf_multimodal_scores_continuations_after_the_image(tiny_vlm: Path) -> N
     processor = AutoProcessor.from_pretrained(tiny_vlm)
     model = LlavaForConditionalGeneration.from_pretrained(tiny_vlm).eval()
     context = processor(text="<image>", images=[image], return_tensors="pt")
-    for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
+    for continuation, (ll, _, count) in zip(CONTINUATIONS, got, strict=True):
         whole = processor(text="<image>" + continuation, images=[image], return_tensors="pt")
         assert ll == pytest.approx(full_pass(model, context, whole), abs=1e-4), continuation
+        assert count == whole["input_ids"].shape[1] - context["input_ids"].shape[1]
+    assert all(len(score) == 2 for score in lm.loglikelihood(requests("<image>", {"visual": [image]}, "arc_easy")))
 
 
 def test_hf_multimodal_given_audio_says_which_model_to_use(tiny_vlm: Path) -> None:
@@ -113,7 +132,9 @@ def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path
 
     lm = lm_eval_model("hf-audiolm-qwen", tiny_audio_lm)
     clip = np.sin(np.linspace(0, 600, 16_000)).astype(np.float32)
-    got = lm.loglikelihood(requests("<audio>", {"audio": [{"array": clip, "sampling_rate": 16_000}]}))
+    got = lm.loglikelihood(
+        requests("<audio>", {"audio": [{"array": clip, "sampling_rate": 16_000}]}, "mmmult_probe_audio")
+    )
     assert (lm.scorer.counts.context_passes, lm.scorer.counts.requests) == (1, 3)
     processor = AutoProcessor.from_pretrained(tiny_audio_lm)
     model = Qwen2AudioForConditionalGeneration.from_pretrained(tiny_audio_lm).eval()
@@ -121,6 +142,10 @@ def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path
     def encode(text: str) -> dict[str, Any]:
         return processor(text=text, audio=[clip], sampling_rate=16_000, return_tensors="pt")
 
-    for continuation, (ll, _) in zip(CONTINUATIONS, got, strict=True):
+    for continuation, (ll, _, count) in zip(CONTINUATIONS, got, strict=True):
         expected = full_pass(model, encode(AUDIO_TOKENS), encode(AUDIO_TOKENS + continuation))
         assert ll == pytest.approx(expected, abs=1e-4), continuation
+        assert (
+            count
+            == encode(AUDIO_TOKENS + continuation)["input_ids"].shape[1] - encode(AUDIO_TOKENS)["input_ids"].shape[1]
+        )

@@ -14,7 +14,14 @@ from scipy.special import softmax
 
 from dataset_builder.harness.reference import ReferenceCannotRead, oracle_loss
 from dataset_builder.probe.bank import PREFIXES
-from dataset_builder.probe.scores import PROBE_CHOICES, score_probe, score_steps, score_trace, step_choices
+from dataset_builder.probe.scores import (
+    PROBE_CHOICES,
+    score_probe,
+    score_steps,
+    score_trace,
+    split_results,
+    step_choices,
+)
 
 
 def lls_for(per_byte: dict[str, float]) -> list[float]:
@@ -36,6 +43,36 @@ def test_the_loss_probe_scores_an_item_by_hand() -> None:
     assert scores["neutral_loss"] == pytest.approx(2.5)
     assert [scores[f"delta_{h}"] for h in ("OT", "DD", "RC")] == pytest.approx([-0.5, -1.5, 0.5])
     assert scores["support"] == pytest.approx(softmax([-2.0, -1.0, -3.0])[2])  # mass on RC, the family
+
+
+def test_token_counts_give_every_loss_metric_a_second_reading_per_token() -> None:
+    """Per byte DD is likeliest; with DD's prefixes taking half as many tokens per byte as the others, OT is
+    likeliest per token. Expected values by hand from the per-token losses."""
+    doc = {"design_family": "OT", "canonical_target_heuristic": "DD"}
+    per_byte = {"OT": 2.0, "DD": 1.0, "RC": 3.0, "neutral": 2.5}
+    lls = lls_for(per_byte)
+    tokens = [len(prefix.encode()) // (4 if h == "DD" else 2) for h, prefix in PROBE_CHOICES]
+    per_token: dict[str, list[float]] = {}
+    for (h, _), ll, n in zip(PROBE_CHOICES, lls, tokens, strict=True):
+        per_token.setdefault(h, []).append(-ll / n)
+    mean = {h: sum(v) / len(v) for h, v in per_token.items()}
+    assert min(("OT", "DD", "RC"), key=mean.get) == "OT"  # the construction does what it says
+    scores = score_probe(doc, lls, tokens)
+    assert [scores[f"prefers_{h}"] for h in ("OT", "DD", "RC")] == [0, 1, 0]
+    assert [scores[f"prefers_{h}_per_token"] for h in ("OT", "DD", "RC")] == [1, 0, 0]
+    assert (scores["match"], scores["match_per_token"]) == (1, 0)
+    assert (scores["detect_OT"], scores["detect_OT_per_token"], scores["detect_DD_per_token"]) == (0, 1, None)
+    assert scores["neutral_loss_per_token"] == pytest.approx(mean["neutral"])
+    assert scores["delta_RC_per_token"] == pytest.approx(mean["RC"] - mean["neutral"])
+    expected_support = softmax([-mean["OT"], -mean["DD"], -mean["RC"]])[0]
+    assert scores["support_per_token"] == pytest.approx(expected_support)
+    assert len(scores) == 2 * len(score_probe(doc, lls))
+
+
+def test_lm_eval_results_are_read_with_token_counts_only_when_every_continuation_has_one() -> None:
+    assert split_results([(-1.5, False, 3), (-2.0, True, 4)]) == ([-1.5, -2.0], [3, 4])
+    assert split_results([(-1.5, False), (-2.0, True)]) == ([-1.5, -2.0], None)
+    assert split_results([(-1.5, False, 3), (-2.0, True)]) == ([-1.5, -2.0], None)
 
 
 def test_the_loss_probe_refuses_a_wrong_number_of_choices() -> None:
@@ -112,9 +149,11 @@ def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, 
     assert not math.isnan(results["mmmult_probe_text"]["support,none"])
 
 
-def test_a_language_model_s_log_likelihoods_are_scored_per_byte(tiny_lm_run: Path) -> None:
+def test_a_language_model_s_log_likelihoods_are_scored_per_byte_and_per_token(tiny_lm_run: Path, tiny_lm: Path) -> None:
     """lm-eval's `hf` runs the text probe and step tasks; every metric, recomputed from the logged
-    log-likelihoods by the definitions (loss per byte of the choice, mean per heuristic), agrees."""
+    log-likelihoods by the definitions (loss per byte, or per token, of the choice, mean per heuristic), agrees."""
+    from transformers import AutoTokenizer
+
     (results_file,) = tiny_lm_run.rglob("results_*.json")
     results = json.loads(results_file.read_text())["results"]
     (probe_file,) = tiny_lm_run.rglob("samples_mmmult_probe_text_*.jsonl")
@@ -129,6 +168,20 @@ def test_a_language_model_s_log_likelihoods_are_scored_per_byte(tiny_lm_run: Pat
         preferred.append(min(("OT", "DD", "RC"), key=mean.get))
     for h in ("OT", "DD", "RC"):
         assert results["mmmult_probe_text"][f"prefers_{h},none"] == pytest.approx(preferred.count(h) / len(samples))
+    # `mmmult eval`'s hf logs each continuation's token count, which the tokenizer itself confirms
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    per_token = []
+    for sample in samples:
+        context, losses = sample["doc"]["stimulus"], {}
+        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
+            count = len(tokenizer(context + " " + prefix).input_ids) - len(tokenizer(context).input_ids)
+            assert int(resp[0][2]) == count, prefix
+            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / count)
+        mean = {h: sum(v) / len(v) for h, v in losses.items()}
+        per_token.append(min(("OT", "DD", "RC"), key=mean.get))
+    for h in ("OT", "DD", "RC"):
+        got = results["mmmult_probe_text"][f"prefers_{h}_per_token,none"]
+        assert got == pytest.approx(per_token.count(h) / len(samples))
     (steps_file,) = tiny_lm_run.rglob("samples_mmmult_steps_text_*.jsonl")
     gaps = []
     for sample in (json.loads(line) for line in steps_file.read_text().splitlines()):

@@ -19,6 +19,7 @@ from dataset_builder.leaderboard.ingest import Rejected, check, load_reference, 
 from dataset_builder.leaderboard.procedures import preference_table, steps_table, traces_table
 from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.leaderboard.store import Entry, Store
+from dataset_builder.probe.scores import PROBE_CHOICES
 
 ENTRY = Entry("oracle", "Reference", "tester", True)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -109,6 +110,52 @@ def test_a_run_of_both_halves_gets_one_row_and_its_procedures(
     assert traces.loc["text-numerals", "exact"] == wilson_text(n, n)
 
 
+def rival(item: dict) -> str:
+    return next(h for h in ("OT", "DD", "RC") if h != item["canonical_target_heuristic"])
+
+
+def tokens_favouring_a_rival(item: dict, heuristic: str, text: str) -> int:
+    """Token counts under which the oracle's per-byte favourite (1 nat per byte) costs about 4 nats per token,
+    and a rival (2 nats per byte) just under 2 per token: per token, the rival is likeliest."""
+    size = len(text.encode())
+    if heuristic == item["canonical_target_heuristic"]:
+        return size // 4
+    return size + 1 if heuristic == rival(item) else size
+
+
+def test_token_counts_add_a_per_token_row_to_the_procedures_view(board_reference, tmp_path: Path) -> None:
+    from probe_runs import probe_files
+
+    files = probe_files(board_reference.probe, ["mmmult_probe_text"], {"mmmult_probe_text": 1.0},
+                        tokens=tokens_favouring_a_rival)  # fmt: skip
+    upload = read_upload(files)
+    verdict = check(upload, board_reference)
+    assert [(t.task, t.verified, t.score) for t in verdict.tasks] == [("mmmult_probe_text", True, 1.0)]
+    store = Store(tmp_path / "board.sqlite")
+    store.add(ENTRY, upload, verdict)
+    table = preference_table(Board(store, board_reference).procedures())
+    assert list(zip(table["channel"], table["loss per"], strict=True)) == [("text", "byte"), ("text", "token")]
+    by_byte, by_token = table.iloc[0], table.iloc[1]
+    items = list(board_reference.probe["hds"].values())
+    n = len(items)
+    assert (by_byte["matches the cost models"], by_token["matches the cost models"]) == (
+        wilson_text(n, n), wilson_text(0, n))  # fmt: skip
+    for h in ("OT", "DD", "RC"):
+        assert by_token[f"prefers {h}"] == wilson_text(sum(rival(item) == h for item in items), n)
+    first = items[0]
+    per_token = {}
+    for heuristic, prefix in PROBE_CHOICES:
+        per_byte = {first["canonical_target_heuristic"]: 1.0, "neutral": 1.5}.get(heuristic, 2.0)
+        loss = per_byte * len(prefix.encode()) / tokens_favouring_a_rival(first, heuristic, prefix)
+        per_token.setdefault(heuristic, []).append(loss)
+    neutral = sum(per_token["neutral"]) / len(per_token["neutral"])
+    assert neutral == pytest.approx(1.5)  # neutral prefixes keep one token per byte
+    delta = sum(per_token[rival(first)]) / 4 - neutral
+    (scored,) = [p for p in verdict.procedures if p.problem_id == first["problem_id"]]
+    assert scored.metrics[f"delta_{rival(first)}_per_token"] == pytest.approx(delta)
+    assert scored.metrics[f"delta_{rival(first)}"] == pytest.approx(0.5)
+
+
 def swap_first_two_choices(sample: dict) -> None:
     sample["resps"][0], sample["resps"][1] = sample["resps"][1], sample["resps"][0]
     args = sample["arguments"]
@@ -128,6 +175,11 @@ def swap_first_two_choices(sample: dict) -> None:
         ("mmmult_probe_text", lambda s: s["doc"].__setitem__("modality", "image"), "was not asked as hds-text asks it"),
         ("mmmult_hds_text", lambda s: s.__setitem__("target", "1"), "product or target"),
         ("mmmult_probe_text", lambda s: s.__setitem__("resps", "many"), "field resps"),
+        ("mmmult_probe_text", lambda s: s["resps"][0][0].append("0"), "token count '0' is not a whole number from 1"),
+        ("mmmult_probe_text", lambda s: s["resps"][0][0].append("2.5"), "token count '2.5' is not a whole number"),
+        ("mmmult_probe_text", lambda s: s["resps"][0][0].append("999"), "token count '999' is not a whole number"),
+        ("mmmult_probe_text", lambda s: s["resps"][0][0].append("7"), "1 of 13 continuations report a token count"),
+        ("mmmult_probe_text", lambda s: s["resps"][0][0].extend(["7", "8"]), "field resps"),
     ],
 )  # fmt: skip
 def test_tampered_probe_samples_are_refused_with_a_reason(probe_run: Path, board_reference, task, change, reason):

@@ -18,7 +18,7 @@ from lm_eval.api.registry import model_registry
 from tqdm.auto import tqdm
 
 from ..configs import SAMPLING_RATE
-from .loglikelihood import SharedContextScorer, score_requests
+from .loglikelihood import CountsContinuationTokens, Score, SharedContextScorer, score_requests
 
 ALIAS = "hf-audiolm-qwen"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the
@@ -31,7 +31,7 @@ from lm_eval.models.utils import replace_placeholders  # noqa: E402
 AUDIO_TOKENS = "<|audio_bos|><|AUDIO|><|audio_eos|>"
 
 
-class Qwen2AudioLM(HFAUDIOLMQWEN):
+class Qwen2AudioLM(CountsContinuationTokens, HFAUDIOLMQWEN):
     """Qwen2-Audio (or any model with its processor) on any device, with transformers 5."""
 
     def tok_batch_multimodal_encode(
@@ -56,7 +56,7 @@ class Qwen2AudioLM(HFAUDIOLMQWEN):
             string = replace_placeholders(string, placeholder, AUDIO_TOKENS, self.max_audios)
         return string
 
-    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Score]:
         if requests and len(requests[0].args) < 3:
             return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eot_token_id

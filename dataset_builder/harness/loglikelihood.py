@@ -8,6 +8,11 @@ cache on; the cache is then repeated for the item's continuations, which run tog
 right-padded batch. Without an attention mask the padding cannot change a real token's logits (it
 only ever follows them), which also keeps models with multimodal rotary positions (Qwen2-VL) on
 their own position rule for cached steps.
+
+lm-eval passes a task only (log-likelihood, is-greedy) per continuation, so a task cannot divide a
+loss by the continuation's tokens as the heuristic probe's per-token loss does. For mmmult's tasks
+the repaired classes append the continuation's token count to that pair (with_token_counts); other
+tasks get lm-eval's pair, which their scoring unpacks.
 """
 
 from __future__ import annotations
@@ -18,7 +23,39 @@ from typing import Any
 
 import torch
 from lm_eval.api.instance import Instance
+from lm_eval.models.huggingface import HFLM
 from tqdm.auto import tqdm
+
+TASK_PREFIX = "mmmult_"
+"""Requests of tasks named so get token counts (every mmmult task's name starts with it)."""
+
+Score = tuple[float, bool] | tuple[float, bool, int]
+"""(log-likelihood, is-greedy), and for mmmult's tasks the continuation's token count."""
+
+
+def with_token_counts(requests: Sequence[Instance], scores: Sequence[Score], tokens: Sequence[int]) -> list[Score]:
+    """Each request's score with the continuation's token count appended when an mmmult task asked."""
+    return [
+        (score[0], score[1], count) if (request.task_name or "").startswith(TASK_PREFIX) else score
+        for request, score, count in zip(requests, scores, tokens, strict=True)
+    ]
+
+
+class CountsContinuationTokens:
+    """Mixin for lm-eval's HFLM and its subclasses: text-only loglikelihood requests of mmmult's tasks get
+    the token count of the continuation exactly as lm-eval split and scored it."""
+
+    def _loglikelihood_tokens(self, requests: list, *args: Any, **kwargs: Any) -> list[tuple[float, bool]]:  # noqa: ANN401
+        self._continuation_tokens = [len(continuation) for _, _, continuation in requests]
+        return super()._loglikelihood_tokens(requests, *args, **kwargs)  # type: ignore[misc]
+
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Score]:
+        scores = super().loglikelihood(requests, disable_tqdm=disable_tqdm)  # type: ignore[misc]
+        return with_token_counts(requests, scores, self._continuation_tokens)
+
+
+class TextLM(CountsContinuationTokens, HFLM):
+    """lm-eval's `hf` with token counts for mmmult's tasks; `mmmult eval` runs it under the same name."""
 
 
 @dataclass
@@ -102,19 +139,22 @@ def score_requests(
     encode_text: Callable[[str], list[int]],
     prepare: Callable[[str], str] = lambda context: context,
     disable_tqdm: bool = False,
-) -> list[tuple[float, bool]]:
-    """Every loglikelihood request with a medium, one context pass per item.
+) -> list[Score]:
+    """Every loglikelihood request with a medium, one context pass per item (with token counts for mmmult).
 
     `encode_context` turns a context and its media into model inputs; `encode_text` tokenizes text
     only, after `prepare` has put the model's media tokens where the placeholders were.
     """
     results: list[tuple[float, bool] | None] = [None] * len(requests)
+    tokens = [0] * len(requests)
     for indices in tqdm(grouped(requests), disable=disable_tqdm, desc="scoring continuations after the medium"):
         context, _, media = requests[indices[0]].args
         text = prepare(context)
         continuations = [split_continuation(encode_text, text, requests[i].args[1]) for i in indices]
         for index, score in zip(indices, scorer.score(encode_context(context, media), continuations), strict=True):
             results[index] = score
+        for index, continuation in zip(indices, continuations, strict=True):
+            tokens[index] = len(continuation)
         scorer.counts.items += 1
         scorer.counts.requests += len(indices)
-    return [result for result in results if result is not None]
+    return with_token_counts(requests, [result for result in results if result is not None], tokens)

@@ -63,13 +63,22 @@ classes that drop audio are repaired by importing chat_audio.py: their lm-eval m
 six models at once, so a lazy entry would clash with it when another of the six is asked for."""
 
 
-def repair_lm_eval_models() -> None:
-    """Point lm-eval's registry at the repaired classes (lazily, as lm-eval registers its own)."""
+def repair_lm_eval_models(model: str | None = None) -> None:
+    """Point lm-eval's registry at the repaired classes (lazily, as lm-eval registers its own).
+
+    `hf` (which reports no token counts: loglikelihood.py) is replaced only when `model` is `hf`: the
+    module of lm-eval's class is imported by other models' modules, whose registration of it would clash
+    with a lazy entry of ours, and importing it eagerly would load torch for every run."""
     from lm_eval.api.registry import model_registry
 
     for alias, repaired in REPAIRED_MODELS.items():
         model_registry._objs[alias] = repaired
     from . import chat_audio  # noqa: F401  (registers the chat classes with audio)
+
+    if model == "hf":
+        from .loglikelihood import TextLM
+
+        model_registry._objs[model] = TextLM
 
 
 def run_lm_eval(args: Sequence[str]) -> None:
@@ -77,7 +86,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
     argv = lm_eval_argv(args)
     import lm_eval.models  # noqa: F401  (registers lm-eval's own models first)
 
-    repair_lm_eval_models()
+    repair_lm_eval_models(_option(argv, "--model"))
     from lm_eval.__main__ import cli_evaluate
 
     from .reference import ReferenceCannotRead  # registers mmmult-reference

@@ -14,7 +14,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import model_registry
 
 from . import EvalSetupError
-from .loglikelihood import SharedContextScorer, score_requests
+from .loglikelihood import CountsContinuationTokens, Score, SharedContextScorer, score_requests
 
 ALIAS = "hf-multimodal"
 # lm-eval's module registers its class under ALIAS when imported; name that class first so the
@@ -25,10 +25,10 @@ from lm_eval.models.hf_vlms import DEFAULT_IMAGE_PLACEHOLDER, HFMultimodalLM  # 
 from lm_eval.models.utils import replace_placeholders  # noqa: E402
 
 
-class VisionLoglikelihoodLM(HFMultimodalLM):
+class VisionLoglikelihoodLM(CountsContinuationTokens, HFMultimodalLM):
     """A vision-language model that also scores continuations after an image."""
 
-    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
+    def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[Score]:
         if requests and len(requests[0].args) < 3:
             return super().loglikelihood(requests, disable_tqdm=disable_tqdm)
         if any("visual" not in request.args[2] for request in requests):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..configs import CONFIGS
 from ..probe.costs import HEURISTICS
-from ..probe.scores import PROBE_CHOICES, SHAPE_METRICS, score_probe, score_steps, score_trace, step_choices
+from ..probe.scores import PER_TOKEN, PROBE_CHOICES, SHAPE_METRICS, score_probe, score_steps, score_trace, step_choices
 from ..stimulus import stimulus
 from ..tasks import FINGERPRINT, MULTIPLY, PROBE, STEPS, Task
 from .analysis import Z95, wilson
@@ -58,8 +58,8 @@ def rescore_procedure(
                 raise Rejected(f"{where}: the product or target of {item['problem_id']} was changed")
             metrics = score_trace(item, sample.response)
         else:
-            lls = _log_likelihoods(sample, _continuations(task, item), where)
-            metrics = score_probe(item, lls) if task.kind is PROBE else score_steps(item, lls)
+            lls, tokens = _log_likelihoods(sample, _continuations(task, item), where)
+            metrics = score_probe(item, lls, tokens) if task.kind is PROBE else score_steps(item, lls)
         group = str(item.get("design_family") or item.get("trap_type"))
         scored.append(ProcedureItem(task.name, item["problem_id"], group, metrics))
         digests.append((task.name, item["problem_id"], hashlib.sha256(line.strip()).hexdigest()))
@@ -96,11 +96,12 @@ def _continuations(task: Task, item: dict[str, Any]) -> list[str]:
     return [prefix for _, prefix in PROBE_CHOICES]
 
 
-def _log_likelihoods(sample: ChoiceSample, expected: list[str], where: str) -> list[float]:
-    """The logged log-likelihoods, once the logged continuations are shown to be `expected`, in order."""
+def _log_likelihoods(sample: ChoiceSample, expected: list[str], where: str) -> tuple[list[float], list[int] | None]:
+    """The logged log-likelihoods, once the logged continuations are shown to be `expected`, in order, and the
+    continuations' token counts where the model logged them for every one."""
     if len(sample.resps) != len(expected):
         raise Rejected(f"{where}: {len(sample.resps)} log-likelihoods for the task's {len(expected)} continuations")
-    lls = []
+    lls, tokens = [], []
     for index, (text, resp) in enumerate(zip(expected, sample.resps, strict=True)):
         request = sample.arguments.get(f"gen_args_{index}")
         if request is None or request.arg_1.strip() != text:
@@ -117,7 +118,19 @@ def _log_likelihoods(sample: ChoiceSample, expected: list[str], where: str) -> l
                 f"{where}: log-likelihood {resp[0][0][:30]!r} of continuation {index} is not a finite number <= 0"
             )
         lls.append(value)
-    return lls
+        if len(resp[0]) > 2:
+            tokens.append(_token_count(resp[0][2], len(text.encode()), f"{where}: continuation {index}"))
+    if tokens and len(tokens) != len(lls):
+        raise Rejected(f"{where}: {len(tokens)} of {len(lls)} continuations report a token count: all or none do")
+    return lls, tokens or None
+
+
+def _token_count(logged: str, size: int, where: str) -> int:
+    """A logged token count: a whole number from 1 to the continuation's bytes (a token covers one byte or more,
+    and the delimiter space may add one)."""
+    if not logged.isdigit() or not 1 <= int(logged) <= size + 1:
+        raise Rejected(f"{where}: token count {logged[:30]!r} is not a whole number from 1 to {size + 1}")
+    return int(logged)
 
 
 def headline(items: list[ProcedureItem], task: Task) -> float:
@@ -166,18 +179,24 @@ def _channel(config: str) -> str:
 
 
 def preference_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Loss probe per model and channel: preference shares, detection per family, match, delta-losses."""
+    """Loss probe per model and channel: preference shares, detection per family, match, delta-losses; from
+    losses per byte, and in a second row per token where the model reported its token counts."""
     rows = []
     for (model, config), group in frame[frame["kind"] == PROBE.name].groupby(["model", "config"], sort=True):
         metrics = pd.DataFrame(list(group["metrics"]))
-        row: dict[str, Any] = {"model": model, "channel": _channel(config)}
-        row |= {f"prefers {h}": _cell(share(metrics[f"prefers_{h}"])) for h in HEURISTICS}
-        row |= {f"detects {h}": _cell(share(metrics[f"detect_{h}"])) for h in HEURISTICS}
-        row["matches the cost models"] = _cell(share(metrics["match"]))
-        row |= {f"delta {h}": _cell(mean_interval(metrics[f"delta_{h}"]), percent=False) for h in HEURISTICS}
-        row["neutral loss"] = f"{metrics['neutral_loss'].mean():.3f}"
-        rows.append(row)
+        per_token = metrics.filter(like=PER_TOKEN).rename(columns=lambda name: name.removesuffix(PER_TOKEN))
+        for unit, losses in (("byte", metrics), ("token", per_token.dropna(how="all"))):
+            if len(losses):
+                rows.append({"model": model, "channel": _channel(config), "loss per": unit} | _preferences(losses))
     return pd.DataFrame(rows)
+
+
+def _preferences(metrics: pd.DataFrame) -> dict[str, str]:
+    row = {f"prefers {h}": _cell(share(metrics[f"prefers_{h}"])) for h in HEURISTICS}
+    row |= {f"detects {h}": _cell(share(metrics[f"detect_{h}"])) for h in HEURISTICS}
+    row["matches the cost models"] = _cell(share(metrics["match"]))
+    row |= {f"delta {h}": _cell(mean_interval(metrics[f"delta_{h}"]), percent=False) for h in HEURISTICS}
+    return row | {"neutral loss": f"{metrics['neutral_loss'].mean():.3f}"}
 
 
 def steps_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -219,4 +238,5 @@ PAPER_FIGURES = pd.DataFrame(
     columns=["model", "channel", "neutral loss", "delta DD / OT / RC", "detects DD / OT / RC", "matches"],
 )
 """The loss probe as arXiv:2604.18203 reports it (HDS test, 144 items; per-token losses, so its deltas
-are not on this board's per-byte scale; its text runs also scored the end-of-turn token)."""
+compare with the board's per-token rows, not its per-byte ones; its text runs also scored the end-of-turn
+token)."""

@@ -117,8 +117,9 @@ class Request(BaseModel):
     arg_1: Annotated[StrictStr, Field(max_length=1000)]
 
 
-LogLikelihood = Annotated[list[Response], Field(min_length=2, max_length=2)]
-"""lm-eval's [log-likelihood, is-greedy] pair, both written as text."""
+LogLikelihood = Annotated[list[Response], Field(min_length=2, max_length=3)]
+"""lm-eval's [log-likelihood, is-greedy] pair, written as text; mmmult's model classes add the
+continuation's token count."""
 
 
 class ChoiceSample(BaseModel):

@@ -3,13 +3,16 @@ probe, the step probe) or the response (the fingerprint). The tasks and the Spac
 
 Losses are per byte of the continuation (the choice as written, without lm-eval's delimiter, as
 lm-eval's own `acc_bytes` counts it): a model's tokenizer does not enter, so figures compare across
-model families. The paper averaged per token; a per-token loss needs the model's token counts,
-which lm-eval does not pass to a task.
+model families. The paper averaged per token; lm-eval passes a task no token counts, so the loss
+probe's metrics are also given per token (suffix `_per_token`) where the model reports them (the
+classes `mmmult eval` runs: harness/loglikelihood.py), and left out where it does not.
 
 >>> lls = [-8.0 * len(prefix.encode()) if h == "DD" else -9.0 * len(prefix.encode()) for h, prefix in PROBE_CHOICES]
 >>> scores = score_probe({"design_family": "DD", "canonical_target_heuristic": "DD"}, lls)
 >>> scores["prefers_DD"], scores["detect_DD"], scores["detect_OT"], scores["match"], scores["delta_DD"]
 (1, 1, None, 1, -1.0)
+>>> "match_per_token" in scores
+False
 """
 
 from __future__ import annotations
@@ -40,10 +43,16 @@ PROBE_METRICS: tuple[str, ...] = (
 """Means over every item: the share whose lowest-loss heuristic is h; agreement of that argmin with the
 cost-model optimum; softmax(-loss) mass on the item's family; the neutral prefix's loss; h's loss minus
 the neutral loss (negative: h is likelier than a generic start)."""
-LOWER_IS_BETTER = frozenset({"neutral_loss", *(f"delta_{h}" for h in HEURISTICS)})
-"""Losses: lower means likelier, which lm-eval's higher_is_better should not call worse."""
 DETECTION_METRICS: tuple[str, ...] = tuple(f"detect_{h}" for h in HEURISTICS)
 """Means over the items of one design family only: the share whose argmin is that family."""
+PER_TOKEN = "_per_token"
+"""The suffix of the same metrics from losses per token, where the model reports its token counts."""
+PROBE_METRICS_PER_TOKEN = tuple(name + PER_TOKEN for name in PROBE_METRICS)
+DETECTION_METRICS_PER_TOKEN = tuple(name + PER_TOKEN for name in DETECTION_METRICS)
+LOWER_IS_BETTER = frozenset(
+    name + suffix for name in ("neutral_loss", *(f"delta_{h}" for h in HEURISTICS)) for suffix in ("", PER_TOKEN)
+)
+"""Losses: lower means likelier, which lm-eval's higher_is_better should not call worse."""
 
 STEP_METRICS: tuple[str, ...] = ("prefers_correct", *(f"prefers_correct_{h}" for h in HEURISTICS), "gap",
                                  *(f"gap_{h}" for h in HEURISTICS))  # fmt: skip
@@ -62,20 +71,41 @@ def byte_losses(lls: Sequence[float], continuations: Sequence[str]) -> list[floa
     return [-ll / len(text.encode()) for ll, text in zip(lls, continuations, strict=True)]
 
 
-def heuristic_losses(lls: Sequence[float]) -> dict[str, float]:
-    """The mean per-byte loss of each heuristic's prefixes, and of the neutral prefix(es)."""
-    losses = byte_losses(lls, [prefix for _, prefix in PROBE_CHOICES])
+def heuristic_losses(lls: Sequence[float], lengths: Sequence[int] | None = None) -> dict[str, float]:
+    """The mean loss of each heuristic's prefixes, and of the neutral prefix(es): per byte, or per unit of
+    `lengths` (the continuations' token counts) when given."""
+    texts = [prefix for _, prefix in PROBE_CHOICES]
+    units = [len(text.encode()) for text in texts] if lengths is None else lengths
     by_heuristic: dict[str, list[float]] = {}
-    for (heuristic, _), loss in zip(PROBE_CHOICES, losses, strict=True):
-        by_heuristic.setdefault(heuristic, []).append(loss)
+    for (heuristic, _), ll, unit in zip(PROBE_CHOICES, lls, units, strict=True):
+        by_heuristic.setdefault(heuristic, []).append(-ll / unit)
     return {h: sum(values) / len(values) for h, values in by_heuristic.items()}
 
 
-def score_probe(doc: dict[str, Any], lls: Sequence[float]) -> dict[str, float | int | None]:
-    """The loss probe's metrics for one item from the log-likelihoods of PROBE_CHOICES."""
+def split_results(results: Sequence[Sequence[Any]]) -> tuple[list[float], list[int] | None]:
+    """lm-eval's results for one item's continuations, (log-likelihood, is-greedy[, token count]), as the
+    log-likelihoods and, when every continuation reports one, the token counts."""
+    lls = [float(result[0]) for result in results]
+    if all(len(result) > 2 for result in results):
+        return lls, [int(result[2]) for result in results]
+    return lls, None
+
+
+def score_probe(
+    doc: dict[str, Any], lls: Sequence[float], tokens: Sequence[int] | None = None
+) -> dict[str, float | int | None]:
+    """The loss probe's metrics for one item from the log-likelihoods of PROBE_CHOICES (and, given the
+    continuations' token counts, the same metrics per token)."""
     if len(lls) != len(PROBE_CHOICES):
         raise ValueError(f"the loss probe scores {len(PROBE_CHOICES)} continuations per item, got {len(lls)}")
-    losses = heuristic_losses(lls)
+    scores = _loss_scores(doc, heuristic_losses(lls))
+    if tokens is None:
+        return scores
+    per_token = _loss_scores(doc, heuristic_losses(lls, tokens))
+    return scores | {name + PER_TOKEN: value for name, value in per_token.items()}
+
+
+def _loss_scores(doc: dict[str, Any], losses: dict[str, float]) -> dict[str, float | int | None]:
     preferred = min(HEURISTICS, key=lambda h: losses[h])
     weights = {h: math.exp(-(losses[h] - losses[preferred])) for h in HEURISTICS}
     family = doc["design_family"]

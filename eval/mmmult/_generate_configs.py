@@ -104,7 +104,8 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
         "doc_to_choice": Function("doc_to_choice_probe"),
         "doc_to_target": Function("doc_to_target_probe"),
         "process_results": Function("process_results_probe"),
-        "metric_list": [metric(m) for m in probe.PROBE_METRICS] + present(probe.DETECTION_METRICS),
+        "metric_list": [metric(m) for m in (*probe.PROBE_METRICS, *probe.PROBE_METRICS_PER_TOKEN)]
+        + present((*probe.DETECTION_METRICS, *probe.DETECTION_METRICS_PER_TOKEN)),
     }
     steps = {
         "include": PROBE.template,
@@ -126,7 +127,8 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
     return {
         PROBE.template: (
             "# The heuristic probe's loss task: the problem alone in its channel, then every prefix of the bank\n"
-            "# (dataset_builder/probe/bank.py) as a continuation; scored per byte from the log-likelihoods.\n",
+            "# (dataset_builder/probe/bank.py) as a continuation; scored per byte, and per token\n"
+            "# where the model reports token counts (the classes `mmmult eval` runs).\n",
             loss_probe,
         ),
         STEPS.template: (

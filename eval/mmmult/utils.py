@@ -16,7 +16,14 @@ from dataset_builder.build.features import undecoded_media
 from dataset_builder.configs import CONFIGS, config_of, data_file_pattern
 from dataset_builder.harness.run import EvalSetupError
 from dataset_builder.media.codec import decode_audio
-from dataset_builder.probe.scores import PROBE_CHOICES, score_probe, score_steps, score_trace, step_choices
+from dataset_builder.probe.scores import (
+    PROBE_CHOICES,
+    score_probe,
+    score_steps,
+    score_trace,
+    split_results,
+    step_choices,
+)
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
 DATA_ENV = "MMMULT_DATA"
@@ -166,8 +173,9 @@ def doc_to_target_probe(doc: dict[str, Any]) -> int:
     return [h for h, _ in PROBE_CHOICES].index(doc["canonical_target_heuristic"])
 
 
-def process_results_probe(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float | int | None]:
-    return score_probe(doc, [ll for ll, _ in results])
+def process_results_probe(doc: dict[str, Any], results: list[tuple]) -> dict[str, float | int | None]:
+    """Per-byte metrics always; per-token ones too when the model reports token counts (mmmult's classes)."""
+    return score_probe(doc, *split_results(results))
 
 
 def doc_to_choice_steps(doc: dict[str, Any]) -> list[str]:
@@ -179,5 +187,5 @@ def doc_to_target_steps(doc: dict[str, Any]) -> int:
     return 0
 
 
-def process_results_steps(doc: dict[str, Any], results: list[tuple[float, bool]]) -> dict[str, float | int]:
-    return score_steps(doc, [ll for ll, _ in results])
+def process_results_steps(doc: dict[str, Any], results: list[tuple]) -> dict[str, float | int]:
+    return score_steps(doc, split_results(results)[0])
