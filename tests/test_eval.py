@@ -207,18 +207,20 @@ def test_hf_model_run_is_logged_and_rescorable(tiny_lm_run: Path) -> None:
 
 def assert_probe_shares_recompute(metrics: dict[str, Any], samples: list[dict[str, Any]]) -> None:
     """The loss probe's shares equal each item's preferred heuristic recomputed from the logged
-    log-likelihoods (loss per byte of the prefix, mean per heuristic): the medium reached the scoring."""
+    log-likelihoods (loss per byte of the prefix, or per logged token, mean per heuristic): the medium
+    reached the scoring."""
     from dataset_builder.probe.scores import PROBE_CHOICES
 
-    preferred = []
-    for sample in samples:
-        losses: dict[str, list[float]] = {}
-        for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
-            losses.setdefault(heuristic, []).append(-float(resp[0][0]) / len(prefix.encode()))
-        preferred.append(min(("OT", "DD", "RC"), key=lambda h: sum(losses[h]) / len(losses[h])))
-    assert preferred
-    for h in ("OT", "DD", "RC"):
-        assert metrics[f"prefers_{h},none"] == pytest.approx(preferred.count(h) / len(preferred)), h
+    for suffix, unit in (("", lambda prefix, resp: len(prefix.encode())), ("_per_token", lambda _, resp: int(resp[2]))):
+        preferred = []
+        for sample in samples:
+            losses: dict[str, list[float]] = {}
+            for (heuristic, prefix), resp in zip(PROBE_CHOICES, sample["resps"], strict=True):
+                losses.setdefault(heuristic, []).append(-float(resp[0][0]) / unit(prefix, resp[0]))
+            preferred.append(min(("OT", "DD", "RC"), key=lambda h: sum(losses[h]) / len(losses[h])))
+        assert preferred
+        for h in ("OT", "DD", "RC"):
+            assert metrics[f"prefers_{h}{suffix},none"] == pytest.approx(preferred.count(h) / len(preferred)), h
 
 
 def test_hf_multimodal_model_runs_the_image_tasks(small_build: Path, tiny_vlm: Path, tmp_path: Path) -> None:

@@ -213,7 +213,15 @@ def _logit(design: np.ndarray, y: np.ndarray, weights: np.ndarray | None, groups
             raise ValueError(str(error)) from None
     if not result.mle_retvals.get("converged", True):
         raise ValueError("the likelihood did not converge")
-    return result, float(result.prsquared)
+    return result, mcfadden_r2(float(result.llf), y)
+
+
+def mcfadden_r2(llf: float, y: np.ndarray) -> float:
+    """McFadden's pseudo-R^2, 1 - llf / llnull, with the intercept-only log-likelihood in closed form
+    (n1 log p + n0 log(1 - p) at the observed share p): statsmodels' `prsquared` refits that null model
+    by Nelder-Mead, which took a third of a fit's time."""
+    share = float(y.mean())
+    return 1 - llf / (len(y) * (share * math.log(share) + (1 - share) * math.log(1 - share)))
 
 
 def counts_as_outcomes(x: Array, n: Array, correct: Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
