@@ -1,4 +1,7 @@
-"""The evaluation queue: one JSON file per request, leases with an expiry, in a folder.
+"""The evaluation queue: one JSON file per request with its status, and leases with an expiry.
+
+LocalQueue keeps it in a folder (below); HubQueue (hub_queue.py) in a Hub dataset repository, for
+workers that share no filesystem; hub_queue.open_queue picks one from a --queue value.
 
     <queue>/requests/<id>.json    the request and its status: pending, running, done or failed
     <queue>/leases/<id>/<n>.json  who runs it, until when (renewed while it runs); n counts takeovers
@@ -21,7 +24,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import UserError
 
@@ -45,7 +48,10 @@ MODEL_TYPES = (
     "mmmult-reference",
 )
 """The lm-eval model types a worker runs (vllm and vllm-vlm need a GPU)."""
+API_MODEL_TYPES = ("local-chat-completions", "openai-chat-completions")
+"""The model types of API models (a model name and --model_args, no weights)."""
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
+MODEL_NAME = re.compile(r"[A-Za-z0-9._/-]{1,96}")
 
 
 class QueueError(UserError):
@@ -87,7 +93,7 @@ class EvalRequest:
 
     def model_args(self) -> str:
         """lm-eval's --model_args for the request: a Hub id with revision and dtype, or an API model name."""
-        if self.model_type in ("local-chat-completions", "openai-chat-completions"):
+        if self.model_type in API_MODEL_TYPES:
             args = [f"model={self.model}", *(f"{k}={v}" for k, v in sorted(self.extra.items()))]
         elif self.model_type == "mmmult-reference":
             args = [f"pretrained={self.model}"]
@@ -115,7 +121,7 @@ def check_request(request: EvalRequest) -> EvalRequest:
         )
     if request.precision not in PRECISIONS:
         raise QueueError(f"precision must be one of {', '.join(PRECISIONS)}; got {request.precision!r}")
-    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,96}", request.model) or ".." in request.model:
+    if not MODEL_NAME.fullmatch(request.model) or ".." in request.model:
         raise QueueError(f"model {request.model!r}: a Hub id USER/NAME or an API model name (letters, digits, ._-/)")
     if not re.fullmatch(r"[A-Za-z0-9._/-]{1,64}", request.revision) or ".." in request.revision:
         raise QueueError(f"revision {request.revision!r}: a branch, tag or commit (letters, digits, ._-/)")
@@ -123,6 +129,56 @@ def check_request(request: EvalRequest) -> EvalRequest:
     return replace(
         request, channels=channels, id=request_id(request.model, request.revision, request.precision, channels)
     )
+
+
+def queued(request: EvalRequest, existing: EvalRequest | None) -> EvalRequest:
+    """A checked request as it enters the queue; refused while the same one is pending, running or done."""
+    if existing is not None and existing.status != FAILED:
+        raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
+                         f" is already {existing.status} as request {request.id}")  # fmt: skip
+    return replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
+
+
+def request_json(request: EvalRequest) -> dict[str, Any]:
+    values = asdict(request)
+    values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
+    return values
+
+
+def request_from_json(values: dict[str, Any]) -> EvalRequest:
+    return EvalRequest(**{**values, "channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])})
+
+
+class Queue(Protocol):
+    """What the board and the workers need of a queue: LocalQueue (a folder) or HubQueue (a Hub dataset repo)."""
+
+    def submit(self, request: EvalRequest) -> EvalRequest: ...
+
+    def get(self, request_id: str) -> EvalRequest | None: ...
+
+    def requests(self) -> list[EvalRequest]:
+        """Every request, oldest first."""
+
+    def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
+        """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
+
+    def renew(self, request_id: str, worker: str, lease_seconds: float) -> bool:
+        """Extend our lease; False when it is no longer ours."""
+
+    def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest | None:
+        """Record the outcome with the run's output (results_dir, log_path); None when the lease was lost."""
+
+    def release(self, request_id: str, worker: str) -> None:
+        """Give our lease back without an outcome: any worker may take the request."""
+
+    def results_dir(self, request_id: str) -> Path:
+        """Where a worker on this machine has lm-eval write the run's results and samples."""
+
+    def log_path(self, request_id: str) -> Path:
+        """Where a worker on this machine writes the run's log."""
+
+    def result_files(self, request_id: str) -> list[Path]:
+        """The lm-eval output files (results and samples) of a finished request, on this machine."""
 
 
 class LocalQueue:
@@ -136,21 +192,15 @@ class LocalQueue:
     def submit(self, request: EvalRequest) -> EvalRequest:
         """Queue a checked request; refused while the same one is pending, running or done."""
         request = check_request(request)
-        existing = self.get(request.id)
-        if existing is not None and existing.status != FAILED:
-            raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
-                             f" is already {existing.status} as request {request.id}")  # fmt: skip
-        queued = replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
-        self._write(queued)
-        return queued
+        entered = queued(request, self.get(request.id))
+        self._write(entered)
+        return entered
 
     def get(self, request_id: str) -> EvalRequest | None:
         path = self.root / "requests" / f"{request_id}.json"
         if not path.is_file():
             return None
-        values = json.loads(path.read_text())
-        values["channels"], values["eval_args"] = tuple(values["channels"]), tuple(values["eval_args"])
-        return EvalRequest(**values)
+        return request_from_json(json.loads(path.read_text()))
 
     def requests(self) -> list[EvalRequest]:
         """Every request, oldest first."""
@@ -162,6 +212,9 @@ class LocalQueue:
 
     def log_path(self, request_id: str) -> Path:
         return self.root / "logs" / f"{request_id}.log"
+
+    def result_files(self, request_id: str) -> list[Path]:
+        return sorted(self.results_dir(request_id).rglob("*.json*"))
 
     def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
         """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
@@ -232,9 +285,7 @@ class LocalQueue:
         return True
 
     def _write(self, request: EvalRequest) -> None:
-        values = asdict(request)
-        values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
-        self._replace_file(self.root / "requests" / f"{request.id}.json", values)
+        self._replace_file(self.root / "requests" / f"{request.id}.json", request_json(request))
 
     @staticmethod
     def _replace_file(path: Path, values: dict[str, Any]) -> None:

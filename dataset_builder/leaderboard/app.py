@@ -15,7 +15,8 @@ import gradio as gr
 import pandas as pd
 
 from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from ..eval_queue import CHANNEL_TASKS, MODEL_TYPES, PRECISIONS, LocalQueue
+from ..eval_queue import CHANNEL_TASKS, MODEL_TYPES, PRECISIONS, Queue
+from ..hub_queue import open_queue
 from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
@@ -98,13 +99,12 @@ def submit_as(
     return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
 
 
-def build_app(
-    store: Store, reference: Benchmark, oauth: bool | None = None, queue: LocalQueue | None = None
-) -> gr.Blocks:
+def build_app(store: Store, reference: Benchmark, oauth: bool | None = None, queue: Queue | None = None) -> gr.Blocks:
     """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face.
-    `queue` holds evaluation requests (default: $MMMULT_QUEUE, else a `queue` folder beside the store)."""
+    `queue` holds evaluation requests (default: $MMMULT_QUEUE, a folder or hf://datasets/OWNER/NAME, else a
+    `queue` folder beside the store)."""
     oauth = bool(os.environ.get("OAUTH_CLIENT_ID")) if oauth is None else oauth
-    queue = queue or LocalQueue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
+    queue = queue or open_queue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
     board = Board(store, reference)
     downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
@@ -363,5 +363,5 @@ def serve_app(store: Store, reference: Benchmark, port: int | None = None, queue
     Where it listens is Gradio's own choice unless `port` is given: GRADIO_SERVER_NAME (default
     127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
     """
-    board = build_app(store, reference, queue=LocalQueue(queue) if queue else None)
+    board = build_app(store, reference, queue=open_queue(queue) if queue else None)
     board.launch(server_port=port, max_file_size=MAX_UPLOAD_BYTES)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..eval_queue import DONE, EvalRequest, LocalQueue, QueueError
+from ..eval_queue import DONE, EvalRequest, Queue, QueueError
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
 from .store import Entry, Store
@@ -38,7 +38,7 @@ class RequestForm:
     submitter: str | None = None
 
 
-def request_evaluation(queue: LocalQueue, form: RequestForm, account: str | None = None) -> str:
+def request_evaluation(queue: Queue, form: RequestForm, account: str | None = None) -> str:
     """Queue one request; the returned text is shown to the requester."""
     try:
         model = check_name(form.model, "model")
@@ -79,7 +79,7 @@ def check_on_hub(model: str, revision: str) -> None:
         return
 
 
-def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> list[int]:
+def ingest_finished(queue: Queue, store: Store, benchmark: Benchmark) -> list[int]:
     """Store every finished request not stored yet, checked and re-scored like an upload; returns the new ids."""
     stored = store.evaluated()
     new = []
@@ -87,7 +87,7 @@ def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> li
         if request.status != DONE or request.id in stored:
             continue
         entry = Entry(request.model, request.family or "unknown", request.submitter or "board", True, request.params_b)
-        files = sorted(queue.results_dir(request.id).rglob("*.json*"))
+        files = queue.result_files(request.id)
         try:
             upload = read_upload([(path.name, path) for path in files])
             sid = store.add(entry, upload, check(upload, benchmark), request_id=request.id)
@@ -97,7 +97,7 @@ def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> li
     return new
 
 
-def requests_table(queue: LocalQueue, store: Store) -> pd.DataFrame:
+def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
     """Every request, newest first, with its status, what it became on the board, and why it failed."""
     stored = store.evaluated()
     rows = []
