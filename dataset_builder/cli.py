@@ -150,7 +150,7 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
     w.add_argument("--poll", type=positive_int, default=10, help="seconds between looks at an empty queue")
     r = commands.add_parser("request", help="queue an evaluation request (the Space's form does the same)")
     r.add_argument("--queue", required=True, help=f"the evaluation queue: {QUEUE_SPEC}")
-    r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model name")
+    r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model on $MMMULT_API_MODELS")
     r.add_argument("--model-type", required=True, help="the lm-eval model type: hf, hf-multimodal, ...")
     r.add_argument("--channels", default="text", help="comma-separated: text, image, audio (default text)")
     r.add_argument("--revision", default="main", help="the model's branch, tag or commit (default main)")
@@ -173,12 +173,12 @@ def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from .eval_queue import EvalRequest
+    from .eval_queue import EvalRequest, api_model_request, load_api_models
     from .hub_queue import open_queue
 
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
-    queued = open_queue(args.queue).submit(request)
+    queued = open_queue(args.queue).submit(api_model_request(request, load_api_models()))
     print(f"queued {queued.id}")
     return 0
 

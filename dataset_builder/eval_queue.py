@@ -22,6 +22,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,9 +50,12 @@ MODEL_TYPES = (
 )
 """The lm-eval model types a worker runs (vllm and vllm-vlm need a GPU)."""
 API_MODEL_TYPES = ("local-chat-completions", "openai-chat-completions")
-"""The model types of API models (a model name and --model_args, no weights)."""
+"""The model types of API models: only those the board's owner lists (API_MODELS_ENV) are run."""
+API_MODELS_ENV = "MMMULT_API_MODELS"
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
 MODEL_NAME = re.compile(r"[A-Za-z0-9._/-]{1,96}")
+SECRET_ARGS = ("api_key", "key", "token", "secret", "password")
+"""--model_args an API model entry may not hold: keys come from the worker's environment (OPENAI_API_KEY)."""
 
 
 class QueueError(UserError):
@@ -129,6 +133,71 @@ def check_request(request: EvalRequest) -> EvalRequest:
     return replace(
         request, channels=channels, id=request_id(request.model, request.revision, request.precision, channels)
     )
+
+
+@dataclass(frozen=True)
+class ApiModel:
+    """An API model the board's owner lets requests name, with the --model_args its workers pass."""
+
+    name: str
+    model_type: str
+    model_args: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+
+def load_api_models(path: str | Path | None = None) -> dict[str, ApiModel]:
+    """The board owner's API models, by name, from a JSON list of {"name", "model_type", "model_args"}
+    (default: the file API_MODELS_ENV names; none when it is unset)."""
+    path = path or os.environ.get(API_MODELS_ENV)
+    if not path:
+        return {}
+    try:
+        entries = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise QueueError(f"the API model list {path} ({API_MODELS_ENV}) is not a readable JSON file: {error}") from None
+    if not isinstance(entries, list):
+        raise QueueError(f"the API model list {path} must be a JSON list of {{name, model_type, model_args}} objects")
+    models: dict[str, ApiModel] = {}
+    for number, entry in enumerate(entries, 1):
+        model = api_model(entry, f"the API model list {path}, entry {number}")
+        if model.name in models:
+            raise QueueError(f"the API model list {path} names {model.name} twice")
+        models[model.name] = model
+    return models
+
+
+def api_model(entry: object, where: str) -> ApiModel:
+    """One entry of the API model list, checked; the message never repeats a value (it could be a key)."""
+    if not isinstance(entry, dict) or not {"name", "model_type"} <= set(entry) <= {"name", "model_type", "model_args"}:
+        raise QueueError(f"{where}: an object with name, model_type and (optionally) model_args")
+    name, model_type, args = entry["name"], entry["model_type"], entry.get("model_args", {})
+    if not isinstance(name, str) or not MODEL_NAME.fullmatch(name) or ".." in name:
+        raise QueueError(f"{where}: the name must be 1 to 96 letters, digits or ._-/")
+    if model_type not in API_MODEL_TYPES:
+        raise QueueError(f"{where}: model_type must be one of {', '.join(API_MODEL_TYPES)}")
+    if not isinstance(args, dict):
+        raise QueueError(f"{where}: model_args must be an object of lm-eval --model_args (base_url, num_concurrent)")
+    for key, value in args.items():
+        if key.lower() in SECRET_ARGS:
+            raise QueueError(f"{where}: model_args {key!r} would store a secret; remove it and set the key in the "
+                             "workers' environment (OPENAI_API_KEY)")  # fmt: skip
+        if key == "model" or not re.fullmatch(r"[A-Za-z_]\w*", key):
+            raise QueueError(f"{where}: model_args {key!r} is not an lm-eval argument name (the name is the model)")
+        if not isinstance(value, str | int | float) or "," in str(value):
+            raise QueueError(f"{where}: model_args {key!r} must be a string or number without commas")
+    return ApiModel(name, model_type, dict(args))
+
+
+def api_model_request(request: EvalRequest, models: Mapping[str, ApiModel]) -> EvalRequest:
+    """A request for an API model with its entry's --model_args; refused unless the board's owner lists the model
+    with that type. Requests for other model types pass unchanged."""
+    if request.model_type not in API_MODEL_TYPES:
+        return request
+    entry = models.get(request.model)
+    if entry is None or entry.model_type != request.model_type:
+        listed = ", ".join(f"{m.name} ({m.model_type})" for m in models.values())
+        offer = f"choose one of {listed}" if listed else f"its owner lists none ({API_MODELS_ENV})"
+        raise QueueError(f"{request.model} ({request.model_type}) is not an API model this board runs; {offer}")
+    return replace(request, extra=dict(entry.model_args))
 
 
 def queued(request: EvalRequest, existing: EvalRequest | None) -> EvalRequest:

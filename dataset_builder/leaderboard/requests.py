@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..eval_queue import DONE, EvalRequest, Queue, QueueError
+from ..eval_queue import DONE, ApiModel, EvalRequest, Queue, QueueError, api_model_request
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
 from .store import Entry, Store
@@ -38,8 +39,11 @@ class RequestForm:
     submitter: str | None = None
 
 
-def request_evaluation(queue: Queue, form: RequestForm, account: str | None = None) -> str:
-    """Queue one request; the returned text is shown to the requester."""
+def request_evaluation(
+    queue: Queue, form: RequestForm, account: str | None = None, api_models: Mapping[str, ApiModel] | None = None
+) -> str:
+    """Queue one request; the returned text is shown to the requester. An API model must be one of
+    `api_models` (the board owner's list, eval_queue.load_api_models), whose entry adds its --model_args."""
     try:
         model = check_name(form.model, "model")
         family = check_name(form.family, "family")
@@ -47,6 +51,7 @@ def request_evaluation(queue: Queue, form: RequestForm, account: str | None = No
         params_b = check_params(form.params_b)
         request = EvalRequest(model, form.model_type, tuple(form.channels or ()), (form.revision or "main").strip(),
                               form.precision, submitter, family, params_b)  # fmt: skip
+        request = api_model_request(request, api_models or {})
         if request.model_type in HUB_MODEL_TYPES:
             check_on_hub(request.model, request.revision)
         queued = queue.submit(request)
