@@ -178,7 +178,8 @@ class HubQueue:
 
     def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest | None:
         """Record the outcome with the log (and a done run's results) in one commit; None when the lease was
-        lost (another worker runs the request now: nothing is recorded). The local copies are removed."""
+        lost (another worker runs the request now: nothing is recorded). Then the local copies are removed
+        (kept when the repo could not be reached, for a look at what ran)."""
         uploads = self._outputs(request.id, status)
 
         def record(head: Head) -> tuple[EvalRequest, list[CommitOperationAdd]] | None:
@@ -188,12 +189,11 @@ class HubQueue:
             finished = replace(request, status=status, finished=time.time(), reason=reason)
             return finished, [request_file(finished, None), *uploads]
 
-        try:
-            return self._commit(f"{request.id}: {status}", record)
-        finally:
-            self._leases.pop((request.id, str(request.worker)), None)
-            shutil.rmtree(self.results_dir(request.id), ignore_errors=True)
-            self.log_path(request.id).unlink(missing_ok=True)
+        finished = self._commit(f"{request.id}: {status}", record)
+        self._leases.pop((request.id, str(request.worker)), None)
+        shutil.rmtree(self.results_dir(request.id), ignore_errors=True)
+        self.log_path(request.id).unlink(missing_ok=True)
+        return finished
 
     def release(self, request_id: str, worker: str) -> None:
         """Give our lease back (it expires now), so that any worker may take the request."""
