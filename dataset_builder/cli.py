@@ -69,6 +69,9 @@ def opus_kbps(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+QUEUE_SPEC = "a folder, or hf://datasets/OWNER/NAME for a Hub dataset repo (token from HF_TOKEN)"
+
+
 def add_build(commands: argparse._SubParsersAction) -> None:
     b = commands.add_parser("build", help="generate the dataset as Parquet in the layout of a Hub dataset repo")
     b.add_argument("--out", required=True, help="output folder (new or empty; see --overwrite)")
@@ -123,7 +126,7 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
     s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
     s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
-    s.add_argument("--queue", help="the evaluation queue folder (default: a queue folder beside --db)")
+    s.add_argument("--queue", help=f"the evaluation queue (default: a queue folder beside --db); {QUEUE_SPEC}")
     actions = s.add_subparsers(dest="action")
     d = actions.add_parser("deploy", help="write the Hub Space folder (--out) or upload it (--repo-id)")
     d.add_argument("--repo-id", help="USER/NAME of the Space to create or update (token from HF_TOKEN)")
@@ -134,15 +137,20 @@ def add_space(commands: argparse._SubParsersAction) -> None:
 
 def add_queue(commands: argparse._SubParsersAction) -> None:
     w = commands.add_parser("worker", help="run the evaluation requests of a queue with mmmult eval (see README)")
-    w.add_argument("--queue", required=True, help="the queue folder")
+    w.add_argument("--queue", required=True, help=f"the evaluation queue: {QUEUE_SPEC}")
     w.add_argument("--data", help="the build the tasks read (default: $MMMULT_DATA, else ./mmmult-data)")
     w.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine (default 1)")
-    w.add_argument("--lease-seconds", type=positive_int, default=120, help="lease length (default %(default)s)")
+    w.add_argument(
+        "--lease-seconds",
+        type=positive_int,
+        default=120,
+        help="lease length (default %(default)s; a worker on a Hub queue commits once per half lease)",
+    )
     w.add_argument("--once", action="store_true", help="stop when no request is left instead of waiting for more")
     w.add_argument("--poll", type=positive_int, default=10, help="seconds between looks at an empty queue")
     r = commands.add_parser("request", help="queue an evaluation request (the Space's form does the same)")
-    r.add_argument("--queue", required=True, help="the queue folder")
-    r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model name")
+    r.add_argument("--queue", required=True, help=f"the evaluation queue: {QUEUE_SPEC}")
+    r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model on $MMMULT_API_MODELS")
     r.add_argument("--model-type", required=True, help="the lm-eval model type: hf, hf-multimodal, ...")
     r.add_argument("--channels", default="text", help="comma-separated: text, image, audio (default text)")
     r.add_argument("--revision", default="main", help="the model's branch, tag or commit (default main)")
@@ -151,25 +159,26 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
 
 
 def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
-    from .eval_queue import LocalQueue
     from .harness.worker import pool, work, worker_name
+    from .hub_queue import open_queue
 
     if args.data:
         os.environ["MMMULT_DATA"] = os.path.abspath(args.data)
     if args.workers > 1:
         rest = [a for i, a in enumerate(argv) if a != "--workers" and (i == 0 or argv[i - 1] != "--workers")]
         return pool([a for a in rest if not a.startswith("--workers=")], args.workers)
-    finished = work(LocalQueue(args.queue), worker_name(), args.lease_seconds, args.once, args.poll)
+    finished = work(open_queue(args.queue), worker_name(), args.lease_seconds, args.once, args.poll)
     print(f"{worker_name()}: finished {finished} request(s)")
     return 0
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from .eval_queue import EvalRequest, LocalQueue
+    from .eval_queue import EvalRequest, api_model_request, load_api_models
+    from .hub_queue import open_queue
 
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
-    queued = LocalQueue(args.queue).submit(request)
+    queued = open_queue(args.queue).submit(api_model_request(request, load_api_models()))
     print(f"queued {queued.id}")
     return 0
 

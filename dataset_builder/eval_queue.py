@@ -1,4 +1,7 @@
-"""The evaluation queue: one JSON file per request, leases with an expiry, in a folder.
+"""The evaluation queue: one JSON file per request with its status, and leases with an expiry.
+
+LocalQueue keeps it in a folder (below); HubQueue (hub_queue.py) in a Hub dataset repository, for
+workers that share no filesystem; hub_queue.open_queue picks one from a --queue value.
 
     <queue>/requests/<id>.json    the request and its status: pending, running, done or failed
     <queue>/leases/<id>/<n>.json  who runs it, until when (renewed while it runs); n counts takeovers
@@ -19,9 +22,10 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import UserError
 
@@ -45,7 +49,13 @@ MODEL_TYPES = (
     "mmmult-reference",
 )
 """The lm-eval model types a worker runs (vllm and vllm-vlm need a GPU)."""
+API_MODEL_TYPES = ("local-chat-completions", "openai-chat-completions")
+"""The model types of API models: only those the board's owner lists (API_MODELS_ENV) are run."""
+API_MODELS_ENV = "MMMULT_API_MODELS"
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
+MODEL_NAME = re.compile(r"[A-Za-z0-9._/-]{1,96}")
+SECRET_ARGS = ("api_key", "key", "token", "secret", "password")
+"""--model_args an API model entry may not hold: keys come from the worker's environment (OPENAI_API_KEY)."""
 
 
 class QueueError(UserError):
@@ -87,7 +97,7 @@ class EvalRequest:
 
     def model_args(self) -> str:
         """lm-eval's --model_args for the request: a Hub id with revision and dtype, or an API model name."""
-        if self.model_type in ("local-chat-completions", "openai-chat-completions"):
+        if self.model_type in API_MODEL_TYPES:
             args = [f"model={self.model}", *(f"{k}={v}" for k, v in sorted(self.extra.items()))]
         elif self.model_type == "mmmult-reference":
             args = [f"pretrained={self.model}"]
@@ -115,7 +125,7 @@ def check_request(request: EvalRequest) -> EvalRequest:
         )
     if request.precision not in PRECISIONS:
         raise QueueError(f"precision must be one of {', '.join(PRECISIONS)}; got {request.precision!r}")
-    if not re.fullmatch(r"[A-Za-z0-9._/-]{1,96}", request.model) or ".." in request.model:
+    if not MODEL_NAME.fullmatch(request.model) or ".." in request.model:
         raise QueueError(f"model {request.model!r}: a Hub id USER/NAME or an API model name (letters, digits, ._-/)")
     if not re.fullmatch(r"[A-Za-z0-9._/-]{1,64}", request.revision) or ".." in request.revision:
         raise QueueError(f"revision {request.revision!r}: a branch, tag or commit (letters, digits, ._-/)")
@@ -123,6 +133,121 @@ def check_request(request: EvalRequest) -> EvalRequest:
     return replace(
         request, channels=channels, id=request_id(request.model, request.revision, request.precision, channels)
     )
+
+
+@dataclass(frozen=True)
+class ApiModel:
+    """An API model the board's owner lets requests name, with the --model_args its workers pass."""
+
+    name: str
+    model_type: str
+    model_args: dict[str, str | int | float | bool] = field(default_factory=dict)
+
+
+def load_api_models(path: str | Path | None = None) -> dict[str, ApiModel]:
+    """The board owner's API models, by name, from a JSON list of {"name", "model_type", "model_args"}
+    (default: the file API_MODELS_ENV names; none when it is unset)."""
+    path = path or os.environ.get(API_MODELS_ENV)
+    if not path:
+        return {}
+    try:
+        entries = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise QueueError(f"the API model list {path} ({API_MODELS_ENV}) is not a readable JSON file: {error}") from None
+    if not isinstance(entries, list):
+        raise QueueError(f"the API model list {path} must be a JSON list of {{name, model_type, model_args}} objects")
+    models: dict[str, ApiModel] = {}
+    for number, entry in enumerate(entries, 1):
+        model = api_model(entry, f"the API model list {path}, entry {number}")
+        if model.name in models:
+            raise QueueError(f"the API model list {path} names {model.name} twice")
+        models[model.name] = model
+    return models
+
+
+def api_model(entry: object, where: str) -> ApiModel:
+    """One entry of the API model list, checked; the message never repeats a value (it could be a key)."""
+    if not isinstance(entry, dict) or not {"name", "model_type"} <= set(entry) <= {"name", "model_type", "model_args"}:
+        raise QueueError(f"{where}: an object with name, model_type and (optionally) model_args")
+    name, model_type, args = entry["name"], entry["model_type"], entry.get("model_args", {})
+    if not isinstance(name, str) or not MODEL_NAME.fullmatch(name) or ".." in name:
+        raise QueueError(f"{where}: the name must be 1 to 96 letters, digits or ._-/")
+    if model_type not in API_MODEL_TYPES:
+        raise QueueError(f"{where}: model_type must be one of {', '.join(API_MODEL_TYPES)}")
+    if not isinstance(args, dict):
+        raise QueueError(f"{where}: model_args must be an object of lm-eval --model_args (base_url, num_concurrent)")
+    for key, value in args.items():
+        if key.lower() in SECRET_ARGS:
+            raise QueueError(f"{where}: model_args {key!r} would store a secret; remove it and set the key in the "
+                             "workers' environment (OPENAI_API_KEY)")  # fmt: skip
+        if key == "model" or not re.fullmatch(r"[A-Za-z_]\w*", key):
+            raise QueueError(f"{where}: model_args {key!r} is not an lm-eval argument name (the name is the model)")
+        if not isinstance(value, str | int | float) or "," in str(value):
+            raise QueueError(f"{where}: model_args {key!r} must be a string or number without commas")
+    return ApiModel(name, model_type, dict(args))
+
+
+def api_model_request(request: EvalRequest, models: Mapping[str, ApiModel]) -> EvalRequest:
+    """A request for an API model with its entry's --model_args; refused unless the board's owner lists the model
+    with that type. Requests for other model types pass unchanged."""
+    if request.model_type not in API_MODEL_TYPES:
+        return request
+    entry = models.get(request.model)
+    if entry is None or entry.model_type != request.model_type:
+        listed = ", ".join(f"{m.name} ({m.model_type})" for m in models.values())
+        offer = f"choose one of {listed}" if listed else f"its owner lists none ({API_MODELS_ENV})"
+        raise QueueError(f"{request.model} ({request.model_type}) is not an API model this board runs; {offer}")
+    return replace(request, extra=dict(entry.model_args))
+
+
+def queued(request: EvalRequest, existing: EvalRequest | None) -> EvalRequest:
+    """A checked request as it enters the queue; refused while the same one is pending, running or done."""
+    if existing is not None and existing.status != FAILED:
+        raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
+                         f" is already {existing.status} as request {request.id}")  # fmt: skip
+    return replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
+
+
+def request_json(request: EvalRequest) -> dict[str, Any]:
+    values = asdict(request)
+    values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
+    return values
+
+
+def request_from_json(values: dict[str, Any]) -> EvalRequest:
+    return EvalRequest(**{**values, "channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])})
+
+
+class Queue(Protocol):
+    """What the board and the workers need of a queue: LocalQueue (a folder) or HubQueue (a Hub dataset repo)."""
+
+    def submit(self, request: EvalRequest) -> EvalRequest: ...
+
+    def get(self, request_id: str) -> EvalRequest | None: ...
+
+    def requests(self) -> list[EvalRequest]:
+        """Every request, oldest first."""
+
+    def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
+        """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
+
+    def renew(self, request_id: str, worker: str, lease_seconds: float) -> bool:
+        """Extend our lease; False when it is no longer ours."""
+
+    def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest | None:
+        """Record the outcome with the run's output (results_dir, log_path); None when the lease was lost."""
+
+    def release(self, request_id: str, worker: str) -> None:
+        """Give our lease back without an outcome: any worker may take the request."""
+
+    def results_dir(self, request_id: str) -> Path:
+        """Where a worker on this machine has lm-eval write the run's results and samples."""
+
+    def log_path(self, request_id: str) -> Path:
+        """Where a worker on this machine writes the run's log."""
+
+    def result_files(self, request_id: str) -> list[Path]:
+        """The lm-eval output files (results and samples) of a finished request, on this machine."""
 
 
 class LocalQueue:
@@ -136,21 +261,15 @@ class LocalQueue:
     def submit(self, request: EvalRequest) -> EvalRequest:
         """Queue a checked request; refused while the same one is pending, running or done."""
         request = check_request(request)
-        existing = self.get(request.id)
-        if existing is not None and existing.status != FAILED:
-            raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
-                             f" is already {existing.status} as request {request.id}")  # fmt: skip
-        queued = replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
-        self._write(queued)
-        return queued
+        entered = queued(request, self.get(request.id))
+        self._write(entered)
+        return entered
 
     def get(self, request_id: str) -> EvalRequest | None:
         path = self.root / "requests" / f"{request_id}.json"
         if not path.is_file():
             return None
-        values = json.loads(path.read_text())
-        values["channels"], values["eval_args"] = tuple(values["channels"]), tuple(values["eval_args"])
-        return EvalRequest(**values)
+        return request_from_json(json.loads(path.read_text()))
 
     def requests(self) -> list[EvalRequest]:
         """Every request, oldest first."""
@@ -162,6 +281,9 @@ class LocalQueue:
 
     def log_path(self, request_id: str) -> Path:
         return self.root / "logs" / f"{request_id}.log"
+
+    def result_files(self, request_id: str) -> list[Path]:
+        return sorted(self.results_dir(request_id).rglob("*.json*"))
 
     def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
         """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
@@ -232,9 +354,7 @@ class LocalQueue:
         return True
 
     def _write(self, request: EvalRequest) -> None:
-        values = asdict(request)
-        values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
-        self._replace_file(self.root / "requests" / f"{request.id}.json", values)
+        self._replace_file(self.root / "requests" / f"{request.id}.json", request_json(request))
 
     @staticmethod
     def _replace_file(path: Path, values: dict[str, Any]) -> None:

@@ -108,6 +108,26 @@ def test_the_request_command_queues_and_refuses_with_a_reason(tmp_path: Path) ->
     )
 
 
+def test_the_request_command_takes_api_models_from_the_owner_s_list(tmp_path: Path) -> None:
+    api = (
+        "request",
+        "--queue",
+        str(tmp_path / "queue"),
+        "--model",
+        "gpt-4o",
+        "--model-type",
+        "openai-chat-completions",
+    )
+    assert_user_error(mmmult(*api), "gpt-4o (openai-chat-completions) is not an API model this board runs; its "
+                                    "owner lists none (MMMULT_API_MODELS)")  # fmt: skip
+    listed = [{"name": "gpt-4o", "model_type": "openai-chat-completions", "model_args": {"num_concurrent": 8}}]
+    (tmp_path / "api-models.json").write_text(json.dumps(listed))
+    result = mmmult(*api, env={"MMMULT_API_MODELS": str(tmp_path / "api-models.json")})
+    assert result.returncode == 0, result.stderr
+    (request,) = LocalQueue(tmp_path / "queue").requests()
+    assert (request.extra, request.model_args()) == ({"num_concurrent": 8}, "model=gpt-4o,num_concurrent=8")
+
+
 def wait_for(condition, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

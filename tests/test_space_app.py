@@ -14,6 +14,7 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
+from dataset_builder.eval_queue import ApiModel, LocalQueue
 from dataset_builder.leaderboard.app import build_app, submit_as, view
 from dataset_builder.leaderboard.ingest import check, read_upload
 from dataset_builder.leaderboard.simulate import lm_eval_files, logistic_model
@@ -65,6 +66,25 @@ def test_the_submission_endpoint_rescores_and_stores_and_refuses_markup(space, u
     assert refused.startswith("submission #2 rejected: model: use letters, digits, space and ._-/:+() only")
     assert store.counts()["task_results"] == 3
     assert store.submission(1)["params_b"] is None  # an empty size is unknown, never 0
+
+
+def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    queue = LocalQueue(tmp_path / "queue")
+    listed = {"gpt-4o-audio": ApiModel("gpt-4o-audio", "openai-chat-completions", {"num_concurrent": 4})}
+    demo = build_app(Store(tmp_path / "board.sqlite"), reference, oauth=False, queue=queue, api_models=listed)
+    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        answer = client.predict("", "main", "hf", "gpt-4o-audio", ["audio"], "auto", "GPT", "", "tester",
+                                api_name="/request")  # fmt: skip
+    finally:
+        demo.close()
+    assert answer.startswith("request gpt-4o-audio__main__auto__audio queued")
+    (request,) = queue.requests()
+    assert (request.model_type, request.extra, request.submitter) == ("openai-chat-completions", {"num_concurrent": 4},
+                                                                      "tester")  # fmt: skip
 
 
 def test_on_the_hub_the_signed_in_account_is_the_submitter(reference, upload_paths, tmp_path: Path) -> None:

@@ -3,10 +3,13 @@ label, and a requests page that says why a request failed or was refused."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from dataset_builder.eval_queue import DONE, FAILED, LocalQueue
+import pytest
+
+from dataset_builder.eval_queue import API_MODELS_ENV, DONE, FAILED, ApiModel, LocalQueue, QueueError, load_api_models
 from dataset_builder.leaderboard.board import Board
 from dataset_builder.leaderboard.ingest import check, read_upload
 from dataset_builder.leaderboard.requests import RequestForm, ingest_finished, request_evaluation, requests_table
@@ -15,6 +18,11 @@ from dataset_builder.leaderboard.store import Entry, Store
 from dataset_builder.leaderboard.views import display
 
 FORM = RequestForm("org/model-7B", "hf", ["text"], "Org", params_b="7", submitter="alice")
+API_MODELS = {
+    "gpt-4o-audio": ApiModel("gpt-4o-audio", "openai-chat-completions", {"num_concurrent": 4}),
+    "local/qwen": ApiModel("local/qwen", "local-chat-completions",
+                           {"base_url": "http://127.0.0.1:8000/v1/chat/completions", "tokenizer_backend": "none"}),
+}  # fmt: skip
 
 
 def finished_run(queue: LocalQueue, files: list[tuple[str, bytes]], form: RequestForm = FORM) -> str:
@@ -70,8 +78,8 @@ def test_a_model_the_hub_does_not_know_is_refused_when_the_hub_answers(tmp_path:
     answer = request_evaluation(queue, replace(FORM, revision="v9"))
     assert answer == "request refused: org/model-7B has no revision 'v9' on the Hub"
     assert request_evaluation(queue, FORM).startswith("request org_model-7B__main__auto__text queued")
-    assert request_evaluation(queue, replace(FORM, model="gpt-4o-audio", model_type="openai-chat-completions",
-                                             channels=["audio"])).startswith("request gpt-4o-audio")  # fmt: skip
+    api = replace(FORM, model="gpt-4o-audio", model_type="openai-chat-completions", channels=["audio"])
+    assert request_evaluation(queue, api, api_models=API_MODELS).startswith("request gpt-4o-audio")
     assert asked == [("org/ghost", "main"), ("org/model-7B", "v9"), ("org/model-7B", "main")]  # an API model: not asked
 
 
@@ -110,3 +118,60 @@ def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(reference, 
     assert (page.loc["org/broken", "status"], page.loc["org/broken", "on the board"]) == ("failed", "")
     assert page.loc["org/broken", "reason"].endswith("OSError: org/broken is not a model")
     assert Board(store, reference).table().empty
+
+
+def test_an_api_model_is_run_only_from_the_owner_s_list_with_its_arguments(tmp_path: Path, monkeypatch) -> None:
+    listed = [{"name": m.name, "model_type": m.model_type, "model_args": m.model_args} for m in API_MODELS.values()]
+    (tmp_path / "api-models.json").write_text(json.dumps(listed))
+    monkeypatch.setenv(API_MODELS_ENV, str(tmp_path / "api-models.json"))
+    assert load_api_models() == API_MODELS
+    queue = LocalQueue(tmp_path / "queue")
+    local = replace(FORM, model="local/qwen", model_type="local-chat-completions", family="Qwen")
+    assert request_evaluation(queue, local, api_models=API_MODELS).startswith("request local_qwen__main__auto__text")
+    (request,) = queue.requests()
+    assert request.model_args() == (
+        "model=local/qwen,base_url=http://127.0.0.1:8000/v1/chat/completions,tokenizer_backend=none"
+    )
+    unlisted = replace(FORM, model="gpt-5", model_type="openai-chat-completions")
+    assert request_evaluation(queue, unlisted, api_models=API_MODELS) == (
+        "request refused: gpt-5 (openai-chat-completions) is not an API model this board runs; choose one of "
+        "gpt-4o-audio (openai-chat-completions), local/qwen (local-chat-completions)"
+    )
+    other_type = replace(FORM, model="gpt-4o-audio", model_type="local-chat-completions")
+    assert request_evaluation(queue, other_type, api_models=API_MODELS).startswith(
+        "request refused: gpt-4o-audio (local-chat-completions) is not an API model this board runs"
+    )
+    assert request_evaluation(queue, unlisted) == (
+        "request refused: gpt-5 (openai-chat-completions) is not an API model this board runs; its owner lists "
+        "none (MMMULT_API_MODELS)"
+    )
+    assert [r.model for r in queue.requests()] == ["local/qwen"]
+
+
+ENTRY = {"name": "m", "model_type": "openai-chat-completions"}
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        (ENTRY, "must be a JSON list of {name, model_type, model_args} objects"),
+        ([{**ENTRY, "model_args": {"api_key": "sk-123"}}],
+         "entry 1: model_args 'api_key' would store a secret; remove it and set the key in the workers' environment"),
+        ([{**ENTRY, "model_type": "hf"}], "entry 1: model_type must be one of local-chat-completions, openai-"),
+        ([{**ENTRY, "url": "x"}], "entry 1: an object with name, model_type and (optionally) model_args"),
+        ([{**ENTRY, "name": "../m"}], "entry 1: the name must be 1 to 96 letters, digits or ._-/"),
+        ([{**ENTRY, "model_args": {"model": "x"}}],
+         "entry 1: model_args 'model' is not an lm-eval argument name (the name is the model)"),
+        ([{**ENTRY, "model_args": {"base_url": "a,b"}}],
+         "entry 1: model_args 'base_url' must be a string or number without commas"),
+        ([ENTRY, ENTRY], "names m twice"),
+    ],
+)  # fmt: skip
+def test_a_bad_api_model_list_is_refused_with_the_entry(tmp_path: Path, listed: object, message: str) -> None:
+    path = tmp_path / "api-models.json"
+    path.write_text(json.dumps(listed))
+    with pytest.raises(QueueError) as refused:
+        load_api_models(path)
+    assert message in str(refused.value) and str(path) in str(refused.value) and "sk-123" not in str(refused.value)
+    with pytest.raises(QueueError, match="is not a readable JSON file"):
+        load_api_models(tmp_path / "missing.json")

@@ -10,6 +10,7 @@ and another takes the request over once the lease expires. A worker that finds i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +19,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..eval_queue import DONE, FAILED, EvalRequest, LocalQueue
+from ..eval_queue import DONE, FAILED, EvalRequest, Queue, QueueError
 
 CHAT_MODELS = ("local-chat-completions", "openai-chat-completions")
 LOG_TAIL_LINES = 20
@@ -39,19 +40,31 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return "".join(deque(handle, maxlen=lines)).strip()
 
 
-def run_request(queue: LocalQueue, request: EvalRequest, worker: str, lease_seconds: float) -> EvalRequest | None:
-    """Run one claimed request to done or failed; None when the lease was lost (another worker has it)."""
+def run_request(queue: Queue, request: EvalRequest, worker: str, lease_seconds: float) -> EvalRequest | None:
+    """Run one claimed request to done or failed; None when the lease was lost (another worker has it).
+    The output folder starts empty: a dead worker's partial output must not mix with this run's."""
     out, log = queue.results_dir(request.id), queue.log_path(request.id)
+    shutil.rmtree(out, ignore_errors=True)
     with log.open("w") as handle:
         process = subprocess.Popen(eval_command(request, out), stdout=handle, stderr=subprocess.STDOUT)
         while not _ended(process, min(lease_seconds / 4, 5.0)):
-            if not queue.renew(request.id, worker, lease_seconds):
+            if not _renewed(queue, request.id, worker, lease_seconds):
                 process.kill()
                 process.wait()
                 return None
     if process.returncode == 0 and any(out.rglob("results_*.json")):
         return queue.finish(request, DONE)
     return queue.finish(request, FAILED, f"mmmult eval exited with status {process.returncode}:\n{log_tail(log)}")
+
+
+def _renewed(queue: Queue, request_id: str, worker: str, lease_seconds: float) -> bool:
+    """Renew the lease; False when it is lost. A queue that cannot be reached now is asked again at the next
+    look: should the lease expire meanwhile and another worker take it, that renewal says so."""
+    try:
+        return queue.renew(request_id, worker, lease_seconds)
+    except QueueError as error:
+        print(f"{worker}: the lease of {request_id} was not renewed this time: {error}", flush=True)
+        return True
 
 
 def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
@@ -62,7 +75,7 @@ def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
     return True
 
 
-def work(queue: LocalQueue, worker: str, lease_seconds: float, once: bool, poll: float) -> int:
+def work(queue: Queue, worker: str, lease_seconds: float, once: bool, poll: float) -> int:
     """Run requests until there are none (with `once`) or forever; returns how many this worker finished."""
     finished = 0
     while True:

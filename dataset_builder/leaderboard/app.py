@@ -9,13 +9,23 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from ..eval_queue import CHANNEL_TASKS, MODEL_TYPES, PRECISIONS, LocalQueue
+from ..eval_queue import (
+    API_MODEL_TYPES,
+    CHANNEL_TASKS,
+    MODEL_TYPES,
+    PRECISIONS,
+    ApiModel,
+    Queue,
+    load_api_models,
+)
+from ..hub_queue import open_queue
 from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
@@ -99,12 +109,19 @@ def submit_as(
 
 
 def build_app(
-    store: Store, reference: Benchmark, oauth: bool | None = None, queue: LocalQueue | None = None
+    store: Store,
+    reference: Benchmark,
+    oauth: bool | None = None,
+    queue: Queue | None = None,
+    api_models: Mapping[str, ApiModel] | None = None,
 ) -> gr.Blocks:
     """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face.
-    `queue` holds evaluation requests (default: $MMMULT_QUEUE, else a `queue` folder beside the store)."""
+    `queue` holds evaluation requests (default: $MMMULT_QUEUE, a folder or hf://datasets/OWNER/NAME, else a
+    `queue` folder beside the store); `api_models` are the API models a request may name (default: the list
+    $MMMULT_API_MODELS names)."""
     oauth = bool(os.environ.get("OAUTH_CLIENT_ID")) if oauth is None else oauth
-    queue = queue or LocalQueue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
+    queue = queue or open_queue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
+    api_models = load_api_models() if api_models is None else api_models
     board = Board(store, reference)
     downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
@@ -257,11 +274,13 @@ def build_app(
                 status = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
                 with gr.Accordion("Or request an evaluation: the board's workers run the model", open=False):
                     with gr.Row():
-                        req_model = gr.Textbox(label="Model (Hub id USER/NAME, or an API model name)",
+                        req_model = gr.Textbox(label="Model (Hub id USER/NAME)",
                                                elem_id="req_model")  # fmt: skip
                         req_revision = gr.Textbox(label="Revision", value="main", elem_id="req_revision")
-                        req_type = gr.Dropdown(list(MODEL_TYPES), value="hf", label="lm-eval model type",
-                                               elem_id="req_type")  # fmt: skip
+                        req_type = gr.Dropdown([t for t in MODEL_TYPES if t not in API_MODEL_TYPES], value="hf",
+                                               label="lm-eval model type", elem_id="req_type")  # fmt: skip
+                        req_api = gr.Dropdown(["", *api_models], value="", label="Or an API model the board runs",
+                                              visible=bool(api_models), elem_id="req_api")  # fmt: skip
                     with gr.Row():
                         req_channels = gr.CheckboxGroup(list(CHANNEL_TASKS), value=["text"], label="Channels",
                                                         elem_id="req_channels")  # fmt: skip
@@ -308,17 +327,20 @@ def build_app(
         requests_tab.select(list_requests, None, requests)
 
         def on_request(
-            model: str, revision: str, model_type: str, channels: list[str], precision: str, family: str,
-            params: str, submitter: str, profile: gr.OAuthProfile | None,
+            model: str, revision: str, model_type: str, api_model: str, channels: list[str], precision: str,
+            family: str, params: str, submitter: str, profile: gr.OAuthProfile | None,
         ) -> str:  # fmt: skip
-            """The request button; on the Hub the signed-in account asks."""
+            """The request button; on the Hub the signed-in account asks. An API model chosen from the board's
+            list is the model, with its listed type."""
             if oauth and profile is None:
                 return "request refused: sign in with Hugging Face (the button above) to ask for an evaluation"
+            if api_model in api_models:
+                model, model_type = api_model, api_models[api_model].model_type
             form = RequestForm(model, model_type, channels, family, revision, precision, params, submitter)
-            return request_evaluation(queue, form, account=profile.username if oauth and profile else None)
+            return request_evaluation(queue, form, profile.username if oauth and profile else None, api_models)
 
-        ask.click(on_request, [req_model, req_revision, req_type, req_channels, req_precision, req_family, req_params,
-                               submitter], asked, api_name="request")  # fmt: skip
+        ask.click(on_request, [req_model, req_revision, req_type, req_api, req_channels, req_precision, req_family,
+                               req_params, submitter], asked, api_name="request")  # fmt: skip
 
         def on_submit(
             paths: list | None,
@@ -363,5 +385,5 @@ def serve_app(store: Store, reference: Benchmark, port: int | None = None, queue
     Where it listens is Gradio's own choice unless `port` is given: GRADIO_SERVER_NAME (default
     127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
     """
-    board = build_app(store, reference, queue=LocalQueue(queue) if queue else None)
+    board = build_app(store, reference, queue=open_queue(queue) if queue else None)
     board.launch(server_port=port, max_file_size=MAX_UPLOAD_BYTES)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..eval_queue import DONE, EvalRequest, LocalQueue, QueueError
+from ..eval_queue import DONE, ApiModel, EvalRequest, Queue, QueueError, api_model_request
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
 from .store import Entry, Store
@@ -38,8 +39,11 @@ class RequestForm:
     submitter: str | None = None
 
 
-def request_evaluation(queue: LocalQueue, form: RequestForm, account: str | None = None) -> str:
-    """Queue one request; the returned text is shown to the requester."""
+def request_evaluation(
+    queue: Queue, form: RequestForm, account: str | None = None, api_models: Mapping[str, ApiModel] | None = None
+) -> str:
+    """Queue one request; the returned text is shown to the requester. An API model must be one of
+    `api_models` (the board owner's list, eval_queue.load_api_models), whose entry adds its --model_args."""
     try:
         model = check_name(form.model, "model")
         family = check_name(form.family, "family")
@@ -47,6 +51,7 @@ def request_evaluation(queue: LocalQueue, form: RequestForm, account: str | None
         params_b = check_params(form.params_b)
         request = EvalRequest(model, form.model_type, tuple(form.channels or ()), (form.revision or "main").strip(),
                               form.precision, submitter, family, params_b)  # fmt: skip
+        request = api_model_request(request, api_models or {})
         if request.model_type in HUB_MODEL_TYPES:
             check_on_hub(request.model, request.revision)
         queued = queue.submit(request)
@@ -79,7 +84,7 @@ def check_on_hub(model: str, revision: str) -> None:
         return
 
 
-def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> list[int]:
+def ingest_finished(queue: Queue, store: Store, benchmark: Benchmark) -> list[int]:
     """Store every finished request not stored yet, checked and re-scored like an upload; returns the new ids."""
     stored = store.evaluated()
     new = []
@@ -87,7 +92,7 @@ def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> li
         if request.status != DONE or request.id in stored:
             continue
         entry = Entry(request.model, request.family or "unknown", request.submitter or "board", True, request.params_b)
-        files = sorted(queue.results_dir(request.id).rglob("*.json*"))
+        files = queue.result_files(request.id)
         try:
             upload = read_upload([(path.name, path) for path in files])
             sid = store.add(entry, upload, check(upload, benchmark), request_id=request.id)
@@ -97,7 +102,7 @@ def ingest_finished(queue: LocalQueue, store: Store, benchmark: Benchmark) -> li
     return new
 
 
-def requests_table(queue: LocalQueue, store: Store) -> pd.DataFrame:
+def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
     """Every request, newest first, with its status, what it became on the board, and why it failed."""
     stored = store.evaluated()
     rows = []
