@@ -4,6 +4,8 @@ label, and a requests page that says why a request failed or was refused."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +25,7 @@ API_MODELS = {
     "local/qwen": ApiModel("local/qwen", "local-chat-completions",
                            {"base_url": "http://127.0.0.1:8000/v1/chat/completions", "tokenizer_backend": "none"}),
 }  # fmt: skip
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 def finished_run(queue: LocalQueue, files: list[tuple[str, bytes]], form: RequestForm = FORM) -> str:
@@ -146,6 +149,77 @@ def test_an_api_model_is_run_only_from_the_owner_s_list_with_its_arguments(tmp_p
         "none (MMMULT_API_MODELS)"
     )
     assert [r.model for r in queue.requests()] == ["local/qwen"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, run_tasks, tmp_path: Path,
+                                                                   monkeypatch) -> None:  # fmt: skip
+    """The request form, a refusal shown as text, and the Requests tab and the board after a worker's runs."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from dataset_builder.leaderboard.app import build_app
+
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+    demo = build_app(store, reference, oauth=False, queue=queue, api_models={})
+    demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=FLAGS)
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+            page.goto(demo.local_url)
+            page.get_by_role("tab", name="Submit").click()
+            page.locator("#submitter textarea, #submitter input").first.fill("bob")
+            page.get_by_text("Or request an evaluation: the board's workers run the model").click()
+            page.locator("#req_model textarea, #req_model input").first.fill("org/vision-7B")
+            page.locator("#req_type input").click()
+            page.get_by_role("option", name="hf-multimodal", exact=True).click()
+            page.locator("#req_channels").get_by_label("image").check()
+            page.locator("#req_family textarea, #req_family input").first.fill("Vision")
+            page.locator("#ask").click()
+            asked = page.locator("#asked textarea")
+            expect(asked).to_have_value(
+                "request org_vision-7B__main__auto__text-image queued: a worker will run mmmult_text, mmmult_image, "
+                "mmmult_perceive_text_numerals, mmmult_perceive_text_words, mmmult_perceive_image_numerals, "
+                "mmmult_perceive_image_words",
+                timeout=30_000,
+            )
+            (request,) = queue.requests()
+            assert (request.model, request.model_type, request.channels, request.family, request.submitter) == (
+                "org/vision-7B", "hf-multimodal", ("text", "image"), "Vision", "bob")  # fmt: skip
+            assert (request.revision, request.precision, request.status) == ("main", "auto", "pending")
+
+            page.locator("#req_model textarea, #req_model input").first.fill("<img src=x onerror=alert(1)>")
+            page.locator("#ask").click()
+            expect(asked).to_have_value(
+                "request refused: model: use letters, digits, space and ._-/:+() only, 1 to 100 characters",
+                timeout=30_000,
+            )
+            assert page.locator('img[src="x"]').count() == 0
+            assert [r.id for r in queue.requests()] == [request.id]
+
+            failed = queue.claim("worker-1", 60)
+            assert failed.id == request.id
+            reason = "mmmult eval exited with status 1:\nOSError: org/vision-7B does not appear to have a config.json"
+            queue.finish(failed, FAILED, reason)
+            finished_run(queue, lm_eval_files(reference, run_tasks, right, "org/model-7B"))
+            page.reload()
+            page.get_by_role("tab", name="Requests").click()
+            rows = page.locator("#requests").get_by_role("row")
+            stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+            expect(rows.filter(has_text="org/vision-7B").get_by_role("gridcell")).to_have_text(
+                ["org/vision-7B", "main", "auto", "hf-multimodal", "text, image", "bob", "failed", stamp, stamp, "",
+                 reason], timeout=30_000)  # fmt: skip
+            expect(rows.filter(has_text="org/model-7B").get_by_role("gridcell")).to_have_text(
+                ["org/model-7B", "main", "auto", "hf", "text", "alice", "done", stamp, stamp, "#1 evaluated", ""]
+            )
+            page.get_by_role("tab", name="Leaderboard").click()
+            evaluated = page.locator("#board").get_by_role("row").filter(has_text="org/model-7B")
+            expect(evaluated.get_by_role("gridcell", name="evaluated by the board", exact=True)).to_be_visible()
+            browser.close()
+    finally:
+        demo.close()
 
 
 ENTRY = {"name": "m", "model_type": "openai-chat-completions"}
