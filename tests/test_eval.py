@@ -133,11 +133,18 @@ def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> Non
     assert perceived["filtered_resps"] == [f"{perceived['doc']['a']},{perceived['doc']['b']}"]
 
 
-def test_a_missing_build_is_named_with_what_to_do(tmp_path: Path) -> None:
+def test_a_missing_build_is_named_with_what_to_do_before_lm_eval_starts(tmp_path: Path) -> None:
+    from dataset_builder.harness.lm_eval_tasks.utils import load
+
+    from dataset_builder.harness.run import EvalSetupError
+
+    expected = f"no mmmult dataset at '{tmp_path / 'none'}': build one with `mmmult build --out {tmp_path / 'none'}`"
     result = mmmult_eval(tmp_path / "none", tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_text_numerals")
     assert result.returncode == 2
-    assert f"no mmmult dataset at '{tmp_path / 'none'}': build one with `mmmult build" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert "lm_eval" not in result.stderr  # stopped before lm-eval logged a line
+    with pytest.raises(EvalSetupError, match=re.escape(expected)):  # lm-eval's own CLI, given the task folder
+        load("text-numerals", str(tmp_path / "none"))
 
 
 def test_reference_system_without_an_asr_model_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,8 @@ checkout, an editable install and a wheel.
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib.resources import files
@@ -19,6 +21,20 @@ from pathlib import Path
 from . import REFERENCE_MODEL, EvalSetupError
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
+DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
+
+
+def data_source(data: str | None = None) -> str:
+    """Where the mmmult tasks read the build: `data` (task metadata: `--metadata '{"data": "..."}'`), else
+    $MMMULT_DATA, else ./mmmult-data (the folder `./run build` writes); a build folder or a Hub repo id.
+    A local path that is no folder is an EvalSetupError saying how to make one."""
+    source = data or os.environ.get(DATA_ENV) or DEFAULT_DATA
+    if not Path(source).is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
+        raise EvalSetupError(
+            f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "
+            f"{DATA_ENV} (or --metadata '{{\"data\": ...}}') to a build folder or a Hub repo id USER/NAME"
+        )
+    return source
 
 
 def tasks_dir() -> Path:
@@ -42,6 +58,20 @@ def lm_eval_argv(args: Sequence[str]) -> list[str]:
     if _option(argv, "--model") == REFERENCE_MODEL and "--model_args" not in argv:
         argv += ["--model_args", f"pretrained={REFERENCE_MODEL}"]  # names the output folder
     return argv
+
+
+def check_data_first(argv: list[str]) -> None:
+    """A run of mmmult tasks without a build stops here, before lm-eval loads and a model with it (minutes
+    for a large one), with the message its tasks would give."""
+    tasks = (_option(argv, "--tasks") or "").split(",")
+    if argv[0] != "run" or not any(task.strip().startswith("mmmult") for task in tasks):
+        return
+    try:
+        metadata = json.loads(_option(argv, "--metadata") or "{}")
+    except json.JSONDecodeError:
+        return  # lm-eval names what is wrong with it
+    data = metadata.get("data") if isinstance(metadata, dict) else None
+    data_source(data if isinstance(data, str) else None)
 
 
 def _option(argv: list[str], name: str) -> str | None:
@@ -84,6 +114,7 @@ def repair_lm_eval_models(model: str | None = None) -> None:
 def run_lm_eval(args: Sequence[str]) -> None:
     """Run lm-eval's CLI with `args`, with the reference model registered."""
     argv = lm_eval_argv(args)
+    check_data_first(argv)
     import lm_eval.models  # noqa: F401  (registers lm-eval's own models first)
 
     repair_lm_eval_models(_option(argv, "--model"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import datasets
@@ -14,7 +12,7 @@ from PIL import Image
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
 from dataset_builder.build.features import undecoded_media
 from dataset_builder.configs import CONFIGS, config_of, data_file_pattern
-from dataset_builder.harness.run import EvalSetupError
+from dataset_builder.harness.run import EvalSetupError, data_source
 from dataset_builder.media.codec import decode_audio
 from dataset_builder.probe.scores import (
     PROBE_CHOICES,
@@ -26,8 +24,6 @@ from dataset_builder.probe.scores import (
 )
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
-DATA_ENV = "MMMULT_DATA"
-DEFAULT_DATA = "mmmult-data"
 SPLIT = "test"
 INSTRUCTION = (
     "Compute the exact product of the multiplication problem {channel}. You may reason step by step. "
@@ -60,12 +56,7 @@ def load(config: str, data: str | None = None, **_: object) -> datasets.DatasetD
     The source is `data` (task metadata: `--metadata '{"data": "..."}'`), else $MMMULT_DATA, else
     ./mmmult-data, the folder `./run build` writes.
     """
-    source = data or os.environ.get(DATA_ENV) or DEFAULT_DATA
-    if not Path(source).is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
-        raise EvalSetupError(
-            f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "
-            f"{DATA_ENV} (or --metadata '{{\"data\": ...}}') to a build folder or a Hub repo id USER/NAME"
-        )
+    source = data_source(data)
     try:
         splits = datasets.load_dataset(source, config, data_files={SPLIT: data_file_pattern(config, SPLIT)})
     except datasets.exceptions.DataFilesNotFoundError:
