@@ -191,6 +191,7 @@ def recompute(samples: list[dict[str, Any]]) -> dict[str, float]:
     return {name: sum(v) / len(v) for name, v in values.items()}
 
 
+@pytest.mark.xdist_group("tiny_lm_run")  # one worker makes the run and reads it
 def test_hf_model_run_is_logged_and_rescorable(tiny_lm_run: Path) -> None:
     results, samples = outputs(tiny_lm_run)
     shown = {name for name in results["results"] if name.startswith("mmmult_text")}

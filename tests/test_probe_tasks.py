@@ -122,6 +122,7 @@ def test_the_oracle_s_loss_is_the_cost_of_the_heuristic() -> None:
         oracle_loss(47, 36, "The answer is")
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, probe_run: Path) -> None:
     """Detection 100% and full agreement with the cost models, by construction; delta-losses equal the
     mean cost differences computed here from the dataset's own cost columns."""
@@ -149,6 +150,7 @@ def test_the_reference_oracle_runs_the_probe_through_lm_eval(small_build: Path, 
     assert not math.isnan(results["mmmult_probe_text"]["support,none"])
 
 
+@pytest.mark.xdist_group("tiny_lm_run")  # one worker makes the run and reads it
 def test_a_language_model_s_log_likelihoods_are_scored_per_byte_and_per_token(tiny_lm_run: Path, tiny_lm: Path) -> None:
     """lm-eval's `hf` runs the text probe and step tasks; every metric, recomputed from the logged
     log-likelihoods by the definitions (loss per byte, or per token, of the choice, mean per heuristic), agrees."""

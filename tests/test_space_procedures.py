@@ -58,6 +58,7 @@ def wilson_text(k: int, n: int) -> str:
     return f"{k / n:.1%} [{low:.1%}, {high:.1%}] (n={n})"
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_reference, small_build, tmp_path) -> None:
     upload = read_upload(list(files_of(probe_run).items()))
     verdict = check(upload, board_reference)
@@ -86,6 +87,7 @@ def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_referen
     assert traces.loc["hds-text", "trace unknown"] == wilson_text(len(items), len(items))
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_a_run_of_both_halves_gets_one_row_and_its_procedures(
     probe_run: Path, board_reference, run_tasks, tmp_path: Path
 ) -> None:
@@ -182,6 +184,7 @@ def swap_first_two_choices(sample: dict) -> None:
         ("mmmult_probe_text", lambda s: s["resps"][0][0].extend(["7", "8"]), "field resps"),
     ],
 )  # fmt: skip
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_tampered_probe_samples_are_refused_with_a_reason(probe_run: Path, board_reference, task, change, reason):
     upload = read_upload(edit_first_sample(files_of(probe_run), task, change))
     with pytest.raises(Rejected, match=None) as refused:
@@ -189,6 +192,7 @@ def test_tampered_probe_samples_are_refused_with_a_reason(probe_run: Path, board
     assert reason in str(refused.value), str(refused.value)
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_a_sample_with_other_operands_is_refused(probe_run: Path, board_reference) -> None:
     files = files_of(probe_run)
     first = json.loads(files[samples_name(files, "mmmult_probe_text")].splitlines()[0])
@@ -198,6 +202,7 @@ def test_a_sample_with_other_operands_is_refused(probe_run: Path, board_referenc
         check(upload, board_reference)
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_probe_runs_need_their_samples_all_items_and_the_published_sets(probe_run: Path, board_reference, reference):
     files = files_of(probe_run)
     without = [(n, d) for n, d in files.items() if n != samples_name(files, "mmmult_steps_text")]
@@ -219,6 +224,7 @@ def test_probe_runs_need_their_samples_all_items_and_the_published_sets(probe_ru
         check(read_upload(list(files.items())), reference)  # a board built without the probe's configs
 
 
+@pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_the_procedures_view_in_a_browser(probe_run: Path, board_reference, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
