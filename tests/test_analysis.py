@@ -90,6 +90,18 @@ def test_c50_is_a_number_only_when_the_fall_is_significant_and_inside_the_data(f
     assert (c50.value is not None) == (status != "n/a")
 
 
+def test_every_c50_carries_the_data_s_range_and_its_interval_uses_the_asked_level() -> None:
+    """The range travels with each status (the view draws the fit only inside it); the interval is Fieller's
+    at the z asked for."""
+    assert fit_of(-3.9, 0.0, 0.01, 5, 70).c50() == C50("n/a", None, None, None, 5, 70)
+    assert fit_of(-1.0, -0.05, 0.01, 6, 80).c50() == C50("below", -20.0, None, None, 6, 80)
+    assert fit_of(5.0, -0.01, 0.001, 7, 90).c50() == C50("above", pytest.approx(500.0), None, None, 7, 90)
+    for z in (1.0, Z95):
+        low, high = fieller(3.0, -0.04, 0.01, 0.0, 0.002**2, z)
+        assert fit_of(3.0, -0.04, 0.002, 8, 100).c50(z) == C50("estimate", 75.0, low, high, 8, 100)
+    assert fit_of(3.0, -0.04, 0.002).c50(1.0).high < fit_of(3.0, -0.04, 0.002).c50().high  # a narrower level
+
+
 def test_the_flat_model_s_fit_from_data_states_no_c50() -> None:
     rng = np.random.default_rng(3)
     x = rng.integers(4, 325, 3000)
