@@ -241,7 +241,7 @@ def test_ctrl_c_ends_with_one_line_and_status_130_and_the_build_resumes(tmp_path
         time.sleep(0.1)
     os.killpg(build.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the group
     _, stderr = build.communicate(timeout=60)
-    assert build.returncode == 130
+    assert build.returncode == 130, stderr[-3000:]  # once in about 20 runs under load: 0 (see the notes)
     assert "Traceback" not in stderr
     assert stderr.rstrip().splitlines()[-1] == "mmmult: interrupted; run the same command again to resume"
     assert not out.exists()
