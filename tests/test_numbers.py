@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import random
 
-import inflect
 import pytest
 
 from dataset_builder.numbers import digits_to_words, int_to_words, words_to_int
@@ -42,6 +41,8 @@ def test_round_trip_of_every_operand_and_product_of_the_default_set() -> None:
 
 
 def test_round_trip_and_agreement_with_inflect_on_100000_random_integers() -> None:
+    import inflect  # 3.7 s to import (typeguard instruments it): only the worker that runs this test pays
+
     rng = random.Random(2026)
     engine = inflect.engine()
     for i in range(100_000):
