@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
-from commands import assert_user_error, mmmult
+from commands import assert_user_error, mmmult, mmmult_here
 
 from dataset_builder.build.push import upload_plan
 from dataset_builder.harness.run import EvalSetupError
@@ -49,31 +49,31 @@ def test_missing_espeak_is_explained(tmp_path: Path) -> None:
 def test_csv_row_with_a_non_integer(tmp_path: Path) -> None:
     grid = tmp_path / "grid.csv"
     grid.write_text("a,b\n12,34\n5,6.5\n")
-    result = mmmult("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid))
+    result = mmmult_here("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid))
     assert_user_error(result, f"{grid}, line 3: column b must be a positive integer, got '6.5'")
 
 
 def test_csv_row_with_an_operand_above_nine_digits(tmp_path: Path) -> None:
     grid = tmp_path / "grid.csv"
     grid.write_text("a,b\n1234567890,2\n")
-    result = mmmult("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid))
+    result = mmmult_here("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid))
     assert_user_error(result, f"{grid}, line 2: column a is 1234567890, outside 1 to 999999999")
 
 
 def test_output_folder_that_holds_something_else(tmp_path: Path) -> None:
     (tmp_path / "thesis.tex").write_text("keep me")
-    result = mmmult("build", "--out", str(tmp_path), "--configs", "problems")
+    result = mmmult_here("build", "--out", str(tmp_path), "--configs", "problems")
     assert_user_error(result, "holds other files and is not an mmmult build")
     assert (tmp_path / "thesis.tex").read_text() == "keep me"
 
 
 def test_unknown_config(tmp_path: Path) -> None:
-    result = mmmult("build", "--out", str(tmp_path / "d"), "--configs", "text-numerals,video-words")
+    result = mmmult_here("build", "--out", str(tmp_path / "d"), "--configs", "text-numerals,video-words")
     assert_user_error(result, "unknown config(s) video-words; choose from text-numerals, text-words")
 
 
 def test_push_of_a_folder_that_is_not_a_build(tmp_path: Path) -> None:
-    result = mmmult("push", "--repo-id", "someone/mmmult", "--dir", str(tmp_path))
+    result = mmmult_here("push", "--repo-id", "someone/mmmult", "--dir", str(tmp_path))
     assert_user_error(result, "is not a complete mmmult build")
 
 
@@ -126,7 +126,7 @@ def test_audio_bitrate_outside_what_opus_accepts(tmp_path: Path) -> None:
 
 
 def test_a_bitrate_for_lossless_flac_is_refused(tmp_path: Path) -> None:
-    result = mmmult("build", "--out", str(tmp_path / "d"), "--audio-codec", "flac", "--audio-kbps", "14")
+    result = mmmult_here("build", "--out", str(tmp_path / "d"), "--audio-codec", "flac", "--audio-kbps", "14")
     assert_user_error(result, "--audio-kbps sets the Opus bitrate; FLAC is lossless and has none")
     assert not (tmp_path / "d").exists()
 
@@ -201,7 +201,8 @@ def test_subset_options_select_by_the_definitions_and_keep_the_full_sets_problem
     ],
 )
 def test_subset_bounds_outside_what_problems_have_are_refused(tmp_path: Path, option, value, message) -> None:
-    assert_user_error(mmmult("build", "--out", str(tmp_path / "d"), "--configs", "problems", option, value), message)
+    result = mmmult_here("build", "--out", str(tmp_path / "d"), "--configs", "problems", option, value)
+    assert_user_error(result, message)
 
 
 def test_bounds_at_their_edges_are_accepted_and_crossed_bounds_refused(tmp_path: Path) -> None:
