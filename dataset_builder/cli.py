@@ -21,6 +21,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from . import interrupts
 from .configs import CONFIG_NAMES
 from .errors import UserError
 from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
@@ -329,7 +330,7 @@ def end_workers_quietly_on_interrupt() -> None:
 
     def interrupted(signum: int, frame: object) -> None:
         if os.getpid() == main_process:
-            raise KeyboardInterrupt
+            interrupts.request()
 
     signal.signal(signal.SIGINT, interrupted)
 

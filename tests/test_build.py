@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -168,6 +169,37 @@ def test_interrupted_build_leaves_no_output_and_resumes(tmp_path: Path, monkeypa
     assert built == ["image-numerals", "problems"]
     assert set(manifest(out)["configs"]) == set(QUICK.configs)
     assert not (tmp_path / ".data.partial").exists()
+
+
+def test_a_ctrl_c_whose_exception_was_lost_still_stops_the_build_before_it_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python drops an exception a signal handler raises inside a finaliser; the recorded request still stops
+    the build after the config in progress, and the build resumes from there."""
+    from dataset_builder import interrupts
+
+    real = build_module._build_config
+    built: list[str] = []
+
+    def lose_the_interrupt_in_the_second(name: str, *args: object) -> None:
+        built.append(name)
+        real(name, *args)
+        if len(built) == 2:
+            with contextlib.suppress(KeyboardInterrupt):  # as a finaliser swallows what the handler raised
+                interrupts.request()
+
+    monkeypatch.setattr(build_module, "_build_config", lose_the_interrupt_in_the_second)
+    out = tmp_path / "data"
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build(out, QUICK)
+    finally:
+        interrupts.clear()
+    assert built == ["text-numerals", "text-words"] and not out.exists()
+    built.clear()
+    monkeypatch.setattr(build_module, "_build_config", lambda name, *args: (built.append(name), real(name, *args)))
+    build(out, QUICK)
+    assert built == ["image-numerals", "problems"] and set(manifest(out)["configs"]) == set(QUICK.configs)
 
 
 def test_rerun_with_other_options_restarts(tmp_path: Path) -> None:

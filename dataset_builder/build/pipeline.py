@@ -22,6 +22,7 @@ from typing import Any
 import datasets
 from tqdm.auto import tqdm
 
+from .. import interrupts
 from ..configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
 from ..errors import UserError
 from ..media.codec import AudioCodec
@@ -160,6 +161,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     for name in tqdm(options.configs, desc="configs", unit="config"):
         if not (state / name / datasets.config.DATASET_INFO_FILENAME).is_file():
             _build_config(name, staging, state, options, renderers)
+        interrupts.check()  # before the next config, and before the build is published
 
     infos = {name: datasets.DatasetInfo.from_directory(str(state / name)) for name in options.configs}
     shutil.rmtree(state)
@@ -183,6 +185,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         manifest["verification"] = _verification(staging, options)
         write_card(staging, infos, manifest)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    interrupts.check()
     _publish(staging, out)
     return out
 
