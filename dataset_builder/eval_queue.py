@@ -309,8 +309,12 @@ class LocalQueue:
         self._replace_file(current[0], {"worker": worker, "expires": time.time() + lease_seconds})
         return True
 
-    def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest:
-        """Record the outcome (done or failed, with the reason), then give the lease back."""
+    def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest | None:
+        """Record the outcome (done or failed, with the reason), then give the lease back; None when the lease
+        passed to another worker (it expired and was taken over): that worker's run is the one recorded."""
+        current = self._current_lease(request.id)
+        if current is None or current[1].get("worker") != request.worker:
+            return None
         finished = replace(request, status=status, finished=time.time(), reason=reason)
         self._write(finished)
         self.release(request.id, str(request.worker))

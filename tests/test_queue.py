@@ -74,6 +74,10 @@ def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_pa
     assert not queue.renew(queued.id, "a", 60) and queue.renew(queued.id, "b", 60)
     queue.release(queued.id, "a")  # not a's to give back
     assert queue.claim("c", 60) is None
+    late = replace(taken, worker="a", attempts=1)  # a's run ends after all: b's run is the one recorded
+    assert queue.finish(late, FAILED, "a's log") is None
+    assert (queue.get(queued.id).status, queue.get(queued.id).worker) == (RUNNING, "b")
+    assert queue.finish(taken, DONE).status == DONE and queue.get(queued.id).reason is None
 
 
 def test_of_many_workers_claiming_at_once_exactly_one_gets_each_request(tmp_path: Path) -> None:
