@@ -336,23 +336,23 @@ def test_the_lpm_always_fits_an_intercept_even_beside_a_constant_column() -> Non
 def test_every_predictor_is_computed_from_the_problem_s_digit_counts() -> None:
     items = pd.DataFrame(  # 4 x 305 and 3040 x 207: the counts of each operand's digits and non-zero digits
         {
-            "C": [8, 48],
+            "C": [12, 28],
             "digit_total": [4, 7],
-            "nonzero_total": [3, 5],
+            "nonzero_total": [3, 4],
             "digits_a": [1, 4],
             "digits_b": [3, 3],
             "nonzero_a": [1, 2],
-            "nonzero_b": [2, 3],
+            "nonzero_b": [2, 2],
         }
     )
     values = predictor_values(items)
     assert list(values.columns) == list(PREDICTORS)
     assert values.to_dict("list") == {
-        "C": [8, 48],
+        "C": [12, 28],
         "digit_total": [4, 7],
-        "nonzero_total": [3, 5],
+        "nonzero_total": [3, 4],
         "digit_steps": [3, 12],
-        "nonzero_steps": [2, 6],
+        "nonzero_steps": [2, 4],
         "partial_products": [1, 2],
         "addition_steps": [0, 7],
     }
