@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from . import interrupts
 from .configs import CONFIG_NAMES
 from .errors import UserError
+from .eval_queue import REFERENCE_MODEL
 from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
 from .media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from .media.tts import BACKENDS
@@ -125,7 +126,7 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
     s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
     s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
-    s.add_argument("--model", default="mmmult-reference", help="model name for --ingest (default %(default)s)")
+    s.add_argument("--model", default=REFERENCE_MODEL, help="model name for --ingest (default %(default)s)")
     s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
     s.add_argument("--queue", help=f"the evaluation queue (default: a queue folder beside --db); {QUEUE_SPEC}")
     actions = s.add_subparsers(dest="action")

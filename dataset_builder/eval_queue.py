@@ -28,15 +28,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import UserError
+from .tasks import MODALITY_GROUPS, PERCEIVE, TASKS
 
+REFERENCE_MODEL = "mmmult-reference"
+"""The reference system's lm-eval model name (`mmmult eval` registers it; harness/ imports it from here, as
+the Space, which has no harness package, needs it too)."""
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATUSES = (PENDING, RUNNING, DONE, FAILED)
-CHANNEL_TASKS = {"text": ("mmmult_text",), "image": ("mmmult_image",), "audio": ("mmmult_audio",)}
+CHANNEL_TASKS = {group.name.removeprefix("mmmult_"): (group.name,) for group in MODALITY_GROUPS}
 """What a request for a channel runs: its multiplication tasks (perception comes with `perceive`)."""
 PERCEIVE_TASKS = {
-    "text": ("mmmult_perceive_text_numerals", "mmmult_perceive_text_words"),
-    "image": ("mmmult_perceive_image_numerals", "mmmult_perceive_image_words"),
-    "audio": ("mmmult_perceive_audio_words", "mmmult_perceive_audio_digits"),
+    channel: tuple(task.name for task in TASKS.values() if task.kind is PERCEIVE and task.modality == channel)
+    for channel in CHANNEL_TASKS
 }
 MODEL_TYPES = (
     "hf",
@@ -46,11 +49,13 @@ MODEL_TYPES = (
     "vllm-vlm",
     "local-chat-completions",
     "openai-chat-completions",
-    "mmmult-reference",
+    REFERENCE_MODEL,
 )
 """The lm-eval model types a worker runs (vllm and vllm-vlm need a GPU)."""
 API_MODEL_TYPES = ("local-chat-completions", "openai-chat-completions")
 """The model types of API models: only those the board's owner lists (API_MODELS_ENV) are run."""
+HUB_MODEL_TYPES = tuple(t for t in MODEL_TYPES if t not in API_MODEL_TYPES and t != REFERENCE_MODEL)
+"""The model types whose model is a Hub repository."""
 API_MODELS_ENV = "MMMULT_API_MODELS"
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
 MODEL_NAME = re.compile(r"[A-Za-z0-9._/-]{1,96}")
@@ -99,7 +104,7 @@ class EvalRequest:
         """lm-eval's --model_args for the request: a Hub id with revision and dtype, or an API model name."""
         if self.model_type in API_MODEL_TYPES:
             args = [f"model={self.model}", *(f"{k}={v}" for k, v in sorted(self.extra.items()))]
-        elif self.model_type == "mmmult-reference":
+        elif self.model_type == REFERENCE_MODEL:
             args = [f"pretrained={self.model}"]
         else:
             args = [f"pretrained={self.model}", f"revision={self.revision}", f"dtype={self.precision}"]
@@ -218,6 +223,11 @@ def request_from_json(values: dict[str, Any]) -> EvalRequest:
     return EvalRequest(**{**values, "channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])})
 
 
+def age(request: EvalRequest) -> tuple[float, str]:
+    """The order of requests: oldest first."""
+    return request.submitted, request.id
+
+
 class Queue(Protocol):
     """What the board and the workers need of a queue: LocalQueue (a folder) or HubQueue (a Hub dataset repo)."""
 
@@ -274,7 +284,7 @@ class LocalQueue:
     def requests(self) -> list[EvalRequest]:
         """Every request, oldest first."""
         found = [self.get(path.stem) for path in (self.root / "requests").glob("*.json")]
-        return sorted((r for r in found if r is not None), key=lambda r: (r.submitted, r.id))
+        return sorted((r for r in found if r is not None), key=age)
 
     def results_dir(self, request_id: str) -> Path:
         return self.root / "results" / request_id

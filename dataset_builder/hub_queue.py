@@ -54,6 +54,7 @@ from .eval_queue import (
     LocalQueue,
     Queue,
     QueueError,
+    age,
     check_request,
     queued,
     request_from_json,
@@ -311,8 +312,3 @@ def request_file(request: EvalRequest, expires: float | None) -> CommitOperation
 def runs(request: EvalRequest, worker: str, attempt: int | None = None) -> bool:
     """Whether `worker` runs the request (in that attempt, when given)."""
     return request.status == RUNNING and request.worker == worker and attempt in (None, request.attempts)
-
-
-def age(request: EvalRequest) -> tuple[float, str]:
-    """The order of requests: oldest first."""
-    return request.submitted, request.id

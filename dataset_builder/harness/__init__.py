@@ -1,9 +1,7 @@
 """Running models: `mmmult eval` (lm-eval with our tasks), the reference system, repaired lm-eval model classes."""
 
 from ..errors import UserError
-
-REFERENCE_MODEL = "mmmult-reference"
-"""The name under which `mmmult eval` registers the reference system with lm-eval."""
+from ..eval_queue import REFERENCE_MODEL as REFERENCE_MODEL  # the name `mmmult eval` registers it under
 
 
 class EvalSetupError(UserError):

@@ -19,10 +19,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from ..configs import DATA_ENV, DEFAULT_DATA
 from . import REFERENCE_MODEL, EvalSetupError
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
-DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
 
 
 def data_source(data: str | None = None) -> str:
@@ -61,13 +61,24 @@ def lm_eval_argv(args: Sequence[str]) -> list[str]:
     return argv
 
 
-def asks_only_for_mmmult_tasks(argv: list[str]) -> bool:
-    """Whether a run names tasks and groups of mmmult's task table only."""
+def asked_tasks(argv: list[str]) -> set[str]:
+    """The tasks and groups a `run` names with --tasks (none for lm-eval's other subcommands)."""
+    if argv[0] != "run":
+        return set()
+    return {task.strip() for task in (_option(argv, "--tasks") or "").split(",") if task.strip()}
+
+
+def mmmult_task_names() -> set[str]:
+    """Every task and group of mmmult's task table."""
     from ..tasks import GROUPS, PROBE_GROUPS, PROBE_TASKS, TASKS
 
-    ours = {*TASKS, *PROBE_TASKS, *(group.name for group in (*GROUPS, *PROBE_GROUPS))}
-    tasks = [task.strip() for task in (_option(argv, "--tasks") or "").split(",") if task.strip()]
-    return argv[0] == "run" and bool(tasks) and set(tasks) <= ours
+    return {*TASKS, *PROBE_TASKS, *(group.name for group in (*GROUPS, *PROBE_GROUPS))}
+
+
+def asks_only_for_mmmult_tasks(argv: list[str]) -> bool:
+    """Whether a run names tasks and groups of mmmult's task table only."""
+    asked = asked_tasks(argv)
+    return bool(asked) and asked <= mmmult_task_names()
 
 
 def index_only_included_tasks() -> None:
@@ -86,8 +97,7 @@ def index_only_included_tasks() -> None:
 def check_data_first(argv: list[str]) -> None:
     """A run of mmmult tasks without a build stops here, before lm-eval loads and a model with it (minutes
     for a large one), with the message its tasks would give."""
-    tasks = (_option(argv, "--tasks") or "").split(",")
-    if argv[0] != "run" or not any(task.strip().startswith("mmmult") for task in tasks):
+    if not asked_tasks(argv) & mmmult_task_names():
         return
     try:
         metadata = json.loads(_option(argv, "--metadata") or "{}")

@@ -19,9 +19,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..eval_queue import DONE, FAILED, EvalRequest, Queue, QueueError
+from ..eval_queue import API_MODEL_TYPES, DONE, FAILED, EvalRequest, Queue, QueueError
 
-CHAT_MODELS = ("local-chat-completions", "openai-chat-completions")
 LOG_TAIL_LINES = 20
 
 
@@ -30,7 +29,7 @@ def eval_command(request: EvalRequest, out: Path) -> list[str]:
     command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", request.model_type]
     command += ["--model_args", request.model_args(), "--tasks", ",".join(request.tasks())]
     command += ["--log_samples", "--output_path", str(out), *request.eval_args]
-    if request.model_type in CHAT_MODELS:
+    if request.model_type in API_MODEL_TYPES:  # chat servers take turns
         command.append("--apply_chat_template")
     return command
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ..configs import DATA_ENV, DEFAULT_DATA, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from ..eval_queue import (
     API_MODEL_TYPES,
     CHANNEL_TASKS,
@@ -78,8 +78,8 @@ from .views import (
     shown_columns,
 )
 
-DB_ENV, DATA_ENV, QUEUE_ENV = "MMMULT_SPACE_DB", "MMMULT_DATA", "MMMULT_QUEUE"
-DEFAULT_DB, DEFAULT_DATA = "space-data/board.sqlite", "mmmult-data"
+DB_ENV, QUEUE_ENV = "MMMULT_SPACE_DB", "MMMULT_QUEUE"
+DEFAULT_DB = "space-data/board.sqlite"
 
 
 def write_csv(frame: pd.DataFrame, folder: Path) -> Path:

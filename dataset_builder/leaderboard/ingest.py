@@ -290,13 +290,18 @@ def _rescore(
     absent = len(benchmark) - len(seen)
     if absent:
         raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
-    score = correct_total / len(seen)
+    score = _as_claimed(task, claimed, correct_total / len(seen))
+    return TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+
+
+def _as_claimed(task: Task, claimed: float, score: float) -> float:
+    """The re-scored headline, once results.json's claim is shown to be it."""
     if math.isnan(claimed) or abs(claimed - score) > 1e-9:
         raise Rejected(
             f"{task.name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
             "upload the unmodified lm-eval output"
         )
-    return TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+    return score
 
 
 def _rescore_probe(
@@ -319,12 +324,7 @@ def _rescore_probe(
     scored, lines = rescore_procedure(task, file, sample_lines(file, upload.files[file]), items)
     verdict.procedures += scored
     digests += lines
-    score = headline(scored, task)
-    if math.isnan(claimed) or abs(claimed - score) > 1e-9:
-        raise Rejected(
-            f"{task.name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
-            "upload the unmodified lm-eval output"
-        )
+    score = _as_claimed(task, claimed, headline(scored, task))
     return TaskResult(task.name, task.config, task.kind.name, True, score, len(scored))
 
 

@@ -25,7 +25,7 @@ from ..probe.scores import PER_TOKEN, PROBE_CHOICES, SHAPE_METRICS, score_probe,
 from ..stimulus import stimulus
 from ..tasks import FINGERPRINT, MULTIPLY, PROBE, STEPS, Task
 from .analysis import Z95, wilson
-from .schema import ChoiceSample, Doc, ProbeDoc, Sample, SchemaError, parse_json, validate
+from .schema import ChoiceSample, ProbeDoc, Sample, SchemaError, parse_json, validate
 from .upload import Rejected
 
 
@@ -69,9 +69,7 @@ def rescore_procedure(
     return scored, digests
 
 
-def _item_of(
-    doc: Doc | ProbeDoc, items: dict[str, dict[str, Any]], task: Task, where: str, seen: set[str]
-) -> dict[str, Any]:
+def _item_of(doc: ProbeDoc, items: dict[str, dict[str, Any]], task: Task, where: str, seen: set[str]) -> dict[str, Any]:
     """The probe item a sample's doc names, checked: same operands, asked in the task's channel and form."""
     item = items.get(doc.problem_id)
     if item is None:

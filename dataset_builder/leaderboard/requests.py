@@ -9,14 +9,13 @@ a failed run's last log lines: nothing fails silently.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..eval_queue import DONE, ApiModel, EvalRequest, Queue, QueueError, api_model_request
+from ..eval_queue import DONE, HUB_MODEL_TYPES, ApiModel, EvalRequest, Queue, QueueError, api_model_request
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
 from .store import Entry, Store
@@ -60,15 +59,10 @@ def request_evaluation(
     return f"request {queued.id} queued: a worker will run {', '.join(queued.tasks())}"
 
 
-HUB_MODEL_TYPES = ("hf", "hf-multimodal", "hf-audiolm-qwen", "vllm", "vllm-vlm")
-"""The model types whose model is a Hub repository (the others name an API model or the reference)."""
-
-
 def check_on_hub(model: str, revision: str) -> None:
-    """Refuse a Hub model or revision that does not exist; offline (HF_HUB_OFFLINE) or when the Hub cannot be
-    reached, the request is queued unchecked and a worker's failure will say so."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return
+    """Refuse a Hub model or revision that does not exist; offline (HF_HUB_OFFLINE: huggingface_hub raises
+    OfflineModeIsEnabled) or when the Hub cannot be reached, the request is queued unchecked and a worker's
+    failure will say so."""
     from huggingface_hub import model_info
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 

@@ -69,17 +69,23 @@ Reported = Metric | Annotated[dict[Text, Metric], Field(max_length=16)]
 """A value of results.json: a metric, or a small record such as a group's sample_count {original, effective}."""
 
 
-class Doc(BaseModel):
-    """The problem a sample answers: the fields the board checks against the benchmark."""
+class ProbeDoc(BaseModel):
+    """The item a sample asks about, as the board checks it against its problem or probe item (a probe
+    item's multiple-choice sample carries no product)."""
 
     model_config = ConfigDict(extra="ignore")
     problem_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     a: StrictInt
     b: StrictInt
-    product: StrictInt
     modality: Text
     representation: Text
     stimulus: Annotated[StrictStr, Field(max_length=1000)]
+
+
+class Doc(ProbeDoc):
+    """The problem a sample answers: the item and its product."""
+
+    product: StrictInt
 
 
 class Sample(BaseModel):
@@ -95,18 +101,6 @@ class Sample(BaseModel):
     def response(self) -> str:
         """The model's one response (generate_until tasks ask for one)."""
         return self.resps[0][0]
-
-
-class ProbeDoc(BaseModel):
-    """The probe item a multiple-choice sample scores: the fields the board checks against the probe set."""
-
-    model_config = ConfigDict(extra="ignore")
-    problem_id: Annotated[StrictStr, Field(min_length=1, max_length=64)]
-    a: StrictInt
-    b: StrictInt
-    modality: Text
-    representation: Text
-    stimulus: Annotated[StrictStr, Field(max_length=1000)]
 
 
 class Request(BaseModel):
