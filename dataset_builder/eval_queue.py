@@ -219,8 +219,28 @@ def request_json(request: EvalRequest) -> dict[str, Any]:
     return values
 
 
-def request_from_json(values: dict[str, Any]) -> EvalRequest:
-    return EvalRequest(**{**values, "channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])})
+def read_request(text: str | bytes, where: str) -> tuple[EvalRequest, float | None]:
+    """A request file's request and lease expiry (the Hub queue keeps it in the file; None: no lease there),
+    or a QueueError naming the file: a queue that workers share (or a Hub repo's writers) can hold a damaged
+    or hand-made file, and a request's id names the paths a worker writes to."""
+    try:
+        values = json.loads(text)
+        if not isinstance(values, dict):
+            raise TypeError(f"a JSON {type(values).__name__}, not an object")
+        expires = values.pop("lease_expires", None)
+        values |= {"channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])}
+        request = EvalRequest(**values)
+        if request.status not in STATUSES or not isinstance(request.submitted, int | float):
+            raise ValueError(f"status {request.status!r} or time {request.submitted!r} is not a request's")
+        if not all(isinstance(arg, str) for arg in request.eval_args) or not isinstance(request.extra, dict):
+            raise ValueError("eval_args must be strings and extra an object")
+        if expires is not None and not isinstance(expires, int | float):
+            raise ValueError(f"lease_expires {expires!r} is not a time")
+        if check_request(request).id != request.id:
+            raise ValueError(f"its id {request.id!r} is not the one its model, revision, precision and channels make")
+    except (ValueError, TypeError, KeyError, QueueError) as error:
+        raise QueueError(f"{where} is not a request of this queue ({error}); fix or remove it") from None
+    return request, expires
 
 
 def age(request: EvalRequest) -> tuple[float, str]:
@@ -279,7 +299,7 @@ class LocalQueue:
         path = self.root / "requests" / f"{request_id}.json"
         if not path.is_file():
             return None
-        return request_from_json(json.loads(path.read_text()))
+        return read_request(path.read_bytes(), str(path))[0]
 
     def requests(self) -> list[EvalRequest]:
         """Every request, oldest first."""

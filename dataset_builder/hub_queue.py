@@ -57,7 +57,7 @@ from .eval_queue import (
     age,
     check_request,
     queued,
-    request_from_json,
+    read_request,
     request_json,
 )
 
@@ -271,9 +271,7 @@ class HubQueue:
         return Head(sha, {PurePosixPath(f.path).stem: self._parsed[f.blob_id] for f in files})
 
     def _read(self, path: str, sha: str) -> Held:
-        values = json.loads(self._download(path, sha).read_text())
-        expires = values.pop("lease_expires", None)
-        return Held(request_from_json(values), expires)
+        return Held(*read_request(self._download(path, sha).read_bytes(), f"{self.spec}/{path}"))
 
     def _download(self, path: str, sha: str) -> Path:
         return Path(self.api.hf_hub_download(self.repo_id, path, repo_type=REPO_TYPE, revision=sha,

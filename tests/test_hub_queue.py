@@ -292,3 +292,14 @@ def test_the_commands_take_a_hub_queue(hub: HubServer) -> None:
         mmmult("worker", "--queue", "hf://datasets/owner", "--once", env=env),
         "--queue 'hf://datasets/owner' is not a Hub queue",
     )
+
+
+def test_a_hand_made_request_file_in_the_repo_is_named_and_not_run(hub: HubServer) -> None:
+    queue = HubQueue(SPEC, hub.url)
+    queued = queue.submit(TEXT)
+    forged = {**json.loads(hub.files(REPO)[f"requests/{queued.id}.json"]), "id": "../../logs/x"}
+    hub.commit(REPO, {f"requests/{queued.id}.json": json.dumps(forged).encode()}, [], "a hand-made file")
+    before = head(hub)
+    with pytest.raises(QueueError, match=rf"{SPEC}/requests/{queued.id}\.json is not a request of this queue") as err:
+        HubQueue(SPEC, hub.url).claim("w", 60)
+    assert "its id '../../logs/x' is not the one" in str(err.value) and head(hub) == before  # nothing committed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,16 @@ from pathlib import Path
 import pytest
 from commands import assert_user_error, mmmult
 
-from dataset_builder.eval_queue import DONE, FAILED, PENDING, RUNNING, EvalRequest, LocalQueue, QueueError
+from dataset_builder.eval_queue import (
+    DONE,
+    FAILED,
+    PENDING,
+    RUNNING,
+    EvalRequest,
+    LocalQueue,
+    QueueError,
+    request_json,
+)
 
 TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
 
@@ -78,6 +88,49 @@ def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_pa
     assert queue.finish(late, FAILED, "a's log") is None
     assert (queue.get(queued.id).status, queue.get(queued.id).worker) == (RUNNING, "b")
     assert queue.finish(taken, DONE).status == DONE and queue.get(queued.id).reason is None
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"{not json", "Expecting property name"),
+        (b"[1, 2]", "a JSON list, not an object"),
+        (b'{"model": "m"}', "'channels'"),
+        (b"\xff\xfe", "Expecting value"),
+    ],
+)
+def test_a_damaged_request_file_is_named_with_what_to_do(tmp_path: Path, content: bytes, reason: str) -> None:
+    queue = LocalQueue(tmp_path)
+    (tmp_path / "requests" / "broken.json").write_bytes(content)
+    with pytest.raises(QueueError, match=r"broken\.json is not a request of this queue") as refused:
+        queue.requests()
+    assert reason in str(refused.value) and str(refused.value).endswith("fix or remove it")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"id": "../../outside"}, "its id '../../outside' is not the one its model"),
+        ({"channels": "text"}, "channels must be some of text, image, audio; got t, e, x, t"),
+        ({"status": "hacked"}, "status 'hacked'"),
+        ({"submitted": "yesterday"}, "time 'yesterday'"),
+        ({"model": "<img src=x onerror=alert(1)>"}, "a Hub id USER/NAME or an API model name"),
+        ({"eval_args": ["--limit", 5]}, "eval_args must be strings"),
+        ({"lease_expires": "never"}, "lease_expires 'never' is not a time"),
+        ({"owner": "me"}, "unexpected keyword argument 'owner'"),
+    ],
+)
+def test_a_hand_made_request_file_is_refused_and_nothing_is_run(tmp_path: Path, change: dict, reason: str) -> None:
+    """A request's id names the paths a worker writes (results/<id>/, logs/<id>.log): it must be the one
+    its fields make, like every other field a worker acts on."""
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(TEXT)
+    path = tmp_path / "requests" / f"{queued.id}.json"
+    path.write_text(json.dumps({**request_json(queued), **change}))
+    with pytest.raises(QueueError, match=f"{re.escape(str(path))} is not a request of this queue") as refused:
+        queue.claim("w", 60)
+    assert reason in str(refused.value)
+    assert not list((tmp_path / "leases").iterdir()) and not (tmp_path / "outside").exists()
 
 
 def test_of_many_workers_claiming_at_once_exactly_one_gets_each_request(tmp_path: Path) -> None:

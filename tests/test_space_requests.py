@@ -14,7 +14,14 @@ import pytest
 from dataset_builder.eval_queue import API_MODELS_ENV, DONE, FAILED, ApiModel, LocalQueue, QueueError, load_api_models
 from dataset_builder.leaderboard.board import Board
 from dataset_builder.leaderboard.ingest import check, read_upload
-from dataset_builder.leaderboard.requests import RequestForm, ingest_finished, request_evaluation, requests_table
+from dataset_builder.leaderboard.requests import (
+    REQUEST_COLUMNS,
+    RequestForm,
+    ingest_finished,
+    request_evaluation,
+    requests_page,
+    requests_table,
+)
 from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.leaderboard.store import Entry, Store
 from dataset_builder.leaderboard.views import display
@@ -121,6 +128,23 @@ def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(reference, 
     assert (page.loc["org/broken", "status"], page.loc["org/broken", "on the board"]) == ("failed", "")
     assert page.loc["org/broken", "reason"].endswith("OSError: org/broken is not a model")
     assert Board(store, reference).table().empty
+
+
+def test_a_damaged_request_file_is_shown_on_the_requests_tab_and_nothing_is_stored(reference, tmp_path: Path) -> None:
+    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+    request_evaluation(queue, FORM)
+    (tmp_path / "queue" / "requests" / "x.json").write_text('{"model": "<script>alert(1)</script>"}')
+    (row,) = requests_page(queue, store, reference).to_dict("records")
+    assert (
+        row["reason"].startswith("the queue cannot be read: ")
+        and "x.json is not a request of this queue" in row["reason"]
+    )
+    assert {column: value for column, value in row.items() if column != "reason"} == dict.fromkeys(
+        REQUEST_COLUMNS[:-1], ""
+    )
+    assert store.evaluated() == {}
+    (tmp_path / "queue" / "requests" / "x.json").unlink()
+    assert list(requests_page(queue, store, reference)["model"]) == [FORM.model]
 
 
 def test_an_api_model_is_run_only_from_the_owner_s_list_with_its_arguments(tmp_path: Path, monkeypatch) -> None:

@@ -6,6 +6,7 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT decide where it listens (a Hub Space set
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -23,6 +24,7 @@ from ..eval_queue import (
     PRECISIONS,
     ApiModel,
     Queue,
+    QueueError,
     load_api_models,
 )
 from ..hub_queue import open_queue
@@ -30,7 +32,7 @@ from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
 from .procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
-from .requests import RequestForm, ingest_finished, request_evaluation, requests_table
+from .requests import RequestForm, ingest_finished, request_evaluation, requests_page
 from .store import Store
 from .submission import Form, submit
 from .summary import ALL, scope_configs, scope_name
@@ -136,8 +138,10 @@ def build_app(
 
     def on_load(request: gr.Request) -> list:
         """The whole page for its URL in one call: the controls, the table, and a linked model's page.
-        Runs the workers have finished since the last visit are ingested first."""
-        ingest_finished(queue, store, reference)
+        Runs the workers have finished since the last visit are ingested first (a queue that cannot be read
+        leaves the board as it is; the Requests tab says why)."""
+        with contextlib.suppress(QueueError):
+            ingest_finished(queue, store, reference)
         filters = Filters.from_query(request.query_params.multi_items())
         controls = [filters.q, family_choices(list(filters.family)) | {"value": list(filters.family)},
                     filters.weights, filters.modality, filters.representation, _shown(filters.min_params),
@@ -320,11 +324,7 @@ def build_app(
 
         procedures_tab.select(procedures, None, [preferences, step_gaps, traces])
 
-        def list_requests() -> pd.DataFrame:
-            ingest_finished(queue, store, reference)
-            return requests_table(queue, store)
-
-        requests_tab.select(list_requests, None, requests)
+        requests_tab.select(lambda: requests_page(queue, store, reference), None, requests)
 
         def on_request(
             model: str, revision: str, model_type: str, api_model: str, channels: list[str], precision: str,

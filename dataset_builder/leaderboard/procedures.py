@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,7 @@ def _log_likelihoods(sample: ChoiceSample, expected: list[str], where: str) -> t
 def _token_count(logged: str, size: int, where: str) -> int:
     """A logged token count: a whole number from 1 to the continuation's bytes (a token covers one byte or more,
     and the delimiter space may add one)."""
-    if not logged.isdigit() or not 1 <= int(logged) <= size + 1:
+    if not re.fullmatch(r"[0-9]{1,6}", logged) or not 1 <= int(logged) <= size + 1:  # str.isdigit takes '²'
         raise Rejected(f"{where}: token count {logged[:30]!r} is not a whole number from 1 to {size + 1}")
     return int(logged)
 

@@ -110,5 +110,16 @@ def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
 
 
+def requests_page(queue: Queue, store: Store, benchmark: Benchmark) -> pd.DataFrame:
+    """The Requests tab: finished runs ingested, then every request; a queue that cannot be read (a damaged
+    request file, an unreachable repo) shows why in place of the table, not as an error page."""
+    try:
+        ingest_finished(queue, store, benchmark)
+        return requests_table(queue, store)
+    except QueueError as error:
+        return pd.DataFrame([[""] * (len(REQUEST_COLUMNS) - 1) + [f"the queue cannot be read: {error}"]],
+                            columns=REQUEST_COLUMNS)  # fmt: skip
+
+
 def _time(stamp: float | None) -> str:
     return "" if not stamp else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp))
