@@ -78,3 +78,21 @@ def test_the_stored_summary_is_the_direct_computation(tmp_path) -> None:
     direct = scope_fit(frame)
     for key in ("accuracy", "acc_low", "acc_high", "b0", "b1", "v11", "lpm_r2", "aggregate_r2"):
         assert stored[key] == pytest.approx(direct[key]), key
+
+
+@pytest.mark.parametrize("truth", [0.05, 0.3, 0.7])
+def test_the_procedures_view_s_share_and_mean_intervals_cover_the_truth(truth: float) -> None:
+    """The Procedures tab's cells (per byte and per token alike): Wilson intervals of preference, detection and
+    match shares over a probe set's items, and mean +/- 1.96 SE of delta-losses and step gaps (skewed here)."""
+    from dataset_builder.leaderboard.procedures import mean_interval, share
+
+    rng = np.random.default_rng(int(truth * 100))
+    shares, means, reps, n = 0, 0, 400, 150  # 150: the published HDS test split's size (about)
+    for _ in range(reps):
+        _, low, high, counted = share(pd.Series((rng.random(n) < truth).astype(float)))
+        shares += low <= truth <= high and counted == n
+        losses = pd.Series(rng.gamma(2.0, truth, n))  # mean 2 * truth, skewed like a loss
+        _, low, high, counted = mean_interval(losses)
+        means += low <= 2 * truth <= high and counted == n
+    assert shares / reps >= 0.92 and means / reps >= 0.92, (shares / reps, means / reps)
+    assert share(pd.Series([1.0, None, 0.0]))[3] == 2  # items outside a family's detection count are left out
