@@ -34,6 +34,8 @@ C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200)
 MIN_TEST_PER_BAND = 385
 """Test problems the default set holds in every C band at least: a 95% interval of +/-5 points at 50%."""
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+SPLIT_ALIASES = {"val": "validation"}
+"""Other names a problem file may give a split: the paper's released grid, HDS and traps files write `val`."""
 SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
 DEFAULT_SEED = 20260418
 DEFAULT_PER_STRATUM = 5
@@ -147,6 +149,22 @@ def draw_operand(rng: random.Random, digits: int, nonzero: int) -> int:
     for position in positions:
         chars[position] = str(rng.randint(1, 9))
     return int("".join(chars))
+
+
+def split_named(raw: str | None) -> str | None:
+    """The split a file's value names: one of SPLITS, or an alias of one (SPLIT_ALIASES); None for any other.
+
+    >>> split_named("val"), split_named(" test "), split_named("dev")
+    ('validation', 'test', None)
+    """
+    value = (raw or "").strip()
+    value = SPLIT_ALIASES.get(value, value)
+    return value if value in SPLITS else None
+
+
+def split_choices() -> str:
+    """The split values a problem file may hold, for error messages."""
+    return ", ".join([*SPLITS, *(f"{alias} (for {split})" for alias, split in SPLIT_ALIASES.items())])
 
 
 def split_order(split: str) -> int:
@@ -305,22 +323,14 @@ def problem_set(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
 def read_csv(path: str | Path) -> list[Problem]:
     """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
 
-    Rows keep their order; `id` becomes problem_id and `split` (train, validation or test) is
-    kept. Without a split column the rows are split 70/15/15 in their file order. A product
-    column (`a_times_b` in the paper's grid, or `product`) must agree with a x b. Problems are
-    unique up to commutativity, as in the default set: 12,34 after 34,12 is refused. Errors name
-    the file, line and value.
+    Rows keep their order; `id` becomes problem_id and `split` (train, validation or test; `val`, the
+    paper's name, is validation) is kept. Without a split column the rows are split 70/15/15 in their
+    file order. A product column (`a_times_b` in the paper's grid, or `product`) must agree with a x b.
+    Problems are unique up to commutativity, as in the default set: 12,34 after 34,12 is refused.
+    Errors name the file, line and value.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ProblemError(f"{path}: no such file; --from-csv takes a CSV file with columns a,b")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        columns = reader.fieldnames or []
-        missing = [c for c in ("a", "b") if c not in columns]
-        if missing:
-            raise ProblemError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}")
-        rows = [(reader.line_num, row) for row in reader]
+    columns, rows = csv_rows(path, ("a", "b"), "--from-csv takes a CSV file with columns a,b")
     if not rows:
         raise ProblemError(f"{path}: no problems in the file")
     ids, pairs, splits = [], [], []
@@ -349,6 +359,38 @@ def read_csv(path: str | Path) -> list[Problem]:
     return [Problem.of(i, a, b, s) for i, (a, b), s in zip(ids, pairs, splits, strict=True)]
 
 
+def csv_rows(path: Path, required: Sequence[str], hint: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the rows (with their line numbers) of a problem file that has every `required` column.
+
+    UTF-8 with or without a byte-order mark, lines ending in LF or CRLF. Anything else is a ProblemError
+    naming the file (and line): no such file, not UTF-8, not CSV, a row with more or fewer fields than
+    the header names (an unquoted comma inside a field, or a cut line).
+    """
+    if not path.is_file():
+        raise ProblemError(f"{path}: no such file; {hint}")
+    rows: list[tuple[int, dict[str, str]]] = []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        try:
+            columns = list(reader.fieldnames or [])
+            missing = [c for c in required if c not in columns]
+            if missing:
+                found = ", ".join(columns) or "none"
+                raise ProblemError(f"{path}: missing column(s) {', '.join(missing)}; found {found}")
+            for row in reader:
+                extra, short = row.get(None) or [], [column for column in columns if row[column] is None]  # type: ignore[call-overload]
+                if extra or short:
+                    count = len(columns) + len(extra) - len(short)
+                    raise ProblemError(f"{path}, line {reader.line_num}: {count} fields, but the header names "
+                                       f"{len(columns)}; quote a field that holds a comma")  # fmt: skip
+                rows.append((reader.line_num, row))
+        except UnicodeDecodeError:
+            raise ProblemError(f"{path}: not UTF-8 text; save it as a UTF-8 CSV file") from None
+        except csv.Error as error:
+            raise ProblemError(f"{path}, line {reader.line_num}: not CSV ({error})") from None
+    return columns, rows
+
+
 def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int:
     raw = (row.get(column) or "").strip()
     if not raw.isdigit() or not raw.isascii():
@@ -363,9 +405,9 @@ def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int
 
 
 def _csv_split(path: Path, line: int, raw: str | None) -> str:
-    split = (raw or "").strip()
-    if split not in SPLITS:
-        raise ProblemError(f"{path}, line {line}: split must be one of {', '.join(SPLITS)}, got {raw!r}")
+    split = split_named(raw)
+    if split is None:
+        raise ProblemError(f"{path}, line {line}: split must be one of {split_choices()}, got {raw!r}")
     return split
 
 

@@ -159,6 +159,7 @@ def test_bounds_refuse_non_positive_values() -> None:
         Bounds(limit=0)
 
 
+SPLIT_CHOICES = r"train, validation, test, val \(for validation\)"
 PAPER_GRID = """id,a,b,a_times_b,digits_a,digits_b,nonzero_a,nonzero_b,C,split
 g-001,47,36,1692,2,2,2,2,16,train
 g-002,8004004,500,4002002000,7,3,3,1,40,test
@@ -213,8 +214,8 @@ def test_csv_without_id_or_split_gets_ids_and_proportional_splits(tmp_path) -> N
         ("a,b,product\n12,3,36\n47,36,\n", r"line 3: product is  but 47 x 36 = 1692"),
         ("a,b\n12,34\n5,6\n12,34\n", r"line 4: 12 x 34 repeats the problem of line 2 \(problems are unique up"),
         ("a,b\n34,12\n12,34\n", r"line 3: 12 x 34 repeats the problem of line 2"),
-        ("a,b,split\n12,34,train\n5,6,dev\n", r"line 3: split must be one of train, validation, test, got 'dev'"),
-        ("a,b,split\n12,34,\n", r"line 2: split must be one of train, validation, test, got ''"),
+        ("a,b,split\n12,34,train\n5,6,dev\n", rf"line 3: split must be one of {SPLIT_CHOICES}, got 'dev'"),
+        ("a,b,split\n12,34,\n", rf"line 2: split must be one of {SPLIT_CHOICES}, got ''"),
         ("a,b\n0,5\n", r"line 2: column a is 0, outside 1 to 999999999"),
         ("a,b\n-5,5\n", r"line 2: column a must be a positive integer, got '-5'"),
         ("a,b\n\uff15,5\n", r"line 2: column a must be a positive integer"),

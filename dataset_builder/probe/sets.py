@@ -10,7 +10,6 @@ check every derived field against the definitions.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..configs import HDS_TYPES, TRAP_TYPES
-from ..problems import SPLITS, Problem, ProblemError, assign_splits
+from ..problems import Problem, ProblemError, assign_splits, csv_rows, split_choices, split_named
 from .costs import HEURISTICS, Costs, bases, costs
 
 T = TypeVar("T")
@@ -244,17 +243,6 @@ HDS_COLUMNS = tuple(HDSItem.__dataclass_fields__)
 TRAP_COLUMNS = tuple(Trap.__dataclass_fields__)
 
 
-def _rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    if not path.is_file():
-        raise ProblemError(f"{path}: no such file")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ProblemError(f"{path}: missing column(s) {', '.join(missing)}")
-        return [(reader.line_num, row) for row in reader]
-
-
 def _operand(path: Path, line: int, row: dict[str, str], column: str) -> int:
     raw = (row.get(column) or "").strip()
     if not raw.isdigit() or not raw.isascii() or not 1 <= int(raw) <= 999_999_999:
@@ -275,12 +263,13 @@ def read_hds_csv(path: str | Path) -> list[HDSItem]:
     """The paper's released HDS file (or one like it), every derived column checked."""
     path = Path(path)
     items = []
-    for line, row in _rows(path, HDS_COLUMNS):
+    for line, row in csv_rows(path, HDS_COLUMNS, "--hds-csv takes the paper's HDS file or one like it")[1]:
         a, b = _operand(path, line, row, "a"), _operand(path, line, row, "b")
-        family, split = row["design_family"].strip(), row["split"].strip()
-        if family not in HEURISTICS or split not in SPLITS:
+        family, split = row["design_family"].strip(), split_named(row["split"])
+        if family not in HEURISTICS or split is None:
             raise ProblemError(f"{path}, line {line}: design_family must be one of {', '.join(HEURISTICS)} and "
-                               f"split one of {', '.join(SPLITS)}; got {family!r}, {split!r}")  # fmt: skip
+                               f"split one of {split_choices()}; got {row['design_family']!r}, "
+                               f"{row['split']!r}")  # fmt: skip
         item = HDSItem.of(row["id"].strip(), a, b, family, row["category"].strip(), split, row["notes"].strip())
         derived = {k: v for k, v in asdict(item).items() if k in ("product", "canonical_target_heuristic",
                    "canonical_target_margin", "ot_cost", "dd_cost", "rc_cost", "digit_total", "nonzero_total",
@@ -291,11 +280,15 @@ def read_hds_csv(path: str | Path) -> list[HDSItem]:
 
 
 def read_traps_csv(path: str | Path) -> list[Trap]:
-    """The paper's released traps file (or one like it): product and digit statistics checked."""
+    """The paper's released traps file (or one like it): product and digit statistics checked. A split column,
+    where the file has one, must say test: traps are test items only."""
     path = Path(path)
     traps = []
-    for line, row in _rows(path, TRAP_COLUMNS):
+    for line, row in csv_rows(path, TRAP_COLUMNS, "--traps-csv takes the paper's traps file or one like it")[1]:
         a, b = _operand(path, line, row, "a"), _operand(path, line, row, "b")
+        if "split" in row and split_named(row["split"]) != "test":
+            raise ProblemError(f"{path}, line {line}: split is {row['split']!r}, but traps are test items only; "
+                               "write test (or drop the split column)")  # fmt: skip
         problem = Problem.of(row["id"].strip(), a, b, "test")
         _check(path, line, row, {"product": problem.product, "digit_total": problem.digit_total,
                                  "nonzero_total": problem.nonzero_total, "complexity_c": problem.C})  # fmt: skip
