@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import stat
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from dataset_builder.leaderboard.ingest import Benchmark
 from dataset_builder.leaderboard.simulate import DATE, lm_eval_files, right
 from dataset_builder.leaderboard.store import Store
 from dataset_builder.leaderboard.submission import Form, submit
+from dataset_builder.leaderboard.upload import Rejected, read_upload
 
 TASKS = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 RESULTS = f"results_{DATE}.json"
@@ -124,6 +127,44 @@ def patched_zip(files: Files, patch: Callable[[zipfile.ZipInfo], None]) -> Files
                 patch(info)
             archive.writestr(info, data)
     return [("run.zip", buffer.getvalue())]
+
+
+def damaged_deflate(member: int, where: float, value: int | None) -> Callable[[Files], Files]:
+    """A zip of the run whose central directory is intact but one member's deflate stream is damaged: the byte at
+    `where` (a share of its compressed length) set to `value`, or with `value` None the stream cut there (its
+    compressed size rewritten in both headers; the bytes past it are left where they were)."""
+
+    def damage(files: Files) -> Files:
+        data = bytearray(zipped(*[(f"out/{n}", d) for n, d in files]))
+        info = zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()[member]
+        start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+        at = start + min(int(info.compress_size * where), info.compress_size - 1)
+        if value is not None:
+            data[at] = value if data[at] != value else value ^ 0xFF
+            return [("run.zip", bytes(data))]
+        local = info.header_offset
+        central = data.find(data[local + 4 : local + 18], data.find(b"PK\x01\x02")) - 6  # the same fields
+        assert data[central : central + 4] == b"PK\x01\x02"
+        for size_at in (local + 18, central + 20):  # the compressed size, in the local and the central header
+            data[size_at : size_at + 4] = (at - start).to_bytes(4, "little")
+        return [("run.zip", bytes(data))]
+
+    return damage
+
+
+DEFLATE_DAMAGE = {
+    f"member {member} {label}": (damaged_deflate(member, where, value), f"member 'out/{name}' is corrupt")
+    for member, name in enumerate((RESULTS, NUMERALS, WORDS))
+    for label, where, value in (
+        ("with an invalid block type", 0.0, 0xFF),
+        ("with a stored block of wrong length", 0.0, 0x00),
+        ("with a bad byte a third in", 1 / 3, 0x5A),
+        ("with a bad byte two thirds in", 2 / 3, 0xA5),
+        ("with a bad byte near the end", 0.95, 0x00),
+        ("cut in half", 0.5, None),
+    )
+}
+"""Archive faults that zlib reports (zlib.error, EOFError) or that only the CRC reveals: each names its member."""
 
 
 def corrupt_zip(files: Files) -> Files:
@@ -372,6 +413,7 @@ UPLOAD_CASES: dict[str, tuple[Callable[[Files], Files], str]] = {
         "uses compression method 14",
     ),
     "a corrupt member": (corrupt_zip, "is corrupt (BadZipFile); zip the files again"),
+    **DEFLATE_DAMAGE,
 }
 
 NAME_CASES: dict[str, tuple[Form, str]] = {
@@ -505,6 +547,31 @@ def test_a_zip_bomb_is_stopped_at_the_unpack_limit(
     message = submit(store, reference, paths_of([("run.zip", data)], tmp_path / "up"), FORM)
     reason = "is corrupt" if lie else "the upload unpacks to more than 4 MB"
     assert_refused(store, message, reason)
+
+
+def test_no_damage_to_a_zip_escapes_as_anything_but_a_refusal(run_files: Files) -> None:
+    """Seeded random damage anywhere in a zip of the run (bytes changed, the file cut, bytes inserted): each
+    archive is read or refused with a reason, never a zlib, struct or seek error from inside zipfile."""
+    archive = zipped(*[(f"out/{name}", data) for name, data in run_files])
+    rng = random.Random(19)
+    outcomes = Counter()
+    for _ in range(1500):
+        data = bytearray(archive)
+        kind = rng.random()
+        if kind < 0.7:
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif kind < 0.85:
+            data = data[: rng.randrange(len(data))]
+        else:
+            at = rng.randrange(len(data))
+            data[at:at] = rng.randbytes(rng.randint(1, 20))
+        try:
+            read_upload([("run.zip", bytes(data))])
+            outcomes["read"] += 1
+        except Rejected as error:
+            outcomes["corrupt member" if "is corrupt (" in str(error) else "refused"] += 1
+    assert outcomes["corrupt member"] > 100 and outcomes["refused"] > 100, outcomes
 
 
 def test_an_absurd_answer_is_scored_wrong_and_the_run_is_stored(

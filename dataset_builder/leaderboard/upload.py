@@ -13,8 +13,10 @@ import hashlib
 import io
 import re
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -28,6 +30,10 @@ MAX_RESULTS_BYTES = 20 * 2**20
 BLOCK = 2**20
 SAFE_PART = re.compile(r"[A-Za-z0-9._+=@,-]{1,128}")
 """One folder or file name inside a zip: what lm-eval writes (model names with __, dates with T and :)."""
+ARCHIVE_FAULTS = (zipfile.BadZipFile, zlib.error, struct.error, OSError, EOFError, ValueError, NotImplementedError,
+                  RuntimeError)  # fmt: skip
+"""What zipfile raises for a damaged archive: a bad header or CRC, a broken deflate stream (zlib.error), a cut
+one (EOFError), a field it cannot unpack (struct.error), a name it cannot decode (ValueError)."""
 IGNORED = ("__MACOSX/", ".DS_Store")
 """What archivers add beside the files (macOS resource forks): skipped, never read."""
 
@@ -103,7 +109,7 @@ def _unzip(name: str, source: IO[bytes], folder: Path, kept: dict[str, Path], bu
     try:
         archive = zipfile.ZipFile(source)
         infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    except ARCHIVE_FAULTS:
         raise Rejected(f"{name} is not a valid zip file") from None
     members = [i for i in infos if not i.is_dir() and not i.filename.startswith(IGNORED)]
     if len(members) > MAX_ZIP_MEMBERS:
@@ -130,7 +136,9 @@ def _unzip(name: str, source: IO[bytes], folder: Path, kept: dict[str, Path], bu
         try:
             with archive.open(info) as member:
                 _keep(path.name, where, member, folder, kept, budget)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
+        except Rejected:
+            raise
+        except ARCHIVE_FAULTS as error:
             raise Rejected(f"{where} is corrupt ({type(error).__name__}); zip the files again") from None
 
 
