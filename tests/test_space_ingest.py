@@ -236,6 +236,66 @@ def test_a_submitter_is_rate_limited_by_accepted_submissions_until_the_hour_pass
     assert submit(store, reference, paths, form).startswith("submission #10 duplicate")
 
 
+@pytest.mark.parametrize(("earlier", "burst", "stored"), [(0, 8, 5), (0, 3, 3), (3, 6, 2), (5, 4, 0)])
+def test_a_burst_of_submissions_stores_exactly_what_the_limit_allows(
+    earlier: int, burst: int, stored: int, run_files, reference, tmp_path: Path
+) -> None:
+    """`burst` submissions of one submitter at once, on threads as Gradio runs handlers, after `earlier` ones: the
+    count and the record share one transaction, so exactly min(burst, 5 - earlier) are stored."""
+    from dataset_builder.leaderboard.submission import OVER_LIMIT, Form, submit
+
+    store = Store(tmp_path / "board.sqlite")
+    paths = []
+    for name, data in run_files:
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    form = Form("m", "F", submitter="busy")
+    for _ in range(earlier):
+        assert "rejected" not in submit(store, reference, paths, form)
+    start, messages = threading.Barrier(burst), []
+
+    def submitter() -> None:
+        start.wait()
+        messages.append(submit(store, reference, paths, form))
+
+    threads = [threading.Thread(target=submitter) for _ in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(m == OVER_LIMIT for m in messages) == [False] * stored + [True] * (burst - stored), messages
+    assert store.recent_submissions("busy", 3600) == earlier + stored
+    assert store.counts()["submissions"] == earlier + stored  # an over-limit submission leaves no record
+
+
+def test_a_burst_from_board_processes_sharing_one_store_stores_five(run_files, reference, tmp_path: Path) -> None:
+    """Eight processes (two boards on one store, say) submit for one submitter at the same moment: five are stored."""
+    import multiprocessing
+
+    from dataset_builder.leaderboard.submission import OVER_LIMIT, Form, submit
+
+    Store(tmp_path / "board.sqlite")
+    paths = []
+    for name, data in run_files:
+        (tmp_path / name).write_bytes(data)
+        paths.append(str(tmp_path / name))
+    context = multiprocessing.get_context("fork")
+    start, messages = context.Barrier(8), context.Queue()
+
+    def submitter() -> None:
+        start.wait()
+        messages.put(submit(Store(tmp_path / "board.sqlite"), reference, paths, Form("m", "F", submitter="busy")))
+
+    processes = [context.Process(target=submitter) for _ in range(8)]
+    for process in processes:
+        process.start()
+    outcomes = sorted(messages.get(timeout=120) == OVER_LIMIT for _ in processes)
+    for process in processes:
+        process.join()
+    assert outcomes == [False] * 5 + [True] * 3
+    assert Store(tmp_path / "board.sqlite").counts()["submissions"] == 5
+
+
 def test_a_hub_repo_that_cannot_be_read_is_named_in_the_error() -> None:
     with pytest.raises(FileNotFoundError, match="could not read the problems of the dataset repo someone/mmmult"):
         load_reference("someone/mmmult")

@@ -144,6 +144,18 @@ class Entry:
     """The seed of the build the run was evaluated on; None for the public one."""
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` accepted submissions (duplicates included, refusals not) per submitter in `seconds`."""
+
+    count: int
+    seconds: float
+
+
+class OverLimit(Exception):
+    """A submission that its submitter's rate limit does not allow; nothing of it was stored."""
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -188,16 +200,28 @@ class Store:
             kept[name] = digest
         return kept
 
-    def add(self, entry: Entry, upload: Upload, verdict: Verdict, request_id: str | None = None) -> int:
+    def add(
+        self,
+        entry: Entry,
+        upload: Upload,
+        verdict: Verdict,
+        request_id: str | None = None,
+        limit: RateLimit | None = None,
+    ) -> int:
         """Record one accepted submission in a single transaction; returns its id.
 
         With `request_id`, the run is the board's own evaluation of that request: labelled so, and
-        recorded once (a second board process that ingests it too gets the first one's id)."""
-        kept = self.keep_files(upload)
+        recorded once (a second board process that ingests it too gets the first one's id). With `limit`,
+        the submitter's recent submissions are counted in the same transaction that records this one (it
+        holds SQLite's write lock from the count to the commit), so that of N submissions at once exactly
+        min(N, allowance) are stored; the others raise OverLimit."""
         samples_hash = verdict.samples_hash
         with closing(self.connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                if limit is not None and _recent(db, entry.submitter, limit.seconds) >= limit.count:
+                    raise OverLimit(entry.submitter)
+                kept = self.keep_files(upload)
                 if request_id is not None:
                     row = db.execute("SELECT submission_id FROM evaluated_requests WHERE request_id = ?",
                                      (request_id,)).fetchone()  # fmt: skip
@@ -349,11 +373,7 @@ class Store:
     def recent_submissions(self, submitter: str, seconds: float) -> int:
         """Accepted submissions (duplicates included, refusals not) of one submitter in the last `seconds`."""
         with closing(self.connect()) as db:
-            row = db.execute(
-                "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ? AND status != 'rejected'",
-                (submitter, time.time() - seconds),
-            ).fetchone()
-        return int(row["n"])
+            return _recent(db, submitter, seconds)
 
     def counts(self) -> dict[str, int]:
         with closing(self.connect()) as db:
@@ -361,6 +381,14 @@ class Store:
                 table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
                 for table in ("submissions", "task_results", "items", "procedure_items", "load_cells", "fits", "files")
             }
+
+
+def _recent(db: sqlite3.Connection, submitter: str, seconds: float) -> int:
+    row = db.execute(
+        "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ? AND status != 'rejected'",
+        (submitter, time.time() - seconds),
+    ).fetchone()
+    return int(row["n"])
 
 
 def _missing(value: object) -> bool:

@@ -14,10 +14,11 @@ from typing import TypeVar
 
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_link, check_name, check_params, check_seed
-from .store import Entry, Store
+from .store import Entry, OverLimit, RateLimit, Store
 
 RATE_LIMIT = 5
 RATE_WINDOW_SECONDS = 3600
+OVER_LIMIT = f"rejected: at most {RATE_LIMIT} accepted submissions per hour per submitter; try again later"
 REFUSED = "(refused)"
 T = TypeVar("T")
 
@@ -64,8 +65,9 @@ def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, acc
     if problems:
         sid = store.reject(entry, "; ".join(problems))
         return f"submission #{sid} rejected: " + "; ".join(problems)
-    if store.recent_submissions(entry.submitter, RATE_WINDOW_SECONDS) >= RATE_LIMIT:
-        return f"rejected: at most {RATE_LIMIT} accepted submissions per hour per submitter; try again later"
+    limit = RateLimit(RATE_LIMIT, RATE_WINDOW_SECONDS)
+    if store.recent_submissions(entry.submitter, limit.seconds) >= limit.count:  # spares reading the upload
+        return OVER_LIMIT
     try:
         drawn = benchmark if entry.seed is None else benchmark.fresh(entry.seed)
         if drawn is benchmark:  # the published seed, typed out
@@ -75,6 +77,9 @@ def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, acc
     except Rejected as error:
         sid = store.reject(entry, str(error))
         return f"submission #{sid} rejected: {error}"
-    sid = store.add(entry, upload, verdict)
+    try:
+        sid = store.add(entry, upload, verdict, limit=limit)
+    except OverLimit:  # others of the same submitter were stored while this one was checked
+        return OVER_LIMIT
     stored = store.submission(sid)
     return f"submission #{sid} {stored['status']}\n{stored['log']}"
