@@ -68,6 +68,29 @@ class QueueError(UserError):
 
 
 @dataclass(frozen=True)
+class SetAside:
+    """A file among the queue's requests that is not a request of this queue (damaged, or made by hand with
+    fields that do not agree): no worker acts on it, and workers and the Requests page say why."""
+
+    file: str
+    """Where it is: its path, or hf://datasets/OWNER/NAME/requests/<name>.json."""
+    name: str
+    """Its name without .json: the id of the request it would be."""
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file} is not a request of this queue ({self.reason}); fix or remove it"
+
+
+class NotARequest(QueueError):
+    """A request file that is not a request of this queue (see SetAside)."""
+
+    def __init__(self, aside: SetAside) -> None:
+        super().__init__(str(aside))
+        self.aside = aside
+
+
+@dataclass(frozen=True)
 class EvalRequest:
     """One evaluation request and what became of it."""
 
@@ -219,10 +242,10 @@ def request_json(request: EvalRequest) -> dict[str, Any]:
     return values
 
 
-def read_request(text: str | bytes, where: str) -> tuple[EvalRequest, float | None]:
-    """A request file's request and lease expiry (the Hub queue keeps it in the file; None: no lease there),
-    or a QueueError naming the file: a queue that workers share (or a Hub repo's writers) can hold a damaged
-    or hand-made file, and a request's id names the paths a worker writes to."""
+def read_request(text: str | bytes, where: str, name: str) -> tuple[EvalRequest, float | None]:
+    """The request and lease expiry (the Hub queue keeps it in the file; None: no lease there) of the request
+    file `name`.json, or NotARequest naming the file: a queue that workers share (or a Hub repo's writers) can
+    hold a damaged or hand-made file, and a request's id names the paths a worker writes to."""
     try:
         values = json.loads(text)
         if not isinstance(values, dict):
@@ -238,8 +261,12 @@ def read_request(text: str | bytes, where: str) -> tuple[EvalRequest, float | No
             raise ValueError(f"lease_expires {expires!r} is not a time")
         if check_request(request).id != request.id:
             raise ValueError(f"its id {request.id!r} is not the one its model, revision, precision and channels make")
-    except (ValueError, TypeError, KeyError, QueueError) as error:
-        raise QueueError(f"{where} is not a request of this queue ({error}); fix or remove it") from None
+        if request.id != name:
+            raise ValueError(f"its id {request.id!r} is not its file's name {name!r}")
+    except KeyError as error:
+        raise NotARequest(SetAside(where, name, f"it has no field {error.args[0]!r}")) from None
+    except (ValueError, TypeError, QueueError) as error:
+        raise NotARequest(SetAside(where, name, str(error))) from None
     return request, expires
 
 
@@ -256,7 +283,10 @@ class Queue(Protocol):
     def get(self, request_id: str) -> EvalRequest | None: ...
 
     def requests(self) -> list[EvalRequest]:
-        """Every request, oldest first."""
+        """Every request, oldest first; files that are not requests are left out (set_aside names them)."""
+
+    def set_aside(self) -> list[SetAside]:
+        """The files among the requests that are not requests of this queue, with why: never run."""
 
     def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
         """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
@@ -289,22 +319,39 @@ class LocalQueue:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
     def submit(self, request: EvalRequest) -> EvalRequest:
-        """Queue a checked request; refused while the same one is pending, running or done."""
+        """Queue a checked request; refused while the same one is pending, running or done, or while its file
+        is set aside (it is the owner's to fix or remove)."""
         request = check_request(request)
         entered = queued(request, self.get(request.id))
         self._write(entered)
         return entered
 
     def get(self, request_id: str) -> EvalRequest | None:
+        """The request of that id; None when there is none, NotARequest when its file is not a request."""
         path = self.root / "requests" / f"{request_id}.json"
-        if not path.is_file():
+        try:
+            return read_request(path.read_bytes(), str(path), request_id)[0]
+        except FileNotFoundError:
             return None
-        return read_request(path.read_bytes(), str(path))[0]
 
     def requests(self) -> list[EvalRequest]:
-        """Every request, oldest first."""
-        found = [self.get(path.stem) for path in (self.root / "requests").glob("*.json")]
-        return sorted((r for r in found if r is not None), key=age)
+        """Every request, oldest first; files that are not requests are left out (set_aside names them)."""
+        return self._scan()[0]
+
+    def set_aside(self) -> list[SetAside]:
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[EvalRequest], list[SetAside]]:
+        found, aside = [], []
+        for path in sorted((self.root / "requests").glob("*.json")):
+            try:
+                request = self.get(path.stem)
+            except NotARequest as refused:
+                aside.append(refused.aside)
+                continue
+            if request is not None:  # None: removed since the folder was listed
+                found.append(request)
+        return sorted(found, key=age), aside
 
     def results_dir(self, request_id: str) -> Path:
         return self.root / "results" / request_id
@@ -320,7 +367,10 @@ class LocalQueue:
         for request in self.requests():
             if request.status in (DONE, FAILED) or not self._take_lease(request.id, worker, lease_seconds):
                 continue
-            current = self.get(request.id)
+            try:
+                current = self.get(request.id)
+            except NotARequest:  # damaged since it was read: set aside, never run
+                current = None
             if current is None or current.status in (DONE, FAILED):  # finished while we took the lease
                 self.release(request.id, worker)
                 continue

@@ -52,8 +52,10 @@ from .eval_queue import (
     RUNNING,
     EvalRequest,
     LocalQueue,
+    NotARequest,
     Queue,
     QueueError,
+    SetAside,
     age,
     check_request,
     queued,
@@ -78,10 +80,11 @@ class Held:
 
 @dataclass(frozen=True)
 class Head:
-    """The repo at one commit: the commit's sha and every request in it, by id."""
+    """The repo at one commit: the commit's sha, every request in it by id, and the files that are not requests."""
 
     sha: str
     requests: dict[str, Held]
+    set_aside: tuple[SetAside, ...] = ()
 
 
 def open_queue(spec: str | Path, endpoint: str | None = None) -> Queue:
@@ -114,8 +117,10 @@ class HubQueue:
         weakref.finalize(self, shutil.rmtree, self.work, ignore_errors=True)
         for folder in ("results", "logs"):
             (self.work / folder).mkdir()
-        self._parsed: dict[str, Held] = {}
+        self._parsed: dict[str, Held | SetAside] = {}
         """Request files read, by blob id: each content is downloaded once."""
+        self._last: Head | None = None
+        """The head this queue read last."""
         self._leases: dict[tuple[str, str], float] = {}
         """(request id, worker): the lease expiry this queue last committed."""
 
@@ -124,6 +129,9 @@ class HubQueue:
         request = check_request(request)
 
         def enter(head: Head) -> tuple[EvalRequest, list[CommitOperationAdd]]:
+            for aside in head.set_aside:
+                if aside.name == request.id:
+                    raise NotARequest(aside)
             held = head.requests.get(request.id)
             entered = queued(request, held.request if held else None)
             return entered, [request_file(entered, None)]
@@ -135,8 +143,12 @@ class HubQueue:
         return held.request if held else None
 
     def requests(self) -> list[EvalRequest]:
-        """Every request, oldest first."""
+        """Every request, oldest first; files that are not requests are left out (set_aside names them)."""
         return sorted((held.request for held in self._head().requests.values()), key=age)
+
+    def set_aside(self) -> list[SetAside]:
+        """The files that are not requests, in the head this queue read last (read now if it read none)."""
+        return list((self._last or self._head()).set_aside)
 
     def claim(self, worker: str, lease_seconds: float) -> EvalRequest | None:
         """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
@@ -268,10 +280,18 @@ class HubQueue:
             except RemoteEntryNotFoundError:
                 files = []  # no request yet
             self._parsed = {f.blob_id: self._parsed.get(f.blob_id) or self._read(f.path, sha) for f in files}
-        return Head(sha, {PurePosixPath(f.path).stem: self._parsed[f.blob_id] for f in files})
+        read = {PurePosixPath(f.path).stem: self._parsed[f.blob_id] for f in files}
+        self._last = Head(sha, {name: held for name, held in read.items() if isinstance(held, Held)},
+                          tuple(aside for aside in read.values() if isinstance(aside, SetAside)))  # fmt: skip
+        return self._last
 
-    def _read(self, path: str, sha: str) -> Held:
-        return Held(*read_request(self._download(path, sha).read_bytes(), f"{self.spec}/{path}"))
+    def _read(self, path: str, sha: str) -> Held | SetAside:
+        """A request file's request, or why it is set aside."""
+        try:
+            text = self._download(path, sha).read_bytes()
+            return Held(*read_request(text, f"{self.spec}/{path}", PurePosixPath(path).stem))
+        except NotARequest as refused:
+            return refused.aside
 
     def _download(self, path: str, sha: str) -> Path:
         return Path(self.api.hf_hub_download(self.repo_id, path, repo_type=REPO_TYPE, revision=sha,

@@ -294,12 +294,34 @@ def test_the_commands_take_a_hub_queue(hub: HubServer) -> None:
     )
 
 
-def test_a_hand_made_request_file_in_the_repo_is_named_and_not_run(hub: HubServer) -> None:
+def test_a_hand_made_request_file_in_the_repo_is_set_aside_and_not_run(hub: HubServer) -> None:
     queue = HubQueue(SPEC, hub.url)
     queued = queue.submit(TEXT)
     forged = {**json.loads(hub.files(REPO)[f"requests/{queued.id}.json"]), "id": "../../logs/x"}
     hub.commit(REPO, {f"requests/{queued.id}.json": json.dumps(forged).encode()}, [], "a hand-made file")
     before = head(hub)
-    with pytest.raises(QueueError, match=rf"{SPEC}/requests/{queued.id}\.json is not a request of this queue") as err:
-        HubQueue(SPEC, hub.url).claim("w", 60)
-    assert "its id '../../logs/x' is not the one" in str(err.value) and head(hub) == before  # nothing committed
+    worker_queue = HubQueue(SPEC, hub.url)
+    assert worker_queue.claim("w", 60) is None and head(hub) == before  # nothing committed
+    (aside,) = worker_queue.set_aside()
+    assert (aside.file, aside.name) == (f"{SPEC}/requests/{queued.id}.json", queued.id)
+    assert "its id '../../logs/x' is not the one" in aside.reason
+    with pytest.raises(QueueError, match=rf"{SPEC}/requests/{queued.id}\.json is not a request of this queue"):
+        worker_queue.submit(TEXT)
+    assert head(hub) == before
+
+
+def test_a_worker_sets_a_damaged_file_in_the_repo_aside_and_runs_the_rest(hub: HubServer, monkeypatch, capsys) -> None:
+    writes = ("import pathlib, sys; out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True); "
+              "(out / 'results_1.json').write_text('{}')")  # fmt: skip
+    monkeypatch.setattr(worker, "eval_command", fake_eval(writes))
+    queue = HubQueue(SPEC, hub.url)
+    hub.commit(REPO, {"requests/broken.json": b"{not json"}, [], "a damaged file")
+    good = [queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))]
+    assert worker.work(queue, "w1", 60, once=True, poll=1) == 2
+    assert [stored(hub, request.id)["status"] for request in good] == [DONE, DONE]
+    named = [line for line in capsys.readouterr().out.splitlines() if "set aside" in line]
+    assert named == [
+        f"w1: set aside {SPEC}/requests/broken.json is not a request of this queue (Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1)); fix or remove it; no worker runs it"
+    ]
+    assert hub.files(REPO)["requests/broken.json"] == b"{not json"

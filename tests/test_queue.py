@@ -90,47 +90,77 @@ def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_pa
     assert queue.finish(taken, DONE).status == DONE and queue.get(queued.id).reason is None
 
 
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [
-        (b"{not json", "Expecting property name"),
-        (b"[1, 2]", "a JSON list, not an object"),
-        (b'{"model": "m"}', "'channels'"),
-        (b"\xff\xfe", "Expecting value"),
-    ],
-)
-def test_a_damaged_request_file_is_named_with_what_to_do(tmp_path: Path, content: bytes, reason: str) -> None:
+DAMAGED = {
+    "not JSON": (b"{not json", "Expecting property name"),
+    "a list": (b"[1, 2]", "a JSON list, not an object"),
+    "missing fields": (b'{"model": "m"}', "it has no field 'channels'"),
+    "not UTF-8": (b"\xff\xfe", "Expecting value"),
+    "empty": (b"", "Expecting value"),
+}
+HAND_MADE = {
+    "an id that names another path": ({"id": "../../outside"}, "its id '../../outside' is not the one its model"),
+    "channels as a string": ({"channels": "text"}, "channels must be some of text, image, audio; got t, e, x, t"),
+    "an unknown status": ({"status": "hacked"}, "status 'hacked'"),
+    "a time in words": ({"submitted": "yesterday"}, "time 'yesterday'"),
+    "markup for a model": ({"model": "<img src=x onerror=alert(1)>"}, "a Hub id USER/NAME or an API model name"),
+    "a number among eval_args": ({"eval_args": ["--limit", 5]}, "eval_args must be strings"),
+    "a lease in words": ({"lease_expires": "never"}, "lease_expires 'never' is not a time"),
+    "an unknown field": ({"owner": "me"}, "unexpected keyword argument 'owner'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_damaged_request_file_is_set_aside_and_the_good_requests_run(tmp_path: Path, case: str) -> None:
+    content, reason = DAMAGED[case]
     queue = LocalQueue(tmp_path)
-    (tmp_path / "requests" / "broken.json").write_bytes(content)
-    with pytest.raises(QueueError, match=r"broken\.json is not a request of this queue") as refused:
-        queue.requests()
-    assert reason in str(refused.value) and str(refused.value).endswith("fix or remove it")
+    good = queue.submit(TEXT)
+    path = tmp_path / "requests" / "broken.json"
+    path.write_bytes(content)
+    assert queue.requests() == [good]
+    (aside,) = queue.set_aside()
+    assert (aside.file, aside.name) == (str(path), "broken") and reason in aside.reason
+    assert str(aside) == f"{path} is not a request of this queue ({aside.reason}); fix or remove it"
+    assert queue.claim("w", 60).id == good.id and queue.claim("w", 60) is None
+    assert [p.name for p in (tmp_path / "leases").iterdir()] == [good.id] and path.read_bytes() == content
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"id": "../../outside"}, "its id '../../outside' is not the one its model"),
-        ({"channels": "text"}, "channels must be some of text, image, audio; got t, e, x, t"),
-        ({"status": "hacked"}, "status 'hacked'"),
-        ({"submitted": "yesterday"}, "time 'yesterday'"),
-        ({"model": "<img src=x onerror=alert(1)>"}, "a Hub id USER/NAME or an API model name"),
-        ({"eval_args": ["--limit", 5]}, "eval_args must be strings"),
-        ({"lease_expires": "never"}, "lease_expires 'never' is not a time"),
-        ({"owner": "me"}, "unexpected keyword argument 'owner'"),
-    ],
-)
-def test_a_hand_made_request_file_is_refused_and_nothing_is_run(tmp_path: Path, change: dict, reason: str) -> None:
+@pytest.mark.parametrize("case", sorted(HAND_MADE))
+def test_a_hand_made_request_file_is_set_aside_and_nothing_is_run(tmp_path: Path, case: str) -> None:
     """A request's id names the paths a worker writes (results/<id>/, logs/<id>.log): it must be the one
     its fields make, like every other field a worker acts on."""
+    change, reason = HAND_MADE[case]
     queue = LocalQueue(tmp_path)
     queued = queue.submit(TEXT)
     path = tmp_path / "requests" / f"{queued.id}.json"
     path.write_text(json.dumps({**request_json(queued), **change}))
-    with pytest.raises(QueueError, match=f"{re.escape(str(path))} is not a request of this queue") as refused:
-        queue.claim("w", 60)
-    assert reason in str(refused.value)
+    assert queue.claim("w", 60) is None and queue.requests() == []
+    (aside,) = queue.set_aside()
+    assert aside.file == str(path) and reason in aside.reason
     assert not list((tmp_path / "leases").iterdir()) and not (tmp_path / "outside").exists()
+    with pytest.raises(QueueError, match=f"{re.escape(str(path))} is not a request of this queue"):
+        queue.submit(TEXT)  # the same request again: its file is the owner's to fix or remove first
+
+
+def test_a_request_file_under_another_request_s_name_is_set_aside(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(TEXT)
+    copy = tmp_path / "requests" / "org_other__main__auto__text.json"
+    copy.write_text(json.dumps(request_json(queued)))
+    (aside,) = queue.set_aside()
+    assert aside.reason == f"its id {queued.id!r} is not its file's name 'org_other__main__auto__text'"
+    assert [r.id for r in queue.requests()] == [queued.id]
+
+
+def test_a_worker_names_a_set_aside_file_and_runs_the_good_requests(small_build: Path, tmp_path: Path) -> None:
+    """Before, one damaged file made `mmmult worker` exit 2 before it ran anything: the queue stalled."""
+    queue = LocalQueue(tmp_path / "queue")
+    good = queue.submit(replace(TEXT, perceive=False, eval_args=("--limit", "2")))
+    (queue.root / "requests" / "broken.json").write_text('{"model": "<b>hand-made</b>"}')
+    result = mmmult("worker", "--queue", str(queue.root), "--data", str(small_build), "--once")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("set aside") == 1
+    assert f"set aside {queue.root / 'requests' / 'broken.json'} is not a request of this queue (" in result.stdout
+    assert "finished 1 request(s)" in result.stdout and queue.get(good.id).status == DONE
 
 
 def test_of_many_workers_claiming_at_once_exactly_one_gets_each_request(tmp_path: Path) -> None:

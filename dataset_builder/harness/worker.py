@@ -75,10 +75,15 @@ def _ended(process: subprocess.Popen[bytes], seconds: float) -> bool:
 
 
 def work(queue: Queue, worker: str, lease_seconds: float, once: bool, poll: float) -> int:
-    """Run requests until there are none (with `once`) or forever; returns how many this worker finished."""
-    finished = 0
+    """Run requests until there are none (with `once`) or forever; returns how many this worker finished.
+    Files among the requests that are not requests are named once each in the log, and never run."""
+    finished, named = 0, set()
     while True:
         request = queue.claim(worker, lease_seconds)
+        for aside in queue.set_aside():
+            if aside not in named:
+                named.add(aside)
+                print(f"{worker}: set aside {aside}; no worker runs it", flush=True)
         if request is None:
             if once:
                 return finished

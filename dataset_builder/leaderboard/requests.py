@@ -20,6 +20,8 @@ from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
 from .store import Entry, Store
 
+SET_ASIDE = "set aside"
+"""The status the Requests page shows for a file in the queue that is not a request (eval_queue.SetAside)."""
 REQUEST_COLUMNS = ["model", "revision", "precision", "model type", "channels", "submitter", "status", "submitted",
                    "finished", "on the board", "reason"]  # fmt: skip
 
@@ -97,10 +99,12 @@ def ingest_finished(queue: Queue, store: Store, benchmark: Benchmark) -> list[in
 
 
 def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
-    """Every request, newest first, with its status, what it became on the board, and why it failed."""
-    stored = store.evaluated()
-    rows = []
-    for request in reversed(queue.requests()):
+    """Every request, newest first, with its status, what it became on the board, and why it failed; first, the
+    files among the requests that are not requests, with why (no worker runs them)."""
+    stored, requests = store.evaluated(), queue.requests()
+    rows = [["", "", "", "", "", "", SET_ASIDE, "", "", "", f"{aside}; no worker runs it"]
+            for aside in queue.set_aside()]  # fmt: skip
+    for request in reversed(requests):
         board = stored.get(request.id)
         shown = "" if board is None else f"#{board['submission_id']} {board['status']}"
         reason = request.reason or (board["log"] if board and board["status"] == "rejected" else "")
@@ -111,8 +115,8 @@ def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
 
 
 def requests_page(queue: Queue, store: Store, benchmark: Benchmark) -> pd.DataFrame:
-    """The Requests tab: finished runs ingested, then every request; a queue that cannot be read (a damaged
-    request file, an unreachable repo) shows why in place of the table, not as an error page."""
+    """The Requests tab: finished runs ingested, then every request; a queue that cannot be read (an unreachable
+    repo) shows why in place of the table, not as an error page."""
     try:
         ingest_finished(queue, store, benchmark)
         return requests_table(queue, store)
