@@ -58,6 +58,10 @@ HUB_MODEL_TYPES = tuple(t for t in MODEL_TYPES if t not in API_MODEL_TYPES and t
 """The model types whose model is a Hub repository."""
 API_MODELS_ENV = "MMMULT_API_MODELS"
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
+MAX_REQUEST_BYTES = 64 * 2**10
+"""A request file is a few hundred bytes; a larger one is set aside unread."""
+LEASE_WRITE_SECONDS = 30.0
+"""A lease file that is not JSON this long after it was written was cut off (its worker died writing it)."""
 MODEL_NAME = re.compile(r"[A-Za-z0-9._/-]{1,96}")
 SECRET_ARGS = ("api_key", "key", "token", "secret", "password")
 """--model_args an API model entry may not hold: keys come from the worker's environment (OPENAI_API_KEY)."""
@@ -270,6 +274,18 @@ def read_request(text: str | bytes, where: str, name: str) -> tuple[EvalRequest,
     return request, expires
 
 
+def _lease_of(path: Path) -> dict[str, Any] | None:
+    """A lease file's worker and expiry; None when it holds no lease (being written, cut off, or made by hand)."""
+    try:
+        lease = json.loads(path.read_bytes())
+    except (IsADirectoryError, PermissionError, ValueError):
+        return None
+    if not isinstance(lease, dict) or not isinstance(lease.get("worker"), str):
+        return None
+    expires = lease.get("expires")
+    return lease if isinstance(expires, int | float) and not isinstance(expires, bool) else None
+
+
 def age(request: EvalRequest) -> tuple[float, str]:
     """The order of requests: oldest first."""
     return request.submitted, request.id
@@ -330,9 +346,13 @@ class LocalQueue:
         """The request of that id; None when there is none, NotARequest when its file is not a request."""
         path = self.root / "requests" / f"{request_id}.json"
         try:
+            if path.stat().st_size > MAX_REQUEST_BYTES:
+                raise NotARequest(SetAside(str(path), request_id, f"over {MAX_REQUEST_BYTES // 2**10} KiB"))
             return read_request(path.read_bytes(), str(path), request_id)[0]
         except FileNotFoundError:
             return None
+        except OSError as error:  # a folder or a file that cannot be read
+            raise NotARequest(SetAside(str(path), request_id, f"it cannot be read: {error.strerror}")) from None
 
     def requests(self) -> list[EvalRequest]:
         """Every request, oldest first; files that are not requests are left out (set_aside names them)."""
@@ -411,15 +431,22 @@ class LocalQueue:
     def _current_lease(self, request_id: str) -> tuple[Path, dict[str, Any]] | None:
         """The newest lease of a request (leases are numbered 1, 2, ...: a takeover writes the next one)."""
         numbered = sorted(
-            (int(path.stem), path) for path in self._leases(request_id).glob("*.json") if path.stem.isdigit()
+            (int(path.stem), path)
+            for path in self._leases(request_id).glob("*.json")
+            if path.stem.isascii() and path.stem.isdigit()
         )
         if not numbered:
             return None
         path = numbered[-1][1]
         try:
-            return path, json.loads(path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return path, {}  # being written or just released: neither free nor ours
+            written, lease = path.stat().st_mtime, _lease_of(path)
+        except FileNotFoundError:
+            return path, {}  # just released: neither free nor ours
+        if lease is not None:
+            return path, lease
+        if time.time() - written < LEASE_WRITE_SECONDS:
+            return path, {}  # being written: neither free nor ours
+        return path, {"worker": None, "expires": 0.0}  # damaged, or cut off: expired, a worker takes the next one
 
     def _take_lease(self, request_id: str, worker: str, lease_seconds: float) -> bool:
         """Create the next lease exclusively, if there is none or the newest one expired: of two workers

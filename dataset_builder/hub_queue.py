@@ -48,6 +48,7 @@ from huggingface_hub.utils import parse_hf_uri
 
 from .eval_queue import (
     DONE,
+    MAX_REQUEST_BYTES,
     PENDING,
     RUNNING,
     EvalRequest,
@@ -279,17 +280,19 @@ class HubQueue:
                 files = [f for f in tree if isinstance(f, RepoFile) and f.path.endswith(".json")]
             except RemoteEntryNotFoundError:
                 files = []  # no request yet
-            self._parsed = {f.blob_id: self._parsed.get(f.blob_id) or self._read(f.path, sha) for f in files}
+            self._parsed = {f.blob_id: self._parsed.get(f.blob_id) or self._read(f, sha) for f in files}
         read = {PurePosixPath(f.path).stem: self._parsed[f.blob_id] for f in files}
         self._last = Head(sha, {name: held for name, held in read.items() if isinstance(held, Held)},
                           tuple(aside for aside in read.values() if isinstance(aside, SetAside)))  # fmt: skip
         return self._last
 
-    def _read(self, path: str, sha: str) -> Held | SetAside:
-        """A request file's request, or why it is set aside."""
+    def _read(self, file: RepoFile, sha: str) -> Held | SetAside:
+        """A request file's request, or why it is set aside (a file too large for a request is not downloaded)."""
+        where, name = f"{self.spec}/{file.path}", PurePosixPath(file.path).stem
+        if file.size > MAX_REQUEST_BYTES:
+            return SetAside(where, name, f"over {MAX_REQUEST_BYTES // 2**10} KiB")
         try:
-            text = self._download(path, sha).read_bytes()
-            return Held(*read_request(text, f"{self.spec}/{path}", PurePosixPath(path).stem))
+            return Held(*read_request(self._download(file.path, sha).read_bytes(), where, name))
         except NotARequest as refused:
             return refused.aside
 

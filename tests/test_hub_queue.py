@@ -325,3 +325,13 @@ def test_a_worker_sets_a_damaged_file_in_the_repo_aside_and_runs_the_rest(hub: H
         "name enclosed in double quotes: line 1 column 2 (char 1)); fix or remove it; no worker runs it"
     ]
     assert hub.files(REPO)["requests/broken.json"] == b"{not json"
+
+
+def test_an_oversize_file_among_the_repo_s_requests_is_set_aside_undownloaded(hub: HubServer) -> None:
+    queue = HubQueue(SPEC, hub.url)
+    good = queue.submit(TEXT)
+    hub.commit(REPO, {"requests/huge.json": b" " * (65 * 2**10)}, [], "a large file")
+    fetched = len(hub.downloads)
+    assert queue.claim("w", 60).id == good.id
+    assert [(aside.name, aside.reason) for aside in queue.set_aside()] == [("huge", "over 64 KiB")]
+    assert len(hub.downloads) == fetched + 1  # the request file, changed by the claim; never huge.json

@@ -141,6 +141,51 @@ def test_a_hand_made_request_file_is_set_aside_and_nothing_is_run(tmp_path: Path
         queue.submit(TEXT)  # the same request again: its file is the owner's to fix or remove first
 
 
+def test_a_folder_or_an_oversize_file_among_the_requests_is_set_aside_unread(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    good = queue.submit(TEXT)
+    (tmp_path / "requests" / "folder.json").mkdir()
+    (tmp_path / "requests" / "huge.json").write_bytes(b" " * (65 * 2**10))
+    assert {(aside.name, aside.reason) for aside in queue.set_aside()} == {
+        ("folder", "it cannot be read: Is a directory"),
+        ("huge", "over 64 KiB"),
+    }
+    assert queue.claim("w", 60).id == good.id
+
+
+@pytest.mark.parametrize(
+    "lease",
+    [
+        b"[1, 2]",
+        b'{"worker": "w0", "expires": "never"}',
+        b'{"worker": 7, "expires": 1e99}',
+        b'{"worker": "w0", "expires": true}',
+        b'{"worker": "w0", "exp',  # cut off by a worker that died while it wrote
+    ],
+)
+def test_a_damaged_lease_passes_the_request_on(tmp_path: Path, lease: bytes) -> None:
+    """A lease file that holds no lease half a minute after it was written is expired (before that, it may be
+    being written): the request is not stuck behind it."""
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(TEXT)
+    folder = tmp_path / "leases" / queued.id
+    folder.mkdir()
+    (folder / "1.json").write_bytes(lease)
+    os.utime(folder / "1.json", (time.time() - 31,) * 2)
+    (folder / "\u00b2.json").write_text("{}")  # a name that is a digit to str.isdigit, not to int()
+    taken = queue.claim("w", 60)
+    assert taken is not None and taken.id == queued.id
+    assert json.loads((folder / "2.json").read_text())["worker"] == "w"
+
+
+def test_a_lease_being_written_is_left_to_its_writer(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(TEXT)
+    (tmp_path / "leases" / queued.id).mkdir()
+    (tmp_path / "leases" / queued.id / "1.json").write_bytes(b"")
+    assert queue.claim("w", 60) is None
+
+
 def test_a_request_file_under_another_request_s_name_is_set_aside(tmp_path: Path) -> None:
     queue = LocalQueue(tmp_path)
     queued = queue.submit(TEXT)
