@@ -186,6 +186,24 @@ def test_a_lease_being_written_is_left_to_its_writer(tmp_path: Path) -> None:
     assert queue.claim("w", 60) is None
 
 
+def test_a_failed_run_s_reason_leads_with_the_cause_and_what_to_do(small_build: Path, tmp_path: Path) -> None:
+    """A real run of a model that is not in the worker's cache, offline (conftest sets HF_HUB_OFFLINE)."""
+    queue = LocalQueue(tmp_path / "queue")
+    queued = queue.submit(EvalRequest("org/not-cached", "hf", ("text",), perceive=False))
+    result = mmmult("worker", "--queue", str(queue.root), "--data", str(small_build), "--once")
+    assert result.returncode == 0, result.stderr[-2000:]
+    failed = queue.get(queued.id)
+    first, log = failed.reason.split("\n", 1)
+    assert (failed.status, first) == (
+        FAILED,
+        "org/not-cached could not be loaded: its files are not in this worker's local cache and the Hub cannot be "
+        "reached; download it where the worker runs (hf download org/not-cached --revision main) or let the worker "
+        "reach the Hub",
+    )
+    last_lines = queue.log_path(queued.id).read_text().splitlines()[-20:]
+    assert log == "\n".join(last_lines).strip() and "couldn't find them in the cached files" in log
+
+
 def test_a_request_file_under_another_request_s_name_is_set_aside(tmp_path: Path) -> None:
     queue = LocalQueue(tmp_path)
     queued = queue.submit(TEXT)
@@ -317,5 +335,8 @@ def test_two_workers_finish_five_requests_each_once(
         assert list(queue.results_dir(request.id).rglob("results_*.json"))
     failed = outcomes[requests[4].id]
     assert (failed.status, failed.attempts) == (FAILED, 1)
-    assert "mmmult eval exited with status" in failed.reason and "no-such-model" in failed.reason
+    assert failed.reason.splitlines()[0] == (
+        f"{tmp_path / 'no-such-model'} is not a model this worker can find (no such local folder, no such Hub repo, "
+        "or a private one): check the name, or give the worker a token (HF_TOKEN) that can read it"
+    )
     assert len({outcome.worker for outcome in outcomes.values()}) == 2  # both workers took requests

@@ -20,8 +20,10 @@ from collections import deque
 from pathlib import Path
 
 from ..eval_queue import API_MODEL_TYPES, DONE, FAILED, EvalRequest, Queue, QueueError
+from .failures import failure_reason
 
 LOG_TAIL_LINES = 20
+LOG_END_BYTES = 256 * 2**10
 
 
 def eval_command(request: EvalRequest, out: Path) -> list[str]:
@@ -39,6 +41,13 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
         return "".join(deque(handle, maxlen=lines)).strip()
 
 
+def log_end(path: Path, size: int = LOG_END_BYTES) -> str:
+    """The end of a log, where a failed run's cause is (the whole log can be large)."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - size))
+        return handle.read().decode(errors="replace")
+
+
 def run_request(queue: Queue, request: EvalRequest, worker: str, lease_seconds: float) -> EvalRequest | None:
     """Run one claimed request to done or failed; None when the lease was lost (another worker has it).
     The output folder starts empty: a dead worker's partial output must not mix with this run's."""
@@ -53,7 +62,7 @@ def run_request(queue: Queue, request: EvalRequest, worker: str, lease_seconds: 
                 return None
     if process.returncode == 0 and any(out.rglob("results_*.json")):
         return queue.finish(request, DONE)
-    return queue.finish(request, FAILED, f"mmmult eval exited with status {process.returncode}:\n{log_tail(log)}")
+    return queue.finish(request, FAILED, failure_reason(request, process.returncode, log_end(log), log_tail(log)))
 
 
 def _renewed(queue: Queue, request_id: str, worker: str, lease_seconds: float) -> bool:
