@@ -310,3 +310,38 @@ def test_eval_on_a_build_without_a_test_split_says_what_to_do(tmp_path: Path) ->
     utils = importlib.import_module("dataset_builder.harness.lm_eval_tasks.utils")
     with pytest.raises(EvalSetupError, match=r"has no test split of text-words: the tasks evaluate on test"):
         utils.load("text-words", data=str(tmp_path / "d"))
+
+
+@pytest.mark.parametrize("asked", [["--help"], ["-h"], ["run", "--help"], ["--model", "hf", "--help"]])
+def test_eval_help_starts_with_mmmult_s_own_part(asked: list[str]) -> None:
+    from dataset_builder.harness.run import MMMULT_MODELS
+    from dataset_builder.tasks import GROUPS, PROBE_GROUPS
+
+    result = mmmult_here("eval", *asked)
+    assert result.returncode == 0, result.stderr
+    ours, lm_evals = result.stdout.split("\nlm-eval's options:\n")
+    assert ours.startswith("usage: mmmult eval --model MODEL")
+    assert "$MMMULT_DATA, else ./mmmult-data" in ours and """--metadata '{"data": "PATH_OR_USER/NAME"}'""" in ours
+    for name in [group.name for group in (*GROUPS, *PROBE_GROUPS)] + list(MMMULT_MODELS):
+        assert f"\n  {name} " in ours
+    assert lm_evals.startswith("usage: mmmult eval --model <model> --tasks <task>")
+    assert "--model_args" in lm_evals and "--log_samples" in lm_evals and "lm-eval run" not in result.stdout
+
+
+def test_the_models_the_help_names_are_registered() -> None:
+    import lm_eval.models  # noqa: F401  (lm-eval's own first, as mmmult eval does)
+    from lm_eval.api.registry import model_registry
+
+    from dataset_builder.harness import reference  # noqa: F401  (registers mmmult-reference)
+    from dataset_builder.harness.run import MMMULT_MODELS
+
+    assert set(MMMULT_MODELS) <= set(model_registry._objs)
+
+
+def test_a_run_outside_a_git_checkout_prints_no_git_error(small_build: Path, tmp_path: Path) -> None:
+    """lm-eval asks git for the working directory's commit; outside a checkout git's complaint reached stderr."""
+    assert subprocess.run(["git", "rev-parse"], cwd=tmp_path, capture_output=True, check=False).returncode != 0
+    command = ["eval", "--model", "mmmult-reference", "--tasks", "mmmult_text_numerals", "--limit", "2"]
+    result = mmmult(*command, env={"MMMULT_DATA": str(small_build)}, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "not a git repository" not in result.stderr and "exact_match" in result.stdout

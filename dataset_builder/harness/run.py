@@ -11,9 +11,12 @@ checkout, an editable install and a wheel.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -144,9 +147,100 @@ def repair_lm_eval_models(model: str | None = None) -> None:
         model_registry._objs[model] = TextLM
 
 
+MMMULT_MODELS = {
+    REFERENCE_MODEL: "reads the problem (text; tesseract for images; Whisper for audio) and multiplies exactly; "
+    "a cost-model oracle for the heuristic probe",
+    "hf": "lm-eval's, reporting token counts to the probe's tasks (loss per token)",
+    "hf-multimodal": "lm-eval's, repaired: also scores continuations after an image (the probe)",
+    "hf-audiolm-qwen": "lm-eval's, repaired for transformers 5 and any device; scores continuations after a clip",
+    "local-chat-completions": "lm-eval's, repaired: also sends the audio clip",
+    "openai-chat-completions": "lm-eval's, repaired: also sends the audio clip",
+}
+"""The lm-eval models `mmmult eval` registers or repairs, for its help."""
+HELP_WIDTH = 100
+
+
+def eval_help() -> str:
+    """`mmmult eval --help`: what mmmult adds (the data, its tasks and groups, its models), then lm-eval's run
+    options under mmmult's name."""
+    from ..tasks import GROUPS, PROBE_GROUPS
+
+    width = max(len(name) for name in [*MMMULT_MODELS, *(g.name for g in (*GROUPS, *PROBE_GROUPS))]) + 2
+
+    def entry(name: str, text: str) -> str:
+        return textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {name:<{width}}", subsequent_indent=" " * (width + 2))
+
+    lines = [
+        "usage: mmmult eval --model MODEL [--model_args ARGS] --tasks TASKS [options of lm-eval's run command, below]",
+        "",
+        "lm-eval's `run` with the mmmult tasks on the include path and mmmult's models registered; every lm-eval",
+        "option below passes through (`mmmult eval ls tasks`, `mmmult eval validate` are lm-eval's too).",
+        "",
+        "the data:",
+        f"  the tasks read the build at ${DATA_ENV}, else ./{DEFAULT_DATA} (`mmmult build` writes it); name another",
+        """  per run with --metadata '{"data": "PATH_OR_USER/NAME"}' (a build folder or a Hub dataset repo)""",
+        "",
+        "task groups (each task is one config; see eval/mmmult/README.md):",
+        *(entry(g.name, ", ".join(g.members)) for g in (*GROUPS, *PROBE_GROUPS)),
+        "",
+        "models mmmult registers or repairs (besides all of lm-eval's):",
+        *(entry(name, text) for name, text in MMMULT_MODELS.items()),
+        "",
+        "example:",
+        "  mmmult eval --model hf --model_args pretrained=Qwen/Qwen2.5-7B-Instruct --tasks mmmult_text "
+        "--apply_chat_template --log_samples --output_path results",
+        "",
+        "lm-eval's options:",
+    ]
+    return "\n".join(lines) + "\n" + lm_eval_run_help()
+
+
+def lm_eval_run_help() -> str:
+    """lm-eval's own help of `run`, with its command written as mmmult's."""
+    from lm_eval.__main__ import cli_evaluate
+
+    shown, argv = io.StringIO(), sys.argv
+    sys.argv = ["lm-eval", "run", "--help"]
+    try:
+        with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
+            cli_evaluate()
+    finally:
+        sys.argv = argv
+    return shown.getvalue().replace("lm-eval run", "mmmult eval").replace("lm-eval ls", "mmmult eval ls")
+
+
+def asks_for_help(argv: list[str]) -> bool:
+    """Whether `mmmult eval` asks for its help (of `run`, which it runs unless told otherwise)."""
+    return argv[0] in ("run", "-h", "--help") and bool({"-h", "--help"} & set(argv))
+
+
+def quiet_git_hash() -> None:
+    """lm-eval records the working directory's git commit in its results by running git, whose "fatal: not a git
+    repository" then reaches the terminal of everyone who runs outside a checkout: run it with stderr closed."""
+    import lm_eval.evaluator
+
+    recorded = lm_eval.evaluator.get_git_commit_hash
+
+    def quietly() -> str | None:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                return recorded()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+
+    lm_eval.evaluator.get_git_commit_hash = quietly
+
+
 def run_lm_eval(args: Sequence[str]) -> None:
     """Run lm-eval's CLI with `args`, with the reference model registered."""
     argv = lm_eval_argv(args)
+    if asks_for_help(argv):
+        print(eval_help(), end="")
+        return
     check_data_first(argv)
     if asks_only_for_mmmult_tasks(argv):
         index_only_included_tasks()
@@ -157,6 +251,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
 
     from .reference import ReferenceCannotRead  # registers mmmult-reference
 
+    quiet_git_hash()
     sys.argv = ["lm-eval", *argv]
     try:
         cli_evaluate()
