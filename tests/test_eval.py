@@ -147,22 +147,27 @@ def test_a_missing_build_is_named_with_what_to_do_before_lm_eval_starts(tmp_path
         load("text-numerals", str(tmp_path / "none"))
 
 
-def test_reference_system_without_an_asr_model_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reference_system_without_an_asr_model_says_so(small_build: Path, tmp_path: Path) -> None:
+    """A real run on the audio task with a Whisper folder that is not there: lm-eval loads the task and the
+    model, the reference meets its first clip, and mmmult eval ends with the reason (status 2), no traceback."""
     from lm_eval.api.instance import Instance
 
-    import dataset_builder.cli
     from dataset_builder.harness.reference import ReferenceCannotRead, ReferenceLM
 
+    missing = tmp_path / "no-whisper"
     clip = {"array": np.zeros(1600, dtype=np.float32), "sampling_rate": 16000}
     request = Instance("generate_until", {}, ("<audio>", {}, {"audio": [clip]}), 0)
     with pytest.raises(ReferenceCannotRead, match="cannot read this task's input: no faster-whisper model folder at"):
-        ReferenceLM(asr_model=str(tmp_path / "none")).answer(request)
-
-    def cannot_read() -> None:
-        raise ReferenceCannotRead("mmmult-reference cannot read this task's input: no model")
-
-    monkeypatch.setattr("lm_eval.__main__.cli_evaluate", cannot_read)
-    assert dataset_builder.cli.main(["eval", "--model", "mmmult-reference", "--tasks", "mmmult_audio_words"]) == 2
+        ReferenceLM(asr_model=str(missing)).answer(request)
+    result = mmmult_eval(small_build, tmp_path / "out", "--model", "mmmult-reference", "--model_args",
+                         f"asr_model={missing}", "--tasks", "mmmult_audio_words", "--limit", "1")  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert (
+        f"mmmult: error: mmmult-reference cannot read this task's input: no faster-whisper model folder at {missing}\n"
+        in result.stderr
+    )
+    assert "Running generate_until requests" in result.stderr  # lm-eval got as far as the model's first request
 
 
 BANDS = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))  # the C bands the README documents
