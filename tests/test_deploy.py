@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,21 @@ def test_mmmult_eval_runs_from_a_wheel_with_its_task_folder(small_build: Path, t
         capture_output=True, text=True, env={**os.environ, **env}, cwd=run, check=True,
     ).stdout.strip()  # fmt: skip
     assert Path(where).is_relative_to(installed)
+
+
+@pytest.mark.slow
+def test_the_stated_setuptools_floor_builds_the_wheel_and_the_release_below_it_does_not(tmp_path: Path) -> None:
+    """pyproject's build-system floor is true: the wheel builds with exactly that setuptools, not with 76.1."""
+    (requirement,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    floor = requirement.removeprefix("setuptools>=")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    for version, builds in ((floor, True), ("76.1.0", False)):
+        pip = [str(venv / "bin" / "python"), "-m", "pip"]
+        subprocess.run([*pip, "install", "-q", f"setuptools=={version}"], check=True, capture_output=True)
+        built = subprocess.run(
+            [*pip, "wheel", "-q", "--no-build-isolation", "--no-deps", "-w", str(tmp_path / version), str(ROOT)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert (built.returncode == 0) is builds, built.stderr[-2000:]
+        assert builds or "project.license" in built.stderr  # 76.1 fails on the licence expression, not elsewhere
