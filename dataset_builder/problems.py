@@ -34,6 +34,11 @@ C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200)
 MIN_TEST_PER_BAND = 385
 """Test problems the default set holds in every C band at least: a 95% interval of +/-5 points at 50%."""
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+MINI = "mini"
+"""A split of its own beside the three: a stratified selection of test problems for costly models (mini_selection)."""
+MINI_PER_BAND = 30
+"""Test problems of each C band in the mini split: a 95% interval of about +/-17 points per band at 50%,
++/-8 overall (150 problems)."""
 SPLIT_ALIASES = {"val": "validation"}
 """Other names a problem file may give a split: the paper's released grid, HDS and traps files write `val`."""
 SPLIT_SHARES: tuple[float, ...] = (0.70, 0.15, 0.15)
@@ -168,8 +173,8 @@ def split_choices() -> str:
 
 
 def split_order(split: str) -> int:
-    """Sort key: train, validation, test."""
-    return SPLITS.index(split)
+    """Sort key: train, validation, test, mini."""
+    return (*SPLITS, MINI).index(split)
 
 
 def assign_splits(count: int) -> list[str]:
@@ -225,6 +230,32 @@ def band_of(C: int) -> tuple[int, int]:
         if low <= C <= high:
             return low, high
     raise ValueError(f"C = {C} is outside every band ({C_BANDS[0][0]} to {C_BANDS[-1][1]})")
+
+
+def mini_selection(problems: Iterable[Problem], seed: int, per_band: int = MINI_PER_BAND) -> list[Problem]:
+    """The mini split: `per_band` test problems drawn with the seed from each C band (all of a band that holds
+    fewer), in the problems' order. Equal counts per band, so each band's accuracy is measured as well as the
+    others'; the same problem ids in every config, so mini runs pair across configs and models.
+
+    >>> mini = mini_selection(generate(), DEFAULT_SEED)
+    >>> len(mini), Counter(band_of(p.C) for p in mini)[(201, 324)], {p.split for p in mini}
+    (150, 30, {'test'})
+    """
+    tested = [p for p in problems if p.split == "test"]
+    rng = random.Random(f"{seed}:{MINI}")
+    chosen: set[str] = set()
+    for band in C_BANDS:
+        ids = sorted(p.problem_id for p in tested if band_of(p.C) == band)
+        chosen.update(rng.sample(ids, min(per_band, len(ids))))
+    return [p for p in tested if p.problem_id in chosen]
+
+
+def design_mini(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
+    """The mini split of a build of the default design: drawn from the whole design's test problems, then
+    narrowed by the build's bounds, so that a subset build holds exactly the whole build's mini problems that
+    it holds."""
+    admitted = {p.problem_id for p in problem_set(per_stratum, seed, bounds)}
+    return [p for p in mini_selection(generate(per_stratum, seed), seed) if p.problem_id in admitted]
 
 
 def supplement(problems: Sequence[Problem], seed: int, min_test_per_band: int) -> list[Problem]:

@@ -12,6 +12,8 @@ reads the same table to know which tasks, filters, headline metrics and versions
 ['mmmult_text', 'mmmult_image', 'mmmult_audio', 'mmmult', 'mmmult_perceive']
 >>> PROBE_TASKS["mmmult_probe_image"].config, [group.name for group in PROBE_GROUPS]
 ('hds-image', ['mmmult_probe', 'mmmult_steps', 'mmmult_hds', 'mmmult_traps'])
+>>> MINI_TASKS["mmmult_mini_perceive_audio_words"].split, MINI_TASKS["mmmult_mini_image_words"].group
+('mini', 'mmmult_mini_image')
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
+from .problems import MINI
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Task:
     kind: Kind
     group: str
     version: float = VERSION
+    split: str = "test"
+    """The split the task evaluates on: test, or mini (a stratified 150 of test for costly models)."""
 
     @property
     def filter(self) -> str:
@@ -127,6 +132,29 @@ PROBE_GROUPS: tuple[Group, ...] = tuple(
         ("mmmult_hds", FINGERPRINT),
         ("mmmult_traps", FINGERPRINT),
     )
+)
+
+
+MINI_TASKS: dict[str, Task] = {
+    name: Task(name, task.config, task.kind, task.group.replace("mmmult", "mmmult_mini", 1), split=MINI)
+    for task in TASKS.values()
+    for name in [task.name.replace("mmmult", "mmmult_mini", 1)]
+}
+"""Every task of TASKS on the mini split (problems.mini_selection), named mmmult_mini_*."""
+MINI_MODALITY_GROUPS = tuple(
+    Group(
+        f"mmmult_mini_{m}",
+        tuple(t.name for t in MINI_TASKS.values() if t.group == f"mmmult_mini_{m}"),
+        MULTIPLY.group_metrics,
+    )
+    for m in MODALITIES
+)
+MINI_GROUPS: tuple[Group, ...] = (
+    *MINI_MODALITY_GROUPS,
+    Group("mmmult_mini", tuple(g.name for g in MINI_MODALITY_GROUPS), MULTIPLY.group_metrics),
+    Group(
+        "mmmult_mini_perceive", tuple(t.name for t in MINI_TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics
+    ),
 )
 
 

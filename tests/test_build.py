@@ -241,7 +241,7 @@ def test_csv_build_keeps_ids_and_splits(tmp_path: Path) -> None:
     assert test[0]["problem_id"] == "q2"
     assert test[0]["stimulus"] == "What is eight million four thousand four times five hundred?"
     assert test[0]["C"] == 40
-    assert set(datasets.load_dataset(str(out), "text-words")) == {"train", "test"}
+    assert set(datasets.load_dataset(str(out), "text-words")) == {"train", "test", "mini"}  # q2 alone in its band
 
 
 def test_audio_decodes_the_way_datasets_users_decode_it(small_build: Path) -> None:

@@ -165,7 +165,13 @@ def test_flac_build_stores_lossless_clips(tmp_path: Path) -> None:
 
 
 def problems_of(folder: Path) -> list[dict]:
-    return datasets.concatenate_datasets(list(datasets.load_dataset(str(folder), "problems").values())).to_list()
+    """A build's problems: its train, validation and test rows (the mini split's rows are copies of test rows)."""
+    splits = datasets.load_dataset(str(folder), "problems")
+    return datasets.concatenate_datasets([rows for name, rows in splits.items() if name != "mini"]).to_list()
+
+
+def mini_of(folder: Path) -> set[str]:
+    return set(datasets.load_dataset(str(folder), "problems", split="mini")["problem_id"])
 
 
 def test_subset_options_select_by_the_definitions_and_keep_the_full_sets_problems(tmp_path: Path) -> None:
@@ -184,6 +190,7 @@ def test_subset_options_select_by_the_definitions_and_keep_the_full_sets_problem
         assert min(digits) >= 3 and load <= 40
     inside = [p for p in full.values() if min(len(str(p["a"])), len(str(p["b"]))) >= 3 and p["C"] <= 40]
     assert sorted(p["problem_id"] for p in subset) == sorted(p["problem_id"] for p in inside)
+    assert mini_of(tmp_path / "subset") == mini_of(tmp_path / "full") & {p["problem_id"] for p in subset}
     other_seed = built("other", "--per-stratum", "2", "--seed", "8", "--max-digits", "1")
     assert {(p["a"], p["b"]) for p in other_seed} != {(p["a"], p["b"]) for p in full.values() if p["C"] == 4}
     assert {p["C"] for p in other_seed} == {4}

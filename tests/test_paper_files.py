@@ -23,7 +23,7 @@ from dataset_builder.probe.sets import (
     read_hds_csv,
     read_traps_csv,
 )
-from dataset_builder.problems import ProblemError, generate, read_csv
+from dataset_builder.problems import C_BANDS, ProblemError, generate, read_csv
 
 GRID_COLUMNS = ("id", "a", "b", "a_times_b", "digits_a", "digits_b", "nonzero_a", "nonzero_b", "digit_total",
                 "nonzero_total", "complexity_c", "text_file", "image_file", "audio_file", "split")  # fmt: skip
@@ -81,7 +81,15 @@ def test_mmmult_build_imports_the_paper_s_grid(paper_grid: Path, tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     built = datasets.load_dataset(str(tmp_path / "grid"), "text-numerals")
-    assert {split: len(rows) for split, rows in built.items()} == {"train": 7026, "validation": 1416, "test": 1558}
+    rows = list(csv.DictReader(paper_grid.open(newline="")))
+    bands = Counter(
+        next(b for b in C_BANDS if b[0] <= int(r["complexity_c"]) <= b[1]) for r in rows if r["split"] == "test"
+    )
+    mini = sum(min(30, count) for count in bands.values())  # 30 test problems per C band, all of a smaller band
+    assert min(bands.values()) < 30 < max(bands.values())  # one band has fewer: mini holds all of it
+    counts = {"train": 7026, "validation": 1416, "test": 1558, "mini": mini}
+    assert {split: len(rows) for split, rows in built.items()} == counts
+    assert set(built["mini"]["problem_id"]) <= set(built["test"]["problem_id"])
     first_val = next(row for row in csv.DictReader(paper_grid.open(newline="")) if row["split"] == "val")
     (item,) = built["validation"].filter(lambda row: row["problem_id"] == first_val["id"])
     assert (item["a"], item["b"], item["C"]) == (int(first_val["a"]), int(first_val["b"]),

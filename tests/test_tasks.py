@@ -11,6 +11,8 @@ from dataset_builder.harness.run import tasks_dir
 from dataset_builder.tasks import (
     GROUP_NAMES,
     GROUPS,
+    MINI_GROUPS,
+    MINI_TASKS,
     MULTIPLY,
     PERCEIVE,
     PROBE_GROUPS,
@@ -51,8 +53,20 @@ def test_lm_eval_sees_exactly_the_table() -> None:
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=str(tasks_dir()), include_defaults=False)
-    assert set(manager.all_subtasks) == set(TASKS) | set(PROBE_TASKS)
-    assert set(manager.all_groups) == GROUP_NAMES | {group.name for group in PROBE_GROUPS}
+    assert set(manager.all_subtasks) == set(TASKS) | set(MINI_TASKS) | set(PROBE_TASKS)
+    assert set(manager.all_groups) == GROUP_NAMES | {group.name for group in (*MINI_GROUPS, *PROBE_GROUPS)}
+
+
+def test_every_task_has_its_mini_twin_on_the_mini_split() -> None:
+    assert {name: (task.config, task.kind, task.group, task.split) for name, task in MINI_TASKS.items()} == {
+        name.replace("mmmult_", "mmmult_mini_", 1): (task.config, task.kind, task.group.replace("mmmult", "mmmult_mini",
+                                                                                                1), "mini")
+        for name, task in TASKS.items()
+    }  # fmt: skip
+    groups = {group.name: group.members for group in MINI_GROUPS}
+    assert groups["mmmult_mini"] == ("mmmult_mini_text", "mmmult_mini_image", "mmmult_mini_audio")
+    assert groups["mmmult_mini_text"] == ("mmmult_mini_text_numerals", "mmmult_mini_text_words")
+    assert len(groups["mmmult_mini_perceive"]) == 6 and all(t.split == "test" for t in TASKS.values())
 
 
 def test_the_probe_s_tasks_cover_each_channel_of_its_sets() -> None:

@@ -33,9 +33,12 @@ from ..problems import (
     C_BANDS,
     DEFAULT_PER_STRATUM,
     DEFAULT_SEED,
+    MINI,
     Bounds,
     Problem,
     band_of,
+    design_mini,
+    mini_selection,
     problem_set,
     read_csv,
     select,
@@ -101,6 +104,16 @@ def load_problems(options: BuildOptions) -> list[Problem]:
     return problems
 
 
+def mini_rows(options: BuildOptions) -> list[dict[str, Any]]:
+    """The mini split's rows: copies of test problems (problems.mini_selection) whose split says mini. Drawn
+    from the whole default design even for a subset build, or from a CSV's test problems."""
+    if options.from_csv:
+        chosen = mini_selection(load_problems(options), options.seed)
+    else:
+        chosen = design_mini(options.per_stratum, options.seed, options.bounds)
+    return [problem.as_dict() | {"split": MINI} for problem in chosen]
+
+
 def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
     """The probe sets the chosen configs draw from, as rows: generated with the build's seed, or read
     from --hds-csv / --traps-csv; --limit keeps a subset balanced over families and trap types (the
@@ -155,7 +168,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     staging = out.parent / f".{out.name}.partial"
     state = _open_staging(staging, options, items)
     for name, rows in items.items():
-        write_items(rows, state / f"{name}.json")
+        write_items(rows + (mini_rows(options) if name == "problems" else []), state / f"{name}.json")
 
     logging.getLogger("datasets").setLevel(logging.ERROR)
     for name in tqdm(options.configs, desc="configs", unit="config"):

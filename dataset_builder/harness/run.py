@@ -73,9 +73,9 @@ def asked_tasks(argv: list[str]) -> set[str]:
 
 def mmmult_task_names() -> set[str]:
     """Every task and group of mmmult's task table."""
-    from ..tasks import GROUPS, PROBE_GROUPS, PROBE_TASKS, TASKS
+    from ..tasks import GROUPS, MINI_GROUPS, MINI_TASKS, PROBE_GROUPS, PROBE_TASKS, TASKS
 
-    return {*TASKS, *PROBE_TASKS, *(group.name for group in (*GROUPS, *PROBE_GROUPS))}
+    return {*TASKS, *MINI_TASKS, *PROBE_TASKS, *(group.name for group in (*GROUPS, *MINI_GROUPS, *PROBE_GROUPS))}
 
 
 def asks_only_for_mmmult_tasks(argv: list[str]) -> bool:
@@ -163,9 +163,10 @@ HELP_WIDTH = 100
 def eval_help() -> str:
     """`mmmult eval --help`: what mmmult adds (the data, its tasks and groups, its models), then lm-eval's run
     options under mmmult's name."""
-    from ..tasks import GROUPS, PROBE_GROUPS
+    from ..tasks import GROUPS, MINI_GROUPS, PROBE_GROUPS
 
-    width = max(len(name) for name in [*MMMULT_MODELS, *(g.name for g in (*GROUPS, *PROBE_GROUPS))]) + 2
+    shown = (*GROUPS, *MINI_GROUPS, *PROBE_GROUPS)
+    width = max(len(name) for name in [*MMMULT_MODELS, *(g.name for g in shown)]) + 2
 
     def entry(name: str, text: str) -> str:
         return textwrap.fill(text, HELP_WIDTH, initial_indent=f"  {name:<{width}}", subsequent_indent=" " * (width + 2))
@@ -180,8 +181,9 @@ def eval_help() -> str:
         f"  the tasks read the build at ${DATA_ENV}, else ./{DEFAULT_DATA} (`mmmult build` writes it); name another",
         """  per run with --metadata '{"data": "PATH_OR_USER/NAME"}' (a build folder or a Hub dataset repo)""",
         "",
-        "task groups (each task is one config; see eval/mmmult/README.md):",
-        *(entry(g.name, ", ".join(g.members)) for g in (*GROUPS, *PROBE_GROUPS)),
+        "task groups (each task is one config; mmmult_mini_* run on the mini split, 150 test problems, 30 per C",
+        "band; see eval/mmmult/README.md):",
+        *(entry(g.name, ", ".join(g.members)) for g in shown),
         "",
         "models mmmult registers or repairs (besides all of lm-eval's):",
         *(entry(name, text) for name, text in MMMULT_MODELS.items()),

@@ -28,7 +28,7 @@ from ..probe.scores import score_trace
 from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
 from ..scoring import score_answer, score_perception
 from ..stimulus import stimulus
-from ..tasks import GROUP_NAMES, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
+from ..tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
 from .procedures import ProcedureItem, headline, rescore_procedure
 from .schema import Sample, SchemaError, parse_json, validate
 from .upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
@@ -199,6 +199,10 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     groups = GROUP_NAMES | {group.name for group in PROBE_GROUPS}
     leaf_tasks = [t for t in reported if t not in groups]
     known = TASKS | PROBE_TASKS
+    mini = [t for t in leaf_tasks if t in MINI_TASKS or t in {group.name for group in MINI_GROUPS}]
+    if mini:
+        raise Rejected(f"{', '.join(mini)}: runs of the mini split are not ranked on this board (its rows are full "
+                       "test runs); run the mmmult tasks (mmmult, mmmult_perceive) without mini")  # fmt: skip
     unknown = [t for t in leaf_tasks if t not in known]
     if unknown:
         raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")

@@ -21,6 +21,8 @@ from dataset_builder.scoring import BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_ME
 from dataset_builder.tasks import (
     FINGERPRINT,
     GROUPS,
+    MINI_GROUPS,
+    MINI_TASKS,
     MULTIPLY,
     PERCEIVE,
     PROBE,
@@ -154,12 +156,12 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
 
 def task_config(task: Task) -> dict[str, Any]:
     alias = task.config if task.kind is MULTIPLY else f"{task.kind.name}-{task.config}"
-    config: dict[str, Any] = {
-        "task": task.name,
-        "include": task.kind.template,
-        "dataset_kwargs": {"config": task.config},
-        "task_alias": alias,
-    }
+    config: dict[str, Any] = {"task": task.name, "include": task.kind.template}
+    if task.split == "test":
+        config |= {"dataset_kwargs": {"config": task.config}, "task_alias": alias}
+    else:  # the mini split
+        config |= {"dataset_kwargs": {"config": task.config, "split": task.split}, "test_split": task.split,
+                   "task_alias": f"{task.split}-{alias}"}  # fmt: skip
     medium = CONFIGS[task.config].modality
     if medium in MEDIA_FUNCTIONS:
         config[MEDIA_FUNCTIONS[medium]] = Function(MEDIA_FUNCTIONS[medium])
@@ -182,9 +184,10 @@ def render(config: dict[str, Any], comment: str = "") -> str:
 def configs() -> dict[str, str]:
     """Every file this folder's YAMLs consist of, by name."""
     files = {name: render(config, comment) for name, (comment, config) in templates().items()}
-    files |= {f"{task.name}.yaml": render(task_config(task)) for task in (*TASKS.values(), *PROBE_TASKS.values())}
-    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in (*GROUPS, *PROBE_GROUPS)}
-    assert all(task.version == VERSION for task in (*TASKS.values(), *PROBE_TASKS.values()))
+    tasks = (*TASKS.values(), *MINI_TASKS.values(), *PROBE_TASKS.values())
+    files |= {f"{task.name}.yaml": render(task_config(task)) for task in tasks}
+    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in (*GROUPS, *MINI_GROUPS, *PROBE_GROUPS)}
+    assert all(task.version == VERSION for task in tasks)
     return files
 
 

@@ -22,9 +22,9 @@ from dataset_builder.probe.scores import (
     split_results,
     step_choices,
 )
+from dataset_builder.problems import MINI
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 
-SPLIT = "test"
 INSTRUCTION = (
     "Compute the exact product of the multiplication problem {channel}. You may reason step by step. "
     'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
@@ -48,28 +48,30 @@ _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
 
 
-def load(config: str, data: str | None = None, **_: object) -> datasets.DatasetDict:
-    """The config's test split without its media column, from a build folder or a Hub repo id.
+def load(config: str, split: str = "test", data: str | None = None, **_: object) -> datasets.DatasetDict:
+    """One split of the config (test, or mini for the mmmult_mini_* tasks) without its media column, from a
+    build folder or a Hub repo id.
 
-    Only the test split's files are read (the tasks evaluate on it), which keeps set-up fast.
+    Only that split's files are read (the task evaluates on it), which keeps set-up fast.
 
     The source is `data` (task metadata: `--metadata '{"data": "..."}'`), else $MMMULT_DATA, else
     ./mmmult-data, the folder `./run build` writes.
     """
     source = data_source(data)
     try:
-        splits = datasets.load_dataset(source, config, data_files={SPLIT: data_file_pattern(config, SPLIT)})
+        splits = datasets.load_dataset(source, config, data_files={split: data_file_pattern(config, split)})
     except datasets.exceptions.DataFilesNotFoundError:
         raise EvalSetupError(
-            f"{source} has no {SPLIT} split of {config}: the tasks evaluate on {SPLIT}; build the config "
-            f"(mmmult build --configs {config}) with problems in the {SPLIT} split"
+            f"{source} has no {split} split of {config}: the tasks evaluate on {split}; build the config "
+            f"(mmmult build --configs {config}) with problems in the {split} split"
+            + (" (a build made before the mini split existed has none: build it again)" if split == MINI else "")
         ) from None
     spec = CONFIGS[config]
     column = spec.media_column
     if column is None:
         return splits
     undecoded = splits.cast_column(column, undecoded_media(spec))
-    _media[config] = {name: _MediaColumn(split, column) for name, split in undecoded.items()}
+    _media.setdefault(config, {}).update({name: _MediaColumn(rows, column) for name, rows in undecoded.items()})
     return splits.remove_columns(column)
 
 
