@@ -150,6 +150,8 @@ def repair_lm_eval_models(model: str | None = None) -> None:
 MMMULT_MODELS = {
     REFERENCE_MODEL: "reads the problem (text; tesseract for images; Whisper for audio) and multiplies exactly; "
     "a cost-model oracle for the heuristic probe",
+    "mmmult-executor": "a simulated model: carries out one heuristic step by step (model_args heuristic=OT|DD|RC, "
+    "step_error=p, seed=N) and slips at each operation with probability p; a known truth for the board",
     "hf": "lm-eval's, reporting token counts to the probe's tasks (loss per token)",
     "hf-multimodal": "lm-eval's, repaired: also scores continuations after an image (the probe)",
     "hf-audiolm-qwen": "lm-eval's, repaired for transformers 5 and any device; scores continuations after a clip",
@@ -251,6 +253,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
     repair_lm_eval_models(_option(argv, "--model"))
     from lm_eval.__main__ import cli_evaluate
 
+    from . import executor  # noqa: F401  (registers mmmult-executor)
     from .reference import ReferenceCannotRead  # registers mmmult-reference
 
     quiet_git_hash()

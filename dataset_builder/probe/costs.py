@@ -41,6 +41,12 @@ def length(x: int) -> int:
     return len(str(abs(x)))
 
 
+def place_parts(x: int) -> list[int]:
+    """The place-value parts of x >= 0, largest first: 8004004 -> [8000000, 4000, 4] (DD's k is how many)."""
+    digits = str(x)
+    return [int(d) * 10 ** (len(digits) - i - 1) for i, d in enumerate(digits) if d != "0"]
+
+
 def ot_cost(a: int, b: int) -> float:
     """Every digit pair multiplied, plus a quarter of the share of pairs that carry (product >= 10).
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from .costs import place_parts
 from .steps import nearest_base
 
 TRACE_CUES: dict[str, tuple[str, ...]] = {
@@ -37,12 +38,6 @@ def trace_class(text: str | None) -> str:
     return best if counts[best] else "unknown"
 
 
-def _parts(x: int) -> list[int]:
-    """The place-value parts of x: 8004004 -> [8000000, 4000, 4]."""
-    digits = str(x)
-    return [int(d) * 10 ** (len(digits) - i - 1) for i, d in enumerate(digits) if d != "0"]
-
-
 def error_shape(a: int, b: int, answer: int) -> str:
     """How a wrong answer differs from a x b: by 10^k or 9 x 10^k (a lost carry), by one partial product
     (a dropped term), by the round base, by the compensation's offset term, or by twice it (a sign slip)."""
@@ -51,7 +46,7 @@ def error_shape(a: int, b: int, answer: int) -> str:
         return "none"
     if re.fullmatch(r"[19]0*", str(diff)):
         return "power of ten"
-    if any(diff == part * other for x, other in ((a, b), (b, a)) for part in _parts(x)):
+    if any(diff == part * other for x, other in ((a, b), (b, a)) for part in place_parts(x)):
         return "partial product"
     for near, other in ((a, b), (b, a)):
         base = nearest_base(near)

@@ -1,0 +1,101 @@
+"""`mmmult-executor`: a simulated model that multiplies by one heuristic, step by step, slipping at a known rate.
+
+model_args `heuristic=OT|DD|RC` (columnar, decomposition, rounding), `step_error=p` (the probability of
+a slip at each elementary operation, 0 to 1) and `seed`. It reads the problem as the reference system
+does (the prompt's text; tesseract for images; Whisper for audio), carries out its heuristic on what it
+read (probe/worked.py), and writes the worked solution in that heuristic's words, so its accuracy on a
+problem is (1 - p) ** step_count exactly: a known truth for the board's accuracy curves, C50 and per-step
+error, and for the probe's heuristic recovery. For the loss probe its own heuristic's prefixes have the
+lowest loss; for the step probe its own heuristic's correct step is likelier than the wrong ones, and
+the other heuristics' steps are all alike. Each request's slips are drawn from the seed and the request
+(its operands and prompt), so a run is reproducible and the same problem slips independently in each task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.registry import register_model
+
+from ..probe.costs import HEURISTICS
+from ..probe.scores import NEUTRAL, PROBE_CHOICES, step_choices
+from ..probe.worked import Hand, solve
+from . import EvalSetupError
+from .reference import NO_ANSWER, ReferenceCannotRead, ReferenceLM
+
+NAME = "mmmult-executor"
+OWN_LOSS, OTHER_LOSS, NEUTRAL_LOSS = 1.0, 2.0, 1.5
+"""Loss per byte the executor gives its own heuristic's prefixes, the others', and the neutral one."""
+
+
+class ExecutorArgsError(EvalSetupError):
+    """The executor's model_args cannot be used; the message names the argument and what it takes."""
+
+
+def executor_args(heuristic: object, step_error: object, seed: object) -> tuple[str, float, int]:
+    """The executor's model_args checked: (heuristic, step error, seed)."""
+    chosen = str(heuristic).upper()
+    if chosen not in HEURISTICS:
+        raise ExecutorArgsError(f"{NAME}: unknown heuristic {heuristic!r}; use heuristic=OT, DD or RC")
+    try:
+        p = float(str(step_error))
+    except ValueError:
+        raise ExecutorArgsError(
+            f"{NAME}: step_error={step_error!r} is not a number; use a probability from 0 to 1"
+        ) from None
+    if not 0.0 <= p <= 1.0:  # also refuses nan
+        raise ExecutorArgsError(f"{NAME}: step_error={step_error!r} is outside [0, 1]; use a probability from 0 to 1")
+    try:
+        return chosen, p, int(str(seed))
+    except ValueError:
+        raise ExecutorArgsError(f"{NAME}: seed={seed!r} is not a whole number") from None
+
+
+@register_model(NAME)
+class ExecutorLM(ReferenceLM):
+    """Reads like the reference system; computes like a schoolchild who slips with probability p per operation."""
+
+    def __init__(
+        self,
+        heuristic: str = "OT",
+        step_error: float = 0.0,
+        seed: int = 0,
+        asr_model: str | None = None,
+        **_: object,
+    ) -> None:
+        self.heuristic, self.step_error, self.seed = executor_args(heuristic, step_error, seed)
+        super().__init__(asr_model=asr_model)
+
+    def answer(self, request: Instance) -> str:
+        context, *rest = request.args
+        operands = self.operands(context, rest[1] if len(rest) > 1 else {})
+        if operands is None:
+            return NO_ANSWER
+        a, b = operands
+        hand = Hand(self.step_error, seed=f"{self.seed}:{a}:{b}:{context}")
+        return f"Numbers: {a}, {b}\n{solve(a, b, self.heuristic, hand).text}"
+
+    def score(self, request: Instance) -> tuple[float, bool]:
+        context, continuation, *rest = request.args
+        text = continuation.strip()
+        operands = self.operands(context, rest[0] if rest else {})
+        loss = NEUTRAL_LOSS if operands is None else self.loss(*operands, text)
+        return -loss * len(text.encode()), False
+
+    def loss(self, a: int, b: int, continuation: str) -> float:
+        """The executor's loss per byte for a continuation of the probe's tasks on a x b."""
+        heuristic = dict((prefix, h) for h, prefix in PROBE_CHOICES).get(continuation)
+        if heuristic is not None:
+            return NEUTRAL_LOSS if heuristic == NEUTRAL else OWN_LOSS if heuristic == self.heuristic else OTHER_LOSS
+        for h, step in step_choices(a, b):
+            if step.text == continuation:
+                if h != self.heuristic:
+                    return NEUTRAL_LOSS
+                return OWN_LOSS if step.correct else OTHER_LOSS
+        raise ReferenceCannotRead(
+            f"{NAME} scores only the heuristic probe's continuations (mmmult_probe, mmmult_steps); got {continuation!r}"
+        )
+
+    def get_model_info(self) -> dict[str, Any]:
+        return {"heuristic": self.heuristic, "step_error": self.step_error, "seed": self.seed}
