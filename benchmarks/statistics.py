@@ -10,7 +10,9 @@ interval, among runs where the board states C50 as a number), the accuracy of th
 each C band (Wilson, widened for clustering). It then checks the paired statistics (McNemar's
 level, Holm's familywise error, Bonett and Price's interval), compares the C50 interval widths of
 the test design before and after the power supplement, and sends runs through the real ingest
-path to confirm the stored numbers are the direct computation.
+path to confirm the stored numbers are the direct computation. Last, the executors (known-truth
+simulated models that multiply by one heuristic and slip per operation with probability p): coverage
+of every interval and of the per-step error, and which heuristic the per-step fit names.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ import pandas as pd
 
 from dataset_builder.leaderboard.analysis import holm, paired_gap
 from dataset_builder.leaderboard.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.simulate import DoublingTruth, Truth, coverage, lm_eval_files, logistic_model
+from dataset_builder.leaderboard.simulate import (
+    DoublingTruth,
+    Truth,
+    coverage,
+    executor_coverage,
+    lm_eval_files,
+    logistic_model,
+)
 from dataset_builder.leaderboard.store import Entry, Store
 from dataset_builder.leaderboard.summary import scope_fit
+from dataset_builder.probe.costs import HEURISTICS
 from dataset_builder.problems import generate
 from dataset_builder.tasks import TASKS
 
@@ -118,6 +128,20 @@ def real_path(runs: int) -> None:
           f"stored; stored summaries equal the direct computation; {np.mean(seconds):.1f} s per run")  # fmt: skip
 
 
+def executors(reps: int) -> None:
+    """The known-truth executors (mmmult-executor): coverage of accuracy, bins, C50 and the per-step error, and
+    the confusion matrix of the heuristic the per-step fit names."""
+    problems = [p for p in generate() if p.split == "test"]
+    print(f"\nExecutors on the {len(problems):,} test problems, two configs, {reps} runs each (target 0.92-0.98)")
+    print(f"{'executor':16} {'acc.':>6} {'bins':>6} {'C50':>6} {'stated':>7} {'p':>6}   picked OT / DD / RC")
+    for i, (heuristic, step_error) in enumerate((h, p) for p in (0.005, 0.02, 0.08) for h in HEURISTICS):
+        result = executor_coverage(problems, heuristic, step_error, 2, reps, seed=300 + i)
+        picked = " / ".join(f"{result['picked'][h] / reps:.2f}" for h in HEURISTICS)
+        cells = [result[k] for k in ("accuracy", "bins", "C50", "C50 stated", "step error")]
+        print(f"{heuristic} p={step_error:<11} " + " ".join(f"{v:6.3f}" for v in cells) + f"   {picked}")
+    print("(C50 is checked where the truth crosses 50% inside the data; p covers only when the heuristic is right.)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200, help="replications per scenario (default 200)")
@@ -126,6 +150,7 @@ def main() -> None:
     intervals(args.reps)
     paired(args.reps)
     design(args.reps)
+    executors(args.reps)
     real_path(3)
     print(f"\n{time.perf_counter() - started:.0f} s in all")
 

@@ -491,6 +491,8 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
         "C": p["C"],
         "answer": "12",
         "correct": int(p["product"] == 12),
+        "a": p["a"],
+        "b": p["b"],
     }
     assert vars(items["mmmult_perceive_text_words", first]) == {
         "task": "mmmult_perceive_text_words",
@@ -500,6 +502,8 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
         "C": p["C"],
         "answer": "3,12",
         "correct": int((p["a"], p["b"]) == (3, 12)),
+        "a": p["a"],
+        "b": p["b"],
     }
     assert (items["mmmult_text_words", second].answer, items["mmmult_text_words", second].correct) == ("", 0)
     assert (items["mmmult_perceive_text_words", second].answer, items["mmmult_perceive_text_words", second].C) == (

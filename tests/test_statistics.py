@@ -76,8 +76,9 @@ def test_the_stored_summary_is_the_direct_computation(tmp_path) -> None:
     frame = pd.DataFrame([vars(i) for i in verdict.items])
     assert len(frame) == 6 * 300
     direct = scope_fit(frame)
-    for key in ("accuracy", "acc_low", "acc_high", "b0", "b1", "v11", "lpm_r2", "aggregate_r2"):
+    for key in ("accuracy", "acc_low", "acc_high", "b0", "b1", "v11", "lpm_r2", "aggregate_r2", "step_p", "step_low"):
         assert stored[key] == pytest.approx(direct[key]), key
+    assert stored["step_heuristic"] == direct["step_heuristic"]
 
 
 @pytest.mark.parametrize("truth", [0.05, 0.3, 0.7])

@@ -23,13 +23,14 @@ import pandas as pd
 from ..configs import STIMULUS_CONFIGS
 from .analysis import ranks
 from .ingest import SELF_REPORTED, TRUSTED, Benchmark
+from .step_error import StepError
 from .store import Store
 from .summary import ALL, scope_configs, scope_name, stored_fit
 
 ITEM_FIELDS = ("C", "digit_total", "nonzero_total", "digits_a", "digits_b", "nonzero_a", "nonzero_b")
 READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
 SELF_REPORTED_COLUMNS = [f"{config} self-reported" for config in STIMULUS_CONFIGS]
-FIT_COLUMNS = ["C50", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
+FIT_COLUMNS = ["C50", "step_error", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
 COLUMNS = [
     "rank",
     "model",
@@ -59,7 +60,7 @@ class Board:
     def __init__(self, store: Store, reference: Benchmark) -> None:
         self.store = store
         self.reference = reference
-        store.summarise_missing({pid: int(p["C"]) for pid, p in reference.items()})
+        store.summarise_missing({pid: (int(p["C"]), int(p["a"]), int(p["b"])) for pid, p in reference.items()})
         self._table = lru_cache(maxsize=64)(self._compute_table)
         self._cells = lru_cache(maxsize=16)(self._read_cells)
         self._bins = lru_cache(maxsize=16)(self._read_bins)
@@ -221,6 +222,7 @@ class Board:
         for column in ("score", "score_low", "score_high", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"):
             table[column] = math.nan
         table["C50"] = "n/a"
+        table["step_error"] = ""
         for sid in table.index:
             if sid not in fits.index:
                 continue
@@ -231,6 +233,8 @@ class Board:
                     row["acc_low"],
                     row["acc_high"],
                 ]
+            table.loc[sid, "step_error"] = StepError(row["step_heuristic"], row["step_p"], row["step_low"],
+                                                     row["step_high"], math.nan, int(row["n"])).text  # fmt: skip
             table.loc[sid, ["lpm_r2", "aggregate_r2", "pseudo_r2"]] = [row["lpm_r2"], row["aggregate_r2"],
                                                                          row["pseudo_r2"]]  # fmt: skip
             fit = stored_fit(row)

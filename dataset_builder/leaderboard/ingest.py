@@ -165,6 +165,8 @@ class ItemResult:
     C: int
     answer: str
     correct: int
+    a: int
+    b: int
 
 
 @dataclass
@@ -288,7 +290,8 @@ def _rescore(
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
             shown = operands_text(read)
         correct_total += int(correct)
-        item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct))
+        item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct),
+                          int(problem["a"]), int(problem["b"]))  # fmt: skip
         verdict.items.append(item)
         digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
     absent = len(benchmark) - len(seen)

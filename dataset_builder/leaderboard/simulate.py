@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..answers import extract_operands
 from ..configs import CONFIGS
-from ..problems import C_BANDS, band_of
+from ..problems import C_BANDS, Problem, band_of
 from ..scoring import band_scores, score_perception, score_response
 from ..stimulus import stimulus
 from ..tasks import MULTIPLY, TASKS, Task
@@ -250,4 +250,76 @@ def coverage(
         "accuracy": hits["accuracy"] / reps,
         "bins": hits["bins"] / max(1, hits["bins checked"]),
         "C50 width": float(np.median(widths)) if widths else math.nan,
+    }
+
+
+def executor_model(heuristic: str, step_error: float, seed: int) -> Responder:
+    """The responses of `mmmult-executor` with these model_args, reading every problem right (its text reader
+    does): the worked solution by `heuristic`, slipping per operation with `step_error`, seeded per task and
+    problem."""
+    from ..probe.worked import Hand, solve
+
+    def respond(task: Task, problem: Mapping[str, Any]) -> str:
+        a, b = int(problem["a"]), int(problem["b"])
+        hand = Hand(step_error, seed=f"{seed}:{task.name}:{problem['problem_id']}")
+        return f"Numbers: {a}, {b}\n{solve(a, b, heuristic, hand).text}"
+
+    return respond
+
+
+def executor_coverage(
+    problems: Sequence[Problem], heuristic: str, step_error: float, configs: int, reps: int, seed: int
+) -> dict[str, Any]:
+    """How often the board's intervals contain an executor's truth over `reps` simulated runs of `configs`
+    configs (scope = all configs), and which heuristic the per-step error fit picks.
+
+    Each item is right with chance (1 - p) ** steps, independently per config, as the executor is
+    (tests/test_executor.py). The truth: p itself; the expected accuracy of the scope and of each C band;
+    for C50, the value the board's logistic fit converges to on these problems (the fit of the expected
+    outcomes; the executor's curve is not logistic in C), checked where it lies inside their C range.
+    """
+    from ..probe.costs import HEURISTICS
+    from .analysis import NotEstimable, binned, clustered_proportion, fit_logistic
+    from .step_error import likeliest_step_error, steps_of
+
+    rng = np.random.default_rng(seed)
+    loads = np.array([p.C for p in problems], dtype=float)
+    operands = [(p.a, p.b) for p in problems]
+    steps = np.array([steps_of(a, b)[HEURISTICS.index(heuristic)] for a, b in operands], dtype=float)
+    chance = (1.0 - step_error) ** steps
+    limit = fit_logistic(np.tile(loads, 2), np.repeat([1.0, 0.0], len(loads)), np.concatenate([chance, 1 - chance]))
+    true_c50 = limit.c50()
+    hits = {"accuracy": 0, "bins": 0, "bins checked": 0, "C50": 0, "C50 stated": 0, "step error": 0}
+    picked = dict.fromkeys(HEURISTICS, 0)
+    edges = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
+    for _ in range(reps):
+        correct = (rng.random((configs, len(problems))) < chance).astype(float).ravel()
+        x, groups = np.tile(loads, configs), np.tile(np.arange(len(problems)), configs)
+        accuracy = clustered_proportion(correct, groups)
+        hits["accuracy"] += accuracy.low <= chance.mean() <= accuracy.high
+        for bin_ in binned(x, correct, groups, edges):
+            low, high = band_of(round(bin_.mean_x))
+            inside = chance[(loads >= low) & (loads <= high)]
+            hits["bins"] += bin_.low <= inside.mean() <= bin_.high
+            hits["bins checked"] += 1
+        fit = likeliest_step_error(operands * configs, correct, groups)
+        picked[fit.heuristic] += 1
+        hits["step error"] += fit.heuristic == heuristic and fit.low <= step_error <= fit.high
+        try:
+            c50 = fit_logistic(x, correct, groups=groups).c50()
+        except NotEstimable:
+            continue
+        if c50.status == "estimate" and true_c50.status == "estimate":
+            hits["C50 stated"] += 1
+            low = -math.inf if c50.low is None else c50.low
+            high = math.inf if c50.high is None else c50.high
+            hits["C50"] += low <= true_c50.value <= high
+    return {
+        "accuracy": hits["accuracy"] / reps,
+        "bins": hits["bins"] / max(1, hits["bins checked"]),
+        "C50": hits["C50"] / max(1, hits["C50 stated"]),
+        "C50 stated": hits["C50 stated"] / reps,
+        "step error": hits["step error"] / reps,
+        "picked": picked,
+        "true C50": true_c50.value,
     }

@@ -104,6 +104,10 @@ CREATE TABLE IF NOT EXISTS fits (
     pseudo_r2 REAL,
     lpm_r2 REAL,
     aggregate_r2 REAL,
+    step_heuristic TEXT NOT NULL,
+    step_p REAL NOT NULL,
+    step_low REAL NOT NULL,
+    step_high REAL NOT NULL,
     PRIMARY KEY (submission_id, scope)
 );
 CREATE TABLE IF NOT EXISTS bins (
@@ -312,10 +316,10 @@ class Store:
                 [(sid, *(None if _missing(v) else v for v in row)) for row in frame[columns].itertuples(index=False)],
             )
 
-    def summarise_missing(self, loads: dict[str, int]) -> list[int]:
+    def summarise_missing(self, problems: dict[str, tuple[int, int, int]]) -> list[int]:
         """Write the summary of accepted submissions stored without one (by an older version of the Space).
 
-        `loads` maps problem_id to C (the items table holds no problem statistics). Returns the ids.
+        `problems` maps problem_id to (C, a, b) (the items table holds no problem statistics). Returns the ids.
         """
         with closing(self.connect()) as db:
             missing = [
@@ -333,7 +337,8 @@ class Store:
                     db,
                     params=(sid,),
                 )
-                items["C"] = items["problem_id"].map(loads)
+                stats = pd.DataFrame.from_dict(problems, orient="index", columns=["C", "a", "b"])
+                items = items.join(stats, on="problem_id")
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     if db.execute("SELECT 1 FROM fits WHERE submission_id = ?", (sid,)).fetchone() is None:

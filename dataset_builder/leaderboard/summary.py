@@ -6,7 +6,8 @@ plots read three small summaries instead, so the board stays fast with hundreds 
 - scope fits: for every scope the board can filter to (all configs, one modality, one
   representation, one config), the accuracy with its interval, the logistic fit on C with a
   covariance clustered by problem (C50 and its interval are derived from it when shown), the
-  paper's LPM R^2 on C and the aggregate R^2 per C value;
+  paper's LPM R^2 on C and the aggregate R^2 per C value, and the effective per-step error under the
+  likeliest heuristic's step counts (step_error.py);
 - scope bins: accuracy per C band of each scope, at its items' mean C, with its interval;
 - load cells: per config and value of C, how many problems were multiplied and read and how many
   of each were right, for the perception decomposition.
@@ -26,8 +27,9 @@ import pandas as pd
 from ..configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from ..problems import C_BANDS
 from .analysis import LogisticFit, NotEstimable, aggregate_r2, binned, clustered_proportion, fit_logistic
+from .step_error import likeliest_step_error
 
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 ALL = "all"
 C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
 
@@ -56,7 +58,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
 }
 CELL_COLUMNS = ["config", "C", "n", "correct", "read_n", "read", "read_correct"]
 FIT_STATS = ["accuracy", "acc_low", "acc_high", "b0", "b1", "v00", "v01", "v11", "c_min", "c_max", "pseudo_r2",
-             "lpm_r2", "aggregate_r2"]  # fmt: skip
+             "lpm_r2", "aggregate_r2", "step_heuristic", "step_p", "step_low", "step_high"]  # fmt: skip
 FIT_COLUMNS = ["scope", "configs", "n", "correct", *FIT_STATS]
 BIN_COLUMNS = ["scope", "band", "n", "correct", "effective_n", "mean_C", "low", "high"]
 
@@ -115,11 +117,14 @@ def _bins(items: pd.DataFrame) -> list[Any]:
 
 
 def scope_fit(items: pd.DataFrame) -> dict[str, Any]:
-    """Accuracy, the clustered logistic fit and the R^2 measures of one scope's items (NaN where none exists)."""
+    """Accuracy, the clustered logistic fit, the R^2 measures and the per-step error of one scope's items (with
+    columns correct, C, problem_id, a, b; NaN where a fit does not exist)."""
     y, x = items["correct"].to_numpy(dtype=float), items["C"].to_numpy(dtype=float)
     accuracy = clustered_proportion(y, items["problem_id"].to_numpy())
     row: dict[str, Any] = {"n": len(items), "correct": int(y.sum()), "accuracy": accuracy.value,
                            "acc_low": accuracy.low, "acc_high": accuracy.high}  # fmt: skip
+    step = likeliest_step_error(list(zip(items["a"], items["b"], strict=True)), y, items["problem_id"].to_numpy())
+    row |= {"step_heuristic": step.heuristic, "step_p": step.p, "step_low": step.low, "step_high": step.high}
     row |= dict.fromkeys(["b0", "b1", "v00", "v01", "v11", "pseudo_r2"], math.nan)
     row |= {"c_min": float(x.min()), "c_max": float(x.max()), "lpm_r2": _r2(x, y), "aggregate_r2": aggregate_r2(x, y)}
     try:

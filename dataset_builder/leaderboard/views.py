@@ -47,6 +47,7 @@ LABELS = {
     "score": "Score %",
     "perception": "Perception %",
     "C50": "C50 [95% CI]",
+    "step_error": "Per-step error [95% CI]",
     "slope": "Slope per C",
     "slope_se": "Slope SE",
     "lpm_r2": "LPM R² (C)",
@@ -181,8 +182,8 @@ def filter_table(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     if filters.max_params is not None:
         rows = rows[rows["params_b"] <= filters.max_params]
     key = filters.sort if filters.sort in rows.columns else "rank"
-    if key == "C50":  # sort by the estimate, not by its text
-        order = rows["C50"].map(_c50_value)
+    if key in ("C50", "step_error"):  # sort by the estimate, not by its text
+        order = rows[key].map(_c50_value if key == "C50" else _step_error_value)
         return rows.iloc[np.lexsort((rows["model"].to_numpy(), _sortable(order, filters.descending)))]
     return rows.iloc[np.lexsort((rows["model"].to_numpy(), _sortable(rows[key], filters.descending)))]
 
@@ -205,6 +206,14 @@ def _c50_value(text: str) -> float:
     try:
         return float(head)
     except ValueError:
+        return math.nan
+
+
+def _step_error_value(text: str) -> float:
+    """The p of a per-step error text ("DD 0.031 [0.027, 0.035]"); empty last."""
+    try:
+        return float(str(text).split(" ")[1])
+    except (IndexError, ValueError):
         return math.nan
 
 
