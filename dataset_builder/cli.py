@@ -125,9 +125,11 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--data", default="mmmult-data", help="the build whose test problems the board checks against")
     s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
     s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
-    s.add_argument("--ingest", help="an lm-eval output folder (results and samples) to submit before serving")
-    s.add_argument("--model", default=REFERENCE_MODEL, help="model name for --ingest (default %(default)s)")
-    s.add_argument("--family", default="Reference", help="model family for --ingest (default %(default)s)")
+    s.add_argument("--ingest", action="append", default=[], metavar="DIR",
+                   help="an lm-eval output folder (results and samples) to submit before serving; repeat for more "
+                   "runs, each with its own --model and --family in the same order")  # fmt: skip
+    s.add_argument("--model", action="append", default=[], help=f"an --ingest's model name (default {REFERENCE_MODEL})")
+    s.add_argument("--family", action="append", default=[], help="model family of an --ingest (default Reference)")
     s.add_argument("--queue", help=f"the evaluation queue (default: a queue folder beside --db); {QUEUE_SPEC}")
     actions = s.add_subparsers(dest="action")
     d = actions.add_parser("deploy", help="write the Hub Space folder (--out) or upload it (--repo-id)")
@@ -307,8 +309,23 @@ def run_space(args: argparse.Namespace) -> int:
         return run_deploy(args)
     from .leaderboard.serve import serve
 
-    serve(args.data, args.db, args.port, args.ingest, args.model, args.family, args.queue)
+    serve(args.data, args.db, args.port, ingest_runs(args.ingest, args.model, args.family), args.queue)
     return 0
+
+
+def ingest_runs(folders: list[str], models: list[str], families: list[str]) -> list[tuple[str, str, str]]:
+    """`mmmult space`'s --ingest folders paired with their --model and --family, in order; one run may leave
+    them out (the reference system's names)."""
+    if len(folders) <= 1 and len(models) <= 1 and len(families) <= 1:
+        return [(folder, (models or [REFERENCE_MODEL])[0], (families or ["Reference"])[0]) for folder in folders]
+    if not len(folders) == len(models) == len(families):
+        from .leaderboard.serve import SpaceSetupError
+
+        raise SpaceSetupError(
+            f"{len(folders)} --ingest, {len(models)} --model and {len(families)} --family: with several runs, give "
+            "each --ingest its own --model and --family, in the same order"
+        )
+    return list(zip(folders, models, families, strict=True))
 
 
 def run_deploy(args: argparse.Namespace) -> int:

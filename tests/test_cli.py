@@ -352,3 +352,33 @@ def test_a_run_outside_a_git_checkout_prints_no_git_error(small_build: Path, tmp
     result = mmmult(*command, env={"MMMULT_DATA": str(small_build)}, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "not a git repository" not in result.stderr and "exact_match" in result.stdout
+
+
+def test_space_ingests_several_runs_each_under_its_own_names(small_build: Path, run_files, tmp_path: Path) -> None:
+    """Each --ingest is submitted with its --model and --family before the board serves (here it cannot: the
+    port is taken, which ends the command after the runs are stored)."""
+    from dataset_builder.leaderboard.store import Store
+
+    for name in ("one", "two"):
+        for file, body in run_files:
+            (tmp_path / name).mkdir(exist_ok=True)
+            (tmp_path / name / file).write_bytes(body)
+    db = tmp_path / "b.sqlite"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        runs = ["--ingest", str(tmp_path / "one"), "--model", "model-a", "--family", "A"]
+        runs += ["--ingest", str(tmp_path / "two"), "--model", "model-b", "--family", "B"]
+        result = mmmult("space", "--data", str(small_build), "--db", str(db), "--port", port, *runs)
+    assert_user_error(result, f"cannot listen on port {port}")
+    assert result.stdout.startswith("model-a: ") and "\nmodel-b: " in result.stdout
+    with Store(db).connect() as connection:
+        stored = connection.execute("SELECT model, family, duplicate_of IS NOT NULL FROM submissions ORDER BY id")
+        assert [tuple(row) for row in stored] == [("model-a", "A", 0), ("model-b", "B", 1)]
+
+
+def test_several_runs_need_a_model_and_family_each(small_build: Path, tmp_path: Path) -> None:
+    runs = ["--ingest", "x", "--ingest", "y", "--model", "m"]
+    result = mmmult_here("space", "--data", str(small_build), "--db", str(tmp_path / "b.sqlite"), *runs)
+    assert_user_error(result, "2 --ingest, 1 --model and 0 --family: with several runs, give each --ingest its own")

@@ -96,6 +96,17 @@ def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, referen
     assert text.loc["full", "score"] == pytest.approx(in_text) != multiply["correct"].mean()  # text's, not all's
 
 
+def test_a_board_whose_build_has_no_audio_ranks_runs_of_every_config_it_has(reference, tmp_path: Path) -> None:
+    silent = Benchmark(reference.problems, ("text-numerals", "text-words", "image-numerals", "image-words"))
+    store = Store(tmp_path / "board.sqlite")
+    tasks = [f"mmmult_{c.replace('-', '_')}" for c in silent.configs]
+    run = read_upload(lm_eval_files(silent, tasks, right))
+    store.add(Entry("m", "F", "s", True), run, check(run, silent))
+    row = Board(store, silent).table().iloc[0]
+    assert (row["coverage"], row["score"], row["rank"]) == ("4/4", 1.0, 1)
+    assert Board(store, reference).table().iloc[0]["coverage"] == "4/6"  # a build with audio wants its runs too
+
+
 def test_self_reported_runs_are_hidden_by_default_and_marked_when_shown(run_files, reference, tmp_path: Path) -> None:
     store = Store(tmp_path / "board.sqlite")
     rescored = read_upload(run_files)

@@ -7,8 +7,8 @@ read (probe/worked.py), and writes the worked solution in that heuristic's words
 problem is (1 - p) ** step_count exactly: a known truth for the board's accuracy curves, C50 and per-step
 error, and for the probe's heuristic recovery. For the loss probe its own heuristic's prefixes have the
 lowest loss; for the step probe its own heuristic's correct step is likelier than the wrong ones, and
-the other heuristics' steps are all alike. Each request's slips are drawn from the seed and the request
-(its operands and prompt), so a run is reproducible and the same problem slips independently in each task.
+the other heuristics' steps are all alike. Each request's slips are drawn from the seed, the task and the
+operands read, so a run is reproducible and the same problem slips independently in each task.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def executor_args(heuristic: object, step_error: object, seed: object) -> tuple[
 class ExecutorLM(ReferenceLM):
     """Reads like the reference system; computes like a schoolchild who slips with probability p per operation."""
 
+    NAME = NAME
+
     def __init__(
         self,
         heuristic: str = "OT",
@@ -73,7 +75,7 @@ class ExecutorLM(ReferenceLM):
         if operands is None:
             return NO_ANSWER
         a, b = operands
-        hand = Hand(self.step_error, seed=f"{self.seed}:{a}:{b}:{context}")
+        hand = Hand(self.step_error, seed=f"{self.seed}:{request.task_name}:{a}:{b}")
         return f"Numbers: {a}, {b}\n{solve(a, b, self.heuristic, hand).text}"
 
     def score(self, request: Instance) -> tuple[float, bool]:

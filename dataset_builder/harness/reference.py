@@ -46,6 +46,8 @@ class ReferenceLM(LM):
     """
 
     MULTIMODAL = True
+    NAME = NAME
+    """The name it is registered under, which its progress bars and messages show."""
 
     def __init__(self, asr_model: str | None = None, **_: object) -> None:
         super().__init__()
@@ -54,7 +56,7 @@ class ReferenceLM(LM):
         """What each medium read as, by its digest: the perception and multiplication tasks share media."""
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
-        return [self.answer(request) for request in tqdm(requests, disable=disable_tqdm, desc=NAME)]
+        return [self.answer(request) for request in tqdm(requests, disable=disable_tqdm, desc=self.NAME)]
 
     def answer(self, request: Instance) -> str:
         context, *rest = request.args
@@ -77,7 +79,7 @@ class ReferenceLM(LM):
                 return self._read(key, lambda: read_image(image))
             return parse_stimulus(context)
         except PerceptionUnavailable as error:
-            raise ReferenceCannotRead(f"{NAME} cannot read this task's input: {error}") from None
+            raise ReferenceCannotRead(f"{self.NAME} cannot read this task's input: {error}") from None
         except ValueError:
             return None
 
@@ -87,7 +89,7 @@ class ReferenceLM(LM):
         return self._heard[key]
 
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
-        return [self.score(request) for request in tqdm(requests, disable=disable_tqdm, desc=NAME)]
+        return [self.score(request) for request in tqdm(requests, disable=disable_tqdm, desc=self.NAME)]
 
     def score(self, request: Instance) -> tuple[float, bool]:
         """The oracle's log-likelihood of a probe continuation: minus its loss per byte times its bytes."""
@@ -98,7 +100,7 @@ class ReferenceLM(LM):
         return -loss * len(text.encode()), False
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:
-        raise NotImplementedError(f"{NAME} scores the probe's continuations and answers generate_until tasks only")
+        raise NotImplementedError(f"{self.NAME} scores the probe's continuations and answers generate_until tasks only")
 
 
 def oracle_loss(a: int, b: int, continuation: str) -> float:

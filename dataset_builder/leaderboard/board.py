@@ -1,7 +1,7 @@
 """The leaderboard table and the data behind the plots, read from the store's summaries.
 
-The headline score of a scope is the accuracy over all of its configs, so a model is ranked in a
-scope only when it was run on every config of it; `coverage` says how many it has. Ranks tie where
+The headline score of a scope is the accuracy over all of its configs that the board's build holds, so
+a model is ranked in a scope only when it was run on every one of them; `coverage` says how many it has. Ranks tie where
 accuracy intervals overlap (rank = 1 + the number of models whose interval lies wholly above).
 By default the board shows runs it evaluated itself (from an evaluation request) and submissions
 whose every task was re-scored from its samples, a model's row preferring its latest evaluated run;
@@ -160,7 +160,7 @@ class Board:
     def _compute_table(
         self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool
     ) -> pd.DataFrame:
-        configs = scope_configs(modality, representation)
+        configs = tuple(c for c in scope_configs(modality, representation) if c in self.reference.configs)
         statuses = (*TRUSTED, SELF_REPORTED) if self_reported else TRUSTED
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(

@@ -12,11 +12,9 @@ class SpaceSetupError(UserError):
     """The board's inputs are missing or its port is taken; the message says what to do."""
 
 
-def serve(
-    data: str, db: str, port: int | None, ingest: str | None, model: str, family: str, queue: str | None = None
-) -> None:
-    """Ingest `ingest` (an lm-eval output folder) as `model` if given, then serve the board (with its
-    evaluation requests in `queue`, default: beside the store)."""
+def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str]], queue: str | None = None) -> None:
+    """Submit each (lm-eval output folder, model, family) of `ingest`, then serve the board (with its evaluation
+    requests in `queue`, default: beside the store)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from .app import serve_app
     from .ingest import load_reference
@@ -33,11 +31,11 @@ def serve(
     except PersistenceError as error:
         raise SpaceSetupError(str(error)) from None
     store = Store(db)
-    if ingest:
-        files = sorted(str(p) for p in Path(ingest).rglob("*.json*"))
+    for folder, model, family in ingest:
+        files = sorted(str(p) for p in Path(folder).rglob("*.json*"))
         if not files:
-            raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {ingest}")
-        print(submit(store, reference, files, Form(model, family, submitter="mmmult space")))
+            raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {folder}")
+        print(f"{model}: {submit(store, reference, files, Form(model, family, submitter='mmmult space'))}")
     try:
         serve_app(store, reference, port, queue)
     except OSError:
