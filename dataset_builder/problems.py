@@ -31,6 +31,8 @@ MIN_C, MAX_C = 4, (2 * MAX_DIGITS) ** 2
 """C of 1-digit x 1-digit problems (2 x 2) and of two 9-digit operands without zeros (18 x 18)."""
 C_BANDS: tuple[tuple[int, int], ...] = ((4, 25), (26, 50), (51, 100), (101, 200), (201, 324))
 """The ranges of C that the tasks report accuracy in and the test design gives power in."""
+C_EDGES: tuple[int, ...] = (*(low for low, _ in C_BANDS), C_BANDS[-1][1])
+"""The bands as bin edges (4, 26, 51, 101, 201, 324), for binning C."""
 MIN_TEST_PER_BAND = 385
 """Test problems the default set holds in every C band at least: a 95% interval of +/-5 points at 50%."""
 SPLITS: tuple[str, ...] = ("train", "validation", "test")

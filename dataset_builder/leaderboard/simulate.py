@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..answers import extract_operands
 from ..configs import CONFIGS
-from ..problems import C_BANDS, Problem, band_of
+from ..problems import C_EDGES, Problem, band_of
 from ..scoring import band_scores, score_perception, score_response
 from ..stimulus import stimulus
 from ..tasks import MULTIPLY, TASKS, Task
@@ -59,20 +59,6 @@ def logistic_model(c50: float, slope: float, seed: int, read: float = 1.0) -> Re
         draw = random.Random(f"{seed}:{task.name}:{problem['problem_id']}").random()
         chance = logistic_accuracy(float(problem["C"]), c50, slope) if task.kind is MULTIPLY else read
         return right(task, problem) if draw < chance else wrong(task, problem)
-
-    return respond
-
-
-def shared_outcome_model(accuracy: Callable[[Mapping[str, Any]], float], seed: int) -> Responder:
-    """A model whose correctness on a problem is the same in every config (one draw per problem).
-
-    Outcomes shared across configs are what makes pooled scopes correlated: the board's pooled
-    intervals must hold for them too.
-    """
-
-    def respond(task: Task, problem: Mapping[str, Any]) -> str:
-        draw = random.Random(f"{seed}:{problem['problem_id']}").random()
-        return right(task, problem) if draw < accuracy(problem) else wrong(task, problem)
 
     return respond
 
@@ -219,13 +205,12 @@ def coverage(
     b1 = truth.coefficients[1] if isinstance(truth, Truth) else math.nan
     hits = {"slope": 0, "C50": 0, "C50 stated": 0, "accuracy": 0, "bins": 0, "bins checked": 0, "fits": 0}
     widths: list[float] = []
-    edges = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
     for _ in range(reps):
         run = outcomes(loads, truth, configs, shared, rng)
         groups = run["problem_id"].to_numpy() if clustered else np.arange(len(run))
         accuracy = clustered_proportion(run["correct"], groups)
         hits["accuracy"] += accuracy.low <= truth.accuracy(loads).mean() <= accuracy.high
-        for bin_ in binned(run["C"], run["correct"], groups, edges):
+        for bin_ in binned(run["C"], run["correct"], groups, C_EDGES):
             low, high = band_of(round(bin_.mean_x))
             inside = loads[(loads >= low) & (loads <= high)]
             hits["bins"] += bin_.low <= truth.accuracy(inside).mean() <= bin_.high
@@ -291,13 +276,12 @@ def executor_coverage(
     true_c50 = limit.c50()
     hits = {"accuracy": 0, "bins": 0, "bins checked": 0, "C50": 0, "C50 stated": 0, "step error": 0}
     picked = dict.fromkeys(HEURISTICS, 0)
-    edges = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
     for _ in range(reps):
         correct = (rng.random((configs, len(problems))) < chance).astype(float).ravel()
         x, groups = np.tile(loads, configs), np.tile(np.arange(len(problems)), configs)
         accuracy = clustered_proportion(correct, groups)
         hits["accuracy"] += accuracy.low <= chance.mean() <= accuracy.high
-        for bin_ in binned(x, correct, groups, edges):
+        for bin_ in binned(x, correct, groups, C_EDGES):
             low, high = band_of(round(bin_.mean_x))
             inside = chance[(loads >= low) & (loads <= high)]
             hits["bins"] += bin_.low <= inside.mean() <= bin_.high

@@ -31,7 +31,6 @@ from .step_error import likeliest_step_error
 
 SUMMARY_VERSION = 3
 ALL = "all"
-C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
 
 
 def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, ...]:

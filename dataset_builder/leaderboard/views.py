@@ -30,7 +30,6 @@ from .board import COLUMNS, READ_COLUMNS, SELF_REPORTED_COLUMNS
 from .names import csv_cell
 from .summary import ALL, scope_configs, stored_fit
 
-C_EDGES = [low for low, _ in C_BANDS] + [C_BANDS[-1][1]]
 HIDDEN = {"submission_id", "score_low", "score_high", *SELF_REPORTED_COLUMNS}
 CHOOSABLE_COLUMNS = [c for c in COLUMNS if c not in HIDDEN and c not in ("rank", "model")]
 DEFAULT_COLUMNS = [c for c in CHOOSABLE_COLUMNS if c not in READ_COLUMNS and c not in

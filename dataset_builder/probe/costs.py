@@ -20,11 +20,6 @@ from dataclasses import dataclass
 from functools import cache
 
 HEURISTICS: tuple[str, ...] = ("OT", "DD", "RC")
-NAMES = {
-    "OT": "columnar (long) multiplication",
-    "DD": "distributive decomposition",
-    "RC": "rounding and compensation",
-}
 MIN_MARGIN = 0.75
 """An item labels a heuristic only when the runner-up costs at least this much more."""
 CARRY_WEIGHT = 0.25

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..configs import HDS_TYPES, TRAP_TYPES
 from ..problems import Problem, ProblemError, assign_splits, csv_rows, split_choices, split_named
-from .costs import HEURISTICS, Costs, bases, costs
+from .costs import HEURISTICS, bases, costs
 
 T = TypeVar("T")
 HDS_SIZE = 1000
@@ -296,7 +296,3 @@ def read_traps_csv(path: str | Path) -> list[Trap]:
                           row["target_heuristic"].strip(), row["expected_error_type"].strip(), row["notes"].strip(),
                           problem.digit_total, problem.nonzero_total, problem.C))  # fmt: skip
     return traps
-
-
-def costs_of(item: HDSItem) -> Costs:
-    return Costs(item.ot_cost, item.dd_cost, item.rc_cost)
