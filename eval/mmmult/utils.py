@@ -48,7 +48,7 @@ _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
 
 
-def load(config: str, split: str = "test", data: str | None = None, **_: object) -> datasets.DatasetDict:
+def load(config: str, data: str | None = None, split: str = "test", **_: object) -> datasets.DatasetDict:
     """One split of the config (test, or mini for the mmmult_mini_* tasks) without its media column, from a
     build folder or a Hub repo id.
 
