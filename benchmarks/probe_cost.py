@@ -29,7 +29,8 @@ from lm_eval.api.instance import Instance
 from models import tiny_vlm
 from PIL import Image
 
-from dataset_builder.harness.run import repair_lm_eval_models
+from dataset_builder.harness import repaired
+from dataset_builder.harness.run import register_repaired_models
 from dataset_builder.media.image import ImageRenderer
 from dataset_builder.probe.scores import PROBE_CHOICES
 from dataset_builder.probe.sets import generate_hds
@@ -68,11 +69,11 @@ def main() -> None:
     args = parser.parse_args()
     import lm_eval.models  # noqa: F401
 
-    repair_lm_eval_models()
+    register_repaired_models()
     from lm_eval.api.registry import get_model
 
     with tempfile.TemporaryDirectory() as folder:
-        lm = get_model("hf-multimodal")(pretrained=str(tiny_vlm(Path(folder), args.size)), device="cpu")
+        lm = get_model(repaired("hf-multimodal"))(pretrained=str(tiny_vlm(Path(folder), args.size)), device="cpu")
     vision = Counter(lm.model.model.vision_tower)
     whole_model = Counter(lm.model)
     renderer = ImageRenderer.default()

@@ -339,10 +339,13 @@ def test_the_models_the_help_names_are_registered() -> None:
     import lm_eval.models  # noqa: F401  (lm-eval's own first, as mmmult eval does)
     from lm_eval.api.registry import model_registry
 
-    from dataset_builder.harness import reference  # noqa: F401  (registers mmmult-reference)
-    from dataset_builder.harness.run import MMMULT_MODELS
+    from dataset_builder.harness import executor, reference, repaired  # noqa: F401  (register mmmult's own)
+    from dataset_builder.harness.run import MMMULT_MODELS, REPAIRED_MODELS, register_repaired_models
 
-    assert set(MMMULT_MODELS) <= set(model_registry._objs)
+    register_repaired_models()
+    assert set(MMMULT_MODELS) <= set(model_registry.keys())
+    assert {repaired(alias) for alias in REPAIRED_MODELS} <= set(model_registry.keys())
+    assert set(REPAIRED_MODELS) <= set(MMMULT_MODELS)
 
 
 def test_a_run_outside_a_git_checkout_prints_no_git_error(small_build: Path, tmp_path: Path) -> None:

@@ -303,15 +303,23 @@ def test_a_run_of_mmmult_tasks_only_indexes_only_mmmult_s_task_folder(monkeypatc
     assert indexed >= {*TASKS, *(group.name for group in GROUPS)} and "hellaswag" not in indexed
 
 
-def test_mmmult_eval_points_hf_audiolm_qwen_at_the_repaired_class() -> None:
+def test_mmmult_eval_runs_the_repaired_classes_registered_through_lm_eval_s_public_registry() -> None:
     import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import model_registry
 
-    from dataset_builder.harness.run import repair_lm_eval_models
+    from dataset_builder.harness import repaired
+    from dataset_builder.harness.run import REPAIRED_MODELS, register_repaired_models, with_repaired_model
 
-    repair_lm_eval_models()
-    resolved = model_registry.get("hf-audiolm-qwen")
+    register_repaired_models()
+    register_repaired_models()  # twice, as two runs in one process would: the registry refuses a clash
+    resolved = model_registry.get(repaired("hf-audiolm-qwen"))
     assert (resolved.__module__, resolved.__name__) == ("dataset_builder.harness.audio_lm", "Qwen2AudioLM")
+    for alias in REPAIRED_MODELS:  # lm-eval's own classes keep their names
+        assert model_registry.get(alias).__module__.startswith("lm_eval.models.")
+    argv = ["--model", "hf", "--tasks", "mmmult_text", "--model_args", "pretrained=hf"]
+    assert with_repaired_model(argv) == ["--model", "mmmult-hf", *argv[2:]]
+    assert with_repaired_model(["--model=hf-multimodal"]) == ["--model=mmmult-hf-multimodal"]
+    assert with_repaired_model(["--model", "vllm"]) == ["--model", "vllm"]
 
 
 class ChatServer(BaseHTTPRequestHandler):

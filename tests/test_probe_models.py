@@ -15,8 +15,9 @@ torch = pytest.importorskip("torch")
 from lm_eval.api.instance import Instance  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from dataset_builder.harness import repaired  # noqa: E402
 from dataset_builder.harness.loglikelihood import SharedContextScorer, split_continuation  # noqa: E402
-from dataset_builder.harness.run import repair_lm_eval_models  # noqa: E402
+from dataset_builder.harness.run import register_repaired_models  # noqa: E402
 from dataset_builder.probe.scores import PROBE_CHOICES  # noqa: E402
 
 CONTINUATIONS = [" " + PROBE_CHOICES[0][1], " " + PROBE_CHOICES[4][1], " Round"]  # a one-token one too
@@ -25,10 +26,10 @@ CONTINUATIONS = [" " + PROBE_CHOICES[0][1], " " + PROBE_CHOICES[4][1], " Round"]
 def lm_eval_model(name: str, folder: Path) -> Any:
     import lm_eval.models  # noqa: F401
 
-    repair_lm_eval_models(name)
+    register_repaired_models()
     from lm_eval.api.registry import get_model
 
-    return get_model(name)(pretrained=str(folder), device="cpu", batch_size=1)
+    return get_model(repaired(name))(pretrained=str(folder), device="cpu", batch_size=1)
 
 
 def full_pass(model: Any, context: dict[str, Any], whole: dict[str, Any]) -> float:

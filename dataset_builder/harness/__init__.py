@@ -4,5 +4,11 @@ from ..errors import UserError
 from ..eval_queue import REFERENCE_MODEL as REFERENCE_MODEL  # the name `mmmult eval` registers it under
 
 
+def repaired(alias: str) -> str:
+    """The name a repaired lm-eval model class is registered under (lm-eval's registry keeps its own aliases
+    for its own classes); `mmmult eval --model ALIAS` runs it."""
+    return f"mmmult-{alias}"
+
+
 class EvalSetupError(UserError):
     """lm-eval cannot start with what was asked; the message says what to do."""

@@ -1,4 +1,4 @@
-"""lm-eval 0.4.13's `hf-audiolm-qwen`, repaired; `mmmult eval` runs it under the same name.
+"""lm-eval 0.4.13's `hf-audiolm-qwen`, repaired; `mmmult eval --model hf-audiolm-qwen` runs it.
 
 The original cannot run with transformers 5: its alias names a class that its module does not
 define, it calls the processor with `audios=` where transformers 5
@@ -14,15 +14,18 @@ import copy
 from typing import Any
 
 from lm_eval.api.instance import Instance
-from lm_eval.api.registry import model_registry
+from lm_eval.api.registry import model_registry, register_model
 from tqdm.auto import tqdm
 
 from ..configs import SAMPLING_RATE
+from . import repaired
 from .loglikelihood import CountsContinuationTokens, Score, SharedContextScorer, score_requests
 
 ALIAS = "hf-audiolm-qwen"
-# lm-eval's module registers its class under ALIAS when imported; name that class first so the
-# registration is accepted, then (below) hand the alias to the repaired class.
+# lm-eval 0.4.13's lazy entry for this alias names lm_eval.models.hf_audiolm:HFAudioLM, but that module
+# registers HFAUDIOLMQWEN under it, so importing the module raises "already registered". Point the entry at
+# the class the module registers (what lm-eval means) before importing it; the registry's public API has no
+# way to correct an entry.
 model_registry._objs[ALIAS] = "lm_eval.models.hf_audiolm:HFAUDIOLMQWEN"
 
 from lm_eval.models.hf_audiolm import DEFAULT_AUDIO_PLACEHOLDERS, HFAUDIOLMQWEN  # noqa: E402
@@ -31,6 +34,7 @@ from lm_eval.models.utils import replace_placeholders  # noqa: E402
 AUDIO_TOKENS = "<|audio_bos|><|AUDIO|><|audio_eos|>"
 
 
+@register_model(repaired(ALIAS))
 class Qwen2AudioLM(CountsContinuationTokens, HFAUDIOLMQWEN):
     """Qwen2-Audio (or any model with its processor) on any device, with transformers 5."""
 
@@ -97,9 +101,6 @@ class Qwen2AudioLM(CountsContinuationTokens, HFAUDIOLMQWEN):
                 bar.update(1)
         bar.close()
         return results
-
-
-model_registry._objs[ALIAS] = Qwen2AudioLM
 
 
 def _batches(requests: list[Instance], size: int) -> list[list[Instance]]:

@@ -1,4 +1,4 @@
-"""lm-eval's chat-completions models with audio; `mmmult eval` runs them under lm-eval's own names.
+"""lm-eval's chat-completions models with audio; `mmmult eval --model local-chat-completions` (or openai-) runs them.
 
 lm-eval 0.4.13 sends images to OpenAI-compatible chat servers (`local-chat-completions`,
 `openai-chat-completions`) as `image_url` parts, but drops audio: the audio configs could not reach
@@ -19,18 +19,13 @@ from typing import Any
 import numpy as np
 import soundfile
 from lm_eval.api.instance import Instance
-from lm_eval.api.registry import model_registry
+from lm_eval.api.registry import register_model
+from lm_eval.models.api_models import JsonChatStr
+from lm_eval.models.openai_completions import LocalChatCompletion, OpenAIChatCompletion
 
-from . import EvalSetupError
+from . import EvalSetupError, repaired
 
 LOCAL, OPENAI = "local-chat-completions", "openai-chat-completions"
-# lm-eval's module registers its classes under these names when imported; name those classes first so
-# the registrations are accepted, then (below) hand the names to the subclasses.
-model_registry._objs[LOCAL] = "lm_eval.models.openai_completions:LocalChatCompletion"
-model_registry._objs[OPENAI] = "lm_eval.models.openai_completions:OpenAIChatCompletion"
-
-from lm_eval.models.api_models import JsonChatStr  # noqa: E402
-from lm_eval.models.openai_completions import LocalChatCompletion, OpenAIChatCompletion  # noqa: E402
 
 AUDIO_PLACEHOLDER = "<audio>"
 
@@ -79,13 +74,11 @@ class AudioChatMixin:
         return [answers[i] for i in range(len(requests))]
 
 
+@register_model(repaired(LOCAL))
 class LocalAudioChat(AudioChatMixin, LocalChatCompletion):
     """`local-chat-completions` (any OpenAI-compatible server: vLLM, Gemini's endpoint) with audio."""
 
 
+@register_model(repaired(OPENAI))
 class OpenAIAudioChat(AudioChatMixin, OpenAIChatCompletion):
     """`openai-chat-completions` (GPT-4o-audio and its kin) with audio."""
-
-
-model_registry._objs[LOCAL] = LocalAudioChat
-model_registry._objs[OPENAI] = OpenAIAudioChat

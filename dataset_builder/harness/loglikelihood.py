@@ -23,8 +23,11 @@ from typing import Any
 
 import torch
 from lm_eval.api.instance import Instance
+from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 from tqdm.auto import tqdm
+
+from . import repaired
 
 TASK_PREFIX = "mmmult_"
 """Requests of tasks named so get token counts (every mmmult task's name starts with it)."""
@@ -54,8 +57,9 @@ class CountsContinuationTokens:
         return with_token_counts(requests, scores, self._continuation_tokens)
 
 
+@register_model(repaired("hf"))
 class TextLM(CountsContinuationTokens, HFLM):
-    """lm-eval's `hf` with token counts for mmmult's tasks; `mmmult eval` runs it under the same name."""
+    """lm-eval's `hf` with token counts for mmmult's tasks; `mmmult eval --model hf` runs it."""
 
 
 @dataclass

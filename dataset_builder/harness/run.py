@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..configs import DATA_ENV, DEFAULT_DATA
-from . import REFERENCE_MODEL, EvalSetupError
+from . import REFERENCE_MODEL, EvalSetupError, repaired
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
 
@@ -120,31 +120,37 @@ def _option(argv: list[str], name: str) -> str | None:
 
 
 REPAIRED_MODELS = {
+    "hf": "dataset_builder.harness.loglikelihood:TextLM",
     "hf-audiolm-qwen": "dataset_builder.harness.audio_lm:Qwen2AudioLM",
     "hf-multimodal": "dataset_builder.harness.vision_lm:VisionLoglikelihoodLM",
+    "local-chat-completions": "dataset_builder.harness.chat_audio:LocalAudioChat",
+    "openai-chat-completions": "dataset_builder.harness.chat_audio:OpenAIAudioChat",
 }
-"""lm-eval models that do not run as shipped (why: audio_lm.py) or cannot score continuations after a
-medium (vision_lm.py), mapped to their repaired classes (loaded when a run asks for them). The chat
-classes that drop audio are repaired by importing chat_audio.py: their lm-eval module registers
-six models at once, so a lazy entry would clash with it when another of the six is asked for."""
+"""lm-eval models that mmmult repairs, and the classes that repair them: `hf` reports no token counts
+(loglikelihood.py), `hf-audiolm-qwen` does not run as shipped (audio_lm.py), `hf-multimodal` cannot score
+continuations after an image (vision_lm.py), the chat models drop audio (chat_audio.py). lm-eval's registry
+keeps its aliases for its own classes, so each repaired class is registered under its own name (repaired()),
+lazily, through the registry's public API, and `mmmult eval --model ALIAS` runs it."""
 
 
-def repair_lm_eval_models(model: str | None = None) -> None:
-    """Point lm-eval's registry at the repaired classes (lazily, as lm-eval registers its own).
-
-    `hf` (which reports no token counts: loglikelihood.py) is replaced only when `model` is `hf`: the
-    module of lm-eval's class is imported by other models' modules, whose registration of it would clash
-    with a lazy entry of ours, and importing it eagerly would load torch for every run."""
+def register_repaired_models() -> None:
+    """Register every repaired class under its name, to be imported when a run asks for it."""
     from lm_eval.api.registry import model_registry
 
-    for alias, repaired in REPAIRED_MODELS.items():
-        model_registry._objs[alias] = repaired
-    from . import chat_audio  # noqa: F401  (registers the chat classes with audio)
+    for alias, target in REPAIRED_MODELS.items():
+        if repaired(alias) not in model_registry:
+            model_registry.register(repaired(alias), target=target)
 
-    if model == "hf":
-        from .loglikelihood import TextLM
 
-        model_registry._objs[model] = TextLM
+def with_repaired_model(argv: list[str]) -> list[str]:
+    """`argv` with a repaired model's lm-eval name (--model hf) replaced by the repaired class's."""
+    out = list(argv)
+    for i, arg in enumerate(out):
+        if arg == "--model" and i + 1 < len(out) and out[i + 1] in REPAIRED_MODELS:
+            out[i + 1] = repaired(out[i + 1])
+        elif arg.startswith("--model=") and arg.split("=", 1)[1] in REPAIRED_MODELS:
+            out[i] = f"--model={repaired(arg.split('=', 1)[1])}"
+    return out
 
 
 MMMULT_MODELS = {
@@ -250,14 +256,14 @@ def run_lm_eval(args: Sequence[str]) -> None:
         index_only_included_tasks()
     import lm_eval.models  # noqa: F401  (registers lm-eval's own models first)
 
-    repair_lm_eval_models(_option(argv, "--model"))
+    register_repaired_models()
     from lm_eval.__main__ import cli_evaluate
 
     from . import executor  # noqa: F401  (registers mmmult-executor)
     from .reference import ReferenceCannotRead  # registers mmmult-reference
 
     quiet_git_hash()
-    sys.argv = ["lm-eval", *argv]
+    sys.argv = ["lm-eval", *with_repaired_model(argv)]
     try:
         cli_evaluate()
     except ReferenceCannotRead as error:

@@ -1,4 +1,4 @@
-"""lm-eval's `hf-multimodal` with loglikelihood requests; `mmmult eval` runs it under the same name.
+"""lm-eval's `hf-multimodal` with loglikelihood requests; `mmmult eval --model hf-multimodal` runs it.
 
 lm-eval 0.4.13's class raises NotImplementedError for loglikelihood with images, so no
 multiple-choice task can show a vision-language model an image. This subclass scores them with
@@ -11,20 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from lm_eval.api.instance import Instance
-from lm_eval.api.registry import model_registry
+from lm_eval.api.registry import register_model
+from lm_eval.models.hf_vlms import DEFAULT_IMAGE_PLACEHOLDER, HFMultimodalLM
+from lm_eval.models.utils import replace_placeholders
 
-from . import EvalSetupError
+from . import EvalSetupError, repaired
 from .loglikelihood import CountsContinuationTokens, Score, SharedContextScorer, score_requests
 
 ALIAS = "hf-multimodal"
-# lm-eval's module registers its class under ALIAS when imported; name that class first so the
-# registration is accepted, then (below) hand the alias to this class.
-model_registry._objs[ALIAS] = "lm_eval.models.hf_vlms:HFMultimodalLM"
-
-from lm_eval.models.hf_vlms import DEFAULT_IMAGE_PLACEHOLDER, HFMultimodalLM  # noqa: E402
-from lm_eval.models.utils import replace_placeholders  # noqa: E402
 
 
+@register_model(repaired(ALIAS))
 class VisionLoglikelihoodLM(CountsContinuationTokens, HFMultimodalLM):
     """A vision-language model that also scores continuations after an image."""
 
@@ -53,6 +50,3 @@ class VisionLoglikelihoodLM(CountsContinuationTokens, HFMultimodalLM):
         if self.chat_applied:
             return context
         return replace_placeholders(context, DEFAULT_IMAGE_PLACEHOLDER, self.image_token, self.max_images)
-
-
-model_registry._objs[ALIAS] = VisionLoglikelihoodLM
