@@ -7,6 +7,7 @@
     mmmult space    serve the leaderboard locally; `mmmult space deploy` writes or uploads the Hub Space
     mmmult request  queue an evaluation request
     mmmult worker   run the queue's requests with mmmult eval
+    mmmult adapters train one LoRA adapter per heuristic on the traces; `adapters compare` compares them
 
 Each command imports its stage (build, media, harness, leaderboard) when it runs, so that
 `mmmult --help` and the core stay cheap to import.
@@ -28,7 +29,7 @@ from .eval_queue import REFERENCE_MODEL
 from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
 from .media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from .media.tts import BACKENDS
-from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED
+from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -162,6 +163,83 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--submitter", default="", help="who asks (the Space fills in the signed-in account)")
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """`--heuristics OT,DD`: comma-separated names."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+def add_adapters(commands: argparse._SubParsersAction) -> None:
+    a = commands.add_parser("adapters", help="heuristic LoRA adapters: `adapters train`, `adapters compare`")
+    actions = a.add_subparsers(dest="action", required=True)
+    t = actions.add_parser("train", help="train one LoRA adapter per heuristic on a build's traces config")
+    t.add_argument("--base", required=True, help="folder of the base causal LM (anything transformers loads)")
+    t.add_argument("--gguf-file", help="a GGUF file in --base to load the model from")
+    t.add_argument("--data", default="mmmult-data", help="a build with the traces config (default %(default)s)")
+    t.add_argument("--out", required=True, help="where OUT/<heuristic>/ goes (a rerun skips or resumes adapters)")
+    t.add_argument("--heuristics", type=name_list, default=("OT", "DD", "RC"), help="comma-separated (default all)")
+    t.add_argument("--target-modules", type=name_list, help="modules to adapt (default: PEFT's for the architecture)")
+    t.add_argument("--rank", type=int, default=8, help="LoRA rank (default %(default)s)")
+    t.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha: scaling = alpha / rank (default %(default)s)")
+    t.add_argument("--steps", type=int, default=200, help="optimiser steps per adapter (default %(default)s)")
+    t.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default %(default)s)")
+    t.add_argument("--batch-size", type=int, default=4, help="traces per step (default %(default)s)")
+    t.add_argument("--max-length", type=int, default=512, help="longer traces are left out (default %(default)s)")
+    t.add_argument("--limit", type=positive_int, help="a seeded sample of this many traces per heuristic")
+    t.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (default %(default)s)")
+    t.add_argument("--seed", type=int, default=0, help="LoRA init and batch order (default %(default)s)")
+    c = actions.add_parser("compare", help="weight cosines, probe nudge and accuracy of the adapters vs their base")
+    c.add_argument("--adapters", required=True, help="the --out folder of `mmmult adapters train`")
+    c.add_argument(
+        "--data", default="mmmult-data", help="a build with hds-text and text-numerals (default %(default)s)"
+    )
+    c.add_argument("--heuristics", type=name_list, default=("OT", "DD", "RC"), help="comma-separated (default all)")
+    c.add_argument("--base", help="the base model's folder (default: where the adapters' manifests say)")
+    c.add_argument("--probe-items", type=positive_int, default=60, help="hds-text test items (default %(default)s)")
+    c.add_argument("--accuracy-items", type=positive_int, help="a seeded sample of the split's problems (default all)")
+    c.add_argument("--split", choices=(MINI, "test"), default=MINI, help="text-numerals split (default %(default)s)")
+    c.add_argument("--max-new-tokens", type=positive_int, default=512, help="answer length (default %(default)s)")
+    c.add_argument("--seed", type=int, default=0, help="the samples' seed (default %(default)s)")
+    c.add_argument("--json", help="also write the three tables to this JSON file")
+
+
+def run_adapters(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from .adapters import AdapterError
+
+    if importlib.util.find_spec("peft") is None:
+        raise AdapterError("the adapters need PEFT: pip install 'mmmult[adapters]'")
+    if args.action == "train":
+        from .adapters.train import TrainOptions, train
+
+        options = TrainOptions(
+            heuristics=args.heuristics,
+            target_modules=args.target_modules,
+            rank=args.rank,
+            alpha=args.alpha,
+            steps=args.steps,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            seed=args.seed,
+            limit=args.limit,
+            checkpoint_every=args.checkpoint_every,
+        )
+        for heuristic, what in train(args.base, args.data, args.out, options, args.gguf_file).items():
+            print(f"{heuristic}: {what} ({os.path.join(args.out, heuristic)})")
+        return 0
+    from pathlib import Path
+
+    from .adapters.compare import CompareOptions, compare, tables
+
+    options = CompareOptions(args.probe_items, args.accuracy_items, args.split, args.max_new_tokens, args.seed)
+    comparison = compare(args.adapters, args.data, args.heuristics, options, args.base)
+    print(tables(comparison))
+    if args.json:
+        Path(args.json).write_text(comparison.as_json() + "\n")
+    return 0
+
+
 def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
     from .harness.worker import pool, work, worker_name
     from .hub_queue import open_queue
@@ -208,6 +286,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_space(commands)
     add_queue(commands)
+    add_adapters(commands)
     commands.add_parser(
         "eval",
         help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
@@ -386,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "verify": run_verify,
             "space": run_space,
             "request": run_request,
+            "adapters": run_adapters,
         }
         return commands[args.command](args)
     except UserError as error:

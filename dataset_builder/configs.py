@@ -68,8 +68,20 @@ TRAP_TYPES: dict[str, str] = {  # a trap item's fields
     "split": "string",
 }
 
-ITEM_TYPES: dict[str, dict[str, str]] = {"problems": PROBLEM_TYPES, "hds": HDS_TYPES, "traps": TRAP_TYPES}
-"""The item sets a config can draw from: the factorial problems, or one of the heuristic probe's sets."""
+TRACE_TYPES: dict[str, str] = PROBLEM_TYPES | {  # a training trace: a problem worked by one heuristic
+    "heuristic": "string",
+    "prompt": "string",
+    "solution": "string",
+}
+
+ITEM_TYPES: dict[str, dict[str, str]] = {
+    "problems": PROBLEM_TYPES,
+    "hds": HDS_TYPES,
+    "traps": TRAP_TYPES,
+    "traces": TRACE_TYPES,
+}
+"""The item sets a config can draw from: the factorial problems, one of the heuristic probe's sets, or the
+worked training traces of the train and validation problems (probe/training.py)."""
 
 STIMULUS_TYPES: dict[str, str] = {  # what every media config adds to the problem's fields
     "representation": "string",
@@ -96,7 +108,8 @@ class ConfigSpec:
     modality: str | None
     representation: str | None
     items: str = "problems"
-    """"problems" (the factorial set), "hds" or "traps" (the heuristic probe's sets)."""
+    """"problems" (the factorial set), "hds" or "traps" (the heuristic probe's sets), or "traces" (worked
+    solutions of the train and validation problems, one per heuristic, for training adapters)."""
 
     @property
     def media_column(self) -> str | None:
@@ -122,6 +135,8 @@ CONFIGS: dict[str, ConfigSpec] = {
         ConfigSpec("traps-text", "text", "numerals", "traps"),
         ConfigSpec("traps-image", "image", "numerals", "traps"),
         ConfigSpec("traps-audio", "audio", "words", "traps"),
+        # Training text, not a benchmark: never a test problem (probe/training.py).
+        ConfigSpec("traces", None, None, "traces"),
     )
 }
 CONFIG_NAMES: tuple[str, ...] = tuple(CONFIGS)
@@ -129,7 +144,7 @@ STIMULUS_CONFIGS: tuple[str, ...] = tuple(
     name for name, spec in CONFIGS.items() if spec.modality is not None and spec.items == "problems"
 )
 """The six configs of the factorial problems that carry a stimulus, in table order: what the board ranks."""
-PROBE_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.items != "problems")
+PROBE_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.items in ("hds", "traps"))
 """The heuristic probe's configs (HDS and traps in each channel)."""
 MODALITIES: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].modality for c in STIMULUS_CONFIGS))
 REPRESENTATIONS: tuple[str, ...] = tuple(dict.fromkeys(CONFIGS[c].representation for c in STIMULUS_CONFIGS))

@@ -161,3 +161,14 @@ def tiny_qwen2_vl() -> tuple[Any, Any, Any]:
     torch.manual_seed(0)
     model = Qwen2VLForConditionalGeneration(config).eval()
     return model, fast, Qwen2VLImageProcessorPil(min_pixels=56 * 56, max_pixels=112 * 112)
+
+
+def tiny_trace_lm(folder: Path, corpus: list[str], n_embd: int = 16) -> Path:
+    """A randomly initialised GPT-2 whose word-level tokenizer knows `corpus` (a build's traces and probe texts),
+    with room for a worked solution of 3-digit operands; `n_embd` makes another base model of the same kind."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    fast = word_tokenizer([*corpus, *PROBE_TEXTS])
+    config = GPT2Config(vocab_size=len(fast), n_positions=1024, n_embd=n_embd, n_layer=1, n_head=2,
+                        bos_token_id=fast.eos_token_id, eos_token_id=fast.eos_token_id)  # fmt: skip
+    return save_random_model(folder, fast, GPT2LMHeadModel, config)

@@ -29,6 +29,7 @@ from ..media.codec import AudioCodec
 from ..media.readers import Transcriber
 from ..media.tts import TTSSettings
 from ..probe.sets import balanced, generate_hds, generate_traps, read_hds_csv, read_traps_csv
+from ..probe.training import trace_rows
 from ..problems import (
     C_BANDS,
     DEFAULT_PER_STRATUM,
@@ -132,6 +133,16 @@ def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
     return sets
 
 
+def traces_of(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The traces config's rows (probe/training.py); a build with no train or validation problem has none."""
+    rows = trace_rows(problems)
+    if not rows:
+        raise BuildError(
+            "the traces config needs train or validation problems, and these bounds leave none; widen them"
+        )
+    return rows
+
+
 def fingerprint(items: list[dict[str, Any]]) -> str:
     """sha256 over every item's id, operands and split: equal fingerprints mean the same item set."""
     canonical = "\n".join(f"{i['problem_id']},{i['a']},{i['b']},{i['split']}" for i in items)
@@ -162,6 +173,8 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     _check_target(out, overwrite)
     items = {"problems": [p.as_dict() for p in load_problems(options)]} | load_probe_items(options)
     problems = items["problems"]
+    if any(CONFIGS[name].items == "traces" for name in options.configs):
+        items["traces"] = traces_of(problems)
     renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts, options.codec)
     media = {CONFIGS[name].modality for name in options.configs}
     provenance = _provenance(renderers, media)
@@ -190,8 +203,8 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "versions": versions.library_versions(),
         "files": files,
     }
-    if len(items) > 1:
-        probe = {name: rows for name, rows in items.items() if name != "problems"}
+    probe = {name: rows for name, rows in items.items() if name in ("hds", "traps")}
+    if probe:
         manifest["probe_sets"] = {name: _probe_set(name, rows, options) for name, rows in probe.items()}
     write_card(staging, infos, manifest)
     if options.verify_sample:  # reads the staged build through its card, then adds the figures to it
