@@ -22,7 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -232,12 +232,16 @@ def api_model_request(request: EvalRequest, models: Mapping[str, ApiModel]) -> E
     return replace(request, extra=dict(entry.model_args))
 
 
-def queued(request: EvalRequest, existing: EvalRequest | None) -> EvalRequest:
-    """A checked request as it enters the queue; refused while the same one is pending, running or done."""
+Clock = Callable[[], float]
+"""What a queue reads the time from, in seconds since the epoch (time.time; the tests pass a clock they move)."""
+
+
+def queued(request: EvalRequest, existing: EvalRequest | None, now: float) -> EvalRequest:
+    """A checked request as it enters the queue at `now`; refused while the same one is pending, running or done."""
     if existing is not None and existing.status != FAILED:
         raise QueueError(f"{request.model} ({request.revision}, {request.precision}, {', '.join(request.channels)})"
                          f" is already {existing.status} as request {request.id}")  # fmt: skip
-    return replace(request, status=PENDING, submitted=time.time(), attempts=0, reason=None)
+    return replace(request, status=PENDING, submitted=now, attempts=0, reason=None)
 
 
 def request_json(request: EvalRequest) -> dict[str, Any]:
@@ -329,8 +333,9 @@ class Queue(Protocol):
 class LocalQueue:
     """The queue in a folder (see the module's docstring)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, clock: Clock = time.time) -> None:
         self.root = Path(root)
+        self.clock = clock
         for folder in ("requests", "leases", "results", "logs"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
@@ -338,7 +343,7 @@ class LocalQueue:
         """Queue a checked request; refused while the same one is pending, running or done, or while its file
         is set aside (it is the owner's to fix or remove)."""
         request = check_request(request)
-        entered = queued(request, self.get(request.id))
+        entered = queued(request, self.get(request.id), self.clock())
         self._write(entered)
         return entered
 
@@ -395,7 +400,7 @@ class LocalQueue:
                 self.release(request.id, worker)
                 continue
             running = replace(
-                current, status=RUNNING, started=time.time(), worker=worker, attempts=current.attempts + 1
+                current, status=RUNNING, started=self.clock(), worker=worker, attempts=current.attempts + 1
             )
             self._write(running)
             return running
@@ -406,7 +411,7 @@ class LocalQueue:
         current = self._current_lease(request_id)
         if current is None or current[1].get("worker") != worker:
             return False
-        self._replace_file(current[0], {"worker": worker, "expires": time.time() + lease_seconds})
+        self._replace_file(current[0], {"worker": worker, "expires": self.clock() + lease_seconds})
         return True
 
     def finish(self, request: EvalRequest, status: str, reason: str | None = None) -> EvalRequest | None:
@@ -415,7 +420,7 @@ class LocalQueue:
         current = self._current_lease(request.id)
         if current is None or current[1].get("worker") != request.worker:
             return None
-        finished = replace(request, status=status, finished=time.time(), reason=reason)
+        finished = replace(request, status=status, finished=self.clock(), reason=reason)
         self._write(finished)
         self.release(request.id, str(request.worker))
         return finished
@@ -444,7 +449,7 @@ class LocalQueue:
             return path, {}  # just released: neither free nor ours
         if lease is not None:
             return path, lease
-        if time.time() - written < LEASE_WRITE_SECONDS:
+        if self.clock() - written < LEASE_WRITE_SECONDS:
             return path, {}  # being written: neither free nor ours
         return path, {"worker": None, "expires": 0.0}  # damaged, or cut off: expired, a worker takes the next one
 
@@ -452,7 +457,7 @@ class LocalQueue:
         """Create the next lease exclusively, if there is none or the newest one expired: of two workers
         that both find it expired, only one can create its successor."""
         current = self._current_lease(request_id)
-        if current is not None and (not current[1] or current[1].get("expires", 0.0) > time.time()):
+        if current is not None and (not current[1] or current[1].get("expires", 0.0) > self.clock()):
             return False
         number = 1 if current is None else int(current[0].stem) + 1
         self._leases(request_id).mkdir(exist_ok=True)
@@ -461,7 +466,7 @@ class LocalQueue:
         except FileExistsError:
             return False
         with os.fdopen(descriptor, "w") as handle:
-            json.dump({"worker": worker, "expires": time.time() + lease_seconds}, handle)
+            json.dump({"worker": worker, "expires": self.clock() + lease_seconds}, handle)
         return True
 
     def _write(self, request: EvalRequest) -> None:

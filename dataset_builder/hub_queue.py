@@ -51,6 +51,7 @@ from .eval_queue import (
     MAX_REQUEST_BYTES,
     PENDING,
     RUNNING,
+    Clock,
     EvalRequest,
     LocalQueue,
     NotARequest,
@@ -111,8 +112,9 @@ def repo_of(spec: str) -> str:
 class HubQueue:
     """The queue in a Hub dataset repo (see the module's docstring); the same interface as LocalQueue."""
 
-    def __init__(self, spec: str, endpoint: str | None = None) -> None:
+    def __init__(self, spec: str, endpoint: str | None = None, clock: Clock = time.time) -> None:
         self.spec, self.repo_id = spec, repo_of(spec)
+        self.clock = clock
         self.api = HfApi(endpoint=endpoint)  # the token: HF_TOKEN, or the stored login
         self.work = Path(tempfile.mkdtemp(prefix="mmmult-queue-"))
         weakref.finalize(self, shutil.rmtree, self.work, ignore_errors=True)
@@ -134,7 +136,7 @@ class HubQueue:
                 if aside.name == request.id:
                     raise NotARequest(aside)
             held = head.requests.get(request.id)
-            entered = queued(request, held.request if held else None)
+            entered = queued(request, held.request if held else None, self.clock())
             return entered, [request_file(entered, None)]
 
         return self._commit(f"Queue {request.id}", enter)
@@ -155,7 +157,7 @@ class HubQueue:
         """Take the oldest request that is pending, or running under an expired lease; None when there is none."""
 
         def take(head: Head) -> tuple[Held, list[CommitOperationAdd]] | None:
-            now = time.time()
+            now = self.clock()
             for held in sorted(head.requests.values(), key=lambda held: age(held.request)):
                 request, expires = held.request, now + lease_seconds
                 if request.status == PENDING or (request.status == RUNNING and (held.expires or 0.0) <= now):
@@ -173,14 +175,14 @@ class HubQueue:
 
     def renew(self, request_id: str, worker: str, lease_seconds: float) -> bool:
         """Extend our lease; False when it is no longer ours. No commit while more than half of it is left."""
-        if self._leases.get((request_id, worker), 0.0) - time.time() > lease_seconds / 2:
+        if self._leases.get((request_id, worker), 0.0) - self.clock() > lease_seconds / 2:
             return True
 
         def extend(head: Head) -> tuple[float, list[CommitOperationAdd]] | None:
             held = head.requests.get(request_id)
             if held is None or not runs(held.request, worker):
                 return None
-            expires = time.time() + lease_seconds
+            expires = self.clock() + lease_seconds
             return expires, [request_file(held.request, expires)]
 
         expires = self._commit(f"{worker} renews its lease of {request_id}", extend)
@@ -200,7 +202,7 @@ class HubQueue:
             held = head.requests.get(request.id)
             if held is None or not runs(held.request, str(request.worker), request.attempts):
                 return None
-            finished = replace(request, status=status, finished=time.time(), reason=reason)
+            finished = replace(request, status=status, finished=self.clock(), reason=reason)
             return finished, [request_file(finished, None), *uploads]
 
         finished = self._commit(f"{request.id}: {status}", record)

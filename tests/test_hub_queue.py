@@ -117,12 +117,13 @@ def test_of_many_workers_claiming_at_once_exactly_one_gets_each_request(hub: Hub
     assert {r.status for r in board.requests()} == {RUNNING}
 
 
-def test_an_expired_lease_passes_on_and_the_first_worker_records_nothing(hub: HubServer) -> None:
-    a, b, c = HubQueue(SPEC, hub.url), HubQueue(SPEC, hub.url), HubQueue(SPEC, hub.url)
+def test_an_expired_lease_passes_on_and_the_first_worker_records_nothing(hub: HubServer, clock) -> None:
+    a, b, c = (HubQueue(SPEC, hub.url, clock) for _ in range(3))
     queued = a.submit(TEXT)
-    mine = a.claim("a", 0.6)
+    mine = a.claim("a", 60)
+    clock.advance(59.9)
     assert b.claim("b", 60) is None  # not yet expired
-    time.sleep(0.65)
+    clock.advance(0.2)
     taken = b.claim("b", 60)
     assert (taken.id, taken.worker, taken.attempts) == (queued.id, "b", 2)
     assert not a.renew(queued.id, "a", 60)
@@ -136,14 +137,16 @@ def test_an_expired_lease_passes_on_and_the_first_worker_records_nothing(hub: Hu
     assert c.claim("c", 60).attempts == 3
 
 
-def test_a_lease_is_renewed_by_a_commit_once_half_of_it_is_gone(hub: HubServer) -> None:
-    queue = HubQueue(SPEC, hub.url)
+def test_a_lease_is_renewed_by_a_commit_once_half_of_it_is_gone(hub: HubServer, clock) -> None:
+    queue = HubQueue(SPEC, hub.url, clock)
     queued = queue.submit(TEXT)
-    queue.claim("a", 0.4)
-    time.sleep(0.25)
-    before = time.time()
-    assert queue.renew(queued.id, "a", 0.4)
-    assert before + 0.4 <= stored(hub, queued.id)["lease_expires"] <= time.time() + 0.4
+    queue.claim("a", 60)
+    clock.advance(29)
+    commit = head(hub)
+    assert queue.renew(queued.id, "a", 60) and head(hub) == commit  # more than half left: no commit
+    clock.advance(2)
+    assert queue.renew(queued.id, "a", 60) and head(hub) != commit
+    assert stored(hub, queued.id)["lease_expires"] == clock() + 60
 
 
 def test_a_finished_request_is_never_claimed_again_and_a_failed_one_may_be_asked_again(hub: HubServer) -> None:

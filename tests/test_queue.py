@@ -73,12 +73,13 @@ def test_the_oldest_request_is_claimed_and_a_finished_one_never_again(tmp_path: 
     assert queue.claim("c", 60).model == "third"
 
 
-def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_path: Path) -> None:
-    queue = LocalQueue(tmp_path)
+def test_an_expired_lease_passes_to_another_worker_and_the_first_loses_it(tmp_path: Path, clock) -> None:
+    queue = LocalQueue(tmp_path, clock)
     queued = queue.submit(TEXT)
-    assert queue.claim("a", 0.05).worker == "a"
+    assert queue.claim("a", 60).worker == "a"
+    clock.advance(59.9)
     assert queue.claim("b", 60) is None  # not yet expired
-    time.sleep(0.1)
+    clock.advance(0.2)
     taken = queue.claim("b", 60)
     assert (taken.id, taken.worker, taken.attempts) == (queued.id, "b", 2)
     assert not queue.renew(queued.id, "a", 60) and queue.renew(queued.id, "b", 60)
@@ -163,16 +164,19 @@ def test_a_folder_or_an_oversize_file_among_the_requests_is_set_aside_unread(tmp
         b'{"worker": "w0", "exp',  # cut off by a worker that died while it wrote
     ],
 )
-def test_a_damaged_lease_passes_the_request_on(tmp_path: Path, lease: bytes) -> None:
+def test_a_damaged_lease_passes_the_request_on(tmp_path: Path, lease: bytes, clock) -> None:
     """A lease file that holds no lease half a minute after it was written is expired (before that, it may be
     being written): the request is not stuck behind it."""
-    queue = LocalQueue(tmp_path)
+    queue = LocalQueue(tmp_path, clock)
     queued = queue.submit(TEXT)
     folder = tmp_path / "leases" / queued.id
     folder.mkdir()
     (folder / "1.json").write_bytes(lease)
-    os.utime(folder / "1.json", (time.time() - 31,) * 2)
+    os.utime(folder / "1.json", (clock(),) * 2)  # written now
     (folder / "\u00b2.json").write_text("{}")  # a name that is a digit to str.isdigit, not to int()
+    clock.advance(29)
+    assert queue.claim("w", 60) is None  # it may still be being written
+    clock.advance(2)
     taken = queue.claim("w", 60)
     assert taken is not None and taken.id == queued.id
     assert json.loads((folder / "2.json").read_text())["worker"] == "w"
