@@ -22,7 +22,8 @@ import pandas as pd
 
 from ..configs import STIMULUS_CONFIGS
 from .analysis import ranks
-from .ingest import SELF_REPORTED, TRUSTED, Benchmark
+from .ingest import Benchmark
+from .status import TRUSTED, Status
 from .step_error import StepError
 from .store import Store
 from .summary import ALL, scope_configs, scope_name, stored_fit
@@ -161,7 +162,7 @@ class Board:
         self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool
     ) -> pd.DataFrame:
         configs = tuple(c for c in scope_configs(modality, representation) if c in self.reference.configs)
-        statuses = (*TRUSTED, SELF_REPORTED) if self_reported else TRUSTED
+        statuses = (*TRUSTED, Status.SELF_REPORTED) if self_reported else TRUSTED
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(
                 f"SELECT id, model, family, params_b, open_weights, status, submitter, link FROM submissions"
@@ -177,8 +178,9 @@ class Board:
             return pd.DataFrame(columns=COLUMNS)
         counts = subs.groupby("model").size()
         if not every:  # a model's latest re-scored submission, else (with self_reported) its latest one
-            # "evaluated" sorts before "re-scored" and that before "self-reported": the most trusted run first
-            subs = subs.sort_values(["model", "status", "id"], ascending=[True, True, False]).groupby("model").head(1)
+            trust = subs["status"].map(lambda status: Status(status).trust)
+            subs = subs.assign(trust=trust).sort_values(["model", "trust", "id"], ascending=[True, True, False])
+            subs = subs.groupby("model").head(1)
         results = results[results["config"].isin(configs) & results["submission_id"].isin(subs["id"])]
         table = pd.DataFrame(
             {

@@ -31,16 +31,13 @@ from ..stimulus import stimulus
 from ..tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
 from .procedures import ProcedureItem, headline, rescore_procedure
 from .schema import Sample, SchemaError, parse_json, validate
+from .status import Status
 from .upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
 
 __all__ = ["MAX_UPLOAD_BYTES", "Benchmark", "Rejected", "Upload", "Verdict", "check", "load_reference", "read_upload"]
 
 MAX_LINE_BYTES = 2 * 2**20
 """One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
-RESCORED, SELF_REPORTED, EVALUATED = "re-scored", "self-reported", "evaluated"
-"""How a submission's numbers were checked: uploaded and re-scored from its samples, results.json alone,
-or run by the board's own workers from an evaluation request (then re-scored like an upload)."""
-TRUSTED = (EVALUATED, RESCORED)
 
 
 @dataclass(frozen=True)
@@ -191,8 +188,8 @@ class Verdict:
     log: list[str] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
-        return RESCORED if self.tasks and all(t.verified for t in self.tasks) else SELF_REPORTED
+    def status(self) -> Status:
+        return Status.RESCORED if self.tasks and all(t.verified for t in self.tasks) else Status.SELF_REPORTED
 
 
 def check(upload: Upload, benchmark: Benchmark) -> Verdict:

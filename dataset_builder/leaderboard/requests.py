@@ -18,6 +18,7 @@ import pandas as pd
 from ..eval_queue import DONE, HUB_MODEL_TYPES, ApiModel, EvalRequest, Queue, QueueError, api_model_request
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_name, check_params
+from .status import Status
 from .store import Entry, Store
 
 SET_ASIDE = "set aside"
@@ -107,7 +108,7 @@ def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
     for request in reversed(requests):
         board = stored.get(request.id)
         shown = "" if board is None else f"#{board['submission_id']} {board['status']}"
-        reason = request.reason or (board["log"] if board and board["status"] == "rejected" else "")
+        reason = request.reason or (board["log"] if board and board["status"] == Status.REJECTED else "")
         rows.append([request.model, request.revision, request.precision, request.model_type,
                      ", ".join(request.channels), request.submitter, request.status, _time(request.submitted),
                      _time(request.finished), shown, reason])  # fmt: skip

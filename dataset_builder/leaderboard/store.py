@@ -21,8 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-from .ingest import EVALUATED, RESCORED, Upload, Verdict
+from .ingest import Upload, Verdict
 from .procedures import metrics_json
+from .status import LEGACY, Status
 from .summary import BIN_COLUMNS, CELL_COLUMNS, FIT_COLUMNS, SUMMARY_VERSION, load_cells, scope_summaries
 from .upload import sha256_file
 
@@ -175,7 +176,8 @@ class Store:
     def _migrate(db: sqlite3.Connection) -> None:
         """Bring a store written by an earlier version up to date; summaries of another version are dropped
         (the board recomputes them from the items when it opens)."""
-        db.execute("UPDATE submissions SET status = ? WHERE status = 'verified'", (RESCORED,))  # the old label
+        for old, status in LEGACY.items():
+            db.execute("UPDATE submissions SET status = ? WHERE status = ?", (status, old))
         if "seed" not in {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}:
             db.execute("ALTER TABLE submissions ADD COLUMN seed INTEGER")
         row = db.execute("SELECT value FROM meta WHERE key = 'summary_version'").fetchone()
@@ -247,7 +249,7 @@ class Store:
                         int(entry.open_weights),
                         entry.submitter,
                         entry.link,
-                        "duplicate" if duplicate else EVALUATED if request_id else verdict.status,
+                        Status.DUPLICATE if duplicate else Status.EVALUATED if request_id else verdict.status,
                         "\n".join(log),
                         samples_hash,
                         duplicate,
@@ -286,9 +288,9 @@ class Store:
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
                 "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'rejected', ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
-                 entry.link, reason),
+                 entry.link, Status.REJECTED, reason),
             )  # fmt: skip
             sid = int(cursor.lastrowid)
             if request_id is not None:
@@ -362,9 +364,9 @@ class Store:
         if samples_hash is None:
             return None
         row = db.execute(
-            "SELECT id FROM submissions WHERE samples_hash = ? AND duplicate_of IS NULL AND status != 'rejected'"
+            "SELECT id FROM submissions WHERE samples_hash = ? AND duplicate_of IS NULL AND status != ?"
             " ORDER BY id LIMIT 1",
-            (samples_hash,),
+            (samples_hash, Status.REJECTED),
         ).fetchone()
         return int(row["id"]) if row else None
 
@@ -390,8 +392,8 @@ class Store:
 
 def _recent(db: sqlite3.Connection, submitter: str, seconds: float) -> int:
     row = db.execute(
-        "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ? AND status != 'rejected'",
-        (submitter, time.time() - seconds),
+        "SELECT COUNT(*) AS n FROM submissions WHERE submitter = ? AND created > ? AND status != ?",
+        (submitter, time.time() - seconds, Status.REJECTED),
     ).fetchone()
     return int(row["n"])
 

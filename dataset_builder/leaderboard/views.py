@@ -28,6 +28,7 @@ from .analysis import (
 )
 from .board import COLUMNS, READ_COLUMNS, SELF_REPORTED_COLUMNS
 from .names import csv_cell
+from .status import Status
 from .summary import ALL, scope_configs, stored_fit
 
 HIDDEN = {"submission_id", "score_low", "score_high", *SELF_REPORTED_COLUMNS}
@@ -57,11 +58,6 @@ LABELS = {
     "link": "Link",
     **{c: f"{c} %" for c in STIMULUS_CONFIGS},
     **{f"{c} read": f"{c} read %" for c in STIMULUS_CONFIGS},
-}
-STATUS_TEXT = {
-    "evaluated": "evaluated by the board",
-    "re-scored": "re-scored from samples",
-    "self-reported": "self-reported",
 }
 PERCENT = {"score", "perception", *STIMULUS_CONFIGS, *READ_COLUMNS}
 SORTABLE = [c for c in COLUMNS if c not in HIDDEN]
@@ -243,7 +239,7 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
                 ]
             out[LABELS[column]] = pd.Series(text, index=table.index, dtype=object)
         elif column == "status":
-            out[LABELS[column]] = values.map(lambda v: STATUS_TEXT.get(v, v))
+            out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else Status(v).text)
         elif column in ("slope", "slope_se"):
             out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
         elif column in ("lpm_r2", "aggregate_r2", "pseudo_r2"):
