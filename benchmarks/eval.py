@@ -19,6 +19,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from dataset_builder.harness.run import tasks_dir
 from dataset_builder.scoring import band_scores, score_response
+from dataset_builder.settings import DATA_ENV
 
 TASKS = [
     "mmmult_text_numerals",
@@ -40,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mmmult-data", help="a complete build (default %(default)s)")
     args = parser.parse_args()
-    os.environ["MMMULT_DATA"] = str(Path(args.data).absolute())
+    os.environ[DATA_ENV] = str(Path(args.data).absolute())
 
     started = time.perf_counter()
     from lm_eval.tasks import TaskManager

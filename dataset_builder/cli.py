@@ -30,6 +30,7 @@ from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
 from .media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from .media.tts import BACKENDS
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI
+from .settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -123,8 +124,8 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s = commands.add_parser(
         "space", help="serve the leaderboard on 127.0.0.1 (optionally ingesting a run first); `space deploy` publishes"
     )
-    s.add_argument("--data", default="mmmult-data", help="the build whose test problems the board checks against")
-    s.add_argument("--db", default="space-data/board.sqlite", help="the SQLite store (default %(default)s)")
+    s.add_argument("--data", default=DEFAULT_DATA, help="the build whose test problems the board checks against")
+    s.add_argument("--db", default=DEFAULT_DB, help="the SQLite store (default %(default)s)")
     s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
     s.add_argument("--ingest", action="append", default=[], metavar="DIR",
                    help="an lm-eval output folder (results and samples) to submit before serving; repeat for more "
@@ -174,7 +175,7 @@ def add_adapters(commands: argparse._SubParsersAction) -> None:
     t = actions.add_parser("train", help="train one LoRA adapter per heuristic on a build's traces config")
     t.add_argument("--base", required=True, help="folder of the base causal LM (anything transformers loads)")
     t.add_argument("--gguf-file", help="a GGUF file in --base to load the model from")
-    t.add_argument("--data", default="mmmult-data", help="a build with the traces config (default %(default)s)")
+    t.add_argument("--data", default=DEFAULT_DATA, help="a build with the traces config (default %(default)s)")
     t.add_argument("--out", required=True, help="where OUT/<heuristic>/ goes (a rerun skips or resumes adapters)")
     t.add_argument("--heuristics", type=name_list, default=("OT", "DD", "RC"), help="comma-separated (default all)")
     t.add_argument("--target-modules", type=name_list, help="modules to adapt (default: PEFT's for the architecture)")
@@ -189,9 +190,7 @@ def add_adapters(commands: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0, help="LoRA init and batch order (default %(default)s)")
     c = actions.add_parser("compare", help="weight cosines, probe nudge and accuracy of the adapters vs their base")
     c.add_argument("--adapters", required=True, help="the --out folder of `mmmult adapters train`")
-    c.add_argument(
-        "--data", default="mmmult-data", help="a build with hds-text and text-numerals (default %(default)s)"
-    )
+    c.add_argument("--data", default=DEFAULT_DATA, help="a build with hds-text and text-numerals (default %(default)s)")
     c.add_argument("--heuristics", type=name_list, default=("OT", "DD", "RC"), help="comma-separated (default all)")
     c.add_argument("--base", help="the base model's folder (default: where the adapters' manifests say)")
     c.add_argument("--probe-items", type=positive_int, default=60, help="hds-text test items (default %(default)s)")
@@ -245,7 +244,7 @@ def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
     from .hub_queue import open_queue
 
     if args.data:
-        os.environ["MMMULT_DATA"] = os.path.abspath(args.data)
+        os.environ[DATA_ENV] = os.path.abspath(args.data)
     if args.workers > 1:
         rest = [a for i, a in enumerate(argv) if a != "--workers" and (i == 0 or argv[i - 1] != "--workers")]
         return pool([a for a in rest if not a.startswith("--workers=")], args.workers)
@@ -272,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
     p.add_argument("--repo-id", required=True, help="USER/NAME of the dataset repo")
-    p.add_argument("--dir", default="mmmult-data", help="the build folder (default %(default)s)")
+    p.add_argument("--dir", default=DEFAULT_DATA, help="the build folder (default %(default)s)")
     p.add_argument("--private", action="store_true", help="create the repo as private")
     p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
 

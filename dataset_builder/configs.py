@@ -12,8 +12,6 @@ from typing import Any
 
 SAMPLING_RATE = 16_000
 """Every clip in the dataset is mono at this rate, whatever its TTS engine produced."""
-DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
-"""Where the tasks and the board read a build unless told: $MMMULT_DATA, else ./mmmult-data (`./run build`)."""
 
 PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "problem_id": "string",

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import UserError
+from .settings import API_MODELS_ENV, setting
 from .tasks import MODALITY_GROUPS, PERCEIVE, TASKS
 
 REFERENCE_MODEL = "mmmult-reference"
@@ -56,7 +57,6 @@ API_MODEL_TYPES = ("local-chat-completions", "openai-chat-completions")
 """The model types of API models: only those the board's owner lists (API_MODELS_ENV) are run."""
 HUB_MODEL_TYPES = tuple(t for t in MODEL_TYPES if t not in API_MODEL_TYPES and t != REFERENCE_MODEL)
 """The model types whose model is a Hub repository."""
-API_MODELS_ENV = "MMMULT_API_MODELS"
 PRECISIONS = ("auto", "bfloat16", "float16", "float32")
 MAX_REQUEST_BYTES = 64 * 2**10
 """A request file is a few hundred bytes; a larger one is set aside unread."""
@@ -179,7 +179,7 @@ class ApiModel:
 def load_api_models(path: str | Path | None = None) -> dict[str, ApiModel]:
     """The board owner's API models, by name, from a JSON list of {"name", "model_type", "model_args"}
     (default: the file API_MODELS_ENV names; none when it is unset)."""
-    path = path or os.environ.get(API_MODELS_ENV)
+    path = path or setting(API_MODELS_ENV)
     if not path:
         return {}
     try:

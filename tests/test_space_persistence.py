@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.leaderboard.persistence import REPO_ENV, PersistenceError, restore, restore_and_schedule, snapshot
+from dataset_builder.leaderboard.persistence import PersistenceError, restore, restore_and_schedule, snapshot
 from dataset_builder.leaderboard.store import Store
+from dataset_builder.settings import REPO_ENV
 
 
 def test_persistence_is_off_unless_a_repo_is_configured(monkeypatch, tmp_path: Path) -> None:

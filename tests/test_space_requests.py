@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.eval_queue import API_MODELS_ENV, DONE, FAILED, ApiModel, LocalQueue, QueueError, load_api_models
+from dataset_builder.eval_queue import DONE, FAILED, ApiModel, LocalQueue, QueueError, load_api_models
 from dataset_builder.leaderboard.board import Board
 from dataset_builder.leaderboard.ingest import check, read_upload
 from dataset_builder.leaderboard.requests import (
@@ -25,6 +25,7 @@ from dataset_builder.leaderboard.requests import (
 from dataset_builder.leaderboard.simulate import lm_eval_files, right
 from dataset_builder.leaderboard.store import Entry, Store
 from dataset_builder.leaderboard.views import display
+from dataset_builder.settings import API_MODELS_ENV
 
 FORM = RequestForm("org/model-7B", "hf", ["text"], "Org", params_b="7", submitter="alice")
 API_MODELS = {

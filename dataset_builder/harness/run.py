@@ -22,7 +22,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from ..configs import DATA_ENV, DEFAULT_DATA
+from ..settings import DATA_ENV, DEFAULT_DATA, setting
 from . import REFERENCE_MODEL, EvalSetupError, repaired
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
@@ -32,7 +32,7 @@ def data_source(data: str | None = None) -> str:
     """Where the mmmult tasks read the build: `data` (task metadata: `--metadata '{"data": "..."}'`), else
     $MMMULT_DATA, else ./mmmult-data (the folder `./run build` writes); a build folder or a Hub repo id.
     A local path that is no folder is an EvalSetupError saying how to make one."""
-    source = data or os.environ.get(DATA_ENV) or DEFAULT_DATA
+    source = data or setting(DATA_ENV, DEFAULT_DATA)
     if not Path(source).is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
         raise EvalSetupError(
             f"no mmmult dataset at {source!r}: build one with `mmmult build --out {source}`, or set "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ..configs import DATA_ENV, DEFAULT_DATA, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from ..eval_queue import (
     API_MODEL_TYPES,
     CHANNEL_TASKS,
@@ -28,6 +27,7 @@ from ..eval_queue import (
     load_api_models,
 )
 from ..hub_queue import open_queue
+from ..settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
 from .board import Board
 from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
 from .persistence import restore_and_schedule
@@ -80,9 +80,6 @@ from .views import (
     shown_columns,
 )
 
-DB_ENV, QUEUE_ENV = "MMMULT_SPACE_DB", "MMMULT_QUEUE"
-DEFAULT_DB = "space-data/board.sqlite"
-
 
 def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
     """The view as CSV, named by its content: the same view is written once, however often it is asked for."""
@@ -121,8 +118,8 @@ def build_app(
     `queue` holds evaluation requests (default: $MMMULT_QUEUE, a folder or hf://datasets/OWNER/NAME, else a
     `queue` folder beside the store); `api_models` are the API models a request may name (default: the list
     $MMMULT_API_MODELS names)."""
-    oauth = bool(os.environ.get("OAUTH_CLIENT_ID")) if oauth is None else oauth
-    queue = queue or open_queue(os.environ.get(QUEUE_ENV) or store.path.parent / "queue")
+    oauth = bool(setting(OAUTH_ENV)) if oauth is None else oauth
+    queue = queue or open_queue(setting(QUEUE_ENV) or store.path.parent / "queue")
     api_models = load_api_models() if api_models is None else api_models
     board = Board(store, reference)
     downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
@@ -372,10 +369,10 @@ def _shown(number: float | None) -> str:
 
 def main() -> None:
     """The Space: the store and the benchmark's problems from the environment (space/README.md lists it)."""
-    store_path = Path(os.environ.get(DB_ENV, DEFAULT_DB))
+    store_path = Path(setting(DB_ENV, DEFAULT_DB))
     restore_and_schedule(store_path)
     store = Store(store_path)
-    reference = load_reference(os.environ.get(DATA_ENV, DEFAULT_DATA))
+    reference = load_reference(setting(DATA_ENV, DEFAULT_DATA))
     serve_app(store, reference)
 
 

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..hub import HubError, check_repo_id, write_token
+from ..settings import DATA_ENV
 from .serve import SpaceSetupError
 
 SPACE_FILES = ("app.py", "README.md", "requirements.txt")
@@ -75,7 +76,7 @@ def deploy(repo_id: str, out: str | Path | None = None, private: bool = False, d
         try:
             url = api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
             if data:
-                api.add_space_variable(repo_id, "MMMULT_DATA", data)
+                api.add_space_variable(repo_id, DATA_ENV, data)
             api.upload_folder(
                 repo_id=repo_id, repo_type="space", folder_path=str(folder), commit_message="Deploy the mmmult board"
             )

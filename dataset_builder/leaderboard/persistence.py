@@ -15,7 +15,8 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-REPO_ENV, EVERY_ENV = "MMMULT_SPACE_REPO", "MMMULT_SPACE_SYNC_MINUTES"
+from ..settings import DEFAULT_SYNC_MINUTES, REPO_ENV, SYNC_ENV, setting
+
 SNAPSHOT = "board.snapshot.db"
 LIVE_FILES = ["*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.partial", "*.tmp"]
 
@@ -77,9 +78,9 @@ def schedule(db: Path, repo_id: str, every_minutes: float):  # noqa: ANN201 (a C
 
 def restore_and_schedule(db: Path):  # noqa: ANN201 (a CommitScheduler or None)
     """Persistence as the environment configures it: nothing unless MMMULT_SPACE_REPO is set."""
-    repo_id = os.environ.get(REPO_ENV)
+    repo_id = setting(REPO_ENV)
     if not repo_id:
         return None
     db.parent.mkdir(parents=True, exist_ok=True)
     restore(db, repo_id)
-    return schedule(db, repo_id, float(os.environ.get(EVERY_ENV, "5")))
+    return schedule(db, repo_id, float(setting(SYNC_ENV) or DEFAULT_SYNC_MINUTES))

@@ -1,0 +1,26 @@
+"""Every setting mmmult reads from the environment, and every default path, in one place.
+
+space/README.md lists these for a Space's owner; the command line's defaults are the same paths.
+"""
+
+from __future__ import annotations
+
+import os
+
+DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
+"""The build the tasks, the board and the workers read: a folder or a Hub dataset repo USER/NAME."""
+DB_ENV, DEFAULT_DB = "MMMULT_SPACE_DB", "space-data/board.sqlite"
+"""The board's SQLite store."""
+QUEUE_ENV = "MMMULT_QUEUE"
+"""The evaluation queue: a folder, or hf://datasets/OWNER/NAME (default: a queue folder beside the store)."""
+API_MODELS_ENV = "MMMULT_API_MODELS"
+"""A JSON file of the API models the board's owner lets the workers run; none when unset."""
+REPO_ENV, SYNC_ENV, DEFAULT_SYNC_MINUTES = "MMMULT_SPACE_REPO", "MMMULT_SPACE_SYNC_MINUTES", 5.0
+"""The dataset repo the board's store is kept in, and how often it is copied there (minutes)."""
+OAUTH_ENV = "OAUTH_CLIENT_ID"
+"""Set by the Hub in a Space with Hugging Face sign-in: the submit form then takes the signed-in account."""
+
+
+def setting(name: str, default: str | None = None) -> str | None:
+    """The environment's value of a setting, or `default` when it is unset or empty."""
+    return os.environ.get(name) or default
