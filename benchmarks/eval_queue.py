@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from dataset_builder.eval_queue import EvalRequest, LocalQueue
-from dataset_builder.leaderboard.ingest import load_reference
-from dataset_builder.leaderboard.requests import ingest_finished
-from dataset_builder.leaderboard.store import Store
+from dataset_builder.leaderboard.intake.ingest import load_reference
+from dataset_builder.leaderboard.storage.store import Store
+from dataset_builder.queue.folder import LocalQueue
+from dataset_builder.queue.page import ingest_finished
+from dataset_builder.queue.request import EvalRequest
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset_builder.leaderboard.step_error import likeliest_step_error, steps_of
+from dataset_builder.leaderboard.statistics.step_error import likeliest_step_error, steps_of
 from dataset_builder.probe.costs import HEURISTICS
 
 TASKS = "mmmult_text_numerals,mmmult_probe_text,mmmult_hds_text"

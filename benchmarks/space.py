@@ -27,8 +27,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dataset_builder.leaderboard.ingest import check, read_upload
-from dataset_builder.leaderboard.store import Entry, Store
+from dataset_builder.leaderboard.intake.ingest import check, read_upload
+from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.problems import generate
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import MULTIPLY, PERCEIVE, TASKS, tasks_of
@@ -86,9 +86,9 @@ import sys, time, os
 started = time.perf_counter()
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio
-from dataset_builder.leaderboard import app
-from dataset_builder.leaderboard.store import Store
-from dataset_builder.leaderboard.views import accuracy_vs_c
+from dataset_builder.leaderboard.display import appNone
+from dataset_builder.leaderboard.storage.store import Store
+from dataset_builder.leaderboard.display.views import accuracy_vs_c
 imported = time.perf_counter()
 reference = {{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
               if p.split == "test"}}
@@ -96,7 +96,7 @@ loaded = time.perf_counter()
 store = Store({db!r})
 demo = app.build_app(store, reference)
 built = time.perf_counter()
-from dataset_builder.leaderboard.board import Board
+from dataset_builder.leaderboard.display.board import Board
 board = Board(store, reference)
 table = board.table()
 tabled = time.perf_counter()
@@ -151,9 +151,15 @@ def cold_start(store: Store) -> None:
 
 
 def refresh(store: Store, reference: dict) -> None:
-    from dataset_builder.leaderboard.board import Board
-    from dataset_builder.leaderboard.summary import scope_configs
-    from dataset_builder.leaderboard.views import DEFAULT_COLUMNS, Filters, accuracy_vs_c, filter_table, shown_columns
+    from dataset_builder.leaderboard.display.board import Board
+    from dataset_builder.leaderboard.display.views import (
+        DEFAULT_COLUMNS,
+        Filters,
+        accuracy_vs_c,
+        filter_table,
+        shown_columns,
+    )
+    from dataset_builder.leaderboard.storage.summary import scope_configs
 
     board = Board(store, reference)
     board.table()

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/statistics.py --reps 50     # a quicker look
 
 Simulated models answer the default build's real test problems with a known chance of a right
-answer per C (dataset_builder/leaderboard/simulate.py). For each scenario the script reports how
+answer per C (tests/simulate.py). For each scenario the script reports how
 often the 95% intervals contain the truth: the slope (Wald, clustered by problem), C50 (Fieller's
 interval, among runs where the board states C50 as a number), the accuracy of the scope and of
 each C band (Wilson, widened for clustering). It then checks the paired statistics (McNemar's
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dataset_builder.leaderboard.analysis import holm, paired_gap
-from dataset_builder.leaderboard.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.simulate import (
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulations (tests/simulate.py)
+
+from simulate import (
     DoublingTruth,
     Truth,
     coverage,
@@ -36,8 +37,11 @@ from dataset_builder.leaderboard.simulate import (
     lm_eval_files,
     logistic_model,
 )
-from dataset_builder.leaderboard.store import Entry, Store
-from dataset_builder.leaderboard.summary import scope_fit
+
+from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
+from dataset_builder.leaderboard.statistics.analysis import holm, paired_gap
+from dataset_builder.leaderboard.storage.store import Entry, Store
+from dataset_builder.leaderboard.storage.summary import scope_fit
 from dataset_builder.probe.costs import HEURISTICS
 from dataset_builder.problems import generate
 from dataset_builder.tasks import TASKS

@@ -25,8 +25,11 @@ from pathlib import Path
 
 import psutil
 
-from dataset_builder.leaderboard.ingest import load_reference
-from dataset_builder.leaderboard.simulate import lm_eval_files, right
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulations (tests/simulate.py)
+
+from simulate import lm_eval_files, right
+
+from dataset_builder.leaderboard.intake.ingest import load_reference
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
 LIMIT_MB = 200

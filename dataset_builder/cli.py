@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from . import interrupts
 from .configs import CONFIG_NAMES
 from .errors import UserError
-from .eval_queue import REFERENCE_MODEL
 from .media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
 from .media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from .media.tts import BACKENDS
 from .problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI
 from .settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB
+from .tasks import REFERENCE_MODEL
 
 
 def config_list(text: str) -> tuple[str, ...]:
@@ -240,8 +240,8 @@ def run_adapters(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
-    from .harness.worker import pool, work, worker_name
-    from .hub_queue import open_queue
+    from .queue.hub import open_queue
+    from .queue.worker import pool, work, worker_name
 
     if args.data:
         os.environ[DATA_ENV] = os.path.abspath(args.data)
@@ -254,8 +254,8 @@ def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_request(args: argparse.Namespace) -> int:
-    from .eval_queue import EvalRequest, api_model_request, load_api_models
-    from .hub_queue import open_queue
+    from .queue.hub import open_queue
+    from .queue.request import EvalRequest, api_model_request, load_api_models
 
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
@@ -385,7 +385,7 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_space(args: argparse.Namespace) -> int:
     if args.action == "deploy":
         return run_deploy(args)
-    from .leaderboard.serve import serve
+    from .leaderboard.display.serve import serve
 
     serve(args.data, args.db, args.port, ingest_runs(args.ingest, args.model, args.family), args.queue)
     return 0
@@ -397,7 +397,7 @@ def ingest_runs(folders: list[str], models: list[str], families: list[str]) -> l
     if len(folders) <= 1 and len(models) <= 1 and len(families) <= 1:
         return [(folder, (models or [REFERENCE_MODEL])[0], (families or ["Reference"])[0]) for folder in folders]
     if not len(folders) == len(models) == len(families):
-        from .leaderboard.serve import SpaceSetupError
+        from .leaderboard.display.serve import SpaceSetupError
 
         raise SpaceSetupError(
             f"{len(folders)} --ingest, {len(models)} --model and {len(families)} --family: with several runs, give "
@@ -407,8 +407,8 @@ def ingest_runs(folders: list[str], models: list[str], families: list[str]) -> l
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from .leaderboard.deploy import assemble, deploy
-    from .leaderboard.serve import SpaceSetupError
+    from .leaderboard.display.deploy import assemble, deploy
+    from .leaderboard.display.serve import SpaceSetupError
 
     if args.repo_id:
         print(deploy(args.repo_id, args.out, private=args.private, data=args.space_data))

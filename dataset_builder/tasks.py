@@ -50,6 +50,9 @@ FINGERPRINT = Kind("fingerprint", "_fingerprint_template_yaml", "none", "exact_m
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (MULTIPLY, PERCEIVE, PROBE, STEPS, FINGERPRINT)}
 VERSION = 1.0
 """The tasks' `metadata.version`; a change of prompt, data or scoring bumps it."""
+REFERENCE_MODEL = "mmmult-reference"
+"""The reference system's lm-eval model name: `mmmult eval` registers it (harness/reference.py); the queue and
+the Space, which ship without the harness, name it too."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The app is the package `dataset_builder.leaderboard`; `mmmult space deploy` puts
 beside this file. Settings come from the environment (README.md lists them).
 """
 
-from dataset_builder.leaderboard.app import main
+from dataset_builder.leaderboard.display.app import main
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ from dataset_builder.problems import Bounds
 
 if TYPE_CHECKING:
     # The board's fixtures import it when used: the ESPnet venv runs its tests without the space extra.
-    from dataset_builder.leaderboard.ingest import Benchmark
+    from dataset_builder.leaderboard.intake.ingest import Benchmark
 
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
@@ -90,7 +90,7 @@ def run_files(reference: Benchmark) -> list[tuple[str, bytes]]:
     Simulated in-process (tests/test_eval.py checks the simulation against a real lm-eval run), so
     the board's tests need neither lm-eval nor a media build.
     """
-    from dataset_builder.leaderboard.simulate import lm_eval_files, right
+    from simulate import lm_eval_files, right
 
     return lm_eval_files(reference, RUN_TASKS, right, "mmmult-reference")
 
@@ -103,7 +103,7 @@ def run_tasks() -> list[str]:
 @pytest.fixture(scope="session")
 def reference(small_options: BuildOptions) -> Benchmark:
     """The test problems of the small build, drawn in-process (no media): what the board checks against."""
-    from dataset_builder.leaderboard.ingest import Benchmark
+    from dataset_builder.leaderboard.intake.ingest import Benchmark
 
     return Benchmark({p.problem_id: p.as_dict() for p in load_problems(small_options) if p.split == "test"})
 

@@ -11,8 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from simulate import DATE
+
 from dataset_builder.configs import CONFIGS
-from dataset_builder.leaderboard.simulate import DATE
 from dataset_builder.probe.scores import PROBE_CHOICES, step_choices
 from dataset_builder.probe.sets import generate_hds, generate_traps
 from dataset_builder.stimulus import stimulus

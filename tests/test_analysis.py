@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.leaderboard.analysis import (
+from dataset_builder.leaderboard.statistics.analysis import (
     C50,
     PREDICTORS,
     Z95,

@@ -360,7 +360,7 @@ def test_a_run_outside_a_git_checkout_prints_no_git_error(small_build: Path, tmp
 def test_space_ingests_several_runs_each_under_its_own_names(small_build: Path, run_files, tmp_path: Path) -> None:
     """Each --ingest is submitted with its --model and --family before the board serves (here it cannot: the
     port is taken, which ends the command after the runs are stored)."""
-    from dataset_builder.leaderboard.store import Store
+    from dataset_builder.leaderboard.storage.store import Store
 
     for name in ("one", "two"):
         for file, body in run_files:

@@ -53,7 +53,7 @@ def test_the_front_matter_is_one_the_hub_accepts(space_folder: Path) -> None:
 
 def test_the_folder_imports_its_own_copy_and_nothing_heavy(space_folder: Path) -> None:
     code = (
-        "import sys; import dataset_builder.leaderboard.app as app, dataset_builder; "
+        "import sys; import dataset_builder.leaderboard.display.app as app, dataset_builder; "
         f"print(dataset_builder.__file__); print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=space_folder, check=True)

@@ -9,14 +9,14 @@ from pathlib import Path
 import datasets
 import pytest
 from commands import mmmult
+from simulate import lm_eval_files, right, wrong
 
-from dataset_builder.leaderboard.board import Board
-from dataset_builder.leaderboard.ingest import Benchmark, Design, load_reference
-from dataset_builder.leaderboard.names import InvalidField, check_seed
-from dataset_builder.leaderboard.simulate import lm_eval_files, right, wrong
-from dataset_builder.leaderboard.store import Store
-from dataset_builder.leaderboard.submission import Form, submit
-from dataset_builder.leaderboard.views import fresh_draw_table
+from dataset_builder.leaderboard.display.board import Board
+from dataset_builder.leaderboard.display.views import fresh_draw_table
+from dataset_builder.leaderboard.intake.ingest import Benchmark, Design, load_reference
+from dataset_builder.leaderboard.intake.names import InvalidField, check_seed
+from dataset_builder.leaderboard.intake.submission import Form, submit
+from dataset_builder.leaderboard.storage.store import Store
 from dataset_builder.problems import Bounds
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words"]

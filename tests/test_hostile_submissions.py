@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from simulate import DATE, lm_eval_files, right
 
-from dataset_builder.leaderboard import upload as upload_module
-from dataset_builder.leaderboard.ingest import Benchmark
-from dataset_builder.leaderboard.simulate import DATE, lm_eval_files, right
-from dataset_builder.leaderboard.store import Store
-from dataset_builder.leaderboard.submission import Form, submit
-from dataset_builder.leaderboard.upload import Rejected, read_upload
+from dataset_builder.leaderboard.intake import upload as upload_module
+from dataset_builder.leaderboard.intake.ingest import Benchmark
+from dataset_builder.leaderboard.intake.submission import Form, submit
+from dataset_builder.leaderboard.intake.upload import Rejected, read_upload
+from dataset_builder.leaderboard.storage.store import Store
 
 TASKS = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 RESULTS = f"results_{DATE}.json"

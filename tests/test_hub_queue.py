@@ -17,8 +17,13 @@ import pytest
 from commands import assert_user_error, mmmult
 from hub_server import HubServer
 from huggingface_hub import constants
+from simulate import lm_eval_files, right
 
-from dataset_builder.eval_queue import (
+from dataset_builder.leaderboard.storage.store import Store
+from dataset_builder.queue import worker
+from dataset_builder.queue.hub import HubQueue, open_queue
+from dataset_builder.queue.page import ingest_finished, requests_table
+from dataset_builder.queue.request import (
     DONE,
     FAILED,
     PENDING,
@@ -27,11 +32,6 @@ from dataset_builder.eval_queue import (
     QueueError,
     request_json,
 )
-from dataset_builder.harness import worker
-from dataset_builder.hub_queue import HubQueue, open_queue
-from dataset_builder.leaderboard.requests import ingest_finished, requests_table
-from dataset_builder.leaderboard.simulate import lm_eval_files, right
-from dataset_builder.leaderboard.store import Store
 
 REPO = "owner/queue"
 SPEC = f"hf://datasets/{REPO}"

@@ -34,7 +34,7 @@ def package_modules() -> list[str]:
 
 def test_every_module_of_the_package_imports() -> None:
     modules = package_modules()
-    assert {"dataset_builder.leaderboard.app", "dataset_builder.harness.lm_eval_tasks.utils"} <= set(modules)
+    assert {"dataset_builder.leaderboard.display.app", "dataset_builder.harness.lm_eval_tasks.utils"} <= set(modules)
     for name in modules:
         importlib.import_module(name)
 

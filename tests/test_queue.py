@@ -17,16 +17,8 @@ from pathlib import Path
 import pytest
 from commands import assert_user_error, mmmult
 
-from dataset_builder.eval_queue import (
-    DONE,
-    FAILED,
-    PENDING,
-    RUNNING,
-    EvalRequest,
-    LocalQueue,
-    QueueError,
-    request_json,
-)
+from dataset_builder.queue.folder import LocalQueue
+from dataset_builder.queue.request import DONE, FAILED, PENDING, RUNNING, EvalRequest, QueueError, request_json
 
 TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
 

@@ -14,12 +14,14 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from dataset_builder.eval_queue import ApiModel, LocalQueue
-from dataset_builder.leaderboard.app import build_app, submit_as, view
-from dataset_builder.leaderboard.ingest import check, read_upload
-from dataset_builder.leaderboard.simulate import lm_eval_files, logistic_model
-from dataset_builder.leaderboard.store import Entry, Store
-from dataset_builder.leaderboard.submission import Form
+from simulate import lm_eval_files, logistic_model
+
+from dataset_builder.leaderboard.display.app import build_app, submit_as, view
+from dataset_builder.leaderboard.intake.ingest import check, read_upload
+from dataset_builder.leaderboard.intake.submission import Form
+from dataset_builder.leaderboard.storage.store import Entry, Store
+from dataset_builder.queue.folder import LocalQueue
+from dataset_builder.queue.request import ApiModel
 from dataset_builder.tasks import TASKS
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -246,8 +248,8 @@ def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_pa
 
 
 def test_the_csv_holds_exactly_the_rows_and_columns_of_the_view(reference, tmp_path: Path) -> None:
-    from dataset_builder.leaderboard.board import Board
-    from dataset_builder.leaderboard.views import Filters
+    from dataset_builder.leaderboard.display.board import Board
+    from dataset_builder.leaderboard.display.views import Filters
 
     store = Store(tmp_path / "board.sqlite")
     add(store, reference, "plain-70B", "Plain", list(TASKS), 80, 70.0)

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binomtest
+from simulate import lm_eval_files, right, wrong
 
-from dataset_builder.leaderboard.analysis import fit_logistic
-from dataset_builder.leaderboard.board import COLUMNS, Board
-from dataset_builder.leaderboard.ingest import Benchmark, Upload, check, read_upload
-from dataset_builder.leaderboard.simulate import lm_eval_files, right, wrong
-from dataset_builder.leaderboard.store import Entry, Store
-from dataset_builder.leaderboard.views import paired_gaps, perception_table, predictor_table
+from dataset_builder.leaderboard.display.board import COLUMNS, Board
+from dataset_builder.leaderboard.display.views import paired_gaps, perception_table, predictor_table
+from dataset_builder.leaderboard.intake.ingest import Benchmark, Upload, check, read_upload
+from dataset_builder.leaderboard.statistics.analysis import fit_logistic
+from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.tasks import MULTIPLY, TASKS, Task
 
 RUN = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")

@@ -14,11 +14,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from simulate import lm_eval_files, right
 
-import dataset_builder.leaderboard.upload as upload_module
-from dataset_builder.leaderboard.ingest import Rejected, check, load_reference, read_upload
-from dataset_builder.leaderboard.simulate import lm_eval_files, right
-from dataset_builder.leaderboard.store import Entry, Store
+import dataset_builder.leaderboard.intake.upload as upload_module
+from dataset_builder.leaderboard.intake.ingest import Rejected, check, load_reference, read_upload
+from dataset_builder.leaderboard.storage.store import Entry, Store
 
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
 
@@ -177,7 +177,7 @@ def test_twenty_submissions_at_once_are_all_stored(run_files, reference, tmp_pat
 
 CRASHING_WRITER = """
 import sys, time
-from dataset_builder.leaderboard.store import Store
+from dataset_builder.leaderboard.storage.store import Store
 store = Store({path!r})
 db = store.connect()
 db.execute("BEGIN IMMEDIATE")
@@ -211,8 +211,8 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
 def test_a_submitter_is_rate_limited_by_accepted_submissions_until_the_hour_passes(
     run_files, reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataset_builder.leaderboard import store as store_module
-    from dataset_builder.leaderboard.submission import RATE_LIMIT, RATE_WINDOW_SECONDS, Form, submit
+    from dataset_builder.leaderboard.intake.submission import RATE_LIMIT, RATE_WINDOW_SECONDS, Form, submit
+    from dataset_builder.leaderboard.storage import store as store_module
 
     store = Store(tmp_path / "board.sqlite")
     folder = tmp_path / "upload"
@@ -242,7 +242,7 @@ def test_a_burst_of_submissions_stores_exactly_what_the_limit_allows(
 ) -> None:
     """`burst` submissions of one submitter at once, on threads as Gradio runs handlers, after `earlier` ones: the
     count and the record share one transaction, so exactly min(burst, 5 - earlier) are stored."""
-    from dataset_builder.leaderboard.submission import OVER_LIMIT, Form, submit
+    from dataset_builder.leaderboard.intake.submission import OVER_LIMIT, Form, submit
 
     store = Store(tmp_path / "board.sqlite")
     paths = []
@@ -272,7 +272,7 @@ def test_a_burst_from_board_processes_sharing_one_store_stores_five(run_files, r
     """Eight processes (two boards on one store, say) submit for one submitter at the same moment: five are stored."""
     import multiprocessing
 
-    from dataset_builder.leaderboard.submission import OVER_LIMIT, Form, submit
+    from dataset_builder.leaderboard.intake.submission import OVER_LIMIT, Form, submit
 
     Store(tmp_path / "board.sqlite")
     paths = []
@@ -329,7 +329,7 @@ def drawn() -> list[dict]:
 
 
 def test_a_build_s_test_shards_configs_and_design_are_read(drawn, tmp_path: Path) -> None:
-    from dataset_builder.leaderboard.ingest import Design
+    from dataset_builder.leaderboard.intake.ingest import Design
     from dataset_builder.problems import Bounds
 
     manifest = {  # as the build writes it: configs by name, the options it was built with
@@ -352,7 +352,7 @@ def test_a_build_s_test_shards_configs_and_design_are_read(drawn, tmp_path: Path
 
 def test_a_build_without_a_manifest_offers_every_config_and_the_default_design(drawn, tmp_path: Path) -> None:
     from dataset_builder.configs import STIMULUS_CONFIGS
-    from dataset_builder.leaderboard.ingest import Design
+    from dataset_builder.leaderboard.intake.ingest import Design
 
     benchmark = load_reference(write_build(tmp_path / "build", drawn, None))
     assert (
@@ -375,7 +375,7 @@ def test_a_csv_build_has_no_seed_and_no_fresh_draw(drawn, tmp_path: Path) -> Non
 
 
 def test_the_design_of_a_manifest_falls_back_to_the_defaults_for_what_it_does_not_state() -> None:
-    from dataset_builder.leaderboard.ingest import Design, design_of
+    from dataset_builder.leaderboard.intake.ingest import Design, design_of
     from dataset_builder.problems import Bounds
 
     assert design_of({}) == Design(5, 20260418, Bounds())
@@ -447,7 +447,7 @@ def test_a_hub_repo_that_cannot_be_downloaded_names_the_repo_the_error_and_what_
 
 def test_a_fresh_draw_holds_the_test_problems_a_build_with_that_seed_holds() -> None:
     from dataset_builder.build.pipeline import BuildOptions, load_problems
-    from dataset_builder.leaderboard.ingest import Benchmark, Design
+    from dataset_builder.leaderboard.intake.ingest import Benchmark, Design
     from dataset_builder.problems import Bounds
 
     bounds = Bounds(max_digits=3, limit=60)
@@ -583,7 +583,7 @@ def test_the_samples_hash_is_the_sha256_of_every_task_problem_and_sample_line(ru
 def test_sample_lines_skip_blank_lines_count_every_line_and_cap_each_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataset_builder.leaderboard import ingest
+    from dataset_builder.leaderboard.intake import ingest
 
     path = tmp_path / "samples.jsonl"
     path.write_bytes(b'{"a": 1}\n\n  \n{"b": 2}\n{"c": 3}')
@@ -598,7 +598,7 @@ def test_sample_lines_skip_blank_lines_count_every_line_and_cap_each_line(
 
 
 def test_a_line_over_2_mb_is_refused_with_its_number(tmp_path: Path) -> None:
-    from dataset_builder.leaderboard.ingest import sample_lines
+    from dataset_builder.leaderboard.intake.ingest import sample_lines
 
     path = tmp_path / "samples.jsonl"
     path.write_bytes(b"{}\n" + b"x" * (2 * 2**20 - 1) + b"\n" + b"y" * (2 * 2**20) + b"\n")
@@ -742,7 +742,7 @@ def test_each_results_check_refuses_with_the_task_and_what_to_do(edit, message, 
 
 
 def test_a_run_of_configs_the_board_lacks_names_each_task(run_files, reference) -> None:
-    from dataset_builder.leaderboard.ingest import Benchmark
+    from dataset_builder.leaderboard.intake.ingest import Benchmark
 
     images_only = Benchmark(dict(reference), ("image-numerals",))
     assert reason(run_files, images_only) == (
@@ -758,7 +758,7 @@ def test_a_run_of_configs_the_board_lacks_names_each_task(run_files, reference) 
 
 
 def test_integers_of_up_to_40_digits_are_read_and_longer_ones_refused() -> None:
-    from dataset_builder.leaderboard.schema import SchemaError, parse_json
+    from dataset_builder.leaderboard.intake.schema import SchemaError, parse_json
 
     assert parse_json(f"[{'9' * 40}, -{'9' * 40}]", "w") == [10**40 - 1, -(10**40 - 1)]
     with pytest.raises(SchemaError) as error:
@@ -767,7 +767,7 @@ def test_integers_of_up_to_40_digits_are_read_and_longer_ones_refused() -> None:
 
 
 def test_non_finite_numbers_are_refused_and_nan_only_where_lm_eval_writes_it() -> None:
-    from dataset_builder.leaderboard.schema import SchemaError, parse_json
+    from dataset_builder.leaderboard.intake.schema import SchemaError, parse_json
 
     with pytest.raises(SchemaError) as error:
         parse_json(b"[" + b"9" * 400 + b".5]", "w")
@@ -780,7 +780,7 @@ def test_non_finite_numbers_are_refused_and_nan_only_where_lm_eval_writes_it() -
 
 
 def test_json_that_is_not_plain_utf_8_is_refused_with_the_place() -> None:
-    from dataset_builder.leaderboard.schema import SchemaError, parse_json
+    from dataset_builder.leaderboard.intake.schema import SchemaError, parse_json
 
     assert parse_json('{"a": [1, 2.5, "x"]}', "w") == {"a": [1, 2.5, "x"]}  # text is read as it is
     cases = {
@@ -799,7 +799,7 @@ def test_json_that_is_not_plain_utf_8_is_refused_with_the_place() -> None:
 def test_a_refusal_names_the_field_pydantic_s_reason_and_what_was_given() -> None:
     from pydantic import ValidationError
 
-    from dataset_builder.leaderboard.schema import Sample, SchemaError, validate
+    from dataset_builder.leaderboard.intake.schema import Sample, SchemaError, validate
 
     for value, field, got in (
         ([1], "the top level", "list"),
@@ -825,7 +825,7 @@ def probed(reference):
     from probe_runs import probe_sets
 
     from dataset_builder.configs import PROBE_CONFIGS, STIMULUS_CONFIGS
-    from dataset_builder.leaderboard.ingest import Benchmark
+    from dataset_builder.leaderboard.intake.ingest import Benchmark
 
     return Benchmark(dict(reference), (*STIMULUS_CONFIGS, *PROBE_CONFIGS), probe=probe_sets())
 
@@ -880,7 +880,7 @@ def test_a_run_of_both_halves_keeps_the_multiplication_traces_and_the_probe(prob
 def test_a_probe_task_is_refused_without_samples_on_a_fresh_draw_and_when_its_claim_is_off(probed) -> None:
     from probe_runs import probe_files
 
-    from dataset_builder.leaderboard.ingest import Benchmark
+    from dataset_builder.leaderboard.intake.ingest import Benchmark
 
     files = probe_files(probed.probe, PROBE_RUN, ALL_RIGHT)
     without = [(n, d) for n, d in files if not n.startswith("samples_mmmult_steps_text")]

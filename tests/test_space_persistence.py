@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.leaderboard.persistence import PersistenceError, restore, restore_and_schedule, snapshot
-from dataset_builder.leaderboard.store import Store
+from dataset_builder.leaderboard.storage.persistence import PersistenceError, restore, restore_and_schedule, snapshot
+from dataset_builder.leaderboard.storage.store import Store
 from dataset_builder.settings import REPO_ENV
 
 

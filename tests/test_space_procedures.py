@@ -14,11 +14,12 @@ from statsmodels.stats.proportion import proportion_confint
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from dataset_builder.leaderboard.board import Board
-from dataset_builder.leaderboard.ingest import Rejected, check, load_reference, read_upload
-from dataset_builder.leaderboard.procedures import preference_table, steps_table, traces_table
-from dataset_builder.leaderboard.simulate import lm_eval_files, right
-from dataset_builder.leaderboard.store import Entry, Store
+from simulate import lm_eval_files, right
+
+from dataset_builder.leaderboard.display.board import Board
+from dataset_builder.leaderboard.intake.ingest import Rejected, check, load_reference, read_upload
+from dataset_builder.leaderboard.statistics.procedures import preference_table, steps_table, traces_table
+from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.probe.scores import PROBE_CHOICES
 
 ENTRY = Entry("oracle", "Reference", "tester", True)
@@ -232,7 +233,7 @@ def test_probe_runs_need_their_samples_all_items_and_the_published_sets(probe_ru
 def test_the_procedures_view_in_a_browser(probe_run: Path, board_reference, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from dataset_builder.leaderboard.app import build_app
+    from dataset_builder.leaderboard.display.app import build_app
 
     store = Store(tmp_path / "board.sqlite")
     upload = read_upload(list(files_of(probe_run).items()))

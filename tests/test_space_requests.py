@@ -10,11 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from simulate import lm_eval_files, right
 
-from dataset_builder.eval_queue import DONE, FAILED, ApiModel, LocalQueue, QueueError, load_api_models
-from dataset_builder.leaderboard.board import Board
-from dataset_builder.leaderboard.ingest import check, read_upload
-from dataset_builder.leaderboard.requests import (
+from dataset_builder.leaderboard.display.board import Board
+from dataset_builder.leaderboard.display.views import display
+from dataset_builder.leaderboard.intake.ingest import check, read_upload
+from dataset_builder.leaderboard.storage.store import Entry, Store
+from dataset_builder.queue.folder import LocalQueue
+from dataset_builder.queue.page import (
     REQUEST_COLUMNS,
     RequestForm,
     ingest_finished,
@@ -22,9 +25,7 @@ from dataset_builder.leaderboard.requests import (
     requests_page,
     requests_table,
 )
-from dataset_builder.leaderboard.simulate import lm_eval_files, right
-from dataset_builder.leaderboard.store import Entry, Store
-from dataset_builder.leaderboard.views import display
+from dataset_builder.queue.request import DONE, FAILED, ApiModel, QueueError, load_api_models
 from dataset_builder.settings import API_MODELS_ENV
 
 FORM = RequestForm("org/model-7B", "hf", ["text"], "Org", params_b="7", submitter="alice")
@@ -182,7 +183,7 @@ def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, r
     """The request form, a refusal shown as text, and the Requests tab and the board after a worker's runs."""
     from playwright.sync_api import expect, sync_playwright
 
-    from dataset_builder.leaderboard.app import build_app
+    from dataset_builder.leaderboard.display.app import build_app
 
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
     store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.leaderboard.analysis import LogisticFit, Proportion
-from dataset_builder.leaderboard.board import COLUMNS
-from dataset_builder.leaderboard.views import (
+from dataset_builder.leaderboard.display.board import COLUMNS
+from dataset_builder.leaderboard.display.views import (
     DEFAULT_COLUMNS,
     GAP_COLUMNS,
     Filters,
@@ -26,6 +25,7 @@ from dataset_builder.leaderboard.views import (
     rounded,
     shown_columns,
 )
+from dataset_builder.leaderboard.statistics.analysis import LogisticFit, Proportion
 
 
 def table_of(*rows: tuple) -> pd.DataFrame:

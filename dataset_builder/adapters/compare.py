@@ -29,7 +29,7 @@ from ..answers import extract_answer
 from ..build.pipeline import MANIFEST, is_complete_build
 from ..harness.lm_eval_tasks.utils import doc_to_text, doc_to_text_probe
 from ..harness.loglikelihood import SharedContextScorer, split_continuation
-from ..leaderboard.analysis import holm, paired_gap, wilson
+from ..leaderboard.statistics.analysis import holm, paired_gap, wilson
 from ..probe.costs import HEURISTICS
 from ..probe.scores import PROBE_CHOICES, score_probe, score_steps, step_choices
 from ..problems import C_BANDS, MINI, band_of

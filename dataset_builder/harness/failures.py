@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import signal
 
-from ..eval_queue import EvalRequest
+from ..queue.request import EvalRequest
 
 KNOWN_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), line)

@@ -27,7 +27,7 @@ from ..media.readers import PerceptionUnavailable, Transcriber, read_audio, read
 from ..probe.costs import HEURISTICS, costs
 from ..probe.scores import NEUTRAL, PROBE_CHOICES, step_choices
 from ..stimulus import parse_stimulus
-from . import REFERENCE_MODEL
+from ..tasks import REFERENCE_MODEL
 
 NAME = REFERENCE_MODEL
 NO_ANSWER = "I could not read the problem."

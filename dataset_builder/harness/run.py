@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import DATA_ENV, DEFAULT_DATA, setting
-from . import REFERENCE_MODEL, EvalSetupError, repaired
+from ..tasks import REFERENCE_MODEL
+from . import EvalSetupError, repaired
 
 TASKS_PACKAGE = "dataset_builder.harness.lm_eval_tasks"
 

@@ -1,1 +1,2 @@
-"""The leaderboard the Space runs: ingest, store, summaries, analysis, the board's table, views and the app."""
+"""The leaderboard the Space runs, by stage: intake (an upload checked and re-scored), storage (the store and
+its summaries), statistics (fits and intervals), display (the table, views and the app)."""

@@ -1,6 +1,6 @@
 """Evaluation requests on the board: the request form, the requests page, and the board's own runs.
 
-A request goes to the evaluation queue (dataset_builder/eval_queue.py); workers run it. Each
+A request goes to the evaluation queue (dataset_builder/queue/request.py); workers run it. Each
 finished run is ingested through the same checks and re-scoring as an upload, labelled "evaluated
 by the board", once (the store records which request became which submission). A run that the
 checks refuse is recorded as refused with the reason, and the requests page shows it, as it shows
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..eval_queue import DONE, HUB_MODEL_TYPES, ApiModel, EvalRequest, Queue, QueueError, api_model_request
-from .ingest import Benchmark, Rejected, check, read_upload
-from .names import InvalidField, check_name, check_params
-from .status import Status
-from .store import Entry, Store
+from ..leaderboard.intake.ingest import Benchmark, Rejected, check, read_upload
+from ..leaderboard.intake.names import InvalidField, check_name, check_params
+from ..leaderboard.storage.status import Status
+from ..leaderboard.storage.store import Entry, Store
+from .request import DONE, HUB_MODEL_TYPES, ApiModel, EvalRequest, Queue, QueueError, api_model_request
 
 SET_ASIDE = "set aside"
 """The status the Requests page shows for a file in the queue that is not a request (eval_queue.SetAside)."""

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from ..problems import C_BANDS
-from .analysis import LogisticFit, NotEstimable, aggregate_r2, binned, clustered_proportion, fit_logistic
-from .step_error import likeliest_step_error
+from ...configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ...problems import C_BANDS
+from ..statistics.analysis import LogisticFit, NotEstimable, aggregate_r2, binned, clustered_proportion, fit_logistic
+from ..statistics.step_error import likeliest_step_error
 
 SUMMARY_VERSION = 3
 ALL = "all"

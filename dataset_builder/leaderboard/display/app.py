@@ -15,8 +15,10 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from ..configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from ..eval_queue import (
+from ...configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ...queue.hub import open_queue
+from ...queue.page import RequestForm, ingest_finished, request_evaluation, requests_page
+from ...queue.request import (
     API_MODEL_TYPES,
     CHANNEL_TASKS,
     MODEL_TYPES,
@@ -26,16 +28,14 @@ from ..eval_queue import (
     QueueError,
     load_api_models,
 )
-from ..hub_queue import open_queue
-from ..settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
+from ...settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
+from ..intake.ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
+from ..intake.submission import Form, submit
+from ..statistics.procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
+from ..storage.persistence import restore_and_schedule
+from ..storage.store import Store
+from ..storage.summary import ALL, scope_configs, scope_name
 from .board import Board
-from .ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
-from .persistence import restore_and_schedule
-from .procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
-from .requests import RequestForm, ingest_finished, request_evaluation, requests_page
-from .store import Store
-from .submission import Form, submit
-from .summary import ALL, scope_configs, scope_name
 from .texts import (
     ABOUT,
     FRESH_NOTE,

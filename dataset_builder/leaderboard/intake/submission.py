@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from ..storage.store import Entry, OverLimit, RateLimit, Store
 from .ingest import Benchmark, Rejected, check, read_upload
 from .names import InvalidField, check_link, check_name, check_params, check_seed
-from .store import Entry, OverLimit, RateLimit, Store
 
 RATE_LIMIT = 5
 RATE_WINDOW_SECONDS = 3600

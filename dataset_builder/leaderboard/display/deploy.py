@@ -13,16 +13,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..hub import HubError, check_repo_id, write_token
-from ..settings import DATA_ENV
+from ...hub import HubError, check_repo_id, write_token
+from ...settings import DATA_ENV
 from .serve import SpaceSetupError
 
 SPACE_FILES = ("app.py", "README.md", "requirements.txt")
-PACKAGE = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parents[2]
 SPACE_SOURCE = PACKAGE.parent / "space"
-SUBPACKAGES = ("leaderboard", "probe")
-"""What the Space imports beside the core modules (dataset_builder/*.py): the board and the probe's scoring;
-build, media and harness stay out."""
+SUBPACKAGES = ("leaderboard", "probe", "queue")
+"""What the Space imports beside the core modules (dataset_builder/*.py), with their subfolders: the board, the
+probe's scoring and the evaluation queue (its Requests page); build, media and harness stay out."""
 LOCAL_ONLY = ("cli.py",)
 """Core modules a Space never runs: the command line reaches into the stages the Space leaves out."""
 
@@ -42,7 +42,7 @@ def package_files() -> list[Path]:
     """The package's source files the Space needs, relative to the package folder's parent."""
     modules = sorted(p for p in PACKAGE.glob("*.py") if p.name not in LOCAL_ONLY)
     for sub in SUBPACKAGES:
-        modules += sorted((PACKAGE / sub).glob("*.py"))
+        modules += sorted((PACKAGE / sub).rglob("*.py"))
     return [m.relative_to(PACKAGE.parent) for m in modules]
 
 

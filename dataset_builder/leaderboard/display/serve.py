@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import UserError
+from ...errors import UserError
 
 
 class SpaceSetupError(UserError):
@@ -16,11 +16,11 @@ def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str
     """Submit each (lm-eval output folder, model, family) of `ingest`, then serve the board (with its evaluation
     requests in `queue`, default: beside the store)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ..intake.ingest import load_reference
+    from ..intake.submission import Form, submit
+    from ..storage.persistence import PersistenceError, restore_and_schedule
+    from ..storage.store import Store
     from .app import serve_app
-    from .ingest import load_reference
-    from .persistence import PersistenceError, restore_and_schedule
-    from .store import Store
-    from .submission import Form, submit
 
     try:
         reference = load_reference(data)

@@ -20,13 +20,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ..configs import STIMULUS_CONFIGS
-from .analysis import ranks
-from .ingest import Benchmark
-from .status import TRUSTED, Status
-from .step_error import StepError
-from .store import Store
-from .summary import ALL, scope_configs, scope_name, stored_fit
+from ...configs import STIMULUS_CONFIGS
+from ..intake.ingest import Benchmark
+from ..statistics.analysis import ranks
+from ..statistics.step_error import StepError
+from ..storage.status import TRUSTED, Status
+from ..storage.store import Store
+from ..storage.summary import ALL, scope_configs, scope_name, stored_fit
 
 ITEM_FIELDS = ("C", "digit_total", "nonzero_total", "digits_a", "digits_b", "nonzero_a", "nonzero_b")
 READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from .ingest import Upload, Verdict
-from .procedures import metrics_json
+from ..intake.ingest import Upload, Verdict
+from ..intake.probe import metrics_json
+from ..intake.upload import sha256_file
 from .status import LEGACY, Status
 from .summary import BIN_COLUMNS, CELL_COLUMNS, FIT_COLUMNS, SUMMARY_VERSION, load_cells, scope_summaries
-from .upload import sha256_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (

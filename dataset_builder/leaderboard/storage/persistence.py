@@ -15,7 +15,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from ..settings import DEFAULT_SYNC_MINUTES, REPO_ENV, SYNC_ENV, setting
+from ...settings import DEFAULT_SYNC_MINUTES, REPO_ENV, SYNC_ENV, setting
 
 SNAPSHOT = "board.snapshot.db"
 LIVE_FILES = ["*.sqlite", "*.sqlite-wal", "*.sqlite-shm", "*.partial", "*.tmp"]

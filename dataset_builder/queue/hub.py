@@ -46,14 +46,14 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import parse_hf_uri
 
-from .eval_queue import (
+from .folder import LocalQueue
+from .request import (
     DONE,
     MAX_REQUEST_BYTES,
     PENDING,
     RUNNING,
     Clock,
     EvalRequest,
-    LocalQueue,
     NotARequest,
     Queue,
     QueueError,

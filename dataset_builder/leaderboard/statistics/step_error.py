@@ -27,8 +27,8 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2
 
-from ..probe.costs import HEURISTICS
-from ..probe.worked import step_count
+from ...probe.costs import HEURISTICS
+from ...probe.worked import step_count
 
 CHI2_95 = float(chi2.ppf(0.95, 1))
 EDGE = 1e-12

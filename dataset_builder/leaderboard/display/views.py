@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from ..problems import C_BANDS
-from .analysis import (
+from ...configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from ...problems import C_BANDS
+from ..intake.names import csv_cell
+from ..statistics.analysis import (
     NotEstimable,
     Proportion,
     compare_predictors,
@@ -26,10 +27,9 @@ from .analysis import (
     paired_gap,
     wilson,
 )
+from ..storage.status import Status
+from ..storage.summary import ALL, scope_configs, stored_fit
 from .board import COLUMNS, READ_COLUMNS, SELF_REPORTED_COLUMNS
-from .names import csv_cell
-from .status import Status
-from .summary import ALL, scope_configs, stored_fit
 
 HIDDEN = {"submission_id", "score_low", "score_high", *SELF_REPORTED_COLUMNS}
 CHOOSABLE_COLUMNS = [c for c in COLUMNS if c not in HIDDEN and c not in ("rank", "model")]
@@ -364,7 +364,7 @@ def _cell_bins(cells: pd.DataFrame, n: str, correct: str) -> list[Proportion]:
 
 
 def _cell_fit(cells: pd.DataFrame, n: str, correct: str):  # noqa: ANN202 (a LogisticFit or None)
-    from .analysis import counts_as_outcomes
+    from ..statistics.analysis import counts_as_outcomes
 
     rows = cells[cells[n] > 0]
     try:
@@ -431,7 +431,7 @@ def model_items(detail: pd.DataFrame) -> pd.DataFrame:
 
 def predictor_table(detail: pd.DataFrame) -> pd.DataFrame:
     """How well each load measure predicts this model's correctness (AIC, delta-AIC, pseudo-R^2; best first)."""
-    from .analysis import PREDICTOR_COLUMNS
+    from ..statistics.analysis import PREDICTOR_COLUMNS
 
     rows = model_items(detail)
     if rows.empty:
@@ -539,7 +539,7 @@ LPM_COLUMNS = ["config", "n", "r2_C", "r2_three", "b_digit_total", "se_digit_tot
 def lpm_table(detail: pd.DataFrame) -> pd.DataFrame:
     """The paper's linear probability models per config and over all of them (errors clustered by problem):
     R^2 on C alone, and on total digits, total non-zero digits and C with robust standard errors."""
-    from .analysis import lpm
+    from ..statistics.analysis import lpm
 
     rows = model_items(detail)
     out = []
@@ -560,7 +560,7 @@ INTERACTION_COLUMNS = ["term", "estimate", "low", "high", "p_value"]
 
 def interactions_table(detail: pd.DataFrame) -> pd.DataFrame:
     """Does the gap between channels grow with load? The GEE's channel x C terms with 95% intervals."""
-    from .analysis import channel_gap_growth
+    from ..statistics.analysis import channel_gap_growth
 
     rows = model_items(detail)
     if rows.empty:
@@ -601,7 +601,7 @@ def fresh_draw_table(draws: pd.DataFrame) -> pd.DataFrame:
     """Accuracy on the published problems against a fresh draw of the same design, config by config:
     a gap well above zero hints that the model has seen the published test set. The two runs answer
     different problems, so the interval is Newcombe's for two independent proportions."""
-    from .analysis import independent_difference
+    from ..statistics.analysis import independent_difference
 
     published = draws[draws["seed"].isna()].set_index("config")
     rows = []

@@ -22,16 +22,16 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from ..answers import extract_answer, extract_operands, operands_text
-from ..configs import CONFIGS, ITEM_TYPES, PROBE_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
-from ..probe.scores import score_trace
-from ..problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
-from ..scoring import score_answer, score_perception
-from ..stimulus import stimulus
-from ..tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
-from .procedures import ProcedureItem, headline, rescore_procedure
+from ...answers import extract_answer, extract_operands, operands_text
+from ...configs import CONFIGS, ITEM_TYPES, PROBE_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
+from ...probe.scores import score_trace
+from ...problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
+from ...scoring import score_answer, score_perception
+from ...stimulus import stimulus
+from ...tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
+from ..storage.status import Status
+from .probe import ProcedureItem, headline, rescore_procedure
 from .schema import Sample, SchemaError, parse_json, validate
-from .status import Status
 from .upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
 
 __all__ = ["MAX_UPLOAD_BYTES", "Benchmark", "Rejected", "Upload", "Verdict", "check", "load_reference", "read_upload"]
@@ -182,7 +182,7 @@ class Verdict:
     tasks: list[TaskResult]
     items: list[ItemResult]
     procedures: list[ProcedureItem] = field(default_factory=list)
-    """The re-scored samples of the heuristic probe's tasks (see procedures.py)."""
+    """The re-scored samples of the heuristic probe's tasks (see probe.py)."""
     samples_hash: str | None = None
     """sha256 over every sample, independent of file names and of loose files or a zip; None without samples."""
     log: list[str] = field(default_factory=list)

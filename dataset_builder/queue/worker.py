@@ -19,8 +19,8 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..eval_queue import API_MODEL_TYPES, DONE, FAILED, EvalRequest, Queue, QueueError
-from .failures import failure_reason
+from ..harness.failures import failure_reason
+from .request import API_MODEL_TYPES, DONE, FAILED, EvalRequest, Queue, QueueError
 
 LOG_TAIL_LINES = 20
 LOG_END_BYTES = 256 * 2**10

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..answers import extract_operands
-from ..configs import CONFIGS
-from ..problems import C_EDGES, Problem, band_of
-from ..scoring import band_scores, score_perception, score_response
-from ..stimulus import stimulus
-from ..tasks import MULTIPLY, TASKS, Task
+from dataset_builder.answers import extract_operands
+from dataset_builder.configs import CONFIGS
+from dataset_builder.problems import C_EDGES, Problem, band_of
+from dataset_builder.scoring import band_scores, score_perception, score_response
+from dataset_builder.stimulus import stimulus
+from dataset_builder.tasks import MULTIPLY, TASKS, Task
 
 Responder = Callable[[Task, Mapping[str, Any]], str]
 """A model: the response it gives to one problem in one task."""
@@ -199,7 +199,13 @@ def coverage(
     same for every C band against its problems' expected accuracy; C50 width: the median width of
     the stated intervals.
     """
-    from .analysis import Z95, NotEstimable, binned, clustered_proportion, fit_logistic
+    from dataset_builder.leaderboard.statistics.analysis import (
+        Z95,
+        NotEstimable,
+        binned,
+        clustered_proportion,
+        fit_logistic,
+    )
 
     rng = np.random.default_rng(seed)
     b1 = truth.coefficients[1] if isinstance(truth, Truth) else math.nan
@@ -242,7 +248,7 @@ def executor_model(heuristic: str, step_error: float, seed: int) -> Responder:
     """The responses of `mmmult-executor` with these model_args, reading every problem right (its text reader
     does): the worked solution by `heuristic`, slipping per operation with `step_error`, seeded per task and
     problem."""
-    from ..probe.worked import Hand, solve
+    from dataset_builder.probe.worked import Hand, solve
 
     def respond(task: Task, problem: Mapping[str, Any]) -> str:
         a, b = int(problem["a"]), int(problem["b"])
@@ -263,9 +269,9 @@ def executor_coverage(
     for C50, the value the board's logistic fit converges to on these problems (the fit of the expected
     outcomes; the executor's curve is not logistic in C), checked where it lies inside their C range.
     """
-    from ..probe.costs import HEURISTICS
-    from .analysis import NotEstimable, binned, clustered_proportion, fit_logistic
-    from .step_error import likeliest_step_error, steps_of
+    from dataset_builder.leaderboard.statistics.analysis import NotEstimable, binned, clustered_proportion, fit_logistic
+    from dataset_builder.leaderboard.statistics.step_error import likeliest_step_error, steps_of
+    from dataset_builder.probe.costs import HEURISTICS
 
     rng = np.random.default_rng(seed)
     loads = np.array([p.C for p in problems], dtype=float)
