@@ -95,6 +95,26 @@ def test_a_model_the_hub_does_not_know_is_refused_when_the_hub_answers(tmp_path:
     assert asked == [("org/ghost", "main"), ("org/model-7B", "v9"), ("org/model-7B", "main")]  # an API model: not asked
 
 
+def test_a_hub_that_cannot_be_reached_leaves_the_check_to_the_worker_and_a_bug_is_not_hidden(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import httpx2
+    import huggingface_hub
+
+    failure: list[Exception] = [httpx2.ConnectError("no route to host")]
+
+    def model_info(repo_id: str, revision: str, timeout: float) -> None:
+        raise failure[0]
+
+    monkeypatch.setattr(huggingface_hub, "model_info", model_info)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    queue = LocalQueue(tmp_path / "queue")
+    assert request_evaluation(queue, FORM).startswith("request org_model-7B__main__auto__text queued")
+    failure[0] = TypeError("model_info() got an unexpected keyword argument")
+    with pytest.raises(TypeError):
+        request_evaluation(queue, replace(FORM, model="org/other"))
+
+
 def test_a_finished_request_becomes_one_evaluated_row(reference, run_files, run_tasks, tmp_path: Path) -> None:
     store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
     uploaded = read_upload(run_files)

@@ -66,8 +66,15 @@ def check_on_hub(model: str, revision: str) -> None:
     """Refuse a Hub model or revision that does not exist; offline (HF_HUB_OFFLINE: huggingface_hub raises
     OfflineModeIsEnabled) or when the Hub cannot be reached, the request is queued unchecked and a worker's
     failure will say so."""
+    import httpx2
     from huggingface_hub import model_info
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     try:
         model_info(model, revision=revision, timeout=10)
@@ -77,8 +84,8 @@ def check_on_hub(model: str, revision: str) -> None:
         raise QueueError(f"{model} has no revision {revision!r} on the Hub") from None
     except RepositoryNotFoundError:
         raise QueueError(f"{model} is not a model on the Hub (or it is private)") from None
-    except Exception:  # noqa: BLE001 (the network is down or slow: the worker will find out)
-        return
+    except (httpx2.TransportError, OfflineModeIsEnabled, HfHubHTTPError):
+        return  # the Hub cannot be reached, or answered with an error of its own: the worker will find out
 
 
 def ingest_finished(queue: Queue, store: Store, benchmark: Benchmark) -> list[int]:
