@@ -226,13 +226,17 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
         if not isinstance(claimed, (int, float)) or not 0 <= claimed <= 1:
             raise Rejected(f"{name}: results.json reports {task.headline} {claimed!r}, not a share from 0 to 1")
         if name in PROBE_TASKS:
-            verdict.tasks.append(_rescore_probe(task, upload, claimed, benchmark, verdict, digests))
+            rescored = _rescore_probe(task, upload, claimed, benchmark)
         elif name in upload.samples:
-            file = upload.samples[name]
-            verdict.tasks.append(_rescore(task, file, upload.files[file], claimed, benchmark, verdict, digests))
+            rescored = _rescore(task, upload.samples[name], upload.files[upload.samples[name]], claimed, benchmark)
         else:
             verdict.tasks.append(TaskResult(name, task.config, task.kind.name, False, float(claimed), 0))
             verdict.log.append(f"{name}: no samples uploaded; {task.headline} {claimed:.4f} is self-reported")
+            continue
+        verdict.tasks.append(rescored.task)
+        verdict.items += rescored.items
+        verdict.procedures += rescored.procedures
+        digests += rescored.digests
     if digests:
         verdict.samples_hash = hashlib.sha256("\n".join(map(",".join, sorted(digests))).encode()).hexdigest()
     verdict.log.append(f"{verdict.status}: {len(verdict.tasks)} task(s), {len(verdict.items)} samples re-scored")
@@ -251,18 +255,25 @@ def sample_lines(name: str, path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
-def _rescore(
-    task: Task,
-    file: str,
-    path: Path,
-    claimed: float,
-    benchmark: Benchmark,
-    verdict: Verdict,
-    digests: list[tuple[str, str, str]],
-) -> TaskResult:
+@dataclass
+class Rescored:
+    """One task's samples re-scored: its result, its items and probe items, and (task, item, sha256 of the line)
+    of each sample for duplicate detection."""
+
+    task: TaskResult
+    items: list[ItemResult] = field(default_factory=list)
+    procedures: list[ProcedureItem] = field(default_factory=list)
+    digests: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Benchmark) -> Rescored:
+    """A multiplication or perception task re-scored from its samples file."""
     multiply = task.kind is MULTIPLY
     seen: set[str] = set()
     correct_total = 0
+    items: list[ItemResult] = []
+    procedures: list[ProcedureItem] = []
+    digests: list[tuple[str, str, str]] = []
     for number, line in sample_lines(file, path):
         where = f"{file}, line {number}"
         try:
@@ -281,7 +292,7 @@ def _rescore(
             answer = extract_answer(sample.response)
             correct = score_answer(answer, int(problem["product"]))["exact_match"]
             shown = "" if answer is None else str(answer)
-            verdict.procedures.append(ProcedureItem(task.name, pid, task.config, score_trace(problem, sample.response)))
+            procedures.append(ProcedureItem(task.name, pid, task.config, score_trace(problem, sample.response)))
         else:
             read = extract_operands(sample.response)
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
@@ -289,13 +300,14 @@ def _rescore(
         correct_total += int(correct)
         item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct),
                           int(problem["a"]), int(problem["b"]))  # fmt: skip
-        verdict.items.append(item)
+        items.append(item)
         digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
     absent = len(benchmark) - len(seen)
     if absent:
         raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
     score = _as_claimed(task, claimed, correct_total / len(seen))
-    return TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+    result = TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+    return Rescored(result, items, procedures, digests)
 
 
 def _as_claimed(task: Task, claimed: float, score: float) -> float:
@@ -308,14 +320,7 @@ def _as_claimed(task: Task, claimed: float, score: float) -> float:
     return score
 
 
-def _rescore_probe(
-    task: Task,
-    upload: Upload,
-    claimed: float,
-    benchmark: Benchmark,
-    verdict: Verdict,
-    digests: list[tuple[str, str, str]],
-) -> TaskResult:
+def _rescore_probe(task: Task, upload: Upload, claimed: float, benchmark: Benchmark) -> Rescored:
     """A probe task re-scored from its samples (the board takes no self-reported probe figures)."""
     if task.name not in upload.samples:
         raise Rejected(
@@ -326,10 +331,8 @@ def _rescore_probe(
         raise Rejected(f"{task.name}: probe runs are checked against the published sets; submit them without a seed")
     file = upload.samples[task.name]
     scored, lines = rescore_procedure(task, file, sample_lines(file, upload.files[file]), items)
-    verdict.procedures += scored
-    digests += lines
     score = _as_claimed(task, claimed, headline(scored, task))
-    return TaskResult(task.name, task.config, task.kind.name, True, score, len(scored))
+    return Rescored(TaskResult(task.name, task.config, task.kind.name, True, score, len(scored)), [], scored, lines)
 
 
 def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:
