@@ -17,6 +17,7 @@ from PIL import Image
 
 import dataset_builder.build.pipeline as build_module
 from dataset_builder.build.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
+from dataset_builder.citation import BIBTEX
 from dataset_builder.configs import CONFIG_NAMES, CONFIGS, HDS_TYPES, PROBLEM_TYPES, TRAP_TYPES
 from dataset_builder.probe.sets import HDS_COLUMNS, TRAP_COLUMNS, generate_hds, generate_traps
 from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds, ProblemError
@@ -130,7 +131,8 @@ def test_card_yaml_declares_configs_and_features(small_build: Path) -> None:
         "text-numerals"
     ]
     body = (small_build / "README.md").read_text()
-    assert "<!-- build-summary -->" not in body
+    assert "<!-- build-summary -->" not in body and "<!-- citation -->" not in body
+    assert f"## Citation\n\n```bibtex\n{BIBTEX}\n```" in body
     assert manifest(small_build)["fingerprint"][:16] in body
     engine = manifest(small_build)["renderers"]["audio"]["engine_version"]
     assert f"Audio: espeak-ng {engine}, voice en-us, rate 160, word gap 5; stored as Opus at 16 kbit/s." in body

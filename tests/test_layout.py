@@ -144,3 +144,19 @@ def test_the_path_finder_sees_paths() -> None:
         "eval/mmmult/utils.py",
         "space/README.md",
     }
+
+
+def test_the_space_s_rules_state_the_constants_that_enforce_them() -> None:
+    from dataset_builder.citation import BIBTEX
+    from dataset_builder.leaderboard.display import texts
+    from dataset_builder.leaderboard.intake.names import MAX_NAME
+    from dataset_builder.leaderboard.intake.submission import RATE_LIMIT
+    from dataset_builder.leaderboard.intake.upload import MAX_UNPACKED_BYTES, MAX_UPLOAD_BYTES, MAX_ZIP_MEMBERS
+
+    readme = (ROOT / "space" / "README.md").read_text()
+    mb = 2**20
+    assert f"at most {MAX_UPLOAD_BYTES // mb} MB, unpacking to at most {MAX_UNPACKED_BYTES // mb} MB, " in readme
+    assert f"{MAX_ZIP_MEMBERS} files" in readme and f"1 to {MAX_NAME} characters" in readme
+    assert f"at most {RATE_LIMIT} accepted\nsubmissions per hour" in readme
+    assert f"at most {MAX_UPLOAD_BYTES // mb} MB" in texts.ABOUT and f"at most {RATE_LIMIT} accepted" in texts.SIGN_IN
+    assert BIBTEX in texts.ABOUT

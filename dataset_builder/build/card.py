@@ -11,6 +11,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
+from ..citation import CITATION_MARKER, citation_markdown
 from ..configs import CONFIGS, data_file_pattern
 from ..problems import split_order
 
@@ -49,7 +50,7 @@ def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: d
     card.data["configs"] = []
     MetadataConfigs({name: {"data_files": data_files(folder, name)} for name in infos}).to_dataset_card_data(card.data)
     DatasetInfosDict(infos).to_dataset_card_data(card.data)
-    card.text = card.text.replace(MARKER, summary(manifest))
+    card.text = card.text.replace(MARKER, summary(manifest)).replace(CITATION_MARKER, citation_markdown())
     card.save(str(folder / "README.md"))
 
 

@@ -30,6 +30,7 @@ from ...queue.request import (
 )
 from ...settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
 from ..intake.ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
+from ..intake.names import NAME_RULE
 from ..intake.submission import Form, submit
 from ..statistics.procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
 from ..storage.persistence import restore_and_schedule
@@ -43,7 +44,6 @@ from .texts import (
     INTRO,
     LOCAL_IDENTITY,
     LPM_NOTE,
-    NAME_RULE,
     PAPER_NOTE,
     PROCEDURES_NOTE,
     REQUESTS_NOTE,

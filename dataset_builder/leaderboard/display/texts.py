@@ -1,12 +1,19 @@
-"""Words shown in the Space: title, about, how to submit, citation."""
+"""Words shown in the Space: title, about, how to submit, citation; the rules they state are formatted from
+the constants that enforce them."""
+
+from ...citation import citation_markdown
+from ..intake.submission import RATE_LIMIT
+from ..intake.upload import MAX_UPLOAD_BYTES
 
 TITLE = "mmmult leaderboard: exact multiplication across text, images and speech"
 
-NAME_RULE = "letters, digits, space and ._-/:+() only, 1 to 100 characters"
-SIGN_IN = "Sign in with your Hugging Face account to submit: the account is the submitter, at most 5 a hour."
+SIGN_IN = (
+    f"Sign in with your Hugging Face account to submit: the account is the submitter, at most {RATE_LIMIT} "
+    "accepted submissions an hour."
+)
 LOCAL_IDENTITY = (
     "This board runs without Hugging Face sign-in, so the *Submitter* name below is taken as given; "
-    "the hourly limit (5 accepted submissions) counts per name. On the Hub the board asks you to sign in."
+    f"the hourly limit ({RATE_LIMIT} accepted submissions) counts per name. On the Hub the board asks you to sign in."
 )
 
 TABLE_NOTE = (
@@ -67,7 +74,8 @@ INTRO = (
     "(total digits) x (non-zero digits) of the two operands; C50 is the load at which fitted accuracy crosses 50%."
 )
 
-ABOUT = """
+ABOUT = (
+    """
 ## What mmmult measures
 
 The same multiplication problem reaches the model as typed numerals, typed number words, a
@@ -107,20 +115,15 @@ simulation with a known truth (`benchmarks/statistics.py` in the repository).
 ## How to submit
 
 Upload the `results_*.json` and all `samples_*.jsonl` files of one run (or one .zip of the output
-folder, at most 50 MB), name the model and its family, and submit. The submission gets a status and
+folder, at most """
+    + f"{MAX_UPLOAD_BYTES // 2**20}"
+    + """ MB), name the model and its family, and submit. The submission gets a status and
 a validation log naming any problem by file, line and field. A run without `--limit`, on the
 published dataset, with unmodified files, is *re-scored from samples*.
 
 ## Citation
 
-```bibtex
-@misc{balter2026multiplication,
-  title         = {Multiplication in Multimodal LLMs: Computation with Text, Image, and Audio Inputs},
-  author        = {Balter, Samuel G. and Jerzak, Ethan and Jerzak, Connor T.},
-  year          = {2026},
-  eprint        = {2604.18203},
-  archivePrefix = {arXiv},
-  primaryClass  = {cs.CL}
-}
-```
 """
+    + citation_markdown()
+    + "\n"
+)

@@ -13,7 +13,10 @@ import re
 from urllib.parse import urlsplit
 
 NAME_CHARACTERS = "letters, digits, space and ._-/:+()"
-NAME = re.compile(r"[A-Za-z0-9 ._\-/:+()]{1,100}")
+MAX_NAME = 100
+NAME = re.compile(rf"[A-Za-z0-9 ._\-/:+()]{{1,{MAX_NAME}}}")
+NAME_RULE = f"{NAME_CHARACTERS} only, 1 to {MAX_NAME} characters"
+"""The rule a name breaks, as the form and its refusals state it."""
 MAX_LINK = 300
 MAX_PARAMS_B = 100_000.0
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -37,7 +40,7 @@ def check_name(value: str | None, field: str) -> str:
     if not text:
         raise InvalidField(f"{field}: please fill it in")
     if not NAME.fullmatch(text) or not any(c.isalnum() for c in text):
-        raise InvalidField(f"{field}: use {NAME_CHARACTERS} only, 1 to 100 characters")
+        raise InvalidField(f"{field}: use {NAME_RULE}")
     return text
 
 
