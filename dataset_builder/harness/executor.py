@@ -22,7 +22,7 @@ from ..probe.costs import HEURISTICS
 from ..probe.scores import NEUTRAL, PROBE_CHOICES, step_choices
 from ..probe.worked import Hand, solve
 from . import EvalSetupError
-from .reference import NO_ANSWER, ReferenceCannotRead, ReferenceLM
+from .reference import ReferenceCannotRead, ReferenceLM
 
 NAME = "mmmult-executor"
 OWN_LOSS, OTHER_LOSS, NEUTRAL_LOSS = 1.0, 2.0, 1.5
@@ -69,14 +69,10 @@ class ExecutorLM(ReferenceLM):
         self.heuristic, self.step_error, self.seed = executor_args(heuristic, step_error, seed)
         super().__init__(asr_model=asr_model)
 
-    def answer(self, request: Instance) -> str:
-        context, *rest = request.args
-        operands = self.operands(context, rest[1] if len(rest) > 1 else {})
-        if operands is None:
-            return NO_ANSWER
-        a, b = operands
+    def work(self, a: int, b: int, request: Instance) -> str:
+        """The worked solution by its heuristic, slipping with the draws of its seed, the task and the operands."""
         hand = Hand(self.step_error, seed=f"{self.seed}:{request.task_name}:{a}:{b}")
-        return f"Numbers: {a}, {b}\n{solve(a, b, self.heuristic, hand).text}"
+        return solve(a, b, self.heuristic, hand).text
 
     def score(self, request: Instance) -> tuple[float, bool]:
         context, continuation, *rest = request.args

@@ -64,7 +64,11 @@ class ReferenceLM(LM):
         if operands is None:
             return NO_ANSWER
         a, b = operands
-        return f"Numbers: {a}, {b}\n{a} x {b} = {a * b}\nFinal Answer: {a * b}"
+        return f"Numbers: {a}, {b}\n{self.work(a, b, request)}"
+
+    def work(self, a: int, b: int, request: Instance) -> str:
+        """The multiplication of what it read, to its final answer."""
+        return f"{a} x {b} = {a * b}\nFinal Answer: {a * b}"
 
     def operands(self, context: str, media: dict[str, Any]) -> tuple[int, int] | None:
         """The operands as read from the request's audio, image or text; None when unreadable."""

@@ -84,9 +84,15 @@ def _unit(x: int) -> int:
     return 10 ** (len(str(x)) - len(str(x).rstrip("0"))) if x else 1
 
 
-def _add(hand: Hand, running: int, term: int) -> int:
-    """One addition, which may slip by one in the term's last significant place (a carry slip)."""
-    return running + term + (_unit(term) if hand.slip(1, ("carry slip",)) else 0)
+def _sum(hand: Hand, terms: list[int], lines: list[str], say: Callable[[int, int, int], str]) -> tuple[list[str], int]:
+    """The terms added one by one, each addition written with `say(total, term, new)`; an addition may slip by
+    one in the term's last significant place (a carry slip)."""
+    total = terms[0]
+    for term in terms[1:]:
+        new = total + term + (_unit(term) if hand.slip(1, ("carry slip",)) else 0)
+        lines.append(say(total, term, new))
+        total = new
+    return lines, total
 
 
 def _columnar(a: int, b: int, hand: Hand) -> tuple[list[str], int]:
@@ -136,12 +142,9 @@ def _decomposition(a: int, b: int, hand: Hand) -> tuple[list[str], int]:
         products.append(value)
         said.append(f"{part} x {other} = {value}")
     lines.append(f"Partial product{'s' * (len(parts) > 1)}: {' and '.join(said)}.")
-    total = products[0]
-    for value in products[1:]:
-        new = _add(hand, total, value)
-        lines.append(f"Add the partial products: {total} + {value} = {new}.")
-        total = new
-    return lines, total
+    return _sum(
+        hand, products, lines, lambda total, value, new: f"Add the partial products: {total} + {value} = {new}."
+    )
 
 
 def rc_base(a: int, b: int) -> int:
@@ -184,12 +187,7 @@ def _rounding(a: int, b: int, hand: Hand) -> tuple[list[str], int]:
         term = _offset_term(hand, oa * ob, length(oa) * length(ob))
         lines.append(f"Compensate with the product of the offsets: {_signed(oa)} x {_signed(ob)} = {term}.")
         terms.append(term)
-    total = terms[0]
-    for term in terms[1:]:
-        new = _add(hand, total, term)
-        lines.append(f"Combine: {total} {'+-'[term < 0]} {abs(term)} = {new}.")
-        total = new
-    return lines, total
+    return _sum(hand, terms, lines, lambda total, term, new: f"Combine: {total} {'+-'[term < 0]} {abs(term)} = {new}.")
 
 
 PROCEDURES: dict[str, Callable[[int, int, Hand], tuple[list[str], int]]] = {
