@@ -221,65 +221,44 @@ class Store:
         the submitter's recent submissions are counted in the same transaction that records this one (it
         holds SQLite's write lock from the count to the commit), so that of N submissions at once exactly
         min(N, allowance) are stored; the others raise OverLimit."""
-        samples_hash = verdict.samples_hash
         with closing(self.connect()) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 if limit is not None and _recent(db, entry.submitter, limit.seconds) >= limit.count:
                     raise OverLimit(entry.submitter)
                 kept = self.keep_files(upload)
-                if request_id is not None:
-                    row = db.execute("SELECT submission_id FROM evaluated_requests WHERE request_id = ?",
-                                     (request_id,)).fetchone()  # fmt: skip
-                    if row is not None:
-                        db.execute("ROLLBACK")
-                        return int(row[0])
-                duplicate = None if request_id else self._duplicate_of(db, samples_hash)
-                log = list(verdict.log) + (
-                    [f"duplicate of submission #{duplicate}: not counted again"] if duplicate else []
-                )
-                cursor = db.execute(
-                    "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link,"
-                    " status, log, samples_hash, duplicate_of, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        time.time(),
-                        entry.model,
-                        entry.family,
-                        entry.params_b,
-                        int(entry.open_weights),
-                        entry.submitter,
-                        entry.link,
-                        Status.DUPLICATE if duplicate else Status.EVALUATED if request_id else verdict.status,
-                        "\n".join(log),
-                        samples_hash,
-                        duplicate,
-                        entry.seed,
-                    ),
-                )
-                sid = int(cursor.lastrowid)
-                if request_id is not None:
-                    db.execute("INSERT INTO evaluated_requests VALUES (?, ?)", (request_id, sid))
+                earlier = None if request_id is None else _evaluated_as(db, request_id)
+                if earlier is not None:
+                    db.execute("ROLLBACK")
+                    return earlier
+                duplicate = None if request_id else self._duplicate_of(db, verdict.samples_hash)
+                sid = _insert_submission(db, entry, verdict, request_id, duplicate)
                 db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(sid, n, h) for n, h in kept.items()])
                 if not duplicate:
-                    db.executemany(
-                        "INSERT INTO task_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(sid, t.task, t.config, t.kind, int(t.verified), t.score, t.n) for t in verdict.tasks],
-                    )
-                    db.executemany(
-                        "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
-                        [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
-                    )
-                    db.executemany(
-                        "INSERT INTO procedure_items VALUES (?, ?, ?, ?, ?)",
-                        [(sid, p.task, p.problem_id, p.group, metrics_json(p)) for p in verdict.procedures],
-                    )
-                    if verdict.items:  # a run of the probe alone has no multiplication items to summarise
-                        self._write_summary(db, sid, pd.DataFrame([vars(i) for i in verdict.items]))
+                    self._insert_results(db, sid, verdict)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
         return sid
+
+    @classmethod
+    def _insert_results(cls, db: sqlite3.Connection, sid: int, verdict: Verdict) -> None:
+        """A counted submission's task results, items, probe items and summary."""
+        db.executemany(
+            "INSERT INTO task_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(sid, t.task, t.config, t.kind, int(t.verified), t.score, t.n) for t in verdict.tasks],
+        )
+        db.executemany(
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
+            [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
+        )
+        db.executemany(
+            "INSERT INTO procedure_items VALUES (?, ?, ?, ?, ?)",
+            [(sid, p.task, p.problem_id, p.group, metrics_json(p)) for p in verdict.procedures],
+        )
+        if verdict.items:  # a run of the probe alone has no multiplication items to summarise
+            cls._write_summary(db, sid, pd.DataFrame([vars(i) for i in verdict.items]))
 
     def reject(self, entry: Entry, reason: str, request_id: str | None = None) -> int:
         """Record a rejected submission with its reason, so the submitter can see it (and, for the board's
@@ -388,6 +367,30 @@ class Store:
                 table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
                 for table in ("submissions", "task_results", "items", "procedure_items", "load_cells", "fits", "files")
             }
+
+
+def _evaluated_as(db: sqlite3.Connection, request_id: str) -> int | None:
+    """The submission the board's run of a request became, if it was ingested already."""
+    row = db.execute("SELECT submission_id FROM evaluated_requests WHERE request_id = ?", (request_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _insert_submission(
+    db: sqlite3.Connection, entry: Entry, verdict: Verdict, request_id: str | None, duplicate: int | None
+) -> int:
+    """The submission's row, with its status and log (and, for the board's own run, the request it answers)."""
+    log = [*verdict.log, *([f"duplicate of submission #{duplicate}: not counted again"] if duplicate else [])]
+    status = Status.DUPLICATE if duplicate else Status.EVALUATED if request_id else verdict.status
+    cursor = db.execute(
+        "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log,"
+        " samples_hash, duplicate_of, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
+         entry.link, status, "\n".join(log), verdict.samples_hash, duplicate, entry.seed),
+    )  # fmt: skip
+    sid = int(cursor.lastrowid)
+    if request_id is not None:
+        db.execute("INSERT INTO evaluated_requests VALUES (?, ?)", (request_id, sid))
+    return sid
 
 
 def _recent(db: sqlite3.Connection, submitter: str, seconds: float) -> int:
