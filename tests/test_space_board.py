@@ -14,7 +14,8 @@ import pytest
 from scipy.stats import binomtest
 from simulate import lm_eval_files, right, wrong
 
-from dataset_builder.leaderboard.display.board import COLUMNS, Board
+from dataset_builder.leaderboard.display.board import Board
+from dataset_builder.leaderboard.display.columns import COLUMNS
 from dataset_builder.leaderboard.display.views import paired_gaps, perception_table, predictor_table
 from dataset_builder.leaderboard.intake.ingest import Benchmark, Upload, check, read_upload
 from dataset_builder.leaderboard.statistics.analysis import fit_logistic

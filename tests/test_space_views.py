@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.leaderboard.display.board import COLUMNS
+from dataset_builder.leaderboard.display.columns import COLUMNS
 from dataset_builder.leaderboard.display.views import (
     DEFAULT_COLUMNS,
     GAP_COLUMNS,

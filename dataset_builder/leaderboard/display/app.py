@@ -38,6 +38,7 @@ from ..storage.persistence import restore_and_schedule
 from ..storage.store import Store
 from ..storage.summary import ALL, scope_configs, scope_name
 from .board import Board
+from .columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE
 from .texts import (
     ABOUT,
     FRESH_NOTE,
@@ -55,11 +56,7 @@ from .texts import (
     TRACES_NOTE,
 )
 from .views import (
-    CHOOSABLE_COLUMNS,
-    DEFAULT_COLUMNS,
-    LABELS,
     OPENNESS,
-    SORTABLE,
     URL_SYNC_JS,
     Filters,
     accuracy_vs_c,

@@ -27,32 +27,9 @@ from ..statistics.step_error import StepError
 from ..storage.status import TRUSTED, Status
 from ..storage.store import Store
 from ..storage.summary import ALL, scope_configs, scope_name, stored_fit
+from .columns import COLUMNS
 
 ITEM_FIELDS = ("C", "digit_total", "nonzero_total", "digits_a", "digits_b", "nonzero_a", "nonzero_b")
-READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
-SELF_REPORTED_COLUMNS = [f"{config} self-reported" for config in STIMULUS_CONFIGS]
-FIT_COLUMNS = ["C50", "step_error", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
-COLUMNS = [
-    "rank",
-    "model",
-    "family",
-    "params_b",
-    "open",
-    "status",
-    "coverage",
-    "score",
-    "score_low",
-    "score_high",
-    *STIMULUS_CONFIGS,
-    "perception",
-    *READ_COLUMNS,
-    *FIT_COLUMNS,
-    "submissions",
-    "submitter",
-    "link",
-    "submission_id",
-    *SELF_REPORTED_COLUMNS,
-]
 
 
 class Board:

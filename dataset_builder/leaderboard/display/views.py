@@ -29,38 +29,9 @@ from ..statistics.analysis import (
 )
 from ..storage.status import Status
 from ..storage.summary import ALL, scope_configs, stored_fit
-from .board import COLUMNS, READ_COLUMNS, SELF_REPORTED_COLUMNS
+from .columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, FORMS, LABELS, SORTABLE
 
-HIDDEN = {"submission_id", "score_low", "score_high", *SELF_REPORTED_COLUMNS}
-CHOOSABLE_COLUMNS = [c for c in COLUMNS if c not in HIDDEN and c not in ("rank", "model")]
-DEFAULT_COLUMNS = [c for c in CHOOSABLE_COLUMNS if c not in READ_COLUMNS and c not in
-                   ("slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2", "submitter", "link")]  # fmt: skip
 OPENNESS = ("all", "open", "proprietary")
-LABELS = {
-    "rank": "Rank",
-    "model": "Model",
-    "family": "Family",
-    "params_b": "Params (B)",
-    "open": "Open weights",
-    "status": "Checked",
-    "coverage": "Configs",
-    "score": "Score %",
-    "perception": "Perception %",
-    "C50": "C50 [95% CI]",
-    "step_error": "Per-step error [95% CI]",
-    "slope": "Slope per C",
-    "slope_se": "Slope SE",
-    "lpm_r2": "LPM R² (C)",
-    "aggregate_r2": "R² per C value",
-    "pseudo_r2": "McFadden pseudo-R²",
-    "submissions": "Runs",
-    "submitter": "Submitter",
-    "link": "Link",
-    **{c: f"{c} %" for c in STIMULUS_CONFIGS},
-    **{f"{c} read": f"{c} read %" for c in STIMULUS_CONFIGS},
-}
-PERCENT = {"score", "perception", *STIMULUS_CONFIGS, *READ_COLUMNS}
-SORTABLE = [c for c in COLUMNS if c not in HIDDEN]
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
            "#bcbd22"]  # fmt: skip
 
@@ -225,8 +196,10 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
     self-reported cells marked with a dagger, and every text escaped by the page (never rendered as markup)."""
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
-        values = table[column]
-        if column in PERCENT:
+        values, form = table[column], FORMS.get(column)
+        if column not in LABELS:
+            continue
+        if form == "percent":
             marks = table.get(f"{column} self-reported", pd.Series(False, index=table.index)).eq(True)
             text = [
                 "" if pd.isna(v) else f"{100 * v:.1f}{'†' if mark else ''}"
@@ -238,21 +211,23 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
                     for cell, low, high in zip(text, table["score_low"], table["score_high"], strict=True)
                 ]
             out[LABELS[column]] = pd.Series(text, index=table.index, dtype=object)
-        elif column == "status":
-            out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else Status(v).text)
-        elif column in ("slope", "slope_se"):
-            out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-        elif column in ("lpm_r2", "aggregate_r2", "pseudo_r2"):
-            out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-        elif column == "params_b":
-            out[LABELS[column]] = values.map(lambda v: "" if pd.isna(v) else f"{v:g}")
-        elif column == "open":
-            out[LABELS[column]] = values.map({True: "yes", False: "no"})
-        elif column in LABELS:
-            out[LABELS[column]] = values.map(
-                lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v
-            )
+        else:
+            out[LABELS[column]] = values.map(FORMATS.get(form, _text))
     return out
+
+
+def _text(value: object) -> object:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+FORMATS = {
+    "status": lambda v: "" if pd.isna(v) else Status(v).text,
+    "decimals4": lambda v: "" if pd.isna(v) else f"{v:.4f}",
+    "decimals3": lambda v: "" if pd.isna(v) else f"{v:.3f}",
+    "params": lambda v: "" if pd.isna(v) else f"{v:g}",
+    "yes/no": {True: "yes", False: "no"}.get,
+}
+"""How each column form is written (percent cells, which carry marks and the score's interval, apart)."""
 
 
 def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
