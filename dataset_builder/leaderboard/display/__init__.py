@@ -1,2 +1,2 @@
-"""Display: the table and plot data (board), its columns (columns), their views (views), texts, the Gradio app (app), and serving
-or deploying it (serve, deploy)."""
+"""Display: the table and plot data (board), its columns (columns), their views (views), texts, the Gradio app
+(app), and serving or deploying it (serve, deploy)."""
