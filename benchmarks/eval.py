@@ -20,15 +20,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 from dataset_builder.harness.run import tasks_dir
 from dataset_builder.scoring import band_scores, score_response
 from dataset_builder.settings import DATA_ENV
+from dataset_builder.tasks import MULTIPLY, tasks_of
 
-TASKS = [
-    "mmmult_text_numerals",
-    "mmmult_text_words",
-    "mmmult_image_numerals",
-    "mmmult_image_words",
-    "mmmult_audio_words",
-    "mmmult_audio_digits",
-]
+TASKS = [task.name for task in tasks_of(MULTIPLY)]
 RESPONSES = [
     "Step 1: 47 x 30 = 1410\nStep 2: 47 x 6 = 282\nStep 3: 1410 + 282 = 1692\nFinal Answer: 1692",
     "Thus $8004004 \\times 500 = \\boxed{4\\,002\\,002\\,000}$.",

@@ -31,7 +31,7 @@ PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "split": "string",
 }
 
-HDS_TYPES: dict[str, str] = {  # a heuristic-disagreement item's fields (probe/sets.py writes them, tests check)
+PROBE_ITEM_TYPES: dict[str, str] = {  # what every item of the probe's sets starts with
     "problem_id": "string",
     "a": "int64",
     "b": "int64",
@@ -39,6 +39,9 @@ HDS_TYPES: dict[str, str] = {  # a heuristic-disagreement item's fields (probe/s
     "digit_total": "int32",
     "nonzero_total": "int32",
     "C": "int32",
+}
+HDS_TYPES: dict[str, str] = {  # a heuristic-disagreement item's fields (probe/sets.py writes them, tests check)
+    **PROBE_ITEM_TYPES,
     "design_family": "string",
     "target_heuristic": "string",
     "canonical_target_heuristic": "string",
@@ -52,13 +55,7 @@ HDS_TYPES: dict[str, str] = {  # a heuristic-disagreement item's fields (probe/s
 }
 
 TRAP_TYPES: dict[str, str] = {  # a trap item's fields
-    "problem_id": "string",
-    "a": "int64",
-    "b": "int64",
-    "product": "int64",
-    "digit_total": "int32",
-    "nonzero_total": "int32",
-    "C": "int32",
+    **PROBE_ITEM_TYPES,
     "trap_type": "string",
     "target_heuristic": "string",
     "expected_error_type": "string",
