@@ -264,9 +264,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="a build to reuse (default: made under --output-path)")
     parser.add_argument("--tasks", default=",".join(GENERATE + PROBE_NAMES), help="tasks or groups (%(default)s)")
     parser.add_argument("--backend", choices=["hf", "server", "both"], default="hf")
-    parser.add_argument("--per-band", type=int, default=6, help="generation docs per C band, 0 = all (%(default)s)")
-    parser.add_argument("--probe-items", type=int, default=40, help="probe docs per task, 0 = all (%(default)s)")
+    parser.add_argument("--per-band", type=int, default=4, help="generation docs per C band, 0 = all (%(default)s)")
+    parser.add_argument("--probe-items", type=int, default=20, help="probe docs per task, 0 = all (%(default)s)")
     parser.add_argument("--max-gen-toks", type=int, default=256, help="generation budget per item (%(default)s)")
+    parser.add_argument("--perceive-max-gen-toks", type=int, default=64, help="for perception (%(default)s)")
     parser.add_argument("--batch-size", default="16", help="hf batch size (%(default)s)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp server threads")
     parser.add_argument("--output-path", type=Path, required=True, help="folder of the runs' results and logs")
@@ -284,33 +285,43 @@ def main() -> None:
     data = ensure_data(args.data, args.output_path)
     tasks = expand(args.tasks.split(","))
     samples = selection(data, tasks, args.per_band, args.probe_items)
-    generate = [task for task in tasks if task.kind in (MULTIPLY, PERCEIVE)]
-    scored = [task for task in tasks if task.kind not in (MULTIPLY, PERCEIVE)]
+    # Perception answers are two numbers: their own, smaller budget, in a run of their own, so that
+    # they do not wait in a batch for multiplication answers that run to the full budget.
+    runs = [
+        (label, part, budget)
+        for label, kinds, budget in (
+            ("multiply", (MULTIPLY,), args.max_gen_toks),
+            ("perceive", (PERCEIVE,), args.perceive_max_gen_toks),
+            ("probe", (PROBE, STEPS), args.max_gen_toks),
+        )
+        if (part := [task for task in tasks if task.kind in kinds])
+    ]
     speeds: list[str] = []
-
     if args.backend in ("hf", "both"):
         hf_args = f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32"
-        for part, label in ((generate, "generate"), (scored, "probe")):
-            if part:
-                out = args.output_path / "hf" / label
-                seconds = run_eval(data, "hf", hf_args, part, samples, args.max_gen_toks, args.batch_size, out)
-                n = count_items(samples, part)
-                speeds.append(f"hf fp32 ({label}): {n} items in {seconds:.0f} s (model load included), "
-                              f"{n / seconds:.3f} items/s")  # fmt: skip
+        for label, part, budget in runs:
+            seconds = run_eval(
+                data, "hf", hf_args, part, samples, budget, args.batch_size, args.output_path / "hf" / label
+            )
+            n = count_items(samples, part)
+            speeds.append(f"hf, transformers fp32, batch {args.batch_size} ({label}, max_gen_toks {budget}): {n} items "
+                          f"in {seconds:.0f} s (model load included), {n / seconds:.3f} items/s")  # fmt: skip
         report("transformers fp32 (hf)", args.output_path / "hf")
-    if args.backend in ("server", "both") and generate:
-        out = args.output_path / "server"
+    generated = [run for run in runs if run[0] != "probe"]
+    if args.backend in ("server", "both") and generated:
         context = 4096
         log = args.output_path / "llama-server.log"
         with llama_server(gguf, model.name, args.threads, context, log) as (url, start_s):
-            server_args = (f"model={model.name},base_url={url},tokenizer_backend=none,num_concurrent=1,"
-                           f"max_gen_toks={args.max_gen_toks},max_length={context},timeout=600")  # fmt: skip
-            seconds = run_eval(data, "local-chat-completions", server_args, generate, samples, args.max_gen_toks,
-                               "1", out)  # fmt: skip
-        n = count_items(samples, generate)
-        speeds.append(f"llama.cpp server (Q4_K_M, {args.threads} threads; generate): {n} items in {seconds:.0f} s "
-                      f"(+{start_s:.0f} s to start), {n / seconds:.3f} items/s")  # fmt: skip
-        report("llama.cpp server (local-chat-completions)", out)
+            speeds.append(f"llama.cpp server (Q4_K_M, {args.threads} threads): started in {start_s:.0f} s")
+            for label, part, budget in generated:
+                server_args = (f"model={model.name},base_url={url},tokenizer_backend=none,num_concurrent=1,"
+                               f"max_gen_toks={budget},max_length={context},timeout=600")  # fmt: skip
+                out = args.output_path / "server" / label
+                seconds = run_eval(data, "local-chat-completions", server_args, part, samples, budget, "1", out)
+                n = count_items(samples, part)
+                speeds.append(f"llama.cpp server ({label}, max_gen_toks {budget}): {n} items in {seconds:.0f} s, "
+                              f"{n / seconds:.3f} items/s")  # fmt: skip
+        report("llama.cpp server (local-chat-completions)", args.output_path / "server")
     print("\n" + "\n".join(speeds))
 
 
