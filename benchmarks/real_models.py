@@ -19,7 +19,7 @@ with `--apply_chat_template --log_samples`:
 A CPU cannot afford the whole mini split in half an hour, so by default the generation tasks run on
 the first `--per-band` problems of each C band of their split (lm-eval's `--samples`), the probe
 tasks on their first `--probe-items` (0 = all, for either). Printed: accuracy by C band with Wilson 95%
-intervals, the R^2 of correctness on C (the board's functions, dataset_builder/leaderboard/summary.py),
+intervals, the R^2 of correctness on C (the board's functions, dataset_builder/leaderboard/storage/summary.py),
 perception accuracy and the probe's preferences, beside the paper's figures; then the wall time and
 items per second of each run.
 """
@@ -45,7 +45,7 @@ import pandas as pd
 
 from dataset_builder.configs import config_of, data_file_pattern
 from dataset_builder.harness.weights import MODELS, WeightsError, install, known_model
-from dataset_builder.leaderboard.summary import scope_summaries
+from dataset_builder.leaderboard.storage.summary import scope_summaries
 from dataset_builder.problems import C_BANDS, band_of
 from dataset_builder.tasks import (
     GROUPS,
@@ -200,7 +200,7 @@ def run_eval(data: Path, model: str, model_args: str, tasks: Sequence[Task], sam
 
 
 def read_samples(out: Path) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-    """Items (config, kind, problem_id, C, correct) of the run's sample logs, and each probe task's results."""
+    """Items (config, kind, problem_id, a, b, C, correct) of the run's sample logs, and each probe task's results."""
     tasks, rows, probe = all_tasks(), [], {}
     for path in sorted(out.rglob("samples_*.jsonl")):
         name = path.name.removeprefix("samples_").rsplit("_", 1)[0]
@@ -211,12 +211,13 @@ def read_samples(out: Path) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
             sample = json.loads(line)
             doc = sample["doc"]
             rows.append({"config": config_of(doc), "kind": task.kind.name, "problem_id": doc["problem_id"],
-                         "C": int(doc["C"]), "correct": int(sample[task.headline])})  # fmt: skip
+                         "a": int(doc["a"]), "b": int(doc["b"]), "C": int(doc["C"]),
+                         "correct": int(sample[task.headline])})  # fmt: skip
     for path in sorted(out.rglob("results_*.json")):
         for name, values in json.loads(path.read_text())["results"].items():
             if name in tasks and tasks[name].kind in (PROBE, STEPS):
                 probe[name] = {k.split(",")[0]: v for k, v in values.items() if isinstance(v, float)}
-    return pd.DataFrame(rows, columns=["config", "kind", "problem_id", "C", "correct"]), probe
+    return pd.DataFrame(rows, columns=["config", "kind", "problem_id", "a", "b", "C", "correct"]), probe
 
 
 def percent(value: float) -> str:
