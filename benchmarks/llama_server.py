@@ -12,8 +12,13 @@ repacking, on 2 cores: about 25 tokens/s for the 0.5B Q4_K_M model.
 
 from __future__ import annotations
 
-import llama_cpp.llama
-from llama_cpp.server.__main__ import main as serve
+import sys
+
+try:
+    import llama_cpp.llama
+    from llama_cpp.server.__main__ import main as serve
+except ImportError:
+    sys.exit("llama.cpp's server is not installed: pip install -e '.[llama]' (it builds from source, minutes)")
 
 _defaults = llama_cpp.llama.llama_cpp.llama_model_default_params
 
