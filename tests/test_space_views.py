@@ -103,6 +103,9 @@ def test_column_choice_keeps_table_order_and_drops_configs_outside_the_scope() -
     assert "text-numerals read" not in shown_columns(COLUMNS, "audio", "digits")
     assert "audio-digits read" in shown_columns(COLUMNS, "audio", "digits")
     assert "submission_id" not in shown_columns(COLUMNS, "all", "all")
+    silent = ("text-numerals", "text-words", "image-numerals", "image-words")  # a build without audio
+    assert shown_columns(["score", "audio-words", "text-words", "audio-words read"], "all", "all", silent) == [
+        "rank", "model", "score", "text-words"]  # fmt: skip
 
 
 def test_the_display_names_columns_shows_percentages_and_marks_self_reported_cells() -> None:

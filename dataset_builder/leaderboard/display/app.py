@@ -92,7 +92,8 @@ def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
     table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported)
     rows = filter_table(table, filters)
-    shown = shown_columns(filters.columns or DEFAULT_COLUMNS, filters.modality, filters.representation)
+    columns = filters.columns or DEFAULT_COLUMNS
+    shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs)
     return display(rows)[[LABELS[c] for c in shown]], csv_frame(rows[shown])
 
 

@@ -183,9 +183,12 @@ def _step_error_value(text: str) -> float:
         return math.nan
 
 
-def shown_columns(chosen: Iterable[str], modality: str, representation: str) -> list[str]:
-    """Rank and model, then the chosen columns in table order, without configs outside the scope."""
-    outside = set(STIMULUS_CONFIGS) - set(scope_configs(modality, representation))
+def shown_columns(
+    chosen: Iterable[str], modality: str, representation: str, built: Iterable[str] = STIMULUS_CONFIGS
+) -> list[str]:
+    """Rank and model, then the chosen columns in table order, without configs outside the scope or that the
+    board's build does not hold (`built`)."""
+    outside = set(STIMULUS_CONFIGS) - (set(scope_configs(modality, representation)) & set(built))
     outside |= {f"{config} read" for config in outside}
     wanted = set(chosen)
     return ["rank", "model", *(c for c in CHOOSABLE_COLUMNS if c in wanted and c not in outside)]
