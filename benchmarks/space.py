@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dataset_builder.leaderboard.intake.ingest import check, read_upload
+from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
 from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.problems import generate
 from dataset_builder.stimulus import stimulus
@@ -37,12 +37,12 @@ FAMILIES = ["Qwen", "Gemma", "Llama", "GPT", "Claude", "Mistral", "Phi", "DeepSe
 SUBMITTED = [*(t.name for t in tasks_of(MULTIPLY)), "mmmult_perceive_text_numerals"]
 
 
-def reference_problems() -> dict[str, dict]:
+def reference_problems() -> Benchmark:
     """The default build's test problems, as the Space reads them from the `problems` config."""
-    return {p.problem_id: p.as_dict() for p in generate() if p.split == "test"}
+    return Benchmark({p.problem_id: p.as_dict() for p in generate() if p.split == "test"})
 
 
-def submission_files(reference: dict[str, dict], c50: float, seed: int) -> list[tuple[str, bytes]]:
+def submission_files(reference: Benchmark, c50: float, seed: int) -> list[tuple[str, bytes]]:
     """One lm-eval output folder's files for a model whose accuracy is logistic in C around `c50`."""
     rng = random.Random(seed)
     results, files = {}, []
@@ -76,7 +76,7 @@ def submission_files(reference: dict[str, dict], c50: float, seed: int) -> list[
     return [("results_2026-11-28T00-00-00.json", json.dumps(header).encode()), *files]
 
 
-def ingest(store: Store, reference: dict, files: list[tuple[str, bytes]], model: str, family: str) -> int:
+def ingest(store: Store, reference: Benchmark, files: list[tuple[str, bytes]], model: str, family: str) -> int:
     upload = read_upload(files)
     return store.add(Entry(model, family, "bench", True, 7.0), upload, check(upload, reference))
 
@@ -86,12 +86,13 @@ import sys, time, os
 started = time.perf_counter()
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio
-from dataset_builder.leaderboard.display import appNone
+from dataset_builder.leaderboard.display import app
 from dataset_builder.leaderboard.storage.store import Store
 from dataset_builder.leaderboard.display.views import accuracy_vs_c
 imported = time.perf_counter()
-reference = {{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
-              if p.split == "test"}}
+from dataset_builder.leaderboard.intake.ingest import Benchmark
+reference = Benchmark({{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
+              if p.split == "test"}})
 loaded = time.perf_counter()
 store = Store({db!r})
 demo = app.build_app(store, reference)
@@ -100,7 +101,8 @@ from dataset_builder.leaderboard.display.board import Board
 board = Board(store, reference)
 table = board.table()
 tabled = time.perf_counter()
-figure = accuracy_vs_c(board.cells(list(table["submission_id"]), ("text-numerals",)), table, "text", "numerals")
+ids = list(table["submission_id"])
+figure = accuracy_vs_c(board.bins(ids, "text-numerals"), board.fits(ids, "text-numerals"), table, "text-numerals")
 plotted = time.perf_counter()
 print(imported - started, loaded - imported, built - loaded, tabled - built, plotted - tabled, len(table))
 """
@@ -121,7 +123,7 @@ def main() -> None:
     refresh(store, reference)
 
 
-def fill(store: Store, reference: dict, submissions: int) -> None:
+def fill(store: Store, reference: Benchmark, submissions: int) -> None:
 
     files = submission_files(reference, c50=60, seed=0)
     size = sum(len(data) for _, data in files)
@@ -150,7 +152,7 @@ def cold_start(store: Store) -> None:
           f"then the first plot {plot:.2f} s (statsmodels imported on first use)")  # fmt: skip
 
 
-def refresh(store: Store, reference: dict) -> None:
+def refresh(store: Store, reference: Benchmark) -> None:
     from dataset_builder.leaderboard.display.board import Board
     from dataset_builder.leaderboard.display.views import (
         DEFAULT_COLUMNS,
@@ -159,7 +161,7 @@ def refresh(store: Store, reference: dict) -> None:
         filter_table,
         shown_columns,
     )
-    from dataset_builder.leaderboard.storage.summary import scope_configs
+    from dataset_builder.leaderboard.storage.summary import scope_configs, scope_name
 
     board = Board(store, reference)
     board.table()
@@ -173,10 +175,12 @@ def refresh(store: Store, reference: dict) -> None:
         table = board.table(filters.every, filters.modality, filters.representation)
         filter_table(table, filters)[shown_columns(DEFAULT_COLUMNS, filters.modality, filters.representation)]
 
-    def plot(modality: str, representation: str) -> None:
-        table = board.table()
-        cells = board.cells(list(table["submission_id"]), scope_configs(modality, representation))
-        accuracy_vs_c(cells, table, modality, representation)
+    def plot(modality: str, representation: str) -> None:  # as the Space's Accuracy vs C tab draws it
+        table = board.table(modality=modality, representation=representation)
+        ids, scope = list(table["submission_id"]), scope_name(modality, representation)
+        accuracy_vs_c(
+            board.bins(ids, scope), board.fits(ids, scope), table, ", ".join(scope_configs(modality, representation))
+        )
 
     timed("refresh, search filter", lambda: table_view(Filters(q="model-1", family=("Qwen", "GPT"))))
     image_words = Filters(modality="image", representation="words")
