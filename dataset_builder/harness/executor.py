@@ -19,10 +19,10 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import register_model
 
 from ..probe.costs import HEURISTICS
-from ..probe.scores import NEUTRAL, PROBE_CHOICES, step_choices
+from ..probe.scores import NEUTRAL
 from ..probe.worked import Hand, solve
 from . import EvalSetupError
-from .reference import ReferenceCannotRead, ReferenceLM
+from .reference import ReferenceLM, probe_choice
 
 NAME = "mmmult-executor"
 OWN_LOSS, OTHER_LOSS, NEUTRAL_LOSS = 1.0, 2.0, 1.5
@@ -74,26 +74,16 @@ class ExecutorLM(ReferenceLM):
         hand = Hand(self.step_error, seed=f"{self.seed}:{request.task_name}:{a}:{b}")
         return solve(a, b, self.heuristic, hand).text
 
-    def score(self, request: Instance) -> tuple[float, bool]:
-        context, continuation, *rest = request.args
-        text = continuation.strip()
-        operands = self.operands(context, rest[0] if rest else {})
-        loss = NEUTRAL_LOSS if operands is None else self.loss(*operands, text)
-        return -loss * len(text.encode()), False
+    UNREAD_LOSS = NEUTRAL_LOSS
 
     def loss(self, a: int, b: int, continuation: str) -> float:
         """The executor's loss per byte for a continuation of the probe's tasks on a x b."""
-        heuristic = dict((prefix, h) for h, prefix in PROBE_CHOICES).get(continuation)
-        if heuristic is not None:
-            return NEUTRAL_LOSS if heuristic == NEUTRAL else OWN_LOSS if heuristic == self.heuristic else OTHER_LOSS
-        for h, step in step_choices(a, b):
-            if step.text == continuation:
-                if h != self.heuristic:
-                    return NEUTRAL_LOSS
-                return OWN_LOSS if step.correct else OTHER_LOSS
-        raise ReferenceCannotRead(
-            f"{NAME} scores only the heuristic probe's continuations (mmmult_probe, mmmult_steps); got {continuation!r}"
-        )
+        heuristic, step = probe_choice(a, b, continuation, NAME)
+        if heuristic == NEUTRAL or (step is not None and heuristic != self.heuristic):
+            return NEUTRAL_LOSS
+        if heuristic != self.heuristic:
+            return OTHER_LOSS
+        return OWN_LOSS if step is None or step.correct else OTHER_LOSS
 
     def get_model_info(self) -> dict[str, Any]:
         return {"heuristic": self.heuristic, "step_error": self.step_error, "seed": self.seed}

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from ..media.readers import PerceptionUnavailable, Transcriber, read_audio, read_image
 from ..probe.costs import HEURISTICS, costs
 from ..probe.scores import NEUTRAL, PROBE_CHOICES, step_choices
+from ..probe.steps import Step
 from ..stimulus import parse_stimulus
 from ..tasks import REFERENCE_MODEL
 
@@ -95,29 +96,48 @@ class ReferenceLM(LM):
     def loglikelihood(self, requests: list[Instance], disable_tqdm: bool = False) -> list[tuple[float, bool]]:
         return [self.score(request) for request in tqdm(requests, disable=disable_tqdm, desc=self.NAME)]
 
+    UNREAD_LOSS = 1.0
+    """The loss of every continuation of a problem it could not read: no preference."""
+
     def score(self, request: Instance) -> tuple[float, bool]:
-        """The oracle's log-likelihood of a probe continuation: minus its loss per byte times its bytes."""
+        """The log-likelihood of a probe continuation: minus its loss per byte times its bytes."""
         context, continuation, *rest = request.args
         text = continuation.strip()
         operands = self.operands(context, rest[0] if rest else {})
-        loss = 1.0 if operands is None else oracle_loss(*operands, text)  # unread: no preference
+        loss = self.UNREAD_LOSS if operands is None else self.loss(*operands, text)
         return -loss * len(text.encode()), False
+
+    def loss(self, a: int, b: int, continuation: str) -> float:
+        """The loss per byte it gives a continuation of the probe's tasks on a x b: the cost-model oracle's."""
+        return oracle_loss(a, b, continuation)
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:
         raise NotImplementedError(f"{self.NAME} scores the probe's continuations and answers generate_until tasks only")
 
 
+PREFIX_HEURISTIC = {prefix: heuristic for heuristic, prefix in PROBE_CHOICES}
+"""The heuristic (or "neutral") of each loss-probe prefix."""
+
+
+def probe_choice(a: int, b: int, continuation: str, model: str = NAME) -> tuple[str, Step | None]:
+    """What a continuation of the probe's tasks on a x b is: a prefix, (its heuristic or "neutral", None), or a
+    first step, (its heuristic, the step); refused for any other text."""
+    if continuation in PREFIX_HEURISTIC:
+        return PREFIX_HEURISTIC[continuation], None
+    for heuristic, step in step_choices(a, b):
+        if step.text == continuation:
+            return heuristic, step
+    raise ReferenceCannotRead(
+        f"{model} scores only the heuristic probe's continuations (mmmult_probe, mmmult_steps); got {continuation!r}"
+    )
+
+
 def oracle_loss(a: int, b: int, continuation: str) -> float:
     """The cost-model oracle's loss per byte for a continuation of the probe's tasks on a x b."""
+    heuristic, step = probe_choice(a, b, continuation)
+    if step is not None:
+        return 1.0 if step.correct else 2.0
     cost = costs(a, b)
-    heuristic = dict((prefix, h) for h, prefix in PROBE_CHOICES).get(continuation)
     if heuristic == NEUTRAL:
         return (cost.OT + cost.DD + cost.RC) / len(HEURISTICS)
-    if heuristic is not None:
-        return float(getattr(cost, heuristic))
-    steps = {step.text: step.correct for _, step in step_choices(a, b)}
-    if continuation in steps:
-        return 1.0 if steps[continuation] else 2.0
-    raise ReferenceCannotRead(
-        f"{NAME} scores only the heuristic probe's continuations (mmmult_probe, mmmult_steps); got {continuation!r}"
-    )
+    return cost.of(heuristic)
