@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
-from scipy.stats import chi2
 
 from ...probe.costs import HEURISTICS
 from ...probe.worked import step_count
+from .analysis import Z95
 
-CHI2_95 = float(chi2.ppf(0.95, 1))
+CHI2_95 = Z95**2
+"""The 95% point of chi-square with one degree of freedom."""
 EDGE = 1e-12
 
 
@@ -90,6 +90,8 @@ def fit_step_error(
 ) -> StepError:
     """The maximum-likelihood p of P(right) = (1 - p) ** steps, with its profile-likelihood 95% interval
     (widened for clustering by `groups`, the problem of each item, where given)."""
+    from scipy.optimize import brentq, minimize_scalar  # a quarter second to import: only when a fit is made
+
     s, y = np.asarray(steps, dtype=float), np.asarray(correct, dtype=float)
     if len(s) == 0 or len(s) != len(y) or (s < 1).any():
         raise ValueError(f"step counts ({len(s)}, each at least 1) and outcomes ({len(y)}) must pair up")
