@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import datasets
 
-from dataset_builder.adapters.compare import BASE, CompareOptions, compare, tables
-from dataset_builder.adapters.train import TrainOptions, train
-from dataset_builder.build.pipeline import BuildOptions, build, is_complete_build
+from dataset_builder.dataset.pipeline import BuildOptions, build, is_complete_build
 from dataset_builder.probe.costs import HEURISTICS
-from dataset_builder.probe.scores import step_choices
 from dataset_builder.problems import MINI, Bounds
+from mmmult.adapters.compare import BASE, CompareOptions, compare, tables
+from mmmult.adapters.train import TrainOptions, train
+from mmmult.probe_scoring.scores import step_choices
 
 PAPER = {
     "cosines": "near-orthogonal updates (|cosine| close to 0 between every pair)",

@@ -21,8 +21,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.build.pipeline import MANIFEST, BuildOptions, build
 from dataset_builder.configs import CONFIG_NAMES, CONFIGS
+from dataset_builder.dataset.pipeline import MANIFEST, BuildOptions, build
 from dataset_builder.media.codec import AudioCodec
 from dataset_builder.media.image import ImageRenderer
 from dataset_builder.media.speech import EspeakNG

@@ -17,10 +17,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from dataset_builder.harness.run import tasks_dir
 from dataset_builder.scoring import band_scores, score_response
 from dataset_builder.settings import DATA_ENV
 from dataset_builder.tasks import MULTIPLY, tasks_of
+from mmmult.harness.evaluate import tasks_dir
 
 TASKS = [task.name for task in tasks_of(MULTIPLY)]
 RESPONSES = [

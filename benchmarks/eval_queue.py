@@ -22,11 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from dataset_builder.leaderboard.intake.ingest import load_reference
-from dataset_builder.leaderboard.storage.store import Store
-from dataset_builder.queue.folder import LocalQueue
-from dataset_builder.queue.page import ingest_finished
-from dataset_builder.queue.request import EvalRequest
+from mmmult.leaderboard.display.requests import ingest_finished
+from mmmult.leaderboard.intake.ingest import load_reference
+from mmmult.leaderboard.storage.store import Store
+from mmmult.queue.folder import LocalQueue
+from mmmult.queue.request import EvalRequest
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        cli = [sys.executable, "-m", "dataset_builder.cli"]
+        cli = [sys.executable, "-m", "mmmult.cli"]
         build = [*cli, "build", "--out", str(root / "data"), "--configs", "text-numerals,text-words,problems"]
         subprocess.run([*build, "--limit", str(args.limit)], check=True, capture_output=True)
         queue = LocalQueue(root / "queue")

@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from dataset_builder.leaderboard.statistics.step_error import likeliest_step_error, steps_of
 from dataset_builder.probe.costs import HEURISTICS
+from mmmult.statistics.step_error import likeliest_step_error, steps_of
 
 TASKS = "mmmult_text_numerals,mmmult_probe_text,mmmult_hds_text"
 SUBSET = ["--configs", "text-numerals,problems,hds-text", "--max-digits", "6", "--limit", "1500"]
 
 
 def mmmult(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "dataset_builder.cli", *args], check=True)
+    subprocess.run([sys.executable, "-m", "mmmult.cli", *args], check=True)
 
 
 def samples(run: Path, task: str) -> list[dict]:

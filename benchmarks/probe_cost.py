@@ -29,12 +29,12 @@ from lm_eval.api.instance import Instance
 from models import tiny_vlm
 from PIL import Image
 
-from dataset_builder.harness import repaired
-from dataset_builder.harness.run import register_repaired_models
 from dataset_builder.media.image import ImageRenderer
-from dataset_builder.probe.scores import PROBE_CHOICES
 from dataset_builder.probe.sets import generate_hds
 from dataset_builder.stimulus import stimulus
+from mmmult.harness import repaired
+from mmmult.harness.evaluate import register_repaired_models
+from mmmult.probe_scoring.scores import PROBE_CHOICES
 
 
 class Counter:

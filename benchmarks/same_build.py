@@ -25,7 +25,7 @@ DEFAULT_OPTIONS = ["--max-digits", "6", "--limit", "300", "--num-proc", "2"]
 def build(source: Path, out: Path, options: list[str]) -> float:
     env = {**os.environ, "PYTHONPATH": str(source)}
     started = time.perf_counter()
-    command = [sys.executable, "-m", "dataset_builder.cli", "build", "--out", str(out), *options]
+    command = [sys.executable, "-m", "mmmult.cli", "build", "--out", str(out), *options]
     subprocess.run(command, env=env, cwd=source, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.problems import generate
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import MULTIPLY, PERCEIVE, TASKS, tasks_of
+from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
+from mmmult.leaderboard.storage.store import Entry, Store
 
 FAMILIES = ["Qwen", "Gemma", "Llama", "GPT", "Claude", "Mistral", "Phi", "DeepSeek"]
 SUBMITTED = [*(t.name for t in tasks_of(MULTIPLY)), "mmmult_perceive_text_numerals"]
@@ -86,18 +86,18 @@ import sys, time, os
 started = time.perf_counter()
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio
-from dataset_builder.leaderboard.display import app
-from dataset_builder.leaderboard.storage.store import Store
-from dataset_builder.leaderboard.display.views import accuracy_vs_c
+from mmmult.leaderboard.display import app
+from mmmult.leaderboard.storage.store import Store
+from mmmult.leaderboard.display.views import accuracy_vs_c
 imported = time.perf_counter()
-from dataset_builder.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.ingest import Benchmark
 reference = Benchmark({{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
               if p.split == "test"}})
 loaded = time.perf_counter()
 store = Store({db!r})
 demo = app.build_app(store, reference)
 built = time.perf_counter()
-from dataset_builder.leaderboard.display.board import Board
+from mmmult.leaderboard.display.board import Board
 board = Board(store, reference)
 table = board.table()
 tabled = time.perf_counter()
@@ -153,15 +153,15 @@ def cold_start(store: Store) -> None:
 
 
 def refresh(store: Store, reference: Benchmark) -> None:
-    from dataset_builder.leaderboard.display.board import Board
-    from dataset_builder.leaderboard.display.views import (
+    from mmmult.leaderboard.display.board import Board
+    from mmmult.leaderboard.display.views import (
         DEFAULT_COLUMNS,
         Filters,
         accuracy_vs_c,
         filter_table,
         shown_columns,
     )
-    from dataset_builder.leaderboard.storage.summary import scope_configs, scope_name
+    from mmmult.leaderboard.storage.summary import scope_configs, scope_name
 
     board = Board(store, reference)
     board.table()

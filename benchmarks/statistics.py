@@ -38,13 +38,13 @@ from simulate import (
     logistic_model,
 )
 
-from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.statistics.analysis import holm, paired_gap
-from dataset_builder.leaderboard.storage.store import Entry, Store
-from dataset_builder.leaderboard.storage.summary import scope_fit
 from dataset_builder.probe.costs import HEURISTICS
 from dataset_builder.problems import generate
 from dataset_builder.tasks import TASKS
+from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
+from mmmult.leaderboard.storage.store import Entry, Store
+from mmmult.leaderboard.storage.summary import scope_fit
+from mmmult.statistics.analysis import holm, paired_gap
 
 
 def test_loads(min_test_per_band: int | None = None) -> np.ndarray:

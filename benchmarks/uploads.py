@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the
 
 from simulate import lm_eval_files, right
 
-from dataset_builder.leaderboard.intake.ingest import load_reference
+from mmmult.leaderboard.intake.ingest import load_reference
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
 LIMIT_MB = 200
@@ -99,7 +99,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mmmult-uploads-") as scratch:
         work = Path(scratch)
         build = work / "data"
-        command = [sys.executable, "-m", "dataset_builder.cli", "build", "--out", str(build), "--configs",
+        command = [sys.executable, "-m", "mmmult.cli", "build", "--out", str(build), "--configs",
                    "text-numerals,text-words,problems"]  # fmt: skip
         subprocess.run(command, check=True, capture_output=True)
         benchmark = load_reference(build)
@@ -115,7 +115,7 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         server = subprocess.Popen(
-            [sys.executable, "-m", "dataset_builder.cli", "space", "--data", str(build), "--db",
+            [sys.executable, "-m", "mmmult.cli", "space", "--data", str(build), "--db",
              str(work / "store/board.sqlite"), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .numbers import ONES, SCALES, TENS, int_to_words, words_to_int
+from dataset_builder.numbers import ONES, SCALES, TENS, int_to_words, words_to_int
 
 _SPACE = "[ \u00a0\u2009\u202f]"
 NUMERAL = re.compile(

@@ -9,7 +9,7 @@ BIBTEX = """@misc{balter2026multiplication,
   primaryClass  = {cs.CL}
 }"""
 CITATION_MARKER = "<!-- citation -->"
-"""Where the dataset card's template takes the citation (build/card.py writes it there)."""
+"""Where the dataset card's template takes the citation (dataset/card.py writes it there)."""
 
 
 def citation_markdown() -> str:

@@ -1,6 +1,6 @@
 """The dataset's configs and columns: one list that the builder, the card, the tasks and the board read.
 
-No `datasets` here: the typed features are built from these lists in build/features.py, so that
+No `datasets` here: the typed features are built from these lists in dataset/features.py, so that
 the lm-eval tasks' helpers and the leaderboard can know the configs without importing `datasets`.
 """
 

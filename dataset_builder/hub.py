@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import UserError
+from dataset_builder.errors import UserError
 
 
 class HubError(UserError):

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
+from dataset_builder.errors import UserError
 
 MAX_DIGITS = 9
 MIN_C, MAX_C = 4, (2 * MAX_DIGITS) ** 2

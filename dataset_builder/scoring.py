@@ -14,8 +14,8 @@ the absolute difference in digit count (the product's length without an answer).
 
 from __future__ import annotations
 
-from .answers import extract_answer
-from .problems import C_BANDS, band_of
+from dataset_builder.answers import extract_answer
+from dataset_builder.problems import C_BANDS, band_of
 
 DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 19))
 SCORES: tuple[str, ...] = ("exact_match", "digit_match", "length_error")

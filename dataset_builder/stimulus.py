@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .numbers import ONES, digits_to_words, int_to_words, words_to_int
+from dataset_builder.numbers import ONES, digits_to_words, int_to_words, words_to_int
 
 WRITERS: dict[str, Callable[[int], str]] = {
     "numerals": str,

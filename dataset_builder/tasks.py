@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
-from .problems import MINI
+from dataset_builder.configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
+from dataset_builder.problems import MINI
 
 
 @dataclass(frozen=True)

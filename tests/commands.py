@@ -9,12 +9,12 @@ import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 
-from dataset_builder.cli import main
+from mmmult.cli import main
 
 
 def mmmult(*args: str, env: dict[str, str] | None = None, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dataset_builder.cli", *args],
+        [sys.executable, "-m", "mmmult.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from dataset_builder.build.pipeline import BuildOptions, build, load_problems
+from dataset_builder.dataset.pipeline import BuildOptions, build, load_problems
 from dataset_builder.problems import Bounds
 
 if TYPE_CHECKING:
     # The board's fixtures import it when used: the ESPnet venv runs its tests without the space extra.
-    from dataset_builder.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.ingest import Benchmark
 
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
@@ -74,7 +74,7 @@ def reference_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -
     The build is named by --metadata while MMMULT_DATA points nowhere: the metadata must win.
     """
     out = tmp_path_factory.mktemp("reference-run")
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference"]
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference"]
     command += ["--tasks", "mmmult,mmmult_perceive", "--metadata", json.dumps({"data": str(small_build)})]
     command += ["--log_samples", "--output_path", str(out)]
     env = {**os.environ, "MMMULT_DATA": str(out / "no-such-build")}
@@ -103,7 +103,7 @@ def run_tasks() -> list[str]:
 @pytest.fixture(scope="session")
 def reference(small_options: BuildOptions) -> Benchmark:
     """The test problems of the small build, drawn in-process (no media): what the board checks against."""
-    from dataset_builder.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.ingest import Benchmark
 
     return Benchmark({p.problem_id: p.as_dict() for p in load_problems(small_options) if p.split == "test"})
 
@@ -121,7 +121,7 @@ def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_lm_run(small_build: Path, tiny_lm: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One lm-eval `hf` run of the tiny GPT-2: the text tasks and the probe's text tasks, 4 items each."""
     out = tmp_path_factory.mktemp("tiny-lm-run")
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "hf", "--model_args"]
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "hf", "--model_args"]
     command += [f"pretrained={tiny_lm}", "--tasks", "mmmult_text,mmmult_probe_text,mmmult_steps_text", "--limit", "4"]
     command += ["--gen_kwargs", "max_gen_toks=8", "--metadata", json.dumps({"data": str(small_build)})]
     command += ["--log_samples", "--output_path", str(out)]
@@ -156,7 +156,7 @@ PROBE_RUN_TASKS = "mmmult_probe_text,mmmult_probe_image,mmmult_steps_text,mmmult
 def probe_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The output folder of one lm-eval run of the reference system on PROBE_RUN_TASKS."""
     out = tmp_path_factory.mktemp("probe-run")
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-reference", "--tasks"]
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference", "--tasks"]
     command += [PROBE_RUN_TASKS, "--metadata", json.dumps({"data": str(small_build)})]
     command += ["--log_samples", "--output_path", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)

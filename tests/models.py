@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataset_builder.probe.scores import PROBE_CHOICES
+from mmmult.probe_scoring.scores import PROBE_CHOICES
 
 PROBE_TEXTS = [prefix for _, prefix in PROBE_CHOICES] + ["Round to the adjustment is x = write carry"]
 """The probe's words, so that the tiny models' tokenizers know its continuations."""

@@ -1,7 +1,7 @@
 """Simulated runs of the heuristic probe's tasks in the files lm-eval writes, for the board's in-process tests.
 
 The loss and step tasks log one log-likelihood per continuation (multiple choice), the fingerprint
-tasks a worked answer (as the multiplication tasks do). tests/test_space_procedures.py checks the
+tasks a worked answer (as the multiplication tasks do). tests/test_procedures.py checks the
 board against a real lm-eval run of the probe; these runs need neither lm-eval nor a media build.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 from simulate import DATE
 
 from dataset_builder.configs import CONFIGS
-from dataset_builder.probe.scores import PROBE_CHOICES, step_choices
 from dataset_builder.probe.sets import generate_hds, generate_traps
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import FINGERPRINT, PROBE, PROBE_TASKS, STEPS, Task
+from mmmult.probe_scoring.scores import PROBE_CHOICES, step_choices
 
 LossPerByte = Callable[[Task, dict[str, Any], str, bool], float]
 """A model of the loss tasks: the loss per byte it gives one continuation (its heuristic, or whether the

@@ -199,7 +199,7 @@ def coverage(
     same for every C band against its problems' expected accuracy; C50 width: the median width of
     the stated intervals.
     """
-    from dataset_builder.leaderboard.statistics.analysis import (
+    from mmmult.statistics.analysis import (
         Z95,
         NotEstimable,
         binned,
@@ -269,9 +269,9 @@ def executor_coverage(
     for C50, the value the board's logistic fit converges to on these problems (the fit of the expected
     outcomes; the executor's curve is not logistic in C), checked where it lies inside their C range.
     """
-    from dataset_builder.leaderboard.statistics.analysis import NotEstimable, binned, clustered_proportion, fit_logistic
-    from dataset_builder.leaderboard.statistics.step_error import likeliest_step_error, steps_of
     from dataset_builder.probe.costs import HEURISTICS
+    from mmmult.statistics.analysis import NotEstimable, binned, clustered_proportion, fit_logistic
+    from mmmult.statistics.step_error import likeliest_step_error, steps_of
 
     rng = np.random.default_rng(seed)
     loads = np.array([p.C for p in problems], dtype=float)

@@ -19,11 +19,11 @@ from models import tiny_trace_lm
 from safetensors.torch import load_file, save_file
 
 import dataset_builder.interrupts as interrupts_module
-from dataset_builder.adapters.compare import BASE, _active, cosine_table, delta_weights, load_adapted, probe_scores
-from dataset_builder.adapters.train import TrainOptions, encode, pad_id_of, trace_loss, train
-from dataset_builder.build.pipeline import BuildOptions, build
-from dataset_builder.probe.scores import step_choices
+from dataset_builder.dataset.pipeline import BuildOptions, build
 from dataset_builder.problems import Bounds
+from mmmult.adapters.compare import BASE, _active, cosine_table, delta_weights, load_adapted, probe_scores
+from mmmult.adapters.train import TrainOptions, encode, pad_id_of, trace_loss, train
+from mmmult.probe_scoring.scores import step_choices
 
 STEPS = TrainOptions(steps=12, lr=1e-2, checkpoint_every=5)
 """A few steps at a high rate: enough for the tiny model's trace loss to fall."""
@@ -223,7 +223,7 @@ def test_lm_eval_runs_an_adapted_model_through_hf_peft_and_scores_the_probe_as_c
 ) -> None:
     """`mmmult eval --model hf --model_args pretrained=BASE,peft=OUT/DD`: lm-eval loads the adapter, and its
     probe metrics per item are those `adapters compare` computes in-process with the same adapter."""
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "hf", "--model_args",
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "hf", "--model_args",
                f"pretrained={base_lm},peft={trained / 'DD'}", "--tasks", "mmmult_probe_text,mmmult_steps_text",
                "--limit", "3", "--metadata", json.dumps({"data": str(adapter_build)}), "--log_samples",
                "--output_path", str(tmp_path)]  # fmt: skip

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dataset_builder.leaderboard.statistics.analysis import (
+from dataset_builder.problems import generate
+from mmmult.statistics.analysis import (
     C50,
     PREDICTORS,
     Z95,
@@ -31,7 +32,6 @@ from dataset_builder.leaderboard.statistics.analysis import (
     ranks,
     wilson,
 )
-from dataset_builder.problems import generate
 
 TRUE_INTERCEPT, TRUE_SLOPE = 3.0, -0.04  # C50 = 75
 

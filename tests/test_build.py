@@ -15,10 +15,10 @@ import soundfile
 import yaml
 from PIL import Image
 
-import dataset_builder.build.pipeline as build_module
-from dataset_builder.build.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
+import dataset_builder.dataset.pipeline as build_module
 from dataset_builder.citation import BIBTEX
 from dataset_builder.configs import CONFIG_NAMES, CONFIGS, HDS_TYPES, PROBLEM_TYPES, TRAP_TYPES
+from dataset_builder.dataset.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
 from dataset_builder.probe.sets import HDS_COLUMNS, TRAP_COLUMNS, generate_hds, generate_traps
 from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds, ProblemError
 from dataset_builder.stimulus import stimulus

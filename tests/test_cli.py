@@ -17,9 +17,9 @@ import pytest
 import yaml
 from commands import assert_user_error, mmmult, mmmult_here
 
-from dataset_builder.build.push import upload_plan
-from dataset_builder.harness.run import EvalSetupError
+from dataset_builder.dataset.push import upload_plan
 from dataset_builder.media.codec import decode_audio
+from mmmult.harness.evaluate import EvalSetupError
 
 
 def test_build_then_list_the_upload(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_worker_processes_write_the_same_bytes_as_one_process(tmp_path: Path) ->
 @pytest.mark.parametrize("procs", ["1", "2"])
 def test_ctrl_c_ends_with_one_line_and_status_130_and_the_build_resumes(tmp_path: Path, procs: str) -> None:
     out = tmp_path / "data"
-    command = [sys.executable, "-m", "dataset_builder.cli", "build", "--out", str(out), "--configs"]
+    command = [sys.executable, "-m", "mmmult.cli", "build", "--out", str(out), "--configs"]
     command += ["text-words,audio-words", "--limit", "60", "--num-proc", procs]
     build = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
     state = tmp_path / ".data.partial" / ".state"
@@ -314,15 +314,15 @@ def test_eval_on_a_build_without_a_test_split_says_what_to_do(tmp_path: Path) ->
     result = mmmult("build", "--out", str(tmp_path / "d"), "--from-csv", str(grid), "--configs", "text-words")
     assert result.returncode == 0, result.stderr
     assert "no problem is in the test split" in result.stderr
-    utils = importlib.import_module("dataset_builder.harness.lm_eval_tasks.utils")
+    utils = importlib.import_module("mmmult.lm_eval_tasks.utils")
     with pytest.raises(EvalSetupError, match=r"has no test split of text-words: the tasks evaluate on test"):
         utils.load("text-words", data=str(tmp_path / "d"))
 
 
 @pytest.mark.parametrize("asked", [["--help"], ["-h"], ["run", "--help"], ["--model", "hf", "--help"]])
 def test_eval_help_starts_with_mmmult_s_own_part(asked: list[str]) -> None:
-    from dataset_builder.harness.run import MMMULT_MODELS
     from dataset_builder.tasks import GROUPS, PROBE_GROUPS
+    from mmmult.harness.evaluate import MMMULT_MODELS
 
     result = mmmult_here("eval", *asked)
     assert result.returncode == 0, result.stderr
@@ -339,8 +339,8 @@ def test_the_models_the_help_names_are_registered() -> None:
     import lm_eval.models  # noqa: F401  (lm-eval's own first, as mmmult eval does)
     from lm_eval.api.registry import model_registry
 
-    from dataset_builder.harness import executor, reference, repaired  # noqa: F401  (register mmmult's own)
-    from dataset_builder.harness.run import MMMULT_MODELS, REPAIRED_MODELS, register_repaired_models
+    from mmmult.harness import executor, reference, repaired  # noqa: F401  (register mmmult's own)
+    from mmmult.harness.evaluate import MMMULT_MODELS, REPAIRED_MODELS, register_repaired_models
 
     register_repaired_models()
     assert set(MMMULT_MODELS) <= set(model_registry.keys())
@@ -357,10 +357,10 @@ def test_a_run_outside_a_git_checkout_prints_no_git_error(small_build: Path, tmp
     assert "not a git repository" not in result.stderr and "exact_match" in result.stdout
 
 
-def test_space_ingests_several_runs_each_under_its_own_names(small_build: Path, run_files, tmp_path: Path) -> None:
+def test_intakes_several_runs_each_under_its_own_names(small_build: Path, run_files, tmp_path: Path) -> None:
     """Each --ingest is submitted with its --model and --family before the board serves (here it cannot: the
     port is taken, which ends the command after the runs are stored)."""
-    from dataset_builder.leaderboard.storage.store import Store
+    from mmmult.leaderboard.storage.store import Store
 
     for name in ("one", "two"):
         for file, body in run_files:

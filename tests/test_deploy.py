@@ -35,10 +35,11 @@ def front_matter(readme: Path) -> dict:
 
 def test_the_folder_holds_the_space_and_the_package_it_imports(space_folder: Path) -> None:
     top = sorted(p.name for p in space_folder.iterdir())
-    assert top == ["README.md", "app.py", "dataset_builder", "requirements.txt"]
-    package = sorted(p.name for p in (space_folder / "dataset_builder").iterdir())
-    assert "leaderboard" in package and "tasks.py" in package
-    assert not {"build", "media", "harness", "cli.py"} & set(package)
+    assert top == ["README.md", "app.py", "dataset_builder", "mmmult", "requirements.txt"]
+    core = {p.name for p in (space_folder / "dataset_builder").iterdir()}
+    board = {p.name for p in (space_folder / "mmmult").iterdir()}
+    assert {"tasks.py", "probe"} <= core and not {"dataset", "media"} & core
+    assert board == {"__init__.py", "leaderboard", "probe_scoring", "queue", "statistics"}
     assert (space_folder / "app.py").read_text() == (ROOT / "space/app.py").read_text()
 
 
@@ -53,12 +54,12 @@ def test_the_front_matter_is_one_the_hub_accepts(space_folder: Path) -> None:
 
 def test_the_folder_imports_its_own_copy_and_nothing_heavy(space_folder: Path) -> None:
     code = (
-        "import sys; import dataset_builder.leaderboard.display.app as app, dataset_builder; "
-        f"print(dataset_builder.__file__); print([m for m in {HEAVY!r} if m in sys.modules])"
+        "import sys; import mmmult.leaderboard.display.app as app, dataset_builder; "
+        f"print(dataset_builder.__file__, app.__file__); print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=space_folder, check=True)
     where, heavy = result.stdout.split("\n")[:2]
-    assert Path(where).is_relative_to(space_folder)
+    assert all(Path(path).is_relative_to(space_folder) for path in where.split())
     assert heavy == "[]"
 
 
@@ -160,7 +161,7 @@ def test_mmmult_eval_runs_from_a_wheel_with_its_task_folder(small_build: Path, t
     assert config["dataset_kwargs"]["config"] == "text-numerals"
     assert "--include_path" not in result.stderr
     where = subprocess.run(
-        [sys.executable, "-c", "from dataset_builder.harness.run import tasks_dir; print(tasks_dir())"],
+        [sys.executable, "-c", "from mmmult.harness.evaluate import tasks_dir; print(tasks_dir())"],
         capture_output=True, text=True, env={**os.environ, **env}, cwd=run, check=True,
     ).stdout.strip()  # fmt: skip
     assert Path(where).is_relative_to(installed)

@@ -17,8 +17,8 @@ import yaml
 pytest.importorskip("espnet2.bin.tts_inference", reason="needs the espnet extra: scripts/install-espnet")
 pytestmark = pytest.mark.espnet
 
-from dataset_builder.build.pipeline import BuildOptions, build  # noqa: E402
 from dataset_builder.configs import SAMPLING_RATE  # noqa: E402
+from dataset_builder.dataset.pipeline import BuildOptions, build  # noqa: E402
 from dataset_builder.media.codec import AudioCodec, decode_audio  # noqa: E402
 from dataset_builder.media.espnet import EspnetTTS  # noqa: E402
 from dataset_builder.media.tts import TTSSettings  # noqa: E402

@@ -35,7 +35,7 @@ def _as_text(answer: int | None) -> str:
 
 def mmmult_eval(data: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MMMULT_DATA": str(data)}
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--output_path", str(out), "--log_samples", *args]
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--output_path", str(out), "--log_samples", *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
@@ -112,7 +112,7 @@ def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: 
 @pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_the_board_takes_a_real_run_with_its_groups(reference_run: Path, small_build: Path) -> None:
     """lm-eval writes group rows (mmmult, mmmult_text, ...) with a sample_count record beside the tasks."""
-    from dataset_builder.leaderboard.intake.ingest import check, load_reference, read_upload
+    from mmmult.leaderboard.intake.ingest import check, load_reference, read_upload
 
     files = [(path.name, path) for path in reference_run.rglob("*.json*")]
     results = json.loads(next(path for name, path in files if name.startswith("results_")).read_text())
@@ -134,9 +134,9 @@ def test_docs_carry_the_problem_and_the_log_no_media(reference_run: Path) -> Non
 
 
 def test_a_missing_build_is_named_with_what_to_do_before_lm_eval_starts(tmp_path: Path) -> None:
-    from dataset_builder.harness.lm_eval_tasks.utils import load
+    from mmmult.lm_eval_tasks.utils import load
 
-    from dataset_builder.harness.run import EvalSetupError
+    from mmmult.harness.evaluate import EvalSetupError
 
     expected = f"no mmmult dataset at '{tmp_path / 'none'}': build one with `mmmult build --out {tmp_path / 'none'}`"
     result = mmmult_eval(tmp_path / "none", tmp_path, "--model", "mmmult-reference", "--tasks", "mmmult_text_numerals")
@@ -152,7 +152,7 @@ def test_reference_system_without_an_asr_model_says_so(small_build: Path, tmp_pa
     model, the reference meets its first clip, and mmmult eval ends with the reason (status 2), no traceback."""
     from lm_eval.api.instance import Instance
 
-    from dataset_builder.harness.reference import ReferenceCannotRead, ReferenceLM
+    from mmmult.harness.reference import ReferenceCannotRead, ReferenceLM
 
     missing = tmp_path / "no-whisper"
     clip = {"array": np.zeros(1600, dtype=np.float32), "sampling_rate": 16000}
@@ -222,7 +222,7 @@ def assert_probe_shares_recompute(metrics: dict[str, Any], samples: list[dict[st
     """The loss probe's shares equal each item's preferred heuristic recomputed from the logged
     log-likelihoods (loss per byte of the prefix, or per logged token, mean per heuristic): the medium
     reached the scoring."""
-    from dataset_builder.probe.scores import PROBE_CHOICES
+    from mmmult.probe_scoring.scores import PROBE_CHOICES
 
     for suffix, unit in (("", lambda prefix, resp: len(prefix.encode())), ("_per_token", lambda _, resp: int(resp[2]))):
         preferred = []
@@ -290,7 +290,7 @@ def test_a_run_of_mmmult_tasks_only_indexes_only_mmmult_s_task_folder(monkeypatc
     """lm-eval's own ~14,000 task files took most of every run's start; they are skipped when not needed."""
     import lm_eval.tasks
 
-    from dataset_builder.harness.run import asks_only_for_mmmult_tasks, index_only_included_tasks, tasks_dir
+    from mmmult.harness.evaluate import asks_only_for_mmmult_tasks, index_only_included_tasks, tasks_dir
 
     assert asks_only_for_mmmult_tasks(["run", "--tasks", "mmmult,mmmult_probe_text,mmmult_perceive_audio_words"])
     assert asks_only_for_mmmult_tasks(["run", "--tasks=mmmult_text_words"])
@@ -307,13 +307,13 @@ def test_mmmult_eval_runs_the_repaired_classes_registered_through_lm_eval_s_publ
     import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import model_registry
 
-    from dataset_builder.harness import repaired
-    from dataset_builder.harness.run import REPAIRED_MODELS, register_repaired_models, with_repaired_model
+    from mmmult.harness import repaired
+    from mmmult.harness.evaluate import REPAIRED_MODELS, register_repaired_models, with_repaired_model
 
     register_repaired_models()
     register_repaired_models()  # twice, as two runs in one process would: the registry refuses a clash
     resolved = model_registry.get(repaired("hf-audiolm-qwen"))
-    assert (resolved.__module__, resolved.__name__) == ("dataset_builder.harness.audio_lm", "Qwen2AudioLM")
+    assert (resolved.__module__, resolved.__name__) == ("mmmult.harness.audio_lm", "Qwen2AudioLM")
     for alias in REPAIRED_MODELS:  # lm-eval's own classes keep their names
         assert model_registry.get(alias).__module__.startswith("lm_eval.models.")
     argv = ["--model", "hf", "--tasks", "mmmult_text", "--model_args", "pretrained=hf"]
@@ -407,8 +407,8 @@ def test_chat_completions_receive_images_as_png_and_clips_as_wav(
 
 
 def test_chat_audio_needs_the_chat_template() -> None:
-    from dataset_builder.harness.chat_audio import with_audio
-    from dataset_builder.harness.run import EvalSetupError
+    from mmmult.harness.chat_audio import with_audio
+    from mmmult.harness.evaluate import EvalSetupError
 
     clip = {"array": np.zeros(160, dtype=np.float32), "sampling_rate": 16_000}
     with pytest.raises(EvalSetupError, match="chat servers take audio inside a chat: add --apply_chat_template"):

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from commands import assert_user_error, mmmult
 
-from dataset_builder.harness.executor import ExecutorArgsError, ExecutorLM, executor_args
 from dataset_builder.probe.bank import PREFIXES
 from dataset_builder.probe.costs import HEURISTICS, costs
-from dataset_builder.probe.scores import step_choices
-from dataset_builder.probe.traces import trace_class
 from dataset_builder.probe.worked import Hand, solve, step_count
 from dataset_builder.problems import generate
+from mmmult.harness.executor import ExecutorArgsError, ExecutorLM, executor_args
+from mmmult.probe_scoring.scores import step_choices
+from mmmult.probe_scoring.traces import trace_class
 
 PROBLEMS = generate()[::7]
 """About 1,500 problems of the default set, every digit length and sparsity."""
@@ -139,7 +139,7 @@ def test_the_executor_runs_through_lm_eval_as_its_heuristic(small_build: Path, t
     """A DD executor slipping at 0.1: its responses are the worked solutions of what it read, with the slips of
     its seed; it reads every problem, prefers DD on the loss probe, its correct DD step on the step probe, and
     its worked answers on the HDS are all read as DD."""
-    command = [sys.executable, "-m", "dataset_builder.cli", "eval", "--model", "mmmult-executor", "--model_args"]
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-executor", "--model_args"]
     command += ["heuristic=DD,step_error=0.1,seed=5", "--tasks", EXECUTOR_TASKS, "--log_samples"]
     command += ["--metadata", json.dumps({"data": str(small_build)}), "--output_path", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)

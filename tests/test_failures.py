@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dataset_builder.harness.failures import cause_line, failure_reason
-from dataset_builder.queue.request import EvalRequest
+from mmmult.queue.failures import cause_line, failure_reason
+from mmmult.queue.request import EvalRequest
 
 REQUEST = EvalRequest("org/m-7B", "hf", ("text",), revision="v2")
 TRACEBACK = 'Traceback (most recent call last):\n  File "lm_eval/models/huggingface.py", line 321, in __init__\n'

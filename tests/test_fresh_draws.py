@@ -11,13 +11,13 @@ import pytest
 from commands import mmmult
 from simulate import lm_eval_files, right, wrong
 
-from dataset_builder.leaderboard.display.board import Board
-from dataset_builder.leaderboard.display.views import fresh_draw_table
-from dataset_builder.leaderboard.intake.ingest import Benchmark, Design, load_reference
-from dataset_builder.leaderboard.intake.names import InvalidField, check_seed
-from dataset_builder.leaderboard.intake.submission import Form, submit
-from dataset_builder.leaderboard.storage.store import Store
 from dataset_builder.problems import Bounds
+from mmmult.leaderboard.display.board import Board
+from mmmult.leaderboard.display.views import fresh_draw_table
+from mmmult.leaderboard.intake.ingest import Benchmark, Design, load_reference
+from mmmult.leaderboard.intake.names import InvalidField, check_seed
+from mmmult.leaderboard.storage.store import Store
+from mmmult.leaderboard.submissions import Form, submit
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words"]
 OPTIONS = ("--configs", "text-numerals,text-words,problems", "--max-digits", "3", "--limit", "150")

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from simulate import DATE, lm_eval_files, right
 
-from dataset_builder.leaderboard.intake import upload as upload_module
-from dataset_builder.leaderboard.intake.ingest import Benchmark
-from dataset_builder.leaderboard.intake.submission import Form, submit
-from dataset_builder.leaderboard.intake.upload import Rejected, read_upload
-from dataset_builder.leaderboard.storage.store import Store
+from mmmult.leaderboard.intake import upload as upload_module
+from mmmult.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.upload import Rejected, read_upload
+from mmmult.leaderboard.storage.store import Store
+from mmmult.leaderboard.submissions import Form, submit
 
 TASKS = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 RESULTS = f"results_{DATE}.json"

@@ -19,11 +19,11 @@ from hub_server import HubServer
 from huggingface_hub import constants
 from simulate import lm_eval_files, right
 
-from dataset_builder.leaderboard.storage.store import Store
-from dataset_builder.queue import worker
-from dataset_builder.queue.hub import HubQueue, open_queue
-from dataset_builder.queue.page import ingest_finished, requests_table
-from dataset_builder.queue.request import (
+from mmmult.leaderboard.display.requests import ingest_finished, requests_table
+from mmmult.leaderboard.storage.store import Store
+from mmmult.queue import worker
+from mmmult.queue.hub_repo import HubQueue, open_queue
+from mmmult.queue.request import (
     DONE,
     FAILED,
     PENDING,

@@ -10,7 +10,7 @@ import datasets
 import pytest
 from commands import mmmult
 
-from dataset_builder.build.pipeline import BuildOptions, build
+from dataset_builder.dataset.pipeline import BuildOptions, build
 from dataset_builder.problems import (
     C_BANDS,
     DEFAULT_SEED,
@@ -116,7 +116,7 @@ def test_a_build_without_the_mini_split_is_named(tmp_path: Path) -> None:
 
 
 def test_the_board_refuses_a_mini_run_with_the_reason(run_files, reference) -> None:
-    from dataset_builder.leaderboard.intake.ingest import Rejected, check, read_upload
+    from mmmult.leaderboard.intake.ingest import Rejected, check, read_upload
 
     old, new = "mmmult_text_numerals", "mmmult_mini_text_numerals"
     renamed = [

@@ -21,8 +21,8 @@ from dataset_builder.probe.sets import (
     read_traps_csv,
 )
 from dataset_builder.probe.steps import first_steps
-from dataset_builder.probe.traces import error_shape, trace_class
 from dataset_builder.problems import ProblemError
+from mmmult.probe_scoring.traces import error_shape, trace_class
 
 
 @pytest.mark.parametrize(

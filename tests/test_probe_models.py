@@ -1,4 +1,4 @@
-"""Log-likelihoods after an image or a clip (dataset_builder/harness/loglikelihood.py): each equals an
+"""Log-likelihoods after an image or a clip (mmmult/harness/loglikelihood.py): each equals an
 independent full forward pass computed here, and the medium is encoded once per item. (The repaired
 classes run the probe's image and audio tasks through `mmmult eval` in tests/test_eval.py.)"""
 
@@ -15,10 +15,10 @@ torch = pytest.importorskip("torch")
 from lm_eval.api.instance import Instance  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from dataset_builder.harness import repaired  # noqa: E402
-from dataset_builder.harness.loglikelihood import SharedContextScorer, split_continuation  # noqa: E402
-from dataset_builder.harness.run import register_repaired_models  # noqa: E402
-from dataset_builder.probe.scores import PROBE_CHOICES  # noqa: E402
+from mmmult.harness import repaired  # noqa: E402
+from mmmult.harness.evaluate import register_repaired_models  # noqa: E402
+from mmmult.harness.loglikelihood import SharedContextScorer, split_continuation  # noqa: E402
+from mmmult.probe_scoring.scores import PROBE_CHOICES  # noqa: E402
 
 CONTINUATIONS = [" " + PROBE_CHOICES[0][1], " " + PROBE_CHOICES[4][1], " Round"]  # a one-token one too
 
@@ -92,7 +92,7 @@ def test_hf_multimodal_scores_continuations_after_the_image(tiny_vlm: Path) -> N
 
 
 def test_hf_multimodal_given_audio_says_which_model_to_use(tiny_vlm: Path) -> None:
-    from dataset_builder.harness.run import EvalSetupError
+    from mmmult.harness.evaluate import EvalSetupError
 
     lm = lm_eval_model("hf-multimodal", tiny_vlm)
     clip = {"array": np.zeros(16_000, dtype=np.float32), "sampling_rate": 16_000}
@@ -129,7 +129,7 @@ def test_multimodal_rotary_positions_hold_across_the_cache() -> None:
 def test_hf_audiolm_qwen_scores_continuations_after_the_clip(tiny_audio_lm: Path) -> None:
     from transformers import AutoProcessor, Qwen2AudioForConditionalGeneration
 
-    from dataset_builder.harness.audio_lm import AUDIO_TOKENS
+    from mmmult.harness.audio_lm import AUDIO_TOKENS
 
     lm = lm_eval_model("hf-audiolm-qwen", tiny_audio_lm)
     clip = np.sin(np.linspace(0, 600, 16_000)).astype(np.float32)

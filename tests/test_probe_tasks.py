@@ -12,9 +12,9 @@ import datasets
 import pytest
 from scipy.special import softmax
 
-from dataset_builder.harness.reference import ReferenceCannotRead, oracle_loss
 from dataset_builder.probe.bank import PREFIXES
-from dataset_builder.probe.scores import (
+from mmmult.harness.reference import ReferenceCannotRead, oracle_loss
+from mmmult.probe_scoring.scores import (
     PROBE_CHOICES,
     score_probe,
     score_steps,

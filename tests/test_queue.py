@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from commands import assert_user_error, mmmult
 
-from dataset_builder.queue.folder import LocalQueue
-from dataset_builder.queue.request import DONE, FAILED, PENDING, RUNNING, EvalRequest, QueueError, request_json
+from mmmult.queue.folder import LocalQueue
+from mmmult.queue.request import DONE, FAILED, PENDING, RUNNING, EvalRequest, QueueError, request_json
 
 TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
 
@@ -285,7 +285,7 @@ def wait_for(condition, seconds: float = 120) -> None:
 def test_a_killed_worker_s_request_is_run_by_another(small_build: Path, tmp_path: Path) -> None:
     queue = LocalQueue(tmp_path / "queue")
     queued = queue.submit(TEXT)
-    command = [sys.executable, "-m", "dataset_builder.cli", "worker", "--queue", str(queue.root), "--data",
+    command = [sys.executable, "-m", "mmmult.cli", "worker", "--queue", str(queue.root), "--data",
                str(small_build), "--lease-seconds", "3", "--once"]  # fmt: skip
     first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: queue.get(queued.id).status == RUNNING)

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from simulate import Truth, coverage, lm_eval_files, logistic_model
 
-from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.statistics.analysis import paired_gap
-from dataset_builder.leaderboard.storage.store import Entry, Store
-from dataset_builder.leaderboard.storage.summary import scope_fit
 from dataset_builder.problems import generate
 from dataset_builder.tasks import TASKS
+from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
+from mmmult.leaderboard.storage.store import Entry, Store
+from mmmult.leaderboard.storage.summary import scope_fit
+from mmmult.statistics.analysis import paired_gap
 
 REPS = 60
 LOW = 0.86
@@ -85,7 +85,7 @@ def test_the_stored_summary_is_the_direct_computation(tmp_path) -> None:
 def test_the_procedures_view_s_share_and_mean_intervals_cover_the_truth(truth: float) -> None:
     """The Procedures tab's cells (per byte and per token alike): Wilson intervals of preference, detection and
     match shares over a probe set's items, and mean +/- 1.96 SE of delta-losses and step gaps (skewed here)."""
-    from dataset_builder.leaderboard.statistics.procedures import mean_interval, share
+    from mmmult.statistics.procedures import mean_interval, share
 
     rng = np.random.default_rng(int(truth * 100))
     shares, means, reps, n = 0, 0, 400, 150  # 150: the published HDS test split's size (about)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from simulate import executor_coverage, executor_model, lm_eval_files
 
-from dataset_builder.leaderboard.display.board import Board
-from dataset_builder.leaderboard.intake.ingest import Benchmark, check, read_upload
-from dataset_builder.leaderboard.statistics.step_error import CHI2_95, fit_step_error, likeliest_step_error, steps_of
-from dataset_builder.leaderboard.storage.store import Entry, Store
 from dataset_builder.probe.worked import step_count
 from dataset_builder.problems import generate
+from mmmult.leaderboard.display.board import Board
+from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
+from mmmult.leaderboard.storage.store import Entry, Store
+from mmmult.statistics.step_error import CHI2_95, fit_step_error, likeliest_step_error, steps_of
 
 REPS = 60
 LOW = 0.86

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from dataset_builder.configs import STIMULUS_CONFIGS
-from dataset_builder.harness.run import tasks_dir
 from dataset_builder.tasks import (
     GROUP_NAMES,
     GROUPS,
@@ -21,6 +20,7 @@ from dataset_builder.tasks import (
     _slug,
     tasks_of,
 )
+from mmmult.harness.evaluate import tasks_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "eval/mmmult/_generate_configs.py"

@@ -8,11 +8,11 @@ from pathlib import Path
 import datasets
 import pytest
 from commands import assert_user_error, mmmult, mmmult_here
-from dataset_builder.harness.lm_eval_tasks.utils import doc_to_text
 
 from dataset_builder.answers import extract_answer
 from dataset_builder.configs import PROBLEM_TYPES, TRACE_TYPES
-from dataset_builder.probe.traces import trace_class
+from dataset_builder.prompts import multiply_prompt
+from mmmult.probe_scoring.traces import trace_class
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_each_solution_is_exact_and_reads_as_its_own_heuristic(traces_build: Pat
 
 
 def test_the_prompt_is_the_text_numerals_task_s_question(traces_build: Path) -> None:
-    asked = {row["problem_id"]: doc_to_text(row) for row in rows(traces_build, "text-numerals")}
+    asked = {row["problem_id"]: multiply_prompt(row) for row in rows(traces_build, "text-numerals")}
     traces = rows(traces_build, "traces")
     assert [t["prompt"] for t in traces] == [asked[t["problem_id"]] for t in traces]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from dataset_builder.build.pipeline import MANIFEST, BuildOptions, build
+from dataset_builder.dataset.pipeline import MANIFEST, BuildOptions, build
 from dataset_builder.media.image import ImageRenderer
 from dataset_builder.media.readers import PerceptionUnavailable, Transcriber, read_audio
 from dataset_builder.media.speech import EspeakNG
@@ -22,7 +22,7 @@ IMAGE_AND_TEXT = "text-numerals,text-words,image-numerals,image-words"
 
 
 def mmmult_verify(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "dataset_builder.cli", "verify", *args]
+    command = [sys.executable, "-m", "mmmult.cli", "verify", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.harness import weights
-from dataset_builder.harness.weights import MODELS, RealModel, UnverifiedWeightsWarning, WeightsError
+from mmmult.harness import weights
+from mmmult.harness.weights import MODELS, RealModel, UnverifiedWeightsWarning, WeightsError
 
 PAYLOADS = [b"GGUF\x03", b"\x00middle\xff", b"end"]
 WHOLE = b"".join(PAYLOADS)

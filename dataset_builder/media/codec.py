@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from ..configs import SAMPLING_RATE
+from dataset_builder.configs import SAMPLING_RATE
 
 CODECS = ("opus", "flac")
 DEFAULT_CODEC, DEFAULT_KBPS = "opus", 16

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .speech import TTSInfo, TTSUnavailable, to_16k_int16
+from dataset_builder.media.speech import TTSInfo, TTSUnavailable, to_16k_int16
 
 if TYPE_CHECKING:
     from espnet2.bin.tts_inference import Text2Speech

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import UserError
+from dataset_builder.errors import UserError
 
 FONT_NAME = "DejaVu Sans"
 FONT_PATHS = (

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..configs import SAMPLING_RATE
-from ..errors import UserError
-from ..stimulus import parse_stimulus
-from .speech import to_16k_int16
+from dataset_builder.configs import SAMPLING_RATE
+from dataset_builder.errors import UserError
+from dataset_builder.media.speech import to_16k_int16
+from dataset_builder.stimulus import parse_stimulus
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

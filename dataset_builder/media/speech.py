@@ -20,8 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..configs import SAMPLING_RATE
-from ..errors import UserError
+from dataset_builder.configs import SAMPLING_RATE
+from dataset_builder.errors import UserError
 
 
 class TTSUnavailable(UserError):

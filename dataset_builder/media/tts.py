@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
+from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
 
 BACKENDS = ("espeak-ng", "espnet")
 
@@ -25,7 +25,7 @@ class TTSSettings:
         if self.backend_name == "espeak-ng":
             return EspeakNG(voice=self.voice, rate=self.rate, word_gap=self.word_gap)
         if self.backend_name == "espnet":
-            from .espnet import EspnetTTS
+            from dataset_builder.media.espnet import EspnetTTS
 
             return EspnetTTS(
                 model_tag=self.espnet_model_tag,

@@ -1,2 +1,2 @@
-"""The heuristic probe: which procedure a model follows. Cost models, the probe sets, prefix banks,
-contrastive steps and trace classifiers."""
+"""The heuristic probe's sets: which procedure a model follows is asked with these. Cost models, the probe sets
+(HDS and traps), prefix banks, contrastive first steps, worked solutions and the traces config."""

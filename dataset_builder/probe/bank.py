@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..numbers import ONES, SCALES, TENS
+from dataset_builder.numbers import ONES, SCALES, TENS
 
 PREFIXES: dict[str, tuple[str, ...]] = {
     "OT": (

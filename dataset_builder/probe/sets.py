@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..configs import HDS_TYPES, TRAP_TYPES
-from ..problems import Problem, ProblemError, assign_splits, csv_rows, split_choices, split_named
-from .costs import HEURISTICS, bases, costs
+from dataset_builder.configs import HDS_TYPES, TRAP_TYPES
+from dataset_builder.probe.costs import HEURISTICS, bases, costs
+from dataset_builder.problems import Problem, ProblemError, assign_splits, csv_rows, split_choices, split_named
 
 T = TypeVar("T")
 HDS_SIZE = 1000

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .costs import bases
+from dataset_builder.probe.costs import bases
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..harness.lm_eval_tasks.utils import doc_to_text
-from ..stimulus import stimulus
-from .costs import HEURISTICS
-from .worked import solve
+from dataset_builder.probe.costs import HEURISTICS
+from dataset_builder.probe.worked import solve
+from dataset_builder.prompts import multiply_prompt
+from dataset_builder.stimulus import stimulus
 
 TRACE_SPLITS: tuple[str, ...] = ("train", "validation")
 """The splits whose problems are traces (the test split never is)."""
@@ -32,7 +32,7 @@ MODALITY, REPRESENTATION = "text", "numerals"
 
 def prompt(a: int, b: int) -> str:
     """The question of a x b as the text-numerals task asks it (its instruction, then the stimulus)."""
-    return doc_to_text(
+    return multiply_prompt(
         {"modality": MODALITY, "representation": REPRESENTATION, "stimulus": stimulus(a, b, REPRESENTATION)}
     )
 

@@ -32,7 +32,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .costs import HEURISTICS, bases, length, nonzero, place_parts, rc_cost_at
+from dataset_builder.probe.costs import HEURISTICS, bases, length, nonzero, place_parts, rc_cost_at
 
 PLACES = ("ones", "tens", "hundreds", "thousands", "ten thousands", "hundred thousands", "millions",
           "ten millions", "hundred millions")  # fmt: skip

@@ -1,1 +1,1 @@
-"""The mmmult lm-eval tasks (YAML + utils.py), installed as package data of dataset_builder.harness."""
+"""The mmmult lm-eval tasks (YAML + utils.py), installed as package data of mmmult.harness."""

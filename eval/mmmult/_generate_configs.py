@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 from dataset_builder.configs import CONFIGS
-from dataset_builder.probe import scores as probe
 from dataset_builder.scoring import BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_METRICS, SCORES
 from dataset_builder.tasks import (
     FINGERPRINT,
@@ -35,6 +34,7 @@ from dataset_builder.tasks import (
     Kind,
     Task,
 )
+from mmmult.probe_scoring import scores as probe
 
 HEADER = "# Written by _generate_configs.py from dataset_builder/tasks.py: edit those, then rerun it.\n"
 MEDIA_FUNCTIONS = {"image": "doc_to_image", "audio": "doc_to_audio"}

@@ -10,11 +10,14 @@ import datasets
 from PIL import Image
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text, parse_operands_text
-from dataset_builder.build.features import undecoded_media
 from dataset_builder.configs import CONFIGS, config_of, data_file_pattern
-from dataset_builder.harness.run import EvalSetupError, data_source
+from dataset_builder.dataset.features import undecoded_media
 from dataset_builder.media.codec import decode_audio
-from dataset_builder.probe.scores import (
+from dataset_builder.problems import MINI
+from dataset_builder.prompts import fingerprint_prompt, multiply_prompt, perceive_prompt, probe_context
+from dataset_builder.scoring import band_scores, score_answer, score_perception
+from mmmult.harness.evaluate import EvalSetupError, data_source
+from mmmult.probe_scoring.scores import (
     PROBE_CHOICES,
     score_probe,
     score_steps,
@@ -22,27 +25,6 @@ from dataset_builder.probe.scores import (
     split_results,
     step_choices,
 )
-from dataset_builder.problems import MINI
-from dataset_builder.scoring import band_scores, score_answer, score_perception
-
-INSTRUCTION = (
-    "Compute the exact product of the multiplication problem {channel}. You may reason step by step. "
-    'End with the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
-)
-CHANNELS = {
-    "text": "below",
-    "image": "shown in the image",
-    "audio": "spoken in the audio",
-}
-PERCEIVE_INSTRUCTION = (
-    "Read the multiplication problem {channel}. Do not compute it. Write the two numbers being "
-    'multiplied as digits, in order, on one line in the form "Numbers: <first>, <second>".'
-)
-FINGERPRINT_INSTRUCTION = (
-    "Compute the exact product of the multiplication problem {channel}. Show your work step by step, then "
-    'give the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
-)
-PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
 
 _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
@@ -90,19 +72,10 @@ def _media_bytes(doc: dict[str, Any]) -> bytes:
     return _media[config_of(doc)][doc["split"]].bytes_of(doc["problem_id"])
 
 
-def _prompt(instruction: str, doc: dict[str, Any]) -> str:
-    """The channel's placeholder, the instruction naming the channel, and the stimulus for text."""
-    modality = doc["modality"]
-    prompt = PLACEHOLDERS[modality] + instruction.format(channel=CHANNELS[modality])
-    return prompt + ("\n\n" + doc["stimulus"] if modality == "text" else "")
-
-
-def doc_to_text(doc: dict[str, Any]) -> str:
-    return _prompt(INSTRUCTION, doc)
-
-
-def doc_to_text_perceive(doc: dict[str, Any]) -> str:
-    return _prompt(PERCEIVE_INSTRUCTION, doc)
+doc_to_text = multiply_prompt
+doc_to_text_perceive = perceive_prompt
+doc_to_text_fingerprint = fingerprint_prompt
+doc_to_text_probe = probe_context
 
 
 def doc_to_image(doc: dict[str, Any]) -> list[Image.Image]:
@@ -144,17 +117,8 @@ def process_results_perceive(doc: dict[str, Any], results: list[str]) -> dict[st
     return score_perception(parse_operands_text(results[0]), int(doc["a"]), int(doc["b"]))
 
 
-def doc_to_text_fingerprint(doc: dict[str, Any]) -> str:
-    return _prompt(FINGERPRINT_INSTRUCTION, doc)
-
-
 def process_results_fingerprint(doc: dict[str, Any], results: list[str]) -> dict[str, float | int | None]:
     return score_trace(doc, results[0])
-
-
-def doc_to_text_probe(doc: dict[str, Any]) -> str:
-    """The problem alone in its channel: the stimulus sentence, or only the image or clip."""
-    return doc["stimulus"] if doc["modality"] == "text" else PLACEHOLDERS[doc["modality"]].strip()
 
 
 def doc_to_choice_probe(doc: dict[str, Any]) -> list[str]:

@@ -1,0 +1,134 @@
+"""The dataset card of a build: `dataset_card.md` with this build's configs, features and counts."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import datasets
+from datasets.info import DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCard
+
+from dataset_builder.citation import CITATION_MARKER, citation_markdown
+from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.problems import split_order
+
+MARKER = "<!-- build-summary -->"
+TASK_CATEGORIES = {"text": "question-answering", "image": "visual-question-answering", "audio": "audio-text-to-text"}
+SIZES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+
+
+def size_category(problems: int) -> str:
+    """The Hub's size category of a build by its problems (rows per config).
+
+    >>> size_category(400), size_category(10_125)
+    ('n<1K', '10K<n<100K')
+    """
+    return next((name for bound, name in SIZES if problems < bound), "1M<n<10M")
+
+
+def template() -> str:
+    """The card text shipped with the package (the repository's dataset_card.md)."""
+    return (files("dataset_builder") / "dataset_card.md").read_text(encoding="utf-8")
+
+
+def data_files(folder: Path, config: str) -> list[dict[str, str]]:
+    """The `data_files` entries of one config, one per split found on disk."""
+    found = {p.name.split("-")[0] for p in (folder / config).glob("*.parquet")}
+    splits = sorted(found, key=split_order)
+    return [{"split": split, "path": data_file_pattern(config, split)} for split in splits]
+
+
+def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: dict[str, Any]) -> None:
+    """Write `<folder>/README.md`: YAML `configs` and `dataset_info` for exactly what was built."""
+    card = DatasetCard(template())
+    modalities = {CONFIGS[name].modality for name in infos}
+    card.data["task_categories"] = [task for modality, task in TASK_CATEGORIES.items() if modality in modalities]
+    card.data["size_categories"] = [size_category(manifest["num_problems"])]
+    card.data["configs"] = []
+    MetadataConfigs({name: {"data_files": data_files(folder, name)} for name in infos}).to_dataset_card_data(card.data)
+    DatasetInfosDict(infos).to_dataset_card_data(card.data)
+    card.text = card.text.replace(MARKER, summary(manifest)).replace(CITATION_MARKER, citation_markdown())
+    card.save(str(folder / "README.md"))
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """Markdown for the card's "This build" section: options, rows per split, file hashes."""
+    options = manifest["options"]
+    source = f"CSV `{options['from_csv']['file']}`" if options.get("from_csv") else "the default factorial set"
+    lines = [
+        f"Built by mmmult {manifest['mmmult_version']} from {source}, seed {options['seed']}, "
+        f"{options['per_stratum']} per stratum: {manifest['num_problems']:,} problems "
+        f"(fingerprint `{manifest['fingerprint'][:16]}`).{subset(options['bounds'])}",
+        "",
+        "| config | " + " | ".join(_split_names(manifest)) + " |",
+        "|---|" + "---|" * len(_split_names(manifest)),
+    ]
+    for name, counts in manifest["configs"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{counts.get(s, 0):,}" for s in _split_names(manifest)) + " |")
+    for name, facts in manifest.get("probe_sets", {}).items():
+        splits = ", ".join(f"{n:,} {split}" for split, n in facts["splits"].items())
+        lines += ["", f"Probe set `{name}`: {facts['items']:,} items ({splits}), {facts['source']}"
+                  f" (fingerprint `{facts['fingerprint'][:16]}`)."]  # fmt: skip
+    bands = manifest["test_per_band"]
+    lines += ["", "Test problems per C band (each config holds all of them):", ""]
+    lines += ["| C band | " + " | ".join(bands) + " |", "|---|" + "---|" * len(bands)]
+    lines.append("| test problems | " + " | ".join(f"{n:,}" for n in bands.values()) + " |")
+    renderers = manifest["renderers"]
+    if "image" in renderers:
+        image = renderers["image"]
+        lines += [
+            "",
+            f"Images: {image['font']} ({image['font_file']}, sha256 `{image['font_sha256'][:16]}`)"
+            f" at {image['font_size']} px.",
+        ]
+    if "audio" in renderers:
+        audio = renderers["audio"]
+        stored = f"Opus at {audio['kbps']} kbit/s" if audio["codec"] == "opus" else "lossless 16-bit FLAC"
+        lines += [
+            "",
+            f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']},"
+            f" word gap {audio['word_gap']}; stored as {stored}.",
+        ]
+    if "verification" in manifest:
+        checked = next(iter(manifest["verification"].values()))["checked"]
+        lines += ["", f"Read back ({checked:,} items per config; images by tesseract, audio by Whisper tiny.en):", ""]
+        lines += ["| config | exact | share |", "|---|---|---|"]
+        for name, figures in manifest["verification"].items():
+            lines.append(f"| {name} | {figures['exact']:,} / {figures['checked']:,} | {figures['share']:.2%} |")
+    lines += ["", "<details><summary>sha256 of every file</summary>", "", "| file | sha256 |", "|---|---|"]
+    lines += [f"| {path} | `{digest}` |" for path, digest in manifest["files"].items()]
+    lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def subset(bounds: dict[str, int | None]) -> str:
+    """How a build was narrowed from its source, as a sentence ('' for the whole set).
+
+    >>> subset({"min_digits": None, "max_digits": 4, "min_c": None, "max_c": 40, "limit": 400})[:70]
+    ' A subset: operands of at most 4 digits, C at most 40, a seeded sample'
+    """
+    parts = []
+    for kind, noun in (("digits", "operands of"), ("c", "C")):
+        low, high = bounds[f"min_{kind}"], bounds[f"max_{kind}"]
+        unit = " digits" if kind == "digits" else ""
+        if low is not None and high is not None:
+            parts.append(f"{noun} {low} to {high}{unit}")
+        elif low is not None:
+            parts.append(f"{noun} at least {low}{unit}")
+        elif high is not None:
+            parts.append(f"{noun} at most {high}{unit}")
+    if bounds["limit"] is not None:
+        parts.append(f"a seeded sample of {bounds['limit']:,}")
+    if not parts:
+        return ""
+    return f" A subset: {', '.join(parts)} (the bounds leave ids, operands and splits unchanged)."
+
+
+def _split_names(manifest: dict[str, Any]) -> list[str]:
+    seen: list[str] = []
+    for counts in manifest["configs"].values():
+        seen += [s for s in counts if s not in seen]
+    return seen

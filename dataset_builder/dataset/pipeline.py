@@ -1,0 +1,332 @@
+"""A whole build: problems -> every requested config as Parquet -> card and manifest, atomically.
+
+Work happens in a hidden staging folder beside the output (`.<name>.partial`). Each finished
+config is recorded there, so a rerun with the same options resumes after the last finished
+config; a rerun with other options starts over. Only a complete build is moved to the output
+path, so a folder at that path is always complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+from tqdm.auto import tqdm
+
+from dataset_builder import interrupts
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
+from dataset_builder.dataset import versions
+from dataset_builder.dataset.builder import MMMult, write_items
+from dataset_builder.dataset.card import write_card
+from dataset_builder.dataset.rows import Renderers
+from dataset_builder.dataset.verify import verifiable, verify_config
+from dataset_builder.errors import UserError
+from dataset_builder.media.codec import AudioCodec
+from dataset_builder.media.readers import Transcriber
+from dataset_builder.media.tts import TTSSettings
+from dataset_builder.probe.sets import balanced, generate_hds, generate_traps, read_hds_csv, read_traps_csv
+from dataset_builder.probe.training import trace_rows
+from dataset_builder.problems import (
+    C_BANDS,
+    DEFAULT_PER_STRATUM,
+    DEFAULT_SEED,
+    MINI,
+    Bounds,
+    Problem,
+    band_of,
+    design_mini,
+    mini_selection,
+    problem_set,
+    read_csv,
+    select,
+)
+
+MANIFEST = "manifest.json"
+MAX_RECORDED_FAILURES = 20
+log = logging.getLogger(__name__)
+
+
+class BuildError(UserError):
+    """A build that cannot start or finish, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything that decides what a build writes."""
+
+    configs: tuple[str, ...] = CONFIG_NAMES
+    seed: int = DEFAULT_SEED
+    per_stratum: int = DEFAULT_PER_STRATUM
+    bounds: Bounds = field(default_factory=Bounds)
+    from_csv: str | None = None
+    hds_csv: str | None = None
+    """The heuristic-disagreement set from this CSV (the paper's released columns) instead of the generator."""
+    traps_csv: str | None = None
+    num_proc: int = 1
+    tts: TTSSettings = field(default_factory=TTSSettings)
+    codec: AudioCodec = field(default_factory=AudioCodec)
+    font_path: str | None = None
+    verify_sample: int | None = None
+    """Read back this many items of each config (OCR, ASR) and record the figures; None skips it."""
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.configs if name not in CONFIGS]
+        if unknown:
+            raise BuildError(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
+        if not self.configs:
+            raise BuildError(f"no configs chosen; choose from {', '.join(CONFIG_NAMES)}")
+        if self.num_proc < 1:
+            raise BuildError(f"--num-proc must be at least 1, got {self.num_proc}")
+        for option, items in (("hds_csv", "hds"), ("traps_csv", "traps")):
+            if getattr(self, option) and not any(CONFIGS[name].items == items for name in self.configs):
+                flag = "--" + option.replace("_", "-")
+                raise BuildError(f"{flag} is read only for the {items}-* configs; add one to --configs or drop {flag}")
+
+
+def load_problems(options: BuildOptions) -> list[Problem]:
+    """The problems of a build: the default factorial set or a CSV, within the bounds."""
+    if options.from_csv:
+        problems = select(read_csv(options.from_csv), options.bounds, options.seed)
+    else:
+        problems = problem_set(options.per_stratum, options.seed, options.bounds)
+    if not problems:
+        raise BuildError("no problem is left within the given bounds; widen --min/--max-digits or --min/--max-c")
+    if not any(p.split == "test" for p in problems):
+        log.warning("no problem is in the test split: the lm-eval tasks and the leaderboard evaluate on test only")
+    return problems
+
+
+def mini_rows(options: BuildOptions) -> list[dict[str, Any]]:
+    """The mini split's rows: copies of test problems (problems.mini_selection) whose split says mini. Drawn
+    from the whole default design even for a subset build, or from a CSV's test problems."""
+    if options.from_csv:
+        chosen = mini_selection(load_problems(options), options.seed)
+    else:
+        chosen = design_mini(options.per_stratum, options.seed, options.bounds)
+    return [problem.as_dict() | {"split": MINI} for problem in chosen]
+
+
+def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
+    """The probe sets the chosen configs draw from, as rows: generated with the build's seed, or read
+    from --hds-csv / --traps-csv; --limit keeps a subset balanced over families and trap types (the
+    digit and C bounds are for the factorial problems: the probe sets have their own design)."""
+    wanted = {CONFIGS[name].items for name in options.configs}
+    sets: dict[str, list[dict[str, Any]]] = {}
+    if "hds" in wanted:
+        hds = read_hds_csv(options.hds_csv) if options.hds_csv else generate_hds(seed=options.seed)
+        sets["hds"] = [item.row() for item in balanced(hds, lambda item: item.design_family, options.bounds.limit)]
+    if "traps" in wanted:
+        traps = read_traps_csv(options.traps_csv) if options.traps_csv else generate_traps(seed=options.seed)
+        sets["traps"] = [item.row() for item in balanced(traps, lambda item: item.trap_type, options.bounds.limit)]
+    for name, rows in sets.items():
+        if not rows:
+            raise BuildError(f"the {name} set is empty; give a CSV with at least one item")
+    return sets
+
+
+def traces_of(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The traces config's rows (probe/training.py); a build with no train or validation problem has none."""
+    rows = trace_rows(problems)
+    if not rows:
+        raise BuildError(
+            "the traces config needs train or validation problems, and these bounds leave none; widen them"
+        )
+    return rows
+
+
+def fingerprint(items: list[dict[str, Any]]) -> str:
+    """sha256 over every item's id, operands and split: equal fingerprints mean the same item set."""
+    canonical = "\n".join(f"{i['problem_id']},{i['a']},{i['b']},{i['split']}" for i in items)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_per_band(problems: list[dict[str, Any]]) -> dict[str, int]:
+    """Test problems per C band ("4-25": 385, ...), as the card reports them."""
+    counts = Counter(band_of(p["C"]) for p in problems if p["split"] == "test")
+    return {f"{low}-{high}": counts[(low, high)] for low, high in C_BANDS}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_complete_build(path: Path) -> bool:
+    return (path / MANIFEST).is_file() and (path / "README.md").is_file()
+
+
+def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Path:
+    """Build the dataset into `out` and return its path."""
+    out = Path(out).absolute()
+    _check_target(out, overwrite)
+    items = {"problems": [p.as_dict() for p in load_problems(options)]} | load_probe_items(options)
+    problems = items["problems"]
+    if any(CONFIGS[name].items == "traces" for name in options.configs):
+        items["traces"] = traces_of(problems)
+    renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts, options.codec)
+    media = {CONFIGS[name].modality for name in options.configs}
+    provenance = _provenance(renderers, media)
+    staging = out.parent / f".{out.name}.partial"
+    state = _open_staging(staging, options, items)
+    for name, rows in items.items():
+        write_items(rows + (mini_rows(options) if name == "problems" else []), state / f"{name}.json")
+
+    logging.getLogger("datasets").setLevel(logging.ERROR)
+    for name in tqdm(options.configs, desc="configs", unit="config"):
+        if not (state / name / datasets.config.DATASET_INFO_FILENAME).is_file():
+            _build_config(name, staging, state, options, renderers)
+        interrupts.check()  # before the next config, and before the build is published
+
+    infos = {name: datasets.DatasetInfo.from_directory(str(state / name)) for name in options.configs}
+    shutil.rmtree(state)
+    files = {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*.parquet"))}
+    manifest = {
+        "mmmult_version": versions.package_version(),
+        "options": _options_dict(options),
+        "num_problems": len(problems),
+        "fingerprint": fingerprint(problems),
+        "test_per_band": test_per_band(problems),
+        "configs": {name: {s: i.num_examples for s, i in infos[name].splits.items()} for name in options.configs},
+        "renderers": provenance,
+        "versions": versions.library_versions(),
+        "files": files,
+    }
+    probe = {name: rows for name, rows in items.items() if name in ("hds", "traps")}
+    if probe:
+        manifest["probe_sets"] = {name: _probe_set(name, rows, options) for name, rows in probe.items()}
+    write_card(staging, infos, manifest)
+    if options.verify_sample:  # reads the staged build through its card, then adds the figures to it
+        manifest["verification"] = _verification(staging, options)
+        write_card(staging, infos, manifest)
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    interrupts.check()
+    _publish(staging, out)
+    return out
+
+
+def _check_target(out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BuildError(f"{out} is a file; give --out a new or empty folder")
+    if is_complete_build(out):
+        if not overwrite:
+            raise BuildError(f"{out} already holds a complete mmmult build; pass --overwrite to replace it")
+    elif any(out.iterdir()):
+        raise BuildError(f"{out} holds other files and is not an mmmult build; give --out a new or empty folder")
+
+
+def _open_staging(staging: Path, options: BuildOptions, items: dict[str, list[dict[str, Any]]]) -> Path:
+    """The staging folder's state directory, kept when it was made with the same options, else fresh."""
+    state = staging / ".state"
+    prints = {name: fingerprint(rows) for name, rows in items.items()}
+    key = json.dumps({"options": _options_dict(options), "fingerprints": prints}, sort_keys=True)
+    if (state / "options.json").is_file() and (state / "options.json").read_text() == key:
+        log.info("resuming the unfinished build in %s", staging)
+    elif staging.exists():
+        log.info("discarding an unfinished build made with other options in %s", staging)
+        shutil.rmtree(staging)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "options.json").write_text(key)
+    return state
+
+
+def _build_config(name: str, staging: Path, state: Path, options: BuildOptions, renderers: Renderers) -> None:
+    """Render one config into `<staging>/<config>/<split>-NNNNN-of-NNNNN.parquet` and record it done."""
+    target = staging / name
+    if target.exists():
+        shutil.rmtree(target)
+    with tempfile.TemporaryDirectory(dir=state) as work:
+        builder = MMMult(
+            config_name=name,
+            dataset_name="mmmult",
+            items_file=str(state / f"{CONFIGS[name].items}.json"),
+            renderers=renderers,
+            cache_dir=str(Path(work) / "cache"),
+        )
+        prepared = Path(work) / "prepared"
+        builder.download_and_prepare(
+            output_dir=str(prepared),
+            file_format="parquet",
+            num_proc=options.num_proc if CONFIGS[name].modality in ("image", "audio") else None,
+        )
+        target.mkdir()
+        for split in builder.info.splits:
+            pattern = re.compile(rf"mmmult-{re.escape(split)}(-\d+-of-\d+)?\.parquet")
+            shards = sorted(p for p in prepared.glob("*.parquet") if pattern.fullmatch(p.name))
+            for i, shard in enumerate(shards):
+                shutil.move(shard, target / f"{split}-{i:05d}-of-{len(shards):05d}.parquet")
+        info = Path(work) / "info"
+        info.mkdir()
+        builder.info.write_to_directory(str(info))
+        info.rename(state / name)
+
+
+def _verification(staging: Path, options: BuildOptions) -> dict[str, Any]:
+    """Read-back figures per config for the manifest and the card (see `mmmult verify`)."""
+    transcriber = Transcriber()
+    figures = {}
+    for name in filter(verifiable, options.configs):
+        report = verify_config(staging, name, options.verify_sample, transcriber)
+        figures[name] = {
+            "checked": report.checked,
+            "exact": report.exact,
+            "share": report.share,
+            "failures": [asdict(f) for f in report.failures[:MAX_RECORDED_FAILURES]],
+        }
+    return figures
+
+
+def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
+    """What drew the images and spoke the audio; also fails early when a renderer is missing."""
+    provenance: dict[str, Any] = {}
+    if "image" in media:
+        provenance["image"] = renderers.image.describe()
+    if "audio" in media:
+        speech = asdict(renderers.speech_info) | {"sampling_rate": SAMPLING_RATE}
+        provenance["audio"] = speech | renderers.codec.describe()
+    return provenance
+
+
+def _options_dict(options: BuildOptions) -> dict[str, Any]:
+    values = asdict(options)
+    values["configs"] = list(options.configs)
+    for source in ("from_csv", "hds_csv", "traps_csv"):
+        if values[source]:
+            values[source] = {"file": Path(values[source]).name, "sha256": sha256_file(Path(values[source]))}
+    return values
+
+
+def _probe_set(name: str, rows: list[dict[str, Any]], options: BuildOptions) -> dict[str, Any]:
+    """Where a probe set came from and what it holds, for the manifest and the card."""
+    source = options.hds_csv if name == "hds" else options.traps_csv
+    return {
+        "source": f"CSV {Path(source).name}" if source else f"generated, seed {options.seed}",
+        "items": len(rows),
+        "splits": dict(Counter(row["split"] for row in rows)),
+        "fingerprint": fingerprint(rows),
+    }
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the finished staging folder to `out`, replacing an earlier complete build or empty folder."""
+    if out.exists():
+        retired = out.parent / f".{out.name}.old"
+        shutil.rmtree(retired, ignore_errors=True)
+        out.rename(retired)
+        staging.rename(out)
+        shutil.rmtree(retired)
+    else:
+        staging.rename(out)

@@ -1,0 +1,67 @@
+"""Rows of the dataset: a problem rendered in one config's modality and representation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from dataset_builder.configs import ConfigSpec
+from dataset_builder.media.codec import AudioCodec
+from dataset_builder.media.image import ImageRenderer
+from dataset_builder.media.speech import TTSBackend, TTSInfo
+from dataset_builder.media.tts import TTSSettings
+from dataset_builder.stimulus import stimulus
+
+
+@dataclass
+class Renderers:
+    """The media renderers of one build, created lazily so that worker processes build their own."""
+
+    font_path: Path | None = None
+    tts: TTSSettings = field(default_factory=TTSSettings)
+    codec: AudioCodec = field(default_factory=AudioCodec)
+
+    @cached_property
+    def image(self) -> ImageRenderer:
+        return ImageRenderer(self.font_path) if self.font_path else ImageRenderer.default()
+
+    @cached_property
+    def speech(self) -> TTSBackend:
+        return self.tts.backend()
+
+    @cached_property
+    def speech_info(self) -> TTSInfo:
+        return self.speech.info()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"font_path": self.font_path, "tts": self.tts, "codec": self.codec}
+
+
+def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> dict[str, Any]:
+    """One dataset row: the item's fields (a problem's, or a probe item's) plus, for media configs,
+    its stimulus and media."""
+    row = dict(item)
+    if spec.modality is None or spec.representation is None:
+        return row
+    sentence = stimulus(row["a"], row["b"], spec.representation)
+    row |= {"representation": spec.representation, "modality": spec.modality, "stimulus": sentence}
+    if spec.modality == "image":
+        row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{row['problem_id']}.png"}
+    elif spec.modality == "audio":
+        info, codec = renderers.speech_info, renderers.codec
+        row["audio"] = {
+            "bytes": codec.encode(renderers.speech.synthesize(sentence)),
+            "path": f"{row['problem_id']}.{codec.extension}",
+        }
+        row |= {
+            "tts_backend": info.backend,
+            "tts_engine_version": info.engine_version,
+            "tts_voice": info.voice,
+            "tts_rate": info.rate,
+            "tts_word_gap": info.word_gap,
+            "audio_codec": codec.name,
+            "audio_kbps": codec.bitrate,
+        }
+    return row

@@ -1,0 +1,426 @@
+"""The leaderboard's Gradio app: wiring only; the work lives in ingest, store, board, analysis and views.
+
+`main()` is what the Space's app.py runs: settings from the environment, and Gradio's own
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT decide where it listens (a Hub Space sets 0.0.0.0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from dataset_builder.configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from dataset_builder.settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
+from mmmult.leaderboard.display.board import Board
+from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE
+from mmmult.leaderboard.display.requests import RequestForm, ingest_finished, request_evaluation, requests_page
+from mmmult.leaderboard.display.texts import (
+    ABOUT,
+    FRESH_NOTE,
+    GEE_NOTE,
+    INTRO,
+    LOCAL_IDENTITY,
+    LPM_NOTE,
+    PAPER_NOTE,
+    PROCEDURES_NOTE,
+    REQUESTS_NOTE,
+    SIGN_IN,
+    STEPS_NOTE,
+    TABLE_NOTE,
+    TITLE,
+    TRACES_NOTE,
+)
+from mmmult.leaderboard.display.views import (
+    OPENNESS,
+    URL_SYNC_JS,
+    Filters,
+    accuracy_vs_c,
+    csv_frame,
+    display,
+    filter_table,
+    fresh_draw_table,
+    gap_figure,
+    interactions_table,
+    lpm_table,
+    model_across_configs,
+    model_comparison,
+    paired_gaps,
+    perception_table,
+    perception_vs_c,
+    predictor_figure,
+    predictor_table,
+    rounded,
+    shown_columns,
+)
+from mmmult.leaderboard.intake.ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
+from mmmult.leaderboard.intake.names import NAME_RULE
+from mmmult.leaderboard.storage.persistence import restore_and_schedule
+from mmmult.leaderboard.storage.store import Store
+from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name
+from mmmult.leaderboard.submissions import Form, submit
+from mmmult.queue.hub_repo import open_queue
+from mmmult.queue.request import (
+    API_MODEL_TYPES,
+    CHANNEL_TASKS,
+    MODEL_TYPES,
+    PRECISIONS,
+    ApiModel,
+    Queue,
+    QueueError,
+    load_api_models,
+)
+from mmmult.statistics.procedures import PAPER_FIGURES, preference_table, steps_table, traces_table
+
+
+def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
+    """The view as CSV, named by its content: the same view is written once, however often it is asked for."""
+    data = frame.to_csv(index=False).encode()
+    path = folder / f"mmmult-leaderboard-{hashlib.sha256(data).hexdigest()[:12]}.csv"
+    if not path.exists():
+        path.write_bytes(data)
+    return path
+
+
+def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
+    table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported)
+    rows = filter_table(table, filters)
+    columns = filters.columns or DEFAULT_COLUMNS
+    shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs)
+    return display(rows)[[LABELS[c] for c in shown]], csv_frame(rows[shown])
+
+
+def submit_as(
+    store: Store, benchmark: Benchmark, paths: list[str], form: Form, profile: gr.OAuthProfile | None, oauth: bool
+) -> str:
+    """Submit as the signed-in account on the Hub; locally, as the name the form gives."""
+    if oauth and profile is None:
+        return "rejected: sign in with Hugging Face (the button above) to submit"
+    return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
+
+
+ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "perception", "decomposition", "gap_plot", "gaps",
+                    "predictor_plot", "predictors", "lpm", "interactions", "comparison", "draws")  # fmt: skip
+"""The model page's components, in the order Handlers.analyse fills them."""
+URL_STATE = ("search", "families", "weights", "modality", "representation", "min_params", "max_params", "every",
+             "self_reported", "sort", "descending", "columns", "linked")  # fmt: skip
+"""The controls the page URL keeps, in URL_KEYS order. `linked` holds the model a visitor picked on the model page
+(or a link named), so that the URL opens that model's page."""
+
+
+class Handlers:
+    """What the page's events do: each method reads the store through the board and returns the components' new
+    values; build_app wires them to the layout."""
+
+    def __init__(
+        self, store: Store, reference: Benchmark, queue: Queue, api_models: Mapping[str, ApiModel], oauth: bool
+    ) -> None:
+        self.store, self.reference, self.queue, self.api_models, self.oauth = store, reference, queue, api_models, oauth
+        self.board = Board(store, reference)
+        self.downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
+
+    def refresh(self, *values: object) -> tuple[pd.DataFrame, str]:
+        """The table for the view; the values come in URL_KEYS order (URL_SYNC_JS writes them to the URL)."""
+        page, csv = view(self.board, Filters.of(values))
+        return page, str(write_csv(csv, self.downloads))
+
+    def family_choices(self, chosen: list[str] | None) -> dict:
+        """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
+        families = set(self.board.table(self_reported=True)["family"].dropna())
+        return gr.update(choices=sorted(families | set(chosen or ())))
+
+    def on_load(self, request: gr.Request) -> list:
+        """The whole page for its URL in one call: the controls, the table, and a linked model's page.
+        Runs the workers have finished since the last visit are ingested first (a queue that cannot be read
+        leaves the board as it is; the Requests tab says why)."""
+        with contextlib.suppress(QueueError):
+            ingest_finished(self.queue, self.store, self.reference)
+        filters = Filters.from_query(request.query_params.multi_items())
+        controls = [filters.q, self.family_choices(list(filters.family)) | {"value": list(filters.family)},
+                    filters.weights, filters.modality, filters.representation, _shown(filters.min_params),
+                    _shown(filters.max_params), filters.every, filters.self_reported, filters.sort,
+                    filters.descending, list(filters.columns or DEFAULT_COLUMNS), filters.model]  # fmt: skip
+        page, csv = view(self.board, filters)
+        linked = filters.model in set(self.board.table(self_reported=True)["model"])
+        analysis = list(self.analyse(filters.model, None, None)) if linked else [gr.skip()] * len(ANALYSIS_OUTPUTS)
+        tab = gr.Tabs(selected="model") if linked else gr.skip()  # a link to a model opens its page
+        return [*controls, page, str(write_csv(csv, self.downloads)), *analysis, tab]
+
+    def curve(self, modality: str, representation: str, every: bool, self_reported: bool):  # noqa: ANN201
+        """Every model's accuracy against C in one scope."""
+        table = self.board.table(every, modality, representation, self_reported)
+        scope = scope_name(modality, representation)
+        ids = list(table["submission_id"])
+        title = ", ".join(scope_configs(modality, representation)) or f"no config is {modality} {representation}"
+        return accuracy_vs_c(self.board.bins(ids, scope), self.board.fits(ids, scope), table, title)
+
+    def analyse(self, model: str | None, config: str | None, other: str | None) -> tuple:
+        """The chosen model's analyses, in ANALYSIS_OUTPUTS order; with no model (or one no longer on the board),
+        the top model."""
+        board = self.board
+        table = board.table(self_reported=True)
+        models = list(table["model"])
+        if model not in models:
+            model = models[0] if models else None
+        sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
+        cells, detail = board.cells([sid]), board.items(sid)
+        configs = [c for c in STIMULUS_CONFIGS if c in set(cells["config"])]
+        config = config if config in configs else (configs[0] if configs else None)
+        name = model or "no model on the board yet"
+        gaps, predictors = paired_gaps(detail), predictor_table(detail)
+        others = [m for m in models if m != model]
+        other = other if other in others else None
+        comparison = pd.DataFrame()
+        if other:
+            other_sid = int(table.loc[table["model"] == other, "submission_id"].iloc[0])
+            comparison = rounded(model_comparison(detail, board.items(other_sid)), 4)
+        return (gr.update(choices=models, value=model), gr.update(choices=configs, value=config),
+                gr.update(choices=others, value=other), model_across_configs(cells, name),
+                rounded(perception_table(cells)), perception_vs_c(cells, name, config or ""), gap_figure(gaps, name),
+                rounded(gaps, 4), predictor_figure(predictors, name, detail), rounded(predictors),
+                rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison,
+                rounded(fresh_draw_table(board.draws(model)) if model else pd.DataFrame(), 4))  # fmt: skip
+
+    def procedures(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        frame = self.board.procedures()
+        return preference_table(frame), steps_table(frame), traces_table(frame)
+
+    def requests(self) -> pd.DataFrame:
+        return requests_page(self.queue, self.store, self.reference)
+
+    def on_request(
+        self, model: str, revision: str, model_type: str, api_model: str, channels: list[str], precision: str,
+        family: str, params: str, submitter: str, profile: gr.OAuthProfile | None,
+    ) -> str:  # fmt: skip
+        """The request button; on the Hub the signed-in account asks. An API model chosen from the board's
+        list is the model, with its listed type."""
+        if self.oauth and profile is None:
+            return "request refused: sign in with Hugging Face (the button above) to ask for an evaluation"
+        if api_model in self.api_models:
+            model, model_type = api_model, self.api_models[api_model].model_type
+        form = RequestForm(model, model_type, channels, family, revision, precision, params, submitter)
+        account = profile.username if self.oauth and profile else None
+        return request_evaluation(self.queue, form, account, self.api_models)
+
+    def on_submit(
+        self, paths: list | None, model: str, family: str, params: str, open_weights: bool, submitter: str,
+        link: str, seed: str, profile: gr.OAuthProfile | None,
+    ) -> str:  # fmt: skip
+        """The submit button; Gradio passes the signed-in profile (None locally or when signed out)."""
+        form = Form(model, family, params, open_weights, submitter, link, seed)
+        return submit_as(self.store, self.reference, [str(p) for p in paths or []], form, profile, self.oauth)
+
+
+def build_app(
+    store: Store,
+    reference: Benchmark,
+    oauth: bool | None = None,
+    queue: Queue | None = None,
+    api_models: Mapping[str, ApiModel] | None = None,
+) -> gr.Blocks:
+    """The board. `oauth` (default: on a Hub Space with sign-in) makes submitters sign in with Hugging Face.
+    `queue` holds evaluation requests (default: $MMMULT_QUEUE, a folder or hf://datasets/OWNER/NAME, else a
+    `queue` folder beside the store); `api_models` are the API models a request may name (default: the list
+    $MMMULT_API_MODELS names)."""
+    oauth = bool(setting(OAUTH_ENV)) if oauth is None else oauth
+    queue = queue or open_queue(setting(QUEUE_ENV) or store.path.parent / "queue")
+    handlers = Handlers(store, reference, queue, load_api_models() if api_models is None else api_models, oauth)
+    # Gradio's own cache holds every upload and download; a long-running Space drops them after a day
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 86400)) as demo:
+        gr.Markdown(f"# {TITLE}\n\n{INTRO}")
+        ui: dict[str, Any] = {}
+        with gr.Tabs() as ui["tabs"]:
+            _board_tab(ui)
+            _curve_tab(ui)
+            _analysis_tab(ui)
+            _procedures_tab(ui)
+            _requests_tab(ui)
+            _submit_tab(ui, oauth, handlers.api_models)
+            with gr.Tab("About", id="about"):
+                gr.Markdown(ABOUT)
+        _wire(demo, ui, handlers)
+    # Gradio runs one call of each function at a time by default: one visitor's slow analysis would queue
+    # everyone's page loads behind it. Reads are independent; the store serialises its own writes.
+    return demo.queue(default_concurrency_limit=8)
+
+
+def _board_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Leaderboard", id="board"):
+        with gr.Row():
+            ui["search"] = gr.Textbox(label="Search models", elem_id="search")
+            ui["families"] = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
+            ui["weights"] = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
+        with gr.Row():
+            ui["modality"] = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
+            ui["representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
+                                               elem_id="representation")  # fmt: skip
+            ui["min_params"] = gr.Textbox(label="Min. parameters (B)", elem_id="min_params")
+            ui["max_params"] = gr.Textbox(label="Max. parameters (B)", elem_id="max_params")
+        with gr.Row():
+            ui["sort"] = gr.Dropdown([(LABELS[c], c) for c in SORTABLE], value="rank", label="Sort by",
+                                     elem_id="sort")  # fmt: skip
+            ui["descending"] = gr.Checkbox(label="Descending", value=False, elem_id="descending")
+            ui["every"] = gr.Checkbox(label="Every submission", value=False, elem_id="every")
+            ui["self_reported"] = gr.Checkbox(label="Include self-reported", value=False, elem_id="self_reported")
+        with gr.Accordion("Columns", open=False):
+            ui["columns"] = gr.CheckboxGroup([(LABELS[c], c) for c in CHOOSABLE_COLUMNS], value=DEFAULT_COLUMNS,
+                                             show_label=False, elem_id="columns")  # fmt: skip
+        gr.Markdown(TABLE_NOTE)
+        ui["table"] = gr.Dataframe(value=pd.DataFrame(columns=["Model"]), interactive=False, elem_id="board")
+        ui["download"] = gr.DownloadButton("Download CSV", elem_id="download")
+
+
+def _curve_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Accuracy vs C", id="curve") as ui["curve_tab"]:
+        with gr.Row():
+            ui["plot_modality"] = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
+            ui["plot_representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals",
+                                                    label="Representation")  # fmt: skip
+        ui["figure"] = gr.Plot(elem_id="curve")
+
+
+def _analysis_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Model analysis", id="model") as ui["analysis_tab"]:
+        with gr.Row():
+            ui["chosen"] = gr.Dropdown(label="Model", choices=[], elem_id="chosen")
+            ui["linked"] = gr.Textbox(visible=False, elem_id="linked")
+            ui["chosen_config"] = gr.Dropdown([], label="Config for perception", elem_id="chosen_config")
+            ui["other"] = gr.Dropdown(label="Compare with", choices=[], elem_id="other")
+        ui["across"] = gr.Plot(elem_id="across")
+        gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
+                    "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
+        ui["perception"] = gr.Dataframe(interactive=False, elem_id="perception")
+        ui["decomposition"] = gr.Plot(elem_id="decomposition")
+        gr.Markdown("Paired configs on the same problems: the gap with its paired 95% interval, McNemar's "
+                    "test and Holm's adjustment over this model's pairs:")  # fmt: skip
+        ui["gap_plot"] = gr.Plot(elem_id="gap_plot")
+        ui["gaps"] = gr.Dataframe(interactive=False, elem_id="gaps")
+        gr.Markdown("How well each load measure alone predicts correctness (logistic fits; AIC within 2 "
+                    "of the best counts as a tie):")  # fmt: skip
+        ui["predictor_plot"] = gr.Plot(elem_id="predictor_plot")
+        ui["predictors"] = gr.Dataframe(interactive=False, elem_id="predictors")
+        gr.Markdown(LPM_NOTE)
+        ui["lpm"] = gr.Dataframe(interactive=False, elem_id="lpm")
+        gr.Markdown(GEE_NOTE)
+        ui["interactions"] = gr.Dataframe(interactive=False, elem_id="interactions")
+        gr.Markdown("Against another model on the problems both answered (first minus second):")
+        ui["comparison"] = gr.Dataframe(interactive=False, elem_id="comparison")
+        gr.Markdown(FRESH_NOTE)
+        ui["draws"] = gr.Dataframe(interactive=False, elem_id="draws")
+
+
+def _procedures_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Procedures", id="procedures") as ui["procedures_tab"]:
+        gr.Markdown(PROCEDURES_NOTE)
+        ui["preferences"] = gr.Dataframe(interactive=False, elem_id="preferences")
+        gr.Markdown(STEPS_NOTE)
+        ui["step_gaps"] = gr.Dataframe(interactive=False, elem_id="step_gaps")
+        gr.Markdown(TRACES_NOTE)
+        ui["traces"] = gr.Dataframe(interactive=False, elem_id="traces")
+        gr.Markdown(PAPER_NOTE)
+        gr.Dataframe(value=PAPER_FIGURES, interactive=False, elem_id="paper_figures")
+
+
+def _requests_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Requests", id="requests") as ui["requests_tab"]:
+        gr.Markdown(REQUESTS_NOTE)
+        ui["requests"] = gr.Dataframe(interactive=False, elem_id="requests")
+
+
+def _submit_tab(ui: dict[str, Any], oauth: bool, api_models: Mapping[str, ApiModel]) -> None:
+    with gr.Tab("Submit", id="submit"):
+        if oauth:
+            gr.LoginButton()
+            gr.Markdown(SIGN_IN)
+        else:
+            gr.Markdown(LOCAL_IDENTITY)
+        ui["files"] = gr.File(label="results_*.json and samples_*.jsonl, or one .zip", file_count="multiple",
+                              file_types=[".json", ".jsonl", ".zip"], elem_id="files")  # fmt: skip
+        with gr.Row():
+            ui["model"] = gr.Textbox(label="Model name", elem_id="model", info=NAME_RULE)
+            ui["family"] = gr.Textbox(label="Model family (e.g. Qwen, Gemma, GPT, Llama)", elem_id="family")
+            ui["params"] = gr.Textbox(label="Parameters (billions; empty if unknown)", elem_id="params")
+        with gr.Row():
+            ui["open_weights"] = gr.Checkbox(label="Open weights", value=True)
+            ui["submitter"] = gr.Textbox(label="Submitter", elem_id="submitter", visible=not oauth)
+            ui["link"] = gr.Textbox(label="Link (optional, http or https)", elem_id="link")
+            ui["seed"] = gr.Textbox(label="Seed of a fresh draw (empty: the published problems)", elem_id="seed")
+        ui["send"] = gr.Button("Submit", variant="primary", elem_id="send")
+        ui["status"] = gr.Textbox(label="Status and validation log", interactive=False, lines=6, elem_id="status")
+        with gr.Accordion("Or request an evaluation: the board's workers run the model", open=False):
+            with gr.Row():
+                ui["req_model"] = gr.Textbox(label="Model (Hub id USER/NAME)", elem_id="req_model")
+                ui["req_revision"] = gr.Textbox(label="Revision", value="main", elem_id="req_revision")
+                ui["req_type"] = gr.Dropdown([t for t in MODEL_TYPES if t not in API_MODEL_TYPES], value="hf",
+                                             label="lm-eval model type", elem_id="req_type")  # fmt: skip
+                ui["req_api"] = gr.Dropdown(["", *api_models], value="", label="Or an API model the board runs",
+                                            visible=bool(api_models), elem_id="req_api")  # fmt: skip
+            with gr.Row():
+                ui["req_channels"] = gr.CheckboxGroup(list(CHANNEL_TASKS), value=["text"], label="Channels",
+                                                      elem_id="req_channels")  # fmt: skip
+                ui["req_precision"] = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision")
+                ui["req_family"] = gr.Textbox(label="Model family", elem_id="req_family")
+                ui["req_params"] = gr.Textbox(label="Parameters (billions; empty if unknown)")
+            ui["ask"] = gr.Button("Request", elem_id="ask")
+            ui["asked"] = gr.Textbox(label="Request status", interactive=False, elem_id="asked")
+
+
+def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
+    """The page's events: what each control changes, and with which handler."""
+    url_state = [ui[key] for key in URL_STATE]
+    outputs = [ui["table"], ui["download"]]
+    analysis_outputs = [ui[key] for key in ANALYSIS_OUTPUTS]
+    for control in url_state[:-1]:
+        control.change(h.refresh, url_state, outputs, js=URL_SYNC_JS)
+    demo.load(h.on_load, None, [*url_state, *outputs, *analysis_outputs, ui["tabs"]])
+    plot_inputs = [ui["plot_modality"], ui["plot_representation"], ui["every"], ui["self_reported"]]
+    for control in plot_inputs[:2]:
+        control.input(h.curve, plot_inputs, ui["figure"])
+    ui["curve_tab"].select(h.curve, plot_inputs, ui["figure"])  # plots are drawn when their tab opens
+    choice = [ui["chosen"], ui["chosen_config"], ui["other"]]
+    ui["chosen"].input(h.analyse, choice, analysis_outputs).then(
+        lambda name: name or "", ui["chosen"], ui["linked"]
+    ).then(h.refresh, url_state, outputs, js=URL_SYNC_JS)
+    for control in choice[1:]:
+        control.input(h.analyse, choice, analysis_outputs)
+    ui["analysis_tab"].select(h.analyse, choice, analysis_outputs)
+    ui["procedures_tab"].select(h.procedures, None, [ui["preferences"], ui["step_gaps"], ui["traces"]])
+    ui["requests_tab"].select(h.requests, None, ui["requests"])
+    request = ["req_model", "req_revision", "req_type", "req_api", "req_channels", "req_precision", "req_family",
+               "req_params", "submitter"]  # fmt: skip
+    ui["ask"].click(h.on_request, [ui[key] for key in request], ui["asked"], api_name="request")
+    submission = ["files", "model", "family", "params", "open_weights", "submitter", "link", "seed"]
+    ui["send"].click(h.on_submit, [ui[key] for key in submission], ui["status"], api_name="submit").then(
+        h.refresh, url_state, outputs
+    ).then(h.family_choices, ui["families"], ui["families"])
+
+
+def _shown(number: float | None) -> str:
+    """A parameter bound as its box shows it: 50.0 as "50", none as empty."""
+    return "" if number is None else f"{number:g}"
+
+
+def main() -> None:
+    """The Space: the store and the benchmark's problems from the environment (space/README.md lists it)."""
+    store_path = Path(setting(DB_ENV, DEFAULT_DB))
+    restore_and_schedule(store_path)
+    store = Store(store_path)
+    reference = load_reference(setting(DATA_ENV, DEFAULT_DATA))
+    serve_app(store, reference)
+
+
+def serve_app(store: Store, reference: Benchmark, port: int | None = None, queue: str | None = None) -> None:
+    """Serve the board; Gradio refuses uploads over the ingest limit before they reach us.
+
+    Where it listens is Gradio's own choice unless `port` is given: GRADIO_SERVER_NAME (default
+    127.0.0.1) and GRADIO_SERVER_PORT (default 7860).
+    """
+    board = build_app(store, reference, queue=open_queue(queue) if queue else None)
+    board.launch(server_port=port, max_file_size=MAX_UPLOAD_BYTES)

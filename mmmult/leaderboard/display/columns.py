@@ -1,0 +1,67 @@
+"""The leaderboard table's columns in one record each: the board computes them in this order, the views label,
+format, offer and sort them from the same record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataset_builder.configs import STIMULUS_CONFIGS
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the board's table."""
+
+    name: str
+    label: str | None
+    """What the page calls it; None for a column the table keeps for its own use and never shows."""
+    form: str = "text"
+    """How the page writes it: percent, decimals4, decimals3, params, yes/no, status or text."""
+    default: bool = True
+    """Shown until a visitor picks the columns."""
+    fixed: bool = False
+    """Always shown, first (rank and model)."""
+
+
+def _per_config(suffix: str, label: str, default: bool) -> tuple[Column, ...]:
+    return tuple(Column(f"{c}{suffix}", f"{c}{label} %", "percent", default) for c in STIMULUS_CONFIGS)
+
+
+TABLE: tuple[Column, ...] = (
+    Column("rank", "Rank", fixed=True),
+    Column("model", "Model", fixed=True),
+    Column("family", "Family"),
+    Column("params_b", "Params (B)", "params"),
+    Column("open", "Open weights", "yes/no"),
+    Column("status", "Checked", "status"),
+    Column("coverage", "Configs"),
+    Column("score", "Score %", "percent"),
+    Column("score_low", None),
+    Column("score_high", None),
+    *_per_config("", "", default=True),
+    Column("perception", "Perception %", "percent"),
+    *_per_config(" read", " read", default=False),
+    Column("C50", "C50 [95% CI]"),
+    Column("step_error", "Per-step error [95% CI]"),
+    Column("slope", "Slope per C", "decimals4", default=False),
+    Column("slope_se", "Slope SE", "decimals4", default=False),
+    Column("lpm_r2", "LPM R² (C)", "decimals3", default=False),
+    Column("aggregate_r2", "R² per C value", "decimals3", default=False),
+    Column("pseudo_r2", "McFadden pseudo-R²", "decimals3", default=False),
+    Column("submissions", "Runs"),
+    Column("submitter", "Submitter", default=False),
+    Column("link", "Link", default=False),
+    Column("submission_id", None),
+    *(Column(f"{c} self-reported", None) for c in STIMULUS_CONFIGS),
+)
+COLUMNS = [column.name for column in TABLE]
+"""The board's table, in order."""
+READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
+SELF_REPORTED_COLUMNS = [f"{config} self-reported" for config in STIMULUS_CONFIGS]
+FIT_COLUMNS = ["C50", "step_error", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
+LABELS = {column.name: column.label for column in TABLE if column.label}
+FORMS = {column.name: column.form for column in TABLE}
+HIDDEN = {column.name for column in TABLE if column.label is None}
+CHOOSABLE_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed]
+DEFAULT_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed and column.default]
+SORTABLE = [column.name for column in TABLE if column.label]

@@ -1,0 +1,43 @@
+"""`mmmult space`: serve the leaderboard locally, optionally ingesting an lm-eval run first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dataset_builder.errors import UserError
+
+
+class SpaceSetupError(UserError):
+    """The board's inputs are missing or its port is taken; the message says what to do."""
+
+
+def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str]], queue: str | None = None) -> None:
+    """Submit each (lm-eval output folder, model, family) of `ingest`, then serve the board (with its evaluation
+    requests in `queue`, default: beside the store)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from mmmult.leaderboard.display.app import serve_app
+    from mmmult.leaderboard.intake.ingest import load_reference
+    from mmmult.leaderboard.storage.persistence import PersistenceError, restore_and_schedule
+    from mmmult.leaderboard.storage.store import Store
+    from mmmult.leaderboard.submissions import Form, submit
+
+    try:
+        reference = load_reference(data)
+    except FileNotFoundError as error:
+        raise SpaceSetupError(f"{error} (build one with `mmmult build --out {data}`)") from None
+    try:
+        restore_and_schedule(Path(db))  # only when MMMULT_SPACE_REPO is set
+    except PersistenceError as error:
+        raise SpaceSetupError(str(error)) from None
+    store = Store(db)
+    for folder, model, family in ingest:
+        files = sorted(str(p) for p in Path(folder).rglob("*.json*"))
+        if not files:
+            raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {folder}")
+        print(f"{model}: {submit(store, reference, files, Form(model, family, submitter='mmmult space'))}")
+    try:
+        serve_app(store, reference, port, queue)
+    except OSError:
+        where = f"port {port}" if port else "a port from 7860 up"
+        raise SpaceSetupError(f"cannot listen on {where}: it is in use or not allowed; pass a free --port") from None

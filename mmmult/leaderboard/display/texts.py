@@ -1,0 +1,129 @@
+"""Words shown in the Space: title, about, how to submit, citation; the rules they state are formatted from
+the constants that enforce them."""
+
+from dataset_builder.citation import citation_markdown
+from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES
+from mmmult.leaderboard.submissions import RATE_LIMIT
+
+TITLE = "mmmult leaderboard: exact multiplication across text, images and speech"
+
+SIGN_IN = (
+    f"Sign in with your Hugging Face account to submit: the account is the submitter, at most {RATE_LIMIT} "
+    "accepted submissions an hour."
+)
+LOCAL_IDENTITY = (
+    "This board runs without Hugging Face sign-in, so the *Submitter* name below is taken as given; "
+    f"the hourly limit ({RATE_LIMIT} accepted submissions) counts per name. On the Hub the board asks you to sign in."
+)
+
+TABLE_NOTE = (
+    "**Score**: accuracy over every config of the chosen modality and representation, with its 95% interval; "
+    "a model is scored and ranked only where it ran every config (*Configs*). Ranks tie where intervals "
+    "overlap. Cells marked † are self-reported (no samples were uploaded). Every number is defined in this "
+    "Space's README, *What the numbers mean*."
+)
+LPM_NOTE = (
+    "The paper's linear probability models (OLS of correctness; robust standard errors, clustered by problem "
+    "over all configs): R² on C alone, and the coefficients on total digits, total non-zero digits and C:"
+)
+GEE_NOTE = (
+    "Does the gap between channels grow with load? A logistic GEE clustered by problem, correct ~ C x "
+    "(modality + representation): each term is the change in a channel's log-odds per 100 of C against text "
+    "numerals, with its 95% interval (negative: that channel falls faster):"
+)
+
+REQUESTS_NOTE = (
+    "Evaluation requests (Submit, *Request an evaluation*) and what became of them: *pending* until a worker "
+    "takes one, *running*, then *done* (ingested with the same checks as an upload, labelled *evaluated by the "
+    "board*) or *failed* with the last lines of its log. A refused or failed request can be asked again."
+)
+PROCEDURES_NOTE = (
+    "Which procedure does a model follow: columnar multiplication (OT), distributive decomposition (DD) or "
+    "rounding and compensation (RC)? Runs of the `mmmult_probe` tasks on the heuristic-disagreement set: "
+    "*prefers* is the share of items whose four prefixes of a heuristic have the lowest mean loss per byte; "
+    "*detects* the share of items built for a heuristic that prefer it; *matches* agreement with the cost "
+    "models' cheapest heuristic; *delta* a heuristic's loss minus the neutral prefix's (negative: likelier). "
+    "Shares with Wilson 95% intervals, deltas with mean ± 1.96 SE; each model's latest re-scored run:"
+)
+STEPS_NOTE = (
+    "First steps (`mmmult_steps`): how often each heuristic's correct first step is likelier than its wrong "
+    "versions (same words, other numbers), and the mean loss gap (wrong minus correct):"
+)
+TRACES_NOTE = (
+    "Worked answers (`mmmult_hds`, `mmmult_traps`): exact accuracy, the procedure the words follow (by cue "
+    "words; *unknown* without any), and among wrong answers the share of each error shape:"
+)
+PAPER_NOTE = (
+    "For reference, the loss probe as arXiv:2604.18203 reports it for two models (HDS test, 144 items). Its "
+    "losses are per token and its text runs also scored the end-of-turn token, so its deltas are not on this "
+    "board's per-byte scale; the shares compare:"
+)
+
+FRESH_NOTE = (
+    "Fresh draws (a contamination check): the problems are generated from a seed, so a run on a fresh "
+    "draw (`mmmult build --seed S`, then the seed in the submit form) answers new problems of the same "
+    "design. Accuracy on the published problems minus accuracy on the fresh ones, per config, with "
+    "Newcombe's interval for two independent samples; a gap well above zero hints at training on the "
+    "published test set:"
+)
+
+INTRO = (
+    "Each row is a model evaluated with lm-evaluation-harness on the mmmult tasks. Every submitted sample is "
+    "re-scored here with the benchmark's own answer extraction (*re-scored from samples*); runs that uploaded "
+    "results.json alone are *self-reported* and hidden unless you include them. C is the arithmetic load: "
+    "(total digits) x (non-zero digits) of the two operands; C50 is the load at which fitted accuracy crosses 50%."
+)
+
+ABOUT = (
+    """
+## What mmmult measures
+
+The same multiplication problem reaches the model as typed numerals, typed number words, a
+rendered image (numerals or words) or speech (words, or digit by digit). Every problem carries its
+arithmetic load **C = (digits of a + digits of b) x (non-zero digits of a + non-zero digits of b)**:
+47 x 36 gives 4 x 4 = 16; 8004004 x 500 gives 10 x 4 = 40. Accuracy falls sharply as C grows, while
+models read the numbers almost perfectly: the matched-perception tasks (`mmmult_perceive`) separate
+reading from computing.
+
+## What you see
+
+- **Leaderboard**: one row per model (its latest submission re-scored from samples; tick *Every
+  submission* for all, *Include self-reported* for results-only uploads). The score of a scope is
+  the accuracy over all of its configs; rank ties follow overlapping intervals. Filter by name,
+  family, parameter count, open or proprietary weights, modality and representation; sort; choose
+  columns; download the view as CSV. The page URL carries the whole view, and `?model=NAME` opens
+  that model's analysis.
+- **Accuracy vs C**: every model of the board, binned accuracy at its items' mean C with 95%
+  intervals (clustered by problem where configs are pooled) and its own logistic fit, drawn over
+  the C range of its data.
+- **Model analysis**: one model in every config; perception beside accuracy and P(correct | both
+  operands read) against C; paired gaps between configs (with Holm's correction); the predictor
+  comparison; the paper's linear probability models; whether channel gaps grow with load; and a
+  paired comparison with any other model.
+
+Every number is defined in this Space's README (*What the numbers mean*), and checked by
+simulation with a known truth (`benchmarks/statistics.py` in the repository).
+
+## How to run it
+
+```bash
+./run build                                   # the dataset, into ./mmmult-data
+.venv/bin/mmmult eval --model hf --model_args pretrained=ORG/MODEL --tasks mmmult,mmmult_perceive \\
+    --apply_chat_template --log_samples --output_path results
+```
+
+## How to submit
+
+Upload the `results_*.json` and all `samples_*.jsonl` files of one run (or one .zip of the output
+folder, at most """
+    + f"{MAX_UPLOAD_BYTES // 2**20}"
+    + """ MB), name the model and its family, and submit. The submission gets a status and
+a validation log naming any problem by file, line and field. A run without `--limit`, on the
+published dataset, with unmodified files, is *re-scored from samples*.
+
+## Citation
+
+"""
+    + citation_markdown()
+    + "\n"
+)

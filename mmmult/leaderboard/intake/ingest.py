@@ -1,0 +1,351 @@
+"""Submissions: check an lm-eval output against the benchmark and re-score every sample.
+
+Every sample is re-scored from the model's raw response with the project's own extraction and
+scoring (dataset_builder.answers and .scoring); which tasks exist, and their filters, headline
+metrics and versions, come from the core's task table (dataset_builder.tasks). Each sample must
+answer one of the benchmark's test problems in the channel its task claims: the same operands,
+product and target, and the stimulus of the task's config. Tasks whose samples were uploaded are
+"re-scored from samples"; tasks that appear only in results.json are "self-reported". Anything
+else is rejected with the file, the line, the field and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from dataset_builder.answers import extract_answer, extract_operands, operands_text
+from dataset_builder.configs import CONFIGS, ITEM_TYPES, PROBE_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
+from dataset_builder.problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
+from dataset_builder.scoring import score_answer, score_perception
+from dataset_builder.stimulus import stimulus
+from dataset_builder.tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
+from mmmult.leaderboard.intake.probe import ProcedureItem, headline, rescore_procedure
+from mmmult.leaderboard.intake.schema import Sample, SchemaError, parse_json, validate
+from mmmult.leaderboard.intake.status import Status
+from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES, Rejected, Upload, read_upload
+from mmmult.probe_scoring.scores import score_trace
+
+__all__ = ["MAX_UPLOAD_BYTES", "Benchmark", "Rejected", "Upload", "Verdict", "check", "load_reference", "read_upload"]
+
+MAX_LINE_BYTES = 2 * 2**20
+"""One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the build's problems were drawn: enough to draw the same design again with another seed."""
+
+    per_stratum: int = DEFAULT_PER_STRATUM
+    seed: int = DEFAULT_SEED
+    bounds: Bounds = field(default_factory=Bounds)
+
+    def test_problems(self, seed: int) -> dict[str, dict[str, Any]]:
+        """The test problems a build of this design with `seed` holds (mmmult build --seed SEED)."""
+        drawn = problem_set(self.per_stratum, seed, self.bounds)
+        return {p.problem_id: p.as_dict() for p in drawn if p.split == "test"}
+
+
+class Benchmark(Mapping[str, dict[str, Any]]):
+    """The test problems a board checks submissions against, by problem_id, and the configs of the build.
+
+    `design` is how the problems were drawn (None for a build from a CSV): a run evaluated on a fresh
+    draw (`mmmult build --seed S`) is checked against `fresh(S)`, regenerated here in a second.
+    """
+
+    def __init__(
+        self,
+        problems: dict[str, dict[str, Any]],
+        configs: tuple[str, ...] = STIMULUS_CONFIGS,
+        design: Design | None = Design(),
+        probe: dict[str, dict[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        self.problems = problems
+        self.configs = configs
+        self.design = design
+        self.probe = probe or {}
+        """The heuristic probe's test items by set ("hds", "traps") and id; empty where the build has none."""
+        self._fresh: dict[int, Benchmark] = {}
+
+    @property
+    def seed(self) -> int | None:
+        return self.design.seed if self.design else None
+
+    def fresh(self, seed: int) -> Benchmark:
+        """The same design drawn with another seed (the problems are regenerated once per seed)."""
+        if self.design is None:
+            raise Rejected("this board's benchmark was built from a CSV: there is no fresh draw of it to check against")
+        if seed == self.design.seed:
+            return self
+        if seed not in self._fresh:
+            design = replace(self.design, seed=seed)
+            self._fresh[seed] = Benchmark(self.design.test_problems(seed), self.configs, design)
+        return self._fresh[seed]
+
+    def __getitem__(self, problem_id: str) -> dict[str, Any]:
+        return self.problems[problem_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+
+def load_reference(build: str | Path) -> Benchmark:
+    """The benchmark's test problems and configs, from a build folder or a Hub dataset repo.
+
+    A value that is not a local folder but looks like USER/NAME is read from that dataset repo
+    (only the problems' test shards and the manifest are downloaded), so a Space needs no local build.
+    """
+    pattern = data_file_pattern("problems", "test")
+    if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
+        build = _download_problems(str(build), pattern)
+    files = sorted(Path(build).glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
+    rows = pq.ParquetDataset(files).read().to_pylist()
+    manifest = Path(build) / "manifest.json"
+    facts = json.loads(manifest.read_text()) if manifest.is_file() else {"configs": STIMULUS_CONFIGS, "options": {}}
+    configs = tuple(c for c in (*STIMULUS_CONFIGS, *PROBE_CONFIGS) if c in facts["configs"])
+    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]), _probe(build))
+
+
+def _probe(build: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """The test items of each probe set the build holds, read from the first of its configs on disk."""
+    sets: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in PROBE_CONFIGS:
+        items = CONFIGS[name].items
+        files = sorted(Path(build).glob(data_file_pattern(name, "test")))
+        if items not in sets and files:
+            rows = pq.ParquetDataset(files).read(columns=list(ITEM_TYPES[items])).to_pylist()
+            sets[items] = {row["problem_id"]: row for row in rows}
+    return sets
+
+
+def design_of(options: dict[str, Any]) -> Design | None:
+    """The design a build's manifest options describe (None for a CSV build); defaults where unstated."""
+    if options.get("from_csv"):
+        return None
+    bounds = Bounds(**{k: v for k, v in (options.get("bounds") or {}).items() if k in Bounds.__dataclass_fields__})
+    return Design(int(options.get("per_stratum", DEFAULT_PER_STRATUM)), int(options.get("seed", DEFAULT_SEED)), bounds)
+
+
+def _download_problems(repo_id: str, pattern: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern, "manifest.json"])
+    except Exception as error:  # noqa: BLE001 (network, auth and missing-repo errors all mean the same here)
+        raise FileNotFoundError(
+            f"could not read the problems of the dataset repo {repo_id} ({type(error).__name__}): "
+            "check the repo id, or point MMMULT_DATA at a local mmmult build"
+        ) from None
+
+
+@dataclass
+class ItemResult:
+    """One re-scored sample: which problem, how it was answered, whether it was right."""
+
+    task: str
+    config: str
+    kind: str  # "multiply" or "perceive"
+    problem_id: str
+    C: int
+    answer: str
+    correct: int
+    a: int
+    b: int
+
+
+@dataclass
+class TaskResult:
+    task: str
+    config: str
+    kind: str  # "multiply" or "perceive"
+    verified: bool
+    score: float
+    n: int
+
+
+@dataclass
+class Verdict:
+    model_name: str
+    tasks: list[TaskResult]
+    items: list[ItemResult]
+    procedures: list[ProcedureItem] = field(default_factory=list)
+    """The re-scored samples of the heuristic probe's tasks (see probe.py)."""
+    samples_hash: str | None = None
+    """sha256 over every sample, independent of file names and of loose files or a zip; None without samples."""
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        return Status.RESCORED if self.tasks and all(t.verified for t in self.tasks) else Status.SELF_REPORTED
+
+
+def check(upload: Upload, benchmark: Benchmark) -> Verdict:
+    """Validate an upload against the benchmark's test problems and re-score every sample."""
+    reported = upload.results.results
+    groups = GROUP_NAMES | {group.name for group in PROBE_GROUPS}
+    leaf_tasks = [t for t in reported if t not in groups]
+    known = TASKS | PROBE_TASKS
+    mini = [t for t in leaf_tasks if t in MINI_TASKS or t in {group.name for group in MINI_GROUPS}]
+    if mini:
+        raise Rejected(f"{', '.join(mini)}: runs of the mini split are not ranked on this board (its rows are full "
+                       "test runs); run the mmmult tasks (mmmult, mmmult_perceive) without mini")  # fmt: skip
+    unknown = [t for t in leaf_tasks if t not in known]
+    if unknown:
+        raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")
+    if not leaf_tasks:
+        raise Rejected("results.json holds no mmmult task")
+    stray = [t for t in upload.samples if t not in leaf_tasks]
+    if stray:
+        raise Rejected(f"samples for task(s) {', '.join(stray)} that results.json does not report: upload one run")
+    missing = [t for t in leaf_tasks if known[t].config not in benchmark.configs]
+    if missing:
+        raise Rejected(f"this board's benchmark has no config for {', '.join(missing)}")
+    verdict = Verdict(upload.results.model_name or "", [], [])
+    digests: list[tuple[str, str, str]] = []
+    for name in leaf_tasks:
+        task = known[name]
+        version = upload.results.versions.get(name)
+        if not isinstance(version, (int, float)) or float(version) != task.version:
+            raise Rejected(
+                f"{name} is version {version}; this board takes version {task.version}: update mmmult and rerun"
+            )
+        claimed = reported[name].get(task.headline_key)
+        if not isinstance(claimed, (int, float)) or not 0 <= claimed <= 1:
+            raise Rejected(f"{name}: results.json reports {task.headline} {claimed!r}, not a share from 0 to 1")
+        if name in PROBE_TASKS:
+            rescored = _rescore_probe(task, upload, claimed, benchmark)
+        elif name in upload.samples:
+            rescored = _rescore(task, upload.samples[name], upload.files[upload.samples[name]], claimed, benchmark)
+        else:
+            verdict.tasks.append(TaskResult(name, task.config, task.kind.name, False, float(claimed), 0))
+            verdict.log.append(f"{name}: no samples uploaded; {task.headline} {claimed:.4f} is self-reported")
+            continue
+        verdict.tasks.append(rescored.task)
+        verdict.items += rescored.items
+        verdict.procedures += rescored.procedures
+        digests += rescored.digests
+    if digests:
+        verdict.samples_hash = hashlib.sha256("\n".join(map(",".join, sorted(digests))).encode()).hexdigest()
+    verdict.log.append(f"{verdict.status}: {len(verdict.tasks)} task(s), {len(verdict.items)} samples re-scored")
+    return verdict
+
+
+def sample_lines(name: str, path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a samples file, each at most MAX_LINE_BYTES, never the whole file at once."""
+    with path.open("rb") as handle:
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise Rejected(f"{name}, line {number} is over {MAX_LINE_BYTES // 2**20} MB; no sample is that long")
+            if line.strip():
+                yield number, line
+
+
+@dataclass
+class Rescored:
+    """One task's samples re-scored: its result, its items and probe items, and (task, item, sha256 of the line)
+    of each sample for duplicate detection."""
+
+    task: TaskResult
+    items: list[ItemResult] = field(default_factory=list)
+    procedures: list[ProcedureItem] = field(default_factory=list)
+    digests: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Benchmark) -> Rescored:
+    """A multiplication or perception task re-scored from its samples file."""
+    multiply = task.kind is MULTIPLY
+    seen: set[str] = set()
+    correct_total = 0
+    items: list[ItemResult] = []
+    procedures: list[ProcedureItem] = []
+    digests: list[tuple[str, str, str]] = []
+    for number, line in sample_lines(file, path):
+        where = f"{file}, line {number}"
+        try:
+            sample = validate(Sample, parse_json(line, where), where)
+        except SchemaError as error:
+            raise Rejected(str(error)) from None
+        pid = sample.doc.problem_id
+        problem = benchmark.get(pid)
+        if problem is None:
+            raise Rejected(f"{where}: problem {pid!r} is not in this benchmark's test split: run on the published data")
+        if pid in seen:
+            raise Rejected(f"{where}: problem {pid} appears twice in the samples of {task.name}")
+        seen.add(pid)
+        _check_against(sample, problem, task, where)
+        if multiply:
+            answer = extract_answer(sample.response)
+            correct = score_answer(answer, int(problem["product"]))["exact_match"]
+            shown = "" if answer is None else str(answer)
+            procedures.append(ProcedureItem(task.name, pid, task.config, score_trace(problem, sample.response)))
+        else:
+            read = extract_operands(sample.response)
+            correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
+            shown = operands_text(read)
+        correct_total += int(correct)
+        item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct),
+                          int(problem["a"]), int(problem["b"]))  # fmt: skip
+        items.append(item)
+        digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
+    absent = len(benchmark) - len(seen)
+    if absent:
+        raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
+    score = _as_claimed(task, claimed, correct_total / len(seen))
+    result = TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+    return Rescored(result, items, procedures, digests)
+
+
+def _as_claimed(task: Task, claimed: float, score: float) -> float:
+    """The re-scored headline, once results.json's claim is shown to be it."""
+    if math.isnan(claimed) or abs(claimed - score) > 1e-9:
+        raise Rejected(
+            f"{task.name}: results.json reports {task.headline} {claimed} but its samples score {score:.6f}: "
+            "upload the unmodified lm-eval output"
+        )
+    return score
+
+
+def _rescore_probe(task: Task, upload: Upload, claimed: float, benchmark: Benchmark) -> Rescored:
+    """A probe task re-scored from its samples (the board takes no self-reported probe figures)."""
+    if task.name not in upload.samples:
+        raise Rejected(
+            f"{task.name}: the board re-scores the probe from its samples; upload samples_{task.name}_*.jsonl"
+        )
+    items = benchmark.probe.get(str(CONFIGS[task.config].items))
+    if items is None:  # a fresh draw: its problems are drawn again, the probe's sets are not
+        raise Rejected(f"{task.name}: probe runs are checked against the published sets; submit them without a seed")
+    file = upload.samples[task.name]
+    scored, lines = rescore_procedure(task, file, sample_lines(file, upload.files[file]), items)
+    score = _as_claimed(task, claimed, headline(scored, task))
+    return Rescored(TaskResult(task.name, task.config, task.kind.name, True, score, len(scored)), [], scored, lines)
+
+
+def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:
+    """The sample answers this benchmark problem, asked in the channel and form of the task's config."""
+    doc, config = sample.doc, CONFIGS[task.config]
+    for key in ("a", "b", "product"):
+        if getattr(doc, key) != int(problem[key]):
+            raise Rejected(f"{where}: problem {doc.problem_id} has {key} {getattr(doc, key)}, not {problem[key]}")
+    asked = (doc.modality, doc.representation, doc.stimulus)
+    if asked != (config.modality, config.representation, stimulus(doc.a, doc.b, str(config.representation))):
+        raise Rejected(
+            f"{where}: problem {doc.problem_id} was asked as {doc.modality} {doc.representation} "
+            f"({doc.stimulus!r}), but {task.name} asks it as {task.config}: upload each task's own samples"
+        )
+    if task.kind is MULTIPLY and str(sample.target) != str(problem["product"]):
+        raise Rejected(f"{where}: the target of problem {doc.problem_id} was changed to {sample.target}")

@@ -1,0 +1,164 @@
+"""What the board needs of a submission, computed once when it is ingested.
+
+Item-level results stay in the store for the per-model analyses, but the table and the family
+plots read three small summaries instead, so the board stays fast with hundreds of submissions:
+
+- scope fits: for every scope the board can filter to (all configs, one modality, one
+  representation, one config), the accuracy with its interval, the logistic fit on C with a
+  covariance clustered by problem (C50 and its interval are derived from it when shown), the
+  paper's LPM R^2 on C and the aggregate R^2 per C value, and the effective per-step error under the
+  likeliest heuristic's step counts (step_error.py);
+- scope bins: accuracy per C band of each scope, at its items' mean C, with its interval;
+- load cells: per config and value of C, how many problems were multiplied and read and how many
+  of each were right, for the perception decomposition.
+
+SUMMARY_VERSION names how these are computed: a store summarised by another version is
+summarised again from its items when the board opens.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataset_builder.configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from dataset_builder.problems import C_BANDS
+from mmmult.statistics.analysis import (
+    LogisticFit,
+    NotEstimable,
+    aggregate_r2,
+    binned,
+    clustered_proportion,
+    fit_logistic,
+)
+from mmmult.statistics.step_error import likeliest_step_error
+
+SUMMARY_VERSION = 3
+ALL = "all"
+
+
+def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, ...]:
+    """The configs a modality / representation choice covers ("all" for either means no restriction)."""
+    return tuple(
+        c
+        for c in STIMULUS_CONFIGS
+        if modality in (ALL, CONFIGS[c].modality) and representation in (ALL, CONFIGS[c].representation)
+    )
+
+
+def scope_name(modality: str = ALL, representation: str = ALL) -> str:
+    """The key under which a scope's summary is stored: "all", "image", "words" or "image-words"."""
+    if modality == ALL:
+        return representation
+    return modality if representation == ALL else f"{modality}-{representation}"
+
+
+SCOPES: dict[str, tuple[str, ...]] = {
+    scope_name(m, r): scope_configs(m, r)
+    for m in (ALL, *MODALITIES)
+    for r in (ALL, *REPRESENTATIONS)
+    if scope_configs(m, r)
+}
+CELL_COLUMNS = ["config", "C", "n", "correct", "read_n", "read", "read_correct"]
+FIT_STATS = ["accuracy", "acc_low", "acc_high", "b0", "b1", "v00", "v01", "v11", "c_min", "c_max", "pseudo_r2",
+             "lpm_r2", "aggregate_r2", "step_heuristic", "step_p", "step_low", "step_high"]  # fmt: skip
+FIT_COLUMNS = ["scope", "configs", "n", "correct", *FIT_STATS]
+BIN_COLUMNS = ["scope", "band", "n", "correct", "effective_n", "mean_C", "low", "high"]
+
+
+def load_cells(items: pd.DataFrame) -> pd.DataFrame:
+    """Counts per (config, C) from re-scored items with columns config, kind, problem_id, C, correct.
+
+    n / correct count the multiplication items, read_n / read the perception items and those read
+    exactly, read_correct the problems both read exactly and multiplied correctly, so that
+    P(correct | read) = read_correct / read where a config has both tasks.
+    """
+    if items.empty:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    keys = ["config", "problem_id", "C"]
+    multiply = items.loc[items["kind"] == "multiply", [*keys, "correct"]]
+    perceive = items.loc[items["kind"] == "perceive", keys].assign(read=items["correct"])
+    both = multiply.merge(perceive, on=keys, how="outer")
+    both["read_correct"] = (both["correct"] == 1) & (both["read"] == 1)
+    cells = both.groupby(["config", "C"]).agg(
+        n=("correct", "count"),
+        correct=("correct", "sum"),
+        read_n=("read", "count"),
+        read=("read", "sum"),
+        read_correct=("read_correct", "sum"),
+    )
+    return cells.reset_index().astype({c: int for c in CELL_COLUMNS[1:]})[CELL_COLUMNS]
+
+
+def scope_summaries(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fits and bins of the multiplication items in every scope that has any (problems are the clusters)."""
+    multiply = items[items["kind"] == "multiply"]
+    fits, bins = [], []
+    for scope, configs in SCOPES.items():
+        chosen = multiply[multiply["config"].isin(configs)]
+        if chosen.empty:
+            continue
+        present = ",".join(c for c in configs if c in set(chosen["config"]))
+        fits.append({"scope": scope, "configs": present} | scope_fit(chosen))
+        for band, bin_ in zip(C_BANDS, _bins(chosen), strict=False):
+            if bin_ is not None:
+                bins.append({"scope": scope, "band": f"{band[0]}-{band[1]}", "n": bin_.n, "correct": bin_.correct,
+                             "effective_n": bin_.effective_n, "mean_C": bin_.mean_x, "low": bin_.low,
+                             "high": bin_.high})  # fmt: skip
+    return pd.DataFrame(fits, columns=FIT_COLUMNS), pd.DataFrame(bins, columns=BIN_COLUMNS)
+
+
+def _bins(items: pd.DataFrame) -> list[Any]:
+    """One entry per C band, None where the band holds no item (so bands stay aligned)."""
+    out = []
+    for low, high in C_BANDS:
+        inside = items[(items["C"] >= low) & (items["C"] <= high)]
+        out.append(
+            binned(inside["C"], inside["correct"], inside["problem_id"], [low, high])[0] if len(inside) else None
+        )
+    return out
+
+
+def scope_fit(items: pd.DataFrame) -> dict[str, Any]:
+    """Accuracy, the clustered logistic fit, the R^2 measures and the per-step error of one scope's items (with
+    columns correct, C, problem_id, a, b; NaN where a fit does not exist)."""
+    y, x = items["correct"].to_numpy(dtype=float), items["C"].to_numpy(dtype=float)
+    accuracy = clustered_proportion(y, items["problem_id"].to_numpy())
+    row: dict[str, Any] = {"n": len(items), "correct": int(y.sum()), "accuracy": accuracy.value,
+                           "acc_low": accuracy.low, "acc_high": accuracy.high}  # fmt: skip
+    step = likeliest_step_error(list(zip(items["a"], items["b"], strict=True)), y, items["problem_id"].to_numpy())
+    row |= {"step_heuristic": step.heuristic, "step_p": step.p, "step_low": step.low, "step_high": step.high}
+    row |= dict.fromkeys(["b0", "b1", "v00", "v01", "v11", "pseudo_r2"], math.nan)
+    row |= {"c_min": float(x.min()), "c_max": float(x.max()), "lpm_r2": _r2(x, y), "aggregate_r2": aggregate_r2(x, y)}
+    try:
+        fit = fit_logistic(x, y, groups=items["problem_id"].to_numpy())
+    except NotEstimable:
+        return row
+    (v00, v01), (_, v11) = fit.cov
+    return row | {"b0": fit.intercept, "b1": fit.slope, "v00": v00, "v01": v01, "v11": v11, "pseudo_r2": fit.pseudo_r2}
+
+
+def _r2(x: np.ndarray, y: np.ndarray) -> float:
+    """R^2 of the linear probability model correct ~ C (the squared correlation; NaN without variation)."""
+    if np.std(x) == 0 or np.std(y) == 0:
+        return math.nan
+    return float(np.corrcoef(x, y)[0, 1] ** 2)
+
+
+def stored_fit(row: pd.Series | dict[str, Any], n: int | None = None) -> LogisticFit | None:
+    """The LogisticFit a stored scope row holds, or None when the scope had no fit."""
+    if row["b1"] is None or (isinstance(row["b1"], float) and math.isnan(row["b1"])):
+        return None
+    return LogisticFit(
+        intercept=float(row["b0"]),
+        slope=float(row["b1"]),
+        cov=((float(row["v00"]), float(row["v01"])), (float(row["v01"]), float(row["v11"]))),
+        pseudo_r2=float(row["pseudo_r2"]),
+        aic=math.nan,
+        n=int(n if n is not None else row["n"]),
+        c_min=float(row["c_min"]),
+        c_max=float(row["c_max"]),
+    )
