@@ -1,7 +1,8 @@
 """Integers as standard American English number words, and back.
 
 The style is the one a careful American speaker reads aloud and the one espeak-ng speaks:
-no "and", hyphenated tens, no commas, short-scale names up to the quadrillions.
+no "and", hyphenated tens, no commas, short-scale names up to the novemdecillions (10**60), so that
+every operand of up to 30 digits and every product of two of them has words.
 
 >>> int_to_words(8004004)
 'eight million four thousand four'
@@ -18,9 +19,14 @@ ONES = (
     "fifteen sixteen seventeen eighteen nineteen"
 ).split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-SCALES = ("", "thousand", "million", "billion", "trillion", "quadrillion")
-LIMIT = 10**18
-"""Every non-negative integer below LIMIT has words; products of two 9-digit operands stay below it."""
+SCALES = (
+    "", "thousand", "million", "billion", "trillion", "quadrillion", "quintillion", "sextillion", "septillion",
+    "octillion", "nonillion", "decillion", "undecillion", "duodecillion", "tredecillion", "quattuordecillion",
+    "quindecillion", "sexdecillion", "septendecillion", "octodecillion", "novemdecillion",
+)  # fmt: skip
+"""The short scale: SCALES[k] names 1000**k."""
+LIMIT = 1000 ** len(SCALES)
+"""Every non-negative integer below LIMIT (10**63) has words; products of two 30-digit operands stay below 10**60."""
 
 _UNITS = {word: value for value, word in enumerate(ONES)}
 _TENS = {word: 10 * value for value, word in enumerate(TENS) if word != "_"}
@@ -41,15 +47,17 @@ def _below_thousand(n: int) -> list[str]:
 
 
 def int_to_words(n: int) -> str:
-    """Spell a non-negative integer below 10**18.
+    """Spell a non-negative integer below LIMIT (10**63).
 
     >>> int_to_words(0)
     'zero'
     >>> int_to_words(999999998000000001)
     'nine hundred ninety-nine quadrillion nine hundred ninety-nine trillion nine hundred ninety-eight billion one'
+    >>> int_to_words(4 * 10**29 + 7 * 10**27 + 16)
+    'four hundred seven octillion sixteen'
     """
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n < LIMIT:
-        raise ValueError(f"int_to_words takes an integer in [0, 10**18), got {n!r}")
+        raise ValueError(f"int_to_words takes an integer in [0, 10**63), got {n!r}")
     if n == 0:
         return "zero"
     words: list[str] = []

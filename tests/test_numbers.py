@@ -27,6 +27,20 @@ from dataset_builder.stimulus import stimulus
             "ninety-nine billion nine hundred ninety-nine million nine hundred ninety-nine thousand nine hundred "
             "ninety-nine",
         ),
+        (10**18, "one quintillion"),
+        (10**29, "one hundred octillion"),
+        (
+            123_456_789_012_345_678_901_234_567_890,
+            "one hundred twenty-three octillion four hundred fifty-six septillion seven hundred eighty-nine sextillion "
+            "twelve quintillion three hundred forty-five quadrillion six hundred seventy-eight trillion nine hundred "
+            "one billion two hundred thirty-four million five hundred sixty-seven thousand eight hundred ninety",
+        ),
+        (10**30 + 1, "one nonillion one"),
+        (7 * 10**33 + 5 * 10**36, "five undecillion seven decillion"),
+        (10**39 + 10**42 + 10**45, "one quattuordecillion one tredecillion one duodecillion"),
+        (2 * 10**48 + 3 * 10**51, "three sexdecillion two quindecillion"),
+        (10**54 + 10**57, "one octodecillion one septendecillion"),
+        (10**63 - 10**60, "nine hundred ninety-nine novemdecillion"),
     ],
 )
 def test_words_in_standard_american_style(n: int, words: str) -> None:
@@ -70,9 +84,9 @@ def test_words_to_int_refuses_what_is_not_a_number(text: str) -> None:
         words_to_int(text)
 
 
-@pytest.mark.parametrize("bad", [-1, 10**18, 1.5])
+@pytest.mark.parametrize("bad", [-1, 10**63, 1.5])
 def test_int_to_words_refuses_out_of_range(bad: object) -> None:
-    with pytest.raises(ValueError, match=r"\[0, 10\*\*18\)"):
+    with pytest.raises(ValueError, match=r"\[0, 10\*\*63\)"):
         int_to_words(bad)  # type: ignore[arg-type]
 
 
@@ -151,4 +165,16 @@ def test_digits_to_words_speaks_zero_and_every_digit() -> None:
 def test_int_to_words_refuses_what_is_not_an_integer(bad: object) -> None:
     with pytest.raises(ValueError) as error:
         int_to_words(bad)  # type: ignore[arg-type]
-    assert str(error.value) == f"int_to_words takes an integer in [0, 10**18), got {bad!r}"
+    assert str(error.value) == f"int_to_words takes an integer in [0, 10**63), got {bad!r}"
+
+
+def test_every_product_of_two_30_digit_operands_has_words_that_read_back() -> None:
+    largest = (10**30 - 1) ** 2
+    assert int_to_words(largest).startswith("nine hundred ninety-nine octodecillion nine hundred ninety-nine ")
+    for n in (largest, 10**59, 10**60 + 10**30 + 1, 80_040_040_000_000_000_000_000_000_000_500):
+        assert words_to_int(int_to_words(n)) == n
+
+
+def test_scale_words_must_fall_in_order_across_the_long_names() -> None:
+    with pytest.raises(ValueError, match="scale word 'octillion' out of place"):
+        words_to_int("one septillion two octillion")
