@@ -6,6 +6,7 @@ space/README.md lists these for a Space's owner; the command line's defaults are
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
 """The build the tasks, the board and the workers read: a folder or a Hub dataset repo USER/NAME."""
@@ -19,8 +20,20 @@ REPO_ENV, SYNC_ENV, DEFAULT_SYNC_MINUTES = "MMMULT_SPACE_REPO", "MMMULT_SPACE_SY
 """The dataset repo the board's store is kept in, and how often it is copied there (minutes)."""
 OAUTH_ENV = "OAUTH_CLIENT_ID"
 """Set by the Hub in a Space with Hugging Face sign-in: the submit form then takes the signed-in account."""
+CACHE_ENV = "MMMULT_CACHE"
+"""The folder of mmmult's caches (the readings of media); default $XDG_CACHE_HOME/mmmult, else ~/.cache/mmmult.
+
+It lies outside every build, whose files are fingerprinted, and is shared by every process of the user."""
 
 
 def setting(name: str, default: str | None = None) -> str | None:
     """The environment's value of a setting, or `default` when it is unset or empty."""
     return os.environ.get(name) or default
+
+
+def cache_folder() -> Path:
+    """The folder MMMULT_CACHE names, else mmmult's folder in the user's cache ($XDG_CACHE_HOME or ~/.cache)."""
+    chosen = setting(CACHE_ENV)
+    if chosen is not None:
+        return Path(chosen)
+    return Path(setting("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmmult"

