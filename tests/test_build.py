@@ -4,6 +4,7 @@ import contextlib
 import csv
 import io
 import json
+import logging
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,7 +19,15 @@ from PIL import Image
 import dataset_builder.dataset.pipeline as build_module
 from dataset_builder.citation import BIBTEX
 from dataset_builder.configs import CONFIG_NAMES, CONFIGS, HDS_TYPES, PROBLEM_TYPES, TRAP_TYPES
-from dataset_builder.dataset.pipeline import MANIFEST, BuildError, BuildOptions, build, sha256_file
+from dataset_builder.dataset.pipeline import (
+    MANIFEST,
+    BuildError,
+    BuildOptions,
+    build,
+    buildable_configs,
+    load_problems,
+    sha256_file,
+)
 from dataset_builder.probe.sets import HDS_COLUMNS, TRAP_COLUMNS, generate_hds, generate_traps
 from dataset_builder.problems import PROBLEM_FIELDS, SPLITS, Bounds, ProblemError
 from dataset_builder.stimulus import stimulus
@@ -317,3 +326,38 @@ def test_a_probe_csv_with_a_wrong_derived_column_stops_the_build(tmp_path: Path)
     assert not (tmp_path / "data").exists()
     with pytest.raises(BuildError, match="--traps-csv is read only for the traps-\\* configs; add one to --configs"):
         BuildOptions(configs=("hds-text",), traps_csv=str(path))
+
+
+ONLY_TEST = {"per_stratum": 1, "bounds": Bounds(min_c=324)}
+"""Options whose default-set problems are all test problems (the four of C 324 that one per stratum draws)."""
+
+
+def test_bounds_that_leave_only_test_problems_leave_traces_out_of_the_default_configs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    options = BuildOptions(**ONLY_TEST)
+    problems = [problem.as_dict() for problem in load_problems(options)]
+    assert [problem["split"] for problem in problems] == ["test"] * 4
+    with caplog.at_level(logging.WARNING, logger=build_module.__name__):
+        assert buildable_configs(options, problems) == tuple(name for name in CONFIG_NAMES if name != "traces")
+    assert caplog.messages == [
+        "skipping the traces config: it needs train or validation problems, and the given bounds leave only test "
+        "problems of the default set"
+    ]
+
+
+def test_traces_named_for_bounds_that_leave_only_test_problems_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(BuildError) as error:
+        build(tmp_path / "data", BuildOptions(configs=("problems", "traces"), **ONLY_TEST))
+    assert str(error.value) == (
+        "the traces config needs train or validation problems, and the given bounds leave only test problems of "
+        "the default set; widen them or leave traces out of --configs"
+    )
+    assert not (tmp_path / "data").exists()
+
+
+def test_default_configs_keep_traces_for_a_validation_problem_alone() -> None:
+    options = BuildOptions(bounds=Bounds(limit=1))
+    problems = [problem.as_dict() for problem in load_problems(options)]
+    assert [problem["split"] for problem in problems] == ["validation"]
+    assert buildable_configs(options, problems) == CONFIG_NAMES

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from dataset_builder.media.codec import AudioCodec
 from dataset_builder.media.readers import Transcriber
 from dataset_builder.media.tts import TTSSettings
 from dataset_builder.probe.sets import balanced, generate_hds, generate_traps, read_hds_csv, read_traps_csv
-from dataset_builder.probe.training import trace_rows
+from dataset_builder.probe.training import TRACE_SPLITS, trace_rows
 from dataset_builder.problems import (
     C_BANDS,
     DEFAULT_PER_STRATUM,
@@ -63,7 +63,9 @@ class BuildError(UserError):
 class BuildOptions:
     """Everything that decides what a build writes."""
 
-    configs: tuple[str, ...] = CONFIG_NAMES
+    configs: tuple[str, ...] | None = None
+    """The configs to build, or None for every config the problems can make: all but traces when no problem is
+    in train or validation (naming traces for such problems is refused)."""
     seed: int = DEFAULT_SEED
     per_stratum: int = DEFAULT_PER_STRATUM
     bounds: Bounds = field(default_factory=Bounds)
@@ -79,17 +81,22 @@ class BuildOptions:
     """Read back this many items of each config (OCR, ASR) and record the figures; None skips it."""
 
     def __post_init__(self) -> None:
-        unknown = [name for name in self.configs if name not in CONFIGS]
+        unknown = [name for name in self.chosen if name not in CONFIGS]
         if unknown:
             raise BuildError(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
-        if not self.configs:
+        if not self.chosen:
             raise BuildError(f"no configs chosen; choose from {', '.join(CONFIG_NAMES)}")
         if self.num_proc < 1:
             raise BuildError(f"--num-proc must be at least 1, got {self.num_proc}")
         for option, items in (("hds_csv", "hds"), ("traps_csv", "traps")):
-            if getattr(self, option) and not any(CONFIGS[name].items == items for name in self.configs):
+            if getattr(self, option) and not any(CONFIGS[name].items == items for name in self.chosen):
                 flag = "--" + option.replace("_", "-")
                 raise BuildError(f"{flag} is read only for the {items}-* configs; add one to --configs or drop {flag}")
+
+    @property
+    def chosen(self) -> tuple[str, ...]:
+        """The configs named, or every config."""
+        return CONFIG_NAMES if self.configs is None else self.configs
 
 
 def load_problems(options: BuildOptions) -> list[Problem]:
@@ -119,7 +126,7 @@ def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
     """The probe sets the chosen configs draw from, as rows: generated with the build's seed, or read
     from --hds-csv / --traps-csv; --limit keeps a subset balanced over families and trap types (the
     digit and C bounds are for the factorial problems: the probe sets have their own design)."""
-    wanted = {CONFIGS[name].items for name in options.configs}
+    wanted = {CONFIGS[name].items for name in options.chosen}
     sets: dict[str, list[dict[str, Any]]] = {}
     if "hds" in wanted:
         hds = read_hds_csv(options.hds_csv) if options.hds_csv else generate_hds(seed=options.seed)
@@ -133,14 +140,27 @@ def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
     return sets
 
 
-def traces_of(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The traces config's rows (probe/training.py); a build with no train or validation problem has none."""
-    rows = trace_rows(problems)
-    if not rows:
-        raise BuildError(
-            "the traces config needs train or validation problems, and these bounds leave none; widen them"
-        )
-    return rows
+def buildable_configs(options: BuildOptions, problems: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The configs a build makes of these problems. The traces config (probe/training.py) is made of the train
+    and validation problems: without any, it is left out of the default configs, in one logged line, and
+    refused when named."""
+    traces = next((name for name in options.chosen if CONFIGS[name].items == "traces"), None)
+    if traces is None or any(problem["split"] in TRACE_SPLITS for problem in problems):
+        return options.chosen
+    why = f"needs train or validation problems, and {_only_test(options)}"
+    if options.configs is not None:
+        remedy = "widen them" if options.bounds != Bounds() else "add train or validation rows"
+        raise BuildError(f"the {traces} config {why}; {remedy} or leave {traces} out of --configs")
+    log.warning("skipping the %s config: it %s", traces, why)
+    return tuple(name for name in options.chosen if name != traces)
+
+
+def _only_test(options: BuildOptions) -> str:
+    """What left a build with test problems only: its CSV, or the bounds given (of the CSV or the default set)."""
+    source = options.from_csv or "the default set"
+    if options.bounds != Bounds():
+        return f"the given bounds leave only test problems of {source}"
+    return f"{source} has only test problems"
 
 
 def fingerprint(items: list[dict[str, Any]]) -> str:
@@ -171,12 +191,13 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
     """Build the dataset into `out` and return its path."""
     out = Path(out).absolute()
     _check_target(out, overwrite)
-    items = {"problems": [p.as_dict() for p in load_problems(options)]} | load_probe_items(options)
-    problems = items["problems"]
-    if any(CONFIGS[name].items == "traces" for name in options.configs):
-        items["traces"] = traces_of(problems)
+    problems = [p.as_dict() for p in load_problems(options)]
+    options = replace(options, configs=buildable_configs(options, problems))
+    items = {"problems": problems} | load_probe_items(options)
+    if any(CONFIGS[name].items == "traces" for name in options.chosen):
+        items["traces"] = trace_rows(problems)
     renderers = Renderers(Path(options.font_path) if options.font_path else None, options.tts, options.codec)
-    media = {CONFIGS[name].modality for name in options.configs}
+    media = {CONFIGS[name].modality for name in options.chosen}
     provenance = _provenance(renderers, media)
     staging = out.parent / f".{out.name}.partial"
     state = _open_staging(staging, options, items)
@@ -184,12 +205,12 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         write_items(rows + (mini_rows(options) if name == "problems" else []), state / f"{name}.json")
 
     logging.getLogger("datasets").setLevel(logging.ERROR)
-    for name in tqdm(options.configs, desc="configs", unit="config"):
+    for name in tqdm(options.chosen, desc="configs", unit="config"):
         if not (state / name / datasets.config.DATASET_INFO_FILENAME).is_file():
             _build_config(name, staging, state, options, renderers)
         interrupts.check()  # before the next config, and before the build is published
 
-    infos = {name: datasets.DatasetInfo.from_directory(str(state / name)) for name in options.configs}
+    infos = {name: datasets.DatasetInfo.from_directory(str(state / name)) for name in options.chosen}
     shutil.rmtree(state)
     files = {str(p.relative_to(staging)): sha256_file(p) for p in sorted(staging.rglob("*.parquet"))}
     manifest = {
@@ -198,7 +219,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "num_problems": len(problems),
         "fingerprint": fingerprint(problems),
         "test_per_band": test_per_band(problems),
-        "configs": {name: {s: i.num_examples for s, i in infos[name].splits.items()} for name in options.configs},
+        "configs": {name: {s: i.num_examples for s, i in infos[name].splits.items()} for name in options.chosen},
         "renderers": provenance,
         "versions": versions.library_versions(),
         "files": files,
@@ -278,7 +299,7 @@ def _verification(staging: Path, options: BuildOptions) -> dict[str, Any]:
     """Read-back figures per config for the manifest and the card (see `mmmult verify`)."""
     transcriber = Transcriber()
     figures = {}
-    for name in filter(verifiable, options.configs):
+    for name in filter(verifiable, options.chosen):
         report = verify_config(staging, name, options.verify_sample, transcriber)
         figures[name] = {
             "checked": report.checked,
@@ -302,7 +323,7 @@ def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
 
 def _options_dict(options: BuildOptions) -> dict[str, Any]:
     values = asdict(options)
-    values["configs"] = list(options.configs)
+    values["configs"] = list(options.chosen)
     for source in ("from_csv", "hds_csv", "traps_csv"):
         if values[source]:
             values[source] = {"file": Path(values[source]).name, "sha256": sha256_file(Path(values[source]))}
