@@ -207,3 +207,146 @@ def test_extract_operands_reads_the_marked_line_or_the_last_two(
     output: str, expected: tuple[int | None, int | None]
 ) -> None:
     assert extract_operands(output) == expected
+
+
+def _mixed(text: str) -> str:
+    """Every other letter upper case: "fInAl aNsWeR"."""
+    return "".join(c.upper() if i % 2 else c.lower() for i, c in enumerate(text))
+
+
+CASINGS = {"lower": str.lower, "upper": str.upper, "title": str.title, "sentence": str.capitalize, "mixed": _mixed}
+
+
+def _cased(template: str, casing: str) -> str:
+    """The template with each <marked> phrase in the given letter case (the rest, LaTeX included, as written)."""
+    parts = template.replace(">", "<").split("<")
+    return "".join(CASINGS[casing](part) if i % 2 else part for i, part in enumerate(parts))
+
+
+# Each text's marked words carry a rule; were a rule to miss its words in some letter case, the answer
+# would be the other number in the text (given after the expected one), never the expected one.
+CASED_RULES: list[tuple[str, int | None]] = [
+    # rule 1, "Final Answer": it wins over a later "the product is" (100) and over the last number
+    ("<Final Answer>: 12\n(<The product is> not 100.)", 12),  # 100
+    ("<Final Answer>\uff1a12\n(<The product is> not 100.)", 12),  # a full-width colon
+    ("<Final answer> - 12 (from 3 x 4)\n<The result is> not 100.", 12),  # 100
+    ("<Final answer is> 12\n<The result is> not 100.", 12),
+    ("<The final answer is> 12.\n<The result is> not 100.", 12),
+    ("**<Final Answer>**: 12\n(<The product is> not 100.)", 12),  # markdown bold around the marker
+    ("**<Final Answer>:** **12**\n(<The product is> not 100.)", 12),
+    ("__<Final Answer>:__ 12\n3 x 5 = 15", 12),  # 15
+    # the last of repeated markers wins, whatever the letter case of each
+    ("<Final Answer>: 11\nOn reflection, <final answer>: 12\nVerify: 12 / 4 = 3", 12),  # 11 or 3
+    ("<FINAL ANSWER>: 11\n<final answer>: 13\n<Final Answer>: 12\n(<The product is> not 100.)", 12),
+    # thousands separators after the marker, with other integers later in the text
+    ("<Final Answer>: 1,234,567\nThat is 1234 x 1000 + 567 = 1234567.\n(<The product is> not 100.)", 1234567),
+    ("<Final Answer>: 1 234 567\nChecked: 1234 x 1000 = 1234000, plus 567.", 1234567),  # 567
+    ("<Final Answer>: 1.234.567\n(<The product is> not 100.)", 1234567),
+    ("<Final Answer>: 12,345, and 3 x 5 = 15 is unrelated", 12345),
+    ("<Final Answer>: 12\nCheck: 3 x 4 = 12 and 5 x 6 = 30.", 12),  # 30
+    # a marker with no number passes to the next rule
+    ("<Final Answer>: see below\n<The product is> 12, not 100", 12),
+    # rule 2: a box, unless a final answer comes first
+    ("<Final Answer>: 12\nEarlier I wrote \\boxed{13}.", 12),  # 13
+    ("\\boxed{12}\n<The result is> not 100.", 12),  # 100
+    # rule 3, "the answer / product / result is, =, :, equals"
+    ("<The answer is> 12. 3 x 5 = 15 was a slip.", 12),  # 15
+    ("<The product is> 12; 3 x 5 = 15 was a slip.", 12),
+    ("<The result equals> 12, not 15", 12),
+    ("<Answer:> 12 (3 x 5 = 15 was wrong)", 12),
+    ("<Product => 12 (3 x 5 = 15 was wrong)", 12),
+    ("<The result is> 12 and 3 x 5 = 15 is not", 12),  # an inner 'is' leads to its number: 12
+    # rule 4: a closing check restates an operand; the answer is the number before it
+    ("3 x 4 = 12. <Let me double-check>: 12 / 4 = 3.", 12),  # 3
+    ("3 x 4 = 12. <Let me double check>: 12 / 4 = 3.", 12),
+    ("3 x 4 = 12. <Checking>: 12 / 4 = 3.", 12),
+    ("3 x 4 = 12. <Verify>: 12 / 4 = 3.", 12),
+    ("3 x 4 = 12. <Verifying>: 12 / 4 = 3.", 12),
+    ("3 x 4 = 12\n<Verification>: 12 / 3 = 4", 12),
+    # inside a marked line: a cut ends the answer before a reason, a link leads to its number
+    ("<Final Answer>: 12 <because> 2 x 5 = 10", 12),  # 10
+    ("<Final Answer>: 12 <since> 2 x 5 = 10", 12),
+    ("<Final Answer>: 12 <which> equals 3 x 4", 12),  # 3
+    ("<Final Answer>: 12 <as computed>: 2 x 5 = 10", 12),
+    ("<Final Answer>: 12 <as shown> by 2 x 5 = 10", 12),
+    ("<Final Answer>: 12 <as calculated> from 2 x 5 = 10", 12),
+    ("<Final Answer>: 3 x 4 <equals> 12", 12),  # 3
+    ("<Final Answer>: 3 x 4 <is> 12", 12),
+    # number words in any letter case
+    ("<Final Answer>: <one thousand six hundred ninety-two>", 1692),
+    ("<The product is> <a hundred and five>.", 105),
+    ("<The answer is> <two thousand and twelve>", 2012),
+    ("<The answer is> 12 <thousand>", 12000),
+    ("<The answer is> <twelve thousand and> 5", 12005),
+    ("<The answer is> <eight million four thousand four>", 8004004),
+    ("It is <several thousand>, I cannot say exactly.", None),
+]
+
+
+@pytest.mark.parametrize("casing", sorted(CASINGS))
+@pytest.mark.parametrize(("template", "expected"), CASED_RULES)
+def test_every_rule_reads_its_words_in_any_letter_case(template: str, expected: int | None, casing: str) -> None:
+    assert extract_answer(_cased(template, casing)) == expected
+
+
+def test_the_cased_templates_put_the_marked_words_in_each_case() -> None:
+    template = "<Final Answer>: 12 \\boxed{3}"
+    assert [_cased(template, casing) for casing in sorted(CASINGS)] == [
+        "final answer: 12 \\boxed{3}",
+        "fInAl aNsWeR: 12 \\boxed{3}",
+        "Final answer: 12 \\boxed{3}",
+        "Final Answer: 12 \\boxed{3}",
+        "FINAL ANSWER: 12 \\boxed{3}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("FINAL ANSWER: 11\nfinal answer: 12", 12),
+        ("final answer: 11\nFINAL ANSWER: 12", 12),
+        ("Final Answer: 11\nfInAl AnSwEr: 12\n3 x 4 = 12, 5 x 6 = 30", 12),
+        ("final answer: 12\nFINAL ANSWER:\nThe result is 12, not 100", 12),  # the last marker holds no number
+        ("FINAL ANSWER: 1,692\nNote: 47 + 36 = 83", 1692),
+        ("Final answer - 12", 12),
+        ("Final answer -12", -12),
+        ("FINAL ANSWER IS TWELVE", 12),
+    ],
+)
+def test_repeated_final_answer_markers_in_mixed_case_the_last_wins(output: str, expected: int) -> None:
+    assert extract_answer(output) == expected
+
+
+# The perception extractor: the first two numbers after the last "Numbers:" marker, in any letter case; were the
+# marker missed, the last two numbers of the text (9 and 10) would be read instead.
+CASED_OPERANDS: list[tuple[str, tuple[int | None, int | None]]] = [
+    ("<Numbers:> 47, 36\nConfidence: 9 of 10", (47, 36)),
+    ("<Number:> 47, 36\nConfidence: 9 of 10", (47, 36)),
+    ("<Numbers\uff1a> 47, 36\nConfidence: 9 of 10", (47, 36)),
+    ("**<Numbers:>** 8,004,004, 500\nConfidence: 9 of 10", (8004004, 500)),
+    ("<Numbers:> <forty-seven, thirty-six>\nConfidence: 9 of 10", (47, 36)),
+    ("<Numbers:> <eight million four thousand four>, <five hundred>\nConfidence: 9 of 10", (8004004, 500)),
+    ("<Numbers:> 47\nConfidence: 9 of 10", (47, None)),
+    ("<Numbers:> 1, 2\n<Numbers:> 47, 36 (9 10)", (47, 36)),  # the last marker
+]
+
+
+@pytest.mark.parametrize("casing", sorted(CASINGS))
+@pytest.mark.parametrize(("template", "expected"), CASED_OPERANDS)
+def test_the_numbers_marker_is_read_in_any_letter_case(
+    template: str, expected: tuple[int | None, int | None], casing: str
+) -> None:
+    assert extract_operands(_cased(template, casing)) == expected
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("numbers: 1, 2\nNUMBERS: 47, 36\nConfidence: 9 of 10", (47, 36)),
+        ("NUMBERS: 1, 2\nnumbers: 47, 36\nConfidence: 9 of 10", (47, 36)),
+        ("Numbers: 1, 2\nnUmBeRs: 47, 36 (9 10)", (47, 36)),
+        ("I see numbers 4 and 5, then 6 and 7", (6, 7)),  # no colon: no marker, the last two numbers
+    ],
+)
+def test_the_last_numbers_marker_wins_whatever_its_case(output: str, expected: tuple[int | None, int | None]) -> None:
+    assert extract_operands(output) == expected

@@ -5,24 +5,21 @@ on when they expire, a finished request stays finished, and a run's output reach
 from __future__ import annotations
 
 import json
+import math
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from commands import assert_user_error, mmmult
-from hub_server import HubServer
 from huggingface_hub import constants
-from simulate import lm_eval_files, right
 
 from mmmult.leaderboard.display.requests import ingest_finished, requests_table
 from mmmult.leaderboard.storage.store import Store
 from mmmult.queue import worker
-from mmmult.queue.hub_repo import HubQueue, open_queue
+from mmmult.queue.hub_repo import Head, HubQueue, open_queue, request_file
 from mmmult.queue.request import (
     DONE,
     FAILED,
@@ -32,6 +29,9 @@ from mmmult.queue.request import (
     QueueError,
     request_json,
 )
+from tests.commands import assert_user_error, mmmult
+from tests.hub_server import HubServer
+from tests.simulate import lm_eval_files, right
 
 REPO = "owner/queue"
 SPEC = f"hf://datasets/{REPO}"
@@ -170,7 +170,7 @@ def test_a_finished_request_is_never_claimed_again_and_a_failed_one_may_be_asked
 
 
 def test_a_done_run_s_output_goes_up_with_it_and_the_board_ingests_it(reference, run_tasks, hub: HubServer,
-                                                                       tmp_path: Path) -> None:  # fmt: skip
+                                                                       store: Store) -> None:  # fmt: skip
     board, runner = HubQueue(SPEC, hub.url), HubQueue(SPEC, hub.url)
     queued = board.submit(EvalRequest("org/model-7B", "hf", ("text",), family="Org", submitter="alice"))
     claimed = runner.claim("worker-1", 60)
@@ -186,7 +186,6 @@ def test_a_done_run_s_output_goes_up_with_it_and_the_board_ingests_it(reference,
     assert repo[f"logs/{queued.id}.log"] == b"evaluating org/model-7B\n"
     assert {name: repo[f"results/{queued.id}/org__model-7B/{name}"] for name, _ in files} == dict(files)
     assert [path.name for path in board.result_files(queued.id)] == sorted(name for name, _ in files)
-    store = Store(tmp_path / "board.sqlite")
     (sid,) = ingest_finished(board, store, reference)
     assert ingest_finished(board, store, reference) == []  # once
     assert store.submission(sid)["status"] == "evaluated"
@@ -339,3 +338,141 @@ def test_an_oversize_file_among_the_repo_s_requests_is_set_aside_undownloaded(hu
     assert queue.claim("w", 60).id == good.id
     assert [(aside.name, aside.reason) for aside in queue.set_aside()] == [("huge", "over 64 KiB")]
     assert len(hub.downloads) == fetched + 1  # the request file, changed by the claim; never huge.json
+
+
+# A lease at its expiry, as in tests/test_queue.py (the same table): a lease holds while the clock reads less
+# than its expiry; from the expiry on another worker may take the request; until one does, its holder may
+# still renew it or finish.
+def _at(expires: float, when: str) -> float:
+    return {"a second before": expires - 1.0, "just before": math.nextafter(expires, -math.inf), "at": expires,
+            "just after": math.nextafter(expires, math.inf), "a second after": expires + 1.0}[when]  # fmt: skip
+
+
+LEASE_EDGE = {"a second before": False, "just before": False, "at": True, "just after": True, "a second after": True}
+
+
+def _claimed_by_a(hub: HubServer, clock) -> tuple[HubQueue, EvalRequest, float]:
+    queue = HubQueue(SPEC, hub.url, clock)
+    queue.submit(TEXT)
+    mine = queue.claim("a", 60)
+    expires = stored(hub, mine.id)["lease_expires"]
+    assert expires == clock() + 60
+    return queue, mine, expires
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_another_worker_takes_a_lease_from_its_expiry_on(hub: HubServer, clock, when: str) -> None:
+    a, mine, expires = _claimed_by_a(hub, clock)
+    b = HubQueue(SPEC, hub.url, clock)
+    clock.now = _at(expires, when)
+    commit = head(hub)
+    taken = b.claim("b", 60)
+    held = stored(hub, mine.id)
+    if LEASE_EDGE[when]:
+        assert (taken.id, taken.worker, taken.attempts, taken.started) == (mine.id, "b", 2, clock.now)
+        assert (held["worker"], held["attempts"], held["lease_expires"]) == ("b", 2, clock.now + 60)
+        assert not a.renew(mine.id, "a", 60) and a.finish(mine, DONE) is None
+        assert (stored(hub, mine.id)["status"], stored(hub, mine.id)["worker"]) == (RUNNING, "b")
+    else:
+        assert taken is None and head(hub) == commit  # nothing committed
+        assert (held["worker"], held["attempts"], held["lease_expires"]) == ("a", 1, expires)
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_the_holder_renews_its_lease_around_its_expiry_until_another_takes_it(hub: HubServer, clock, when) -> None:
+    queue, mine, expires = _claimed_by_a(hub, clock)
+    clock.now = _at(expires, when)
+    commit = head(hub)
+    assert queue.renew(mine.id, "a", 60) and head(hub) != commit  # less than half left: a commit
+    assert stored(hub, mine.id)["lease_expires"] == clock.now + 60
+    other = HubQueue(SPEC, hub.url, clock)
+    clock.now = math.nextafter(clock.now + 60, -math.inf)
+    assert other.claim("b", 60) is None  # the renewed lease holds to its new expiry
+    clock.now = _at(clock.now, "just after")
+    assert other.claim("b", 60).worker == "b"
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_the_holder_finishes_around_its_lease_s_expiry_until_another_takes_it(hub: HubServer, clock, when) -> None:
+    queue, mine, expires = _claimed_by_a(hub, clock)
+    clock.now = _at(expires, when)
+    finished = queue.finish(mine, DONE)
+    assert (finished.status, finished.worker, finished.finished) == (DONE, "a", clock.now)
+    held = stored(hub, mine.id)
+    assert (held["status"], held["finished"], held["lease_expires"]) == (DONE, clock.now, None)
+    assert HubQueue(SPEC, hub.url, clock).claim("b", 60) is None
+
+
+@pytest.mark.parametrize(("when", "commits"), [("a second before", False), ("just before", False), ("at", True),
+                                               ("just after", True), ("a second after", True)])  # fmt: skip
+def test_a_renewal_commits_once_half_the_lease_or_more_is_gone(hub: HubServer, clock, when: str, commits) -> None:
+    """`when` is around the lease's half-way point, 30 s before its expiry."""
+    queue, mine, expires = _claimed_by_a(hub, clock)
+    clock.now = _at(expires - 30, when)
+    commit = head(hub)
+    assert queue.renew(mine.id, "a", 60)
+    assert (head(hub) != commit, stored(hub, mine.id)["lease_expires"]) == (
+        commits,
+        clock.now + 60 if commits else expires,
+    )
+
+
+# A request file that changes in the repo after a worker read the head it decides from: its commit, parented on
+# that head, is refused (412); it reads the new head and decides again, so it neither fails nor takes the
+# changed file, takes the next request, and a file that is no longer a request is set aside with why.
+CHANGED = {
+    "removed": (None, None),
+    "emptied": (b"", "Expecting value: line 1 column 1 (char 0)"),
+    "garbage": (b"\x89PNG\r\n\x1a\n", "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte"),
+    "oversize": (b" " * (65 * 2**10), "over 64 KiB"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHANGED))
+def test_a_request_file_changed_after_the_head_was_read_is_not_claimed_and_the_next_one_is(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    content, reason = CHANGED[case]
+    queue = HubQueue(SPEC, hub.url)
+    first, second = queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))
+    name = f"requests/{first.id}.json"
+    read, changed = HubQueue._head, []
+
+    def head_then_change(self: HubQueue) -> Head:
+        seen = read(self)
+        if not changed:
+            hub.commit(REPO, {} if content is None else {name: content}, [name] if content is None else [], case)
+            changed.append(seen.sha)
+        return seen
+
+    monkeypatch.setattr(HubQueue, "_head", head_then_change)
+    claimed = queue.claim("w", 60)
+    assert hub.refused == changed  # the claim decided on the head before the change: refused, decided again
+    assert (claimed.id, claimed.worker, claimed.attempts) == (second.id, "w", 1)
+    assert hub.files(REPO).get(name) == content  # never written over
+    assert [(aside.file, aside.name, aside.reason) for aside in queue.set_aside()] == (
+        [] if reason is None else [(f"{SPEC}/{name}", first.id, reason)]
+    )
+    assert [r.id for r in queue.requests()] == [second.id]
+    assert HubQueue(SPEC, hub.url).claim("v", 60) is None
+
+
+def test_a_request_finished_after_the_head_was_read_is_not_claimed_again(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = HubQueue(SPEC, hub.url)
+    first, second = queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))
+    done = replace(first, status=DONE, worker="x", attempts=1, finished=1.0)
+    read, changed = HubQueue._head, []
+
+    def head_then_finish(self: HubQueue) -> Head:
+        seen = read(self)
+        if not changed:
+            hub.commit(REPO, {f"requests/{first.id}.json": request_file(done, None).path_or_fileobj}, [], "x done")
+            changed.append(seen.sha)
+        return seen
+
+    monkeypatch.setattr(HubQueue, "_head", head_then_finish)
+    assert queue.claim("w", 60).id == second.id
+    assert hub.refused == changed
+    assert queue.get(first.id) == done and queue.set_aside() == []

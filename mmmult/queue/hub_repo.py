@@ -11,8 +11,10 @@ running with its lease's expiry, parented on a commit in which it was pending or
 expired: of two workers that read the same head, one commit lands and the other worker then sees
 the request running. A run's outcome, results and log go up in one commit, made only from a head
 in which the request still names that worker and attempt: a request is finished once, and a
-finished one is never taken again. A lease is renewed by a commit only once less than half of it
-is left (no one can take it before it expires), so a worker commits once per half lease.
+finished one is never taken again. A lease is renewed by a commit only once half of it or more is
+gone (no one can take it before it expires), so a worker commits once per half lease. A lease holds
+while the clock reads less than its expiry: from the expiry on (now == expires included) another worker
+may take the request; until one does, the holder may still renew or finish (as in LocalQueue).
 
 A worker runs lm-eval into a temporary folder of its machine (results_dir, log_path), uploaded
 when it finishes; the board downloads a done request's files (result_files) to ingest them.

@@ -32,6 +32,9 @@ from mmmult.statistics.analysis import Z95
 CHI2_95 = Z95**2
 """The 95% point of chi-square with one degree of freedom."""
 EDGE = 1e-12
+TIE = 1e-9
+"""Fits whose log-likelihoods differ by less than this (relative to the best) tie: one problem repeated, or step
+counts in proportion, fit equally well in exact arithmetic and differ only by the optimiser's rounding."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,9 @@ def fit_step_error(
 def likeliest_step_error(
     operands: Sequence[tuple[int, int]], correct: Sequence[float] | np.ndarray, groups: Sequence[object] | None = None
 ) -> StepError:
-    """The per-step error under the heuristic whose step counts explain the outcomes best (the first of OT, DD,
-    RC on a tie)."""
+    """The per-step error under the heuristic whose step counts explain the outcomes best: the first of OT, DD,
+    RC among those within TIE of the highest log-likelihood (all right, all wrong, or a single problem: OT)."""
     counts = np.array([steps_of(a, b) for a, b in operands], dtype=float).reshape(len(operands), len(HEURISTICS))
     fits = [fit_step_error(counts[:, i], correct, groups, h) for i, h in enumerate(HEURISTICS)]
-    return max(fits, key=lambda fit: (fit.log_likelihood, -HEURISTICS.index(fit.heuristic)))
+    best = max(fit.log_likelihood for fit in fits)
+    return next(fit for fit in fits if fit.log_likelihood >= best - TIE * max(1.0, abs(best)))
