@@ -284,8 +284,12 @@ def test_the_predicted_accuracy_is_the_logistic_curve() -> None:
     ("c50", "text"),
     [
         (C50("estimate", 75.4, 60.6, 90.5, 4, 324), "75 [61, 90]"),
-        (C50("estimate", 75.4, None, 90.5, 4, 324), "75 [-inf, 90]"),
-        (C50("estimate", 75.4, 60.6, None, 4, 324), "75 [61, inf]"),
+        (C50("estimate", 75.4, None, 90.5, 4, 324), "75 [below 90]"),
+        (C50("estimate", 75.4, 60.6, None, 4, 324), "75 [above 61]"),
+        (C50("estimate", 11.2, -2.4, 16.1, 4, 324), "11 [below 16]"),  # C is never below the smallest C tested
+        (C50("estimate", 300.2, 261.0, 340.7, 4, 324), "300 [above 261]"),  # nor above the largest
+        (C50("estimate", 30.0, 3.2, 60.1, 4, 60), "30 [all of 4-60]"),  # past both ends
+        (C50("estimate", 30.0, 4.0, 60.0, 4, 60), "30 [4, 60]"),  # a bound at the edge of the data is a number
         (C50("below", -20.0, None, None, 4.4, 324), "< 4"),
         (C50("above", 500.0, None, None, 4, 59.6), "> 60"),
         (C50("n/a", None, None, None, 4, 324), "n/a"),

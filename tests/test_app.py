@@ -14,15 +14,15 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from simulate import lm_eval_files, logistic_model
-
 from dataset_builder.tasks import TASKS
 from mmmult.leaderboard.display.app import build_app, submit_as, view
-from mmmult.leaderboard.intake.ingest import check, read_upload
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
 from mmmult.leaderboard.submissions import Form
 from mmmult.queue.folder import LocalQueue
 from mmmult.queue.request import ApiModel
+from tests.simulate import lm_eval_files, logistic_model, right, wrong
 
 EVIL = "<img src=x onerror=alert(1)>"
 EVIL_FAMILY = '<a href="https://evil.example/">Fam</a>'
@@ -70,12 +70,12 @@ def test_the_submission_endpoint_rescores_and_stores_and_refuses_markup(space, u
     assert store.submission(1)["params_b"] is None  # an empty size is unknown, never 0
 
 
-def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference, tmp_path: Path) -> None:
+def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference, store: Store, tmp_path: Path) -> None:
     from gradio_client import Client
 
     queue = LocalQueue(tmp_path / "queue")
     listed = {"gpt-4o-audio": ApiModel("gpt-4o-audio", "openai-chat-completions", {"num_concurrent": 4})}
-    demo = build_app(Store(tmp_path / "board.sqlite"), reference, oauth=False, queue=queue, api_models=listed)
+    demo = build_app(store, reference, oauth=False, queue=queue, api_models=listed)
     demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
@@ -89,8 +89,7 @@ def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference,
                                                                       "tester")  # fmt: skip
 
 
-def test_on_the_hub_the_signed_in_account_is_the_submitter(reference, upload_paths, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_on_the_hub_the_signed_in_account_is_the_submitter(reference, upload_paths, store: Store) -> None:
     form = Form("m", "F", "", True, "someone else", "")
     assert submit_as(store, reference, upload_paths, form, None, oauth=True) == (
         "rejected: sign in with Hugging Face (the button above) to submit"
@@ -151,6 +150,8 @@ def test_browser_submit_filter_sort_csv_plots_and_the_model_page(space, upload_p
         expect(page.locator("#decomposition")).to_contain_text("read both operands", timeout=30_000)
         expect(page.locator("#gap_plot")).to_contain_text("text-words", timeout=30_000)
         expect(page.locator("#predictor_plot")).to_contain_text("every answer is right", timeout=30_000)
+        expect(page.locator("#lpm_why")).to_contain_text("every answer is right")  # a line, not an empty table
+        expect(page.locator("#lpm")).to_be_hidden()
         page.locator("#chosen_config input").click()
         expect(page.get_by_role("option")).to_have_count(2)  # only the configs this model ran
 
@@ -174,11 +175,10 @@ def add(store: Store, reference, model: str, family: str, tasks: list[str], c50:
 
 
 @needs_chromium
-def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_path: Path) -> None:
+def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, store: Store) -> None:
     """Names stored before the naming rule (or by any other path) are shown as text everywhere."""
     from playwright.sync_api import expect, sync_playwright
 
-    store = Store(tmp_path / "board.sqlite")
     everything = list(TASKS)
     add(store, reference, EVIL, EVIL_FAMILY, everything, 40, 9.0)
     add(store, reference, "plain-70B", "Plain", everything, 80, 70.0)
@@ -247,11 +247,10 @@ def test_hostile_names_stay_text_and_the_url_restores_the_view(reference, tmp_pa
         demo.close()
 
 
-def test_the_csv_holds_exactly_the_rows_and_columns_of_the_view(reference, tmp_path: Path) -> None:
+def test_the_csv_holds_exactly_the_rows_and_columns_of_the_view(reference, store: Store) -> None:
     from mmmult.leaderboard.display.board import Board
-    from mmmult.leaderboard.display.views import Filters
+    from mmmult.leaderboard.display.filters import Filters
 
-    store = Store(tmp_path / "board.sqlite")
     add(store, reference, "plain-70B", "Plain", list(TASKS), 80, 70.0)
     add(store, reference, "small-1B", FORMULA, list(TASKS), 20, 1.0)
     add(store, reference, "other-7B", "Plain", list(TASKS), 40, 7.0)
@@ -263,3 +262,50 @@ def test_the_csv_holds_exactly_the_rows_and_columns_of_the_view(reference, tmp_p
     assert page["Score %"].iloc[0].startswith(f"{100 * csv['score'].iloc[0]:.1f} [")
     everyone = view(Board(store, reference), Filters())[1]
     assert list(everyone["family"]) == ["Plain", "Plain", "'" + FORMULA]  # guarded, and sorted by rank
+
+
+def test_the_page_and_the_csv_state_a_c50_interval_only_within_the_c_tested(reference, tmp_path: Path) -> None:
+    from mmmult.leaderboard.display.board import Board
+    from mmmult.leaderboard.display.filters import Filters
+
+    loads = sorted(p["C"] for p in reference.values())
+    right_at = {8, 12, 18, 20}  # Fieller's interval for C50 reaches -1, below the smallest C tested (8)
+    assert loads[0] == 8 and right_at <= set(loads)
+    store = Store(tmp_path / "board.sqlite")
+    run = read_upload(lm_eval_files(reference, ["mmmult_text_numerals"],
+                                    lambda t, p: right(t, p) if p["C"] in right_at else wrong(t, p)))  # fmt: skip
+    store.add(Entry("m", "F", "s", True), run, check(run, reference))
+    filters = Filters(modality="text", representation="numerals", columns=("C50",))
+    page, csv = view(Board(store, reference), filters)
+    assert page["C50 [95% CI]"].tolist() == csv["C50"].tolist() == ["14 [below 23]"]
+
+
+def test_the_model_page_opens_on_an_informative_model_and_says_why_a_table_is_empty(reference, tmp_path: Path) -> None:
+    from mmmult.leaderboard.display.app import ANALYSIS_OUTPUTS, Handlers
+
+    store = Store(tmp_path / "board.sqlite")
+    upload = read_upload(lm_eval_files(reference, list(TASKS), right))  # the reference: right everywhere, first
+    store.add(Entry("mmmult-reference", "Reference", "a", True), upload, check(upload, reference))
+    add(store, reference, "executor-DD", "Simulated executor", list(TASKS), 30, None)
+    handlers = Handlers(store, reference, LocalQueue(tmp_path / "queue"), {}, oauth=False)
+    assert handlers.board.table(self_reported=True)["model"].iloc[0] == "mmmult-reference"
+
+    opened = dict(zip(ANALYSIS_OUTPUTS, handlers.analyse(None, None, None), strict=True))
+    assert opened["chosen"]["value"] == "executor-DD"
+    assert opened["predictors"]["visible"] and len(opened["predictors"]["value"]) == 7
+    assert not opened["predictors_why"]["visible"]
+
+    reference_page = dict(zip(ANALYSIS_OUTPUTS, handlers.analyse("mmmult-reference", None, None), strict=True))
+    assert reference_page["chosen"]["value"] == "mmmult-reference"
+    everywhere = (
+        "Cannot be estimated: every answer is right, so no measure of load can tell right answers from wrong ones."
+    )
+    shown = {key: reference_page[key]["visible"] for key in ("perception", "gaps", "predictors", "lpm", "draws")}
+    assert shown == {"perception": True, "gaps": True, "predictors": False, "lpm": False, "draws": False}
+    assert [reference_page[f"{key}_why"]["value"] for key in ("predictors", "lpm", "interactions", "draws")] == [
+        everywhere, everywhere, everywhere,
+        "No run of this model on a fresh draw (a submission with its seed) to compare with."]  # fmt: skip
+    assert reference_page["predictors_why"]["visible"] and not reference_page["gaps_why"]["visible"]
+    compared = dict(zip(ANALYSIS_OUTPUTS, handlers.analyse("mmmult-reference", None, "executor-DD"), strict=True))
+    assert compared["comparison"]["visible"] and list(compared["comparison"]["value"]["config"]) == [
+        "text-numerals", "text-words", "image-numerals", "image-words", "audio-words", "audio-digits"]  # fmt: skip

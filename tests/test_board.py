@@ -12,15 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binomtest
-from simulate import lm_eval_files, right, wrong
 
 from dataset_builder.tasks import MULTIPLY, TASKS, Task
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.columns import COLUMNS
-from mmmult.leaderboard.display.views import paired_gaps, perception_table, predictor_table
-from mmmult.leaderboard.intake.ingest import Benchmark, Upload, check, read_upload
+from mmmult.leaderboard.display.model_tables import paired_gaps, perception_table, predictor_table
+from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import Upload, read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
 from mmmult.statistics.analysis import fit_logistic
+from tests.simulate import lm_eval_files, right, wrong
 
 RUN = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 
@@ -37,8 +39,7 @@ def degraded(reference: Benchmark, keep: float, seed: int) -> Upload:
     return read_upload(lm_eval_files(reference, RUN, respond))
 
 
-def test_one_row_per_model_with_scores_and_counts(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_one_row_per_model_with_scores_and_counts(run_files, reference, store: Store) -> None:
     upload = read_upload(run_files)
     store.add(Entry("reference", "Reference", "a", True, 0.5), upload, check(upload, reference))
     weaker = degraded(reference, keep=0.7, seed=1)
@@ -76,8 +77,7 @@ def full_run(reference: Benchmark, seed: int, keep: float) -> Upload:
     return read_upload(lm_eval_files(reference, list(TASKS), respond))
 
 
-def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, reference, store: Store) -> None:
     text_only = read_upload(run_files)  # text tasks only, all right
     store.add(Entry("text-only", "A", "a", True), text_only, check(text_only, reference))
     full = full_run(reference, seed=4, keep=0.6)
@@ -97,9 +97,8 @@ def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, referen
     assert text.loc["full", "score"] == pytest.approx(in_text) != multiply["correct"].mean()  # text's, not all's
 
 
-def test_a_board_whose_build_has_no_audio_ranks_runs_of_every_config_it_has(reference, tmp_path: Path) -> None:
+def test_a_board_whose_build_has_no_audio_ranks_runs_of_every_config_it_has(reference, store: Store) -> None:
     silent = Benchmark(reference.problems, ("text-numerals", "text-words", "image-numerals", "image-words"))
-    store = Store(tmp_path / "board.sqlite")
     tasks = [f"mmmult_{c.replace('-', '_')}" for c in silent.configs]
     run = read_upload(lm_eval_files(silent, tasks, right))
     store.add(Entry("m", "F", "s", True), run, check(run, silent))
@@ -108,8 +107,7 @@ def test_a_board_whose_build_has_no_audio_ranks_runs_of_every_config_it_has(refe
     assert Board(store, reference).table().iloc[0]["coverage"] == "4/6"  # a build with audio wants its runs too
 
 
-def test_self_reported_runs_are_hidden_by_default_and_marked_when_shown(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_self_reported_runs_are_hidden_by_default_and_marked_when_shown(run_files, reference, store: Store) -> None:
     rescored = read_upload(run_files)
     store.add(Entry("rescored", "A", "a", True), rescored, check(rescored, reference))
     claimed = read_upload([(n, d) for n, d in run_files if not n.startswith("samples_mmmult_text_words")])
@@ -122,8 +120,7 @@ def test_self_reported_runs_are_hidden_by_default_and_marked_when_shown(run_file
     assert shown.loc["claims", "coverage"] == "1/2" and pd.isna(shown.loc["claims", "rank"])
 
 
-def test_ranks_tie_where_score_intervals_overlap(reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_ranks_tie_where_score_intervals_overlap(reference, store: Store) -> None:
     for name, keep in (("a", 0.95), ("b", 0.9), ("c", 0.2)):
         run = full_run(reference, seed=ord(name), keep=keep)
         store.add(Entry(name, "F", name, True), run, check(run, reference))
@@ -134,8 +131,7 @@ def test_ranks_tie_where_score_intervals_overlap(reference, tmp_path: Path) -> N
     assert table.loc["a", "rank"] == table.loc["b", "rank"] == 1  # 11 problems: wide, overlapping intervals
 
 
-def test_items_carry_the_problem_statistics(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_items_carry_the_problem_statistics(run_files, reference, store: Store) -> None:
     upload = read_upload(run_files)
     sid = store.add(Entry("reference", "Reference", "a", True), upload, check(upload, reference))
     detail = Board(store, reference).items(sid)
@@ -145,8 +141,7 @@ def test_items_carry_the_problem_statistics(run_files, reference, tmp_path: Path
     assert set(detail["kind"]) == {"multiply", "perceive"}
 
 
-def test_model_analysis_pairs_configs_on_the_same_problems(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_model_analysis_pairs_configs_on_the_same_problems(run_files, reference, store: Store) -> None:
     weaker = degraded(reference, keep=0.7, seed=1)
     sid = store.add(Entry("weaker", "Test", "b", False), weaker, check(weaker, reference))
     detail = Board(store, reference).items(sid)
@@ -163,8 +158,7 @@ def test_model_analysis_pairs_configs_on_the_same_problems(run_files, reference,
     assert list(predictor_table(detail).columns)[:4] == ["predictor", "description", "pseudo_r2", "aic"]
 
 
-def test_summaries_match_the_items_they_summarise(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_summaries_match_the_items_they_summarise(run_files, reference, store: Store) -> None:
     weaker = degraded(reference, keep=0.7, seed=1)
     sid = store.add(Entry("weaker", "Test", "b", False), weaker, check(weaker, reference))
     board = Board(store, reference)
@@ -210,8 +204,7 @@ def test_summaries_match_the_items_they_summarise(run_files, reference, tmp_path
     assert board.table(modality="image").empty  # this run has no image task
 
 
-def test_perception_table_splits_accuracy_by_correct_reading(run_files, reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_perception_table_splits_accuracy_by_correct_reading(run_files, reference, store: Store) -> None:
     weaker = degraded(reference, keep=0.7, seed=1)
     sid = store.add(Entry("weaker", "Test", "b", False), weaker, check(weaker, reference))
     table = perception_table(Board(store, reference).cells([sid])).set_index("config")
@@ -257,8 +250,7 @@ def wrong_above(limit: int, tasks=RUN) -> callable:
     return respond
 
 
-def test_draws_are_the_latest_published_run_and_every_fresh_draw_of_one_model(reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_draws_are_the_latest_published_run_and_every_fresh_draw_of_one_model(reference, store: Store) -> None:
     numerals = ["mmmult_text_numerals"]
 
     def add(name: str, limit: int, seed: int | None = None, tasks=RUN) -> int:
@@ -296,8 +288,7 @@ def test_draws_are_the_latest_published_run_and_every_fresh_draw_of_one_model(re
     assert Board(store, reference).draws("nobody").empty
 
 
-def test_bins_and_fits_are_those_of_the_chosen_submissions_in_the_chosen_scope(reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_bins_and_fits_are_those_of_the_chosen_submissions_in_the_chosen_scope(reference, store: Store) -> None:
     text = ["mmmult_text_numerals", "mmmult_text_words"]
     sids = {}
 
@@ -437,6 +428,25 @@ def test_a_row_holds_its_scope_s_accuracy_interval_fit_and_r2_from_the_items(sho
     assert table["rank"].dtype == "Int64"
 
 
+def test_a_c50_interval_reaching_below_the_smallest_c_tested_is_stated_as_below_its_upper_bound(
+    reference, tmp_path: Path
+) -> None:
+    loads = sorted(p["C"] for p in reference.values())
+    right_at = {8, 12, 18, 20}
+    assert loads[0] == 8 and right_at <= set(loads)
+
+    def respond(task: Task, problem: dict) -> str:
+        return right(task, problem) if task.kind is not MULTIPLY or problem["C"] in right_at else wrong(task, problem)
+
+    store = Store(tmp_path / "board.sqlite")
+    run = read_upload(lm_eval_files(reference, RUN, respond))
+    store.add(Entry("m", "F", "s", True), run, check(run, reference))
+    c50 = fit_logistic(loads, [int(c in right_at) for c in loads], groups=range(len(loads))).c50()
+    assert (c50.status, round(c50.value), c50.low < loads[0], round(c50.high)) == ("estimate", 14, True, 23)
+    row = Board(store, reference).table(modality="text", representation="numerals").iloc[0]
+    assert row["C50"] == "14 [below 23]"  # Fieller's lower bound, -1, is no C the data holds
+
+
 def test_a_pooled_scope_scores_every_config_of_it_with_a_clustered_interval(shown, reference) -> None:
     board, _ = shown
     row = board.table(modality="text").set_index("model").loc["alpha"]
@@ -489,33 +499,30 @@ def test_self_reported_runs_show_their_claims_and_never_replace_a_re_scored_run(
 
 
 def test_an_empty_board_and_a_scope_without_configs_give_an_empty_table_with_every_column(
-    shown, reference, tmp_path: Path
+    shown, reference, store: Store
 ) -> None:
-    empty = Board(Store(tmp_path / "board.sqlite"), reference).table()
+    empty = Board(store, reference).table()
     assert empty.empty and list(empty.columns) == COLUMNS
     nothing = shown[0].table(modality="text", representation="digits")  # no config is text digits
     assert nothing.empty and list(nothing.columns) == COLUMNS
 
 
 def test_perception_weighs_re_scored_tasks_by_their_samples_and_a_claim_beside_them_not_at_all(
-    reference, tmp_path: Path
+    reference, store: Store
 ) -> None:
     one = Benchmark({pid: reference[pid] for pid in list(reference)[:1]})  # a benchmark of one test problem
     tasks = ["mmmult_text_numerals", "mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
     upload = read_upload(self_reported(lm_eval_files(one, tasks, right), {"mmmult_perceive_text_words": 0.5}))
-    store = Store(tmp_path / "board.sqlite")
     store.add(Entry("m", "F", "s", True), upload, check(upload, one))
     row = Board(store, one).table(self_reported=True).iloc[0]
     assert (row["perception"], row["text-numerals read"], row["text-words read"]) == (1.0, 1.0, 0.5)
 
 
-def test_procedures_are_each_model_s_latest_trusted_published_run_of_each_probe_task(reference, tmp_path: Path) -> None:
-    from probe_runs import probe_files, probe_sets
-
+def test_procedures_are_each_model_s_latest_trusted_published_run_of_each_probe_task(reference, store: Store) -> None:
     from dataset_builder.configs import PROBE_CONFIGS, STIMULUS_CONFIGS
+    from tests.probe_runs import probe_files, probe_sets
 
     probed = Benchmark(dict(reference), (*STIMULUS_CONFIGS, *PROBE_CONFIGS), probe=probe_sets(hds=3, traps=2))
-    store = Store(tmp_path / "board.sqlite")
 
     def add(model: str, files, seed: int | None = None, request: str | None = None) -> int:
         upload = read_upload(files)
@@ -548,8 +555,7 @@ def test_procedures_are_each_model_s_latest_trusted_published_run_of_each_probe_
     assert store.submission(later)["status"] == "evaluated"
 
 
-def test_a_model_s_row_prefers_the_board_s_own_evaluation_to_a_newer_upload(reference, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_a_model_s_row_prefers_the_board_s_own_evaluation_to_a_newer_upload(reference, store: Store) -> None:
     tasks = ["mmmult_text_numerals", "mmmult_text_words"]
     evaluated = read_upload(lm_eval_files(reference, tasks, wrong_above(20)))
     first = store.add(Entry("m", "F", "s", True), evaluated, check(evaluated, reference), "req-1")

@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import fields, replace
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from mmmult.leaderboard.display.columns import COLUMNS
-from mmmult.leaderboard.display.views import (
-    DEFAULT_COLUMNS,
-    GAP_COLUMNS,
-    Filters,
+from mmmult.leaderboard.display.columns import COLUMNS, DEFAULT_COLUMNS
+from mmmult.leaderboard.display.filters import MAX_TEXT, URL_SYNC_JS, Filters, filter_table
+from mmmult.leaderboard.display.formatting import csv_frame, display, rounded, shown_columns
+from mmmult.leaderboard.display.model_tables import GAP_COLUMNS, informative_model, why_empty
+from mmmult.leaderboard.display.plots import (
     accuracy_vs_c,
-    csv_frame,
-    display,
-    filter_table,
     gap_figure,
     model_across_configs,
     perception_vs_c,
     predictor_figure,
-    rounded,
-    shown_columns,
 )
-from mmmult.statistics.analysis import LogisticFit, Proportion
+from mmmult.statistics.analysis import LogisticFit, Proportion, fieller
+
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 
 
 def table_of(*rows: tuple) -> pd.DataFrame:
@@ -86,6 +87,81 @@ def test_a_hand_edited_url_keeps_what_parses_and_drops_the_rest() -> None:
              ("family", "Qwen"), ("family", "GPT"), ("utm_source", "x"), ("sort", "DROP TABLE"),
              ("columns", "score,__class__"), ("every", "yes")]  # fmt: skip
     assert Filters.from_query(pairs) == Filters(family=("Qwen", "GPT"), weights="open", columns=("score",))
+
+
+NON_DEFAULT = {
+    "q": "7B & up?#top",  # characters the URL must encode
+    "family": ("Qwen", "Simulated executor"),
+    "weights": "proprietary",
+    "modality": "image",
+    "representation": "words",
+    "min_params": 1.5,
+    "max_params": 70.0,
+    "every": True,
+    "self_reported": True,
+    "sort": "C50",
+    "descending": True,
+    "columns": ("score", "C50"),
+    "model": "org/model-7B (chat)",
+}
+"""A value other than the default for every field of Filters."""
+FIELDS = [field.name for field in fields(Filters)]
+
+
+def test_every_filter_has_a_value_other_than_its_default() -> None:
+    assert list(NON_DEFAULT) == FIELDS
+    assert all(NON_DEFAULT[field.name] != field.default for field in fields(Filters))
+
+
+@pytest.fixture(scope="module")
+def write_url() -> Iterator[Callable[[list[object]], str]]:
+    """The page's own URL_SYNC_JS run in chromium on the controls' values: the query string it writes."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_page()
+        script = ("(values) => { const window = {location: {pathname: '/'}, history: {replaceState(state, title, url)"
+                  f" {{ this.url = url; }}}}}}; ({URL_SYNC_JS})(...values); return window.history.url; }}")  # fmt: skip
+
+        def written(values: list[object]) -> str:
+            url = page.evaluate(script, json.loads(json.dumps(values)))
+            return url.partition("?")[2]
+
+        yield written
+        browser.close()
+
+
+@needs_chromium
+@pytest.mark.parametrize("field", FIELDS)
+def test_each_filter_of_the_table_is_restored_from_the_url_the_page_writes(field: str, write_url) -> None:
+    view = Filters(**{field: NON_DEFAULT[field]})
+    query = write_url(view.controls())
+    assert query  # a view other than the default is written
+    assert Filters.from_query(parse_qsl(query)) == view  # what the page reads on load
+    assert Filters.of(view.controls()) == replace(view, columns=view.columns or tuple(DEFAULT_COLUMNS))
+
+
+@needs_chromium
+def test_every_filter_at_once_and_the_default_view_survive_the_url(write_url) -> None:
+    assert Filters.from_query(parse_qsl(write_url(Filters(**NON_DEFAULT).controls()))) == Filters(**NON_DEFAULT)
+    assert write_url(Filters().controls()) == ""  # the default view leaves the URL bare
+
+
+HOSTILE = ["<script>alert(1)</script>", "nan", "inf", "-1e999", "DROP TABLE", "", "%00", "1,2", "x" * 5000]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_a_hostile_or_unknown_url_value_falls_back_to_the_default(field: str) -> None:
+    for value in HOSTILE:
+        restored = getattr(Filters.from_query([(field, value)]), field)
+        if field in ("q", "model"):  # free text, searched for as text and escaped where shown
+            assert restored == value[:MAX_TEXT]
+        elif field == "family":  # names to match: a name on no row matches no row
+            assert restored == tuple(name for name in value.split(",") if name)
+        else:
+            assert restored == getattr(Filters(), field), value
+    assert Filters.from_query([("__class__", "x"), (f"{field}_", "1"), ("", "")]) == Filters()
 
 
 def test_the_controls_in_url_order_give_the_same_view() -> None:
@@ -161,6 +237,56 @@ def test_curves_show_each_model_in_its_family_colour_with_the_fit_over_its_data_
     assert list(points.error_y.array) == pytest.approx([0.94 - 0.9, 0.5 - 0.4])
 
 
+BIN_COLUMNS = ["submission_id", "band", "n", "correct", "effective_n", "mean_C", "low", "high"]
+
+
+def test_three_models_of_one_family_share_its_colour_and_differ_in_marker_and_dash() -> None:
+    table = table_of(*((f"executor-{h} (simulated)", "Simulated executor", None, True, 0.5, 1, "n/a")
+                       for h in ("OT", "DD", "RC")), ("Qwen3-8B", "Qwen", 8.0, True, 0.4, 2, "n/a"))  # fmt: skip
+    bins = pd.DataFrame([[i, "4-25", 100, 90 - 10 * i, 100.0, 14.2, 0.5, 0.95] for i in range(4)], columns=BIN_COLUMNS)
+    fits = pd.DataFrame([{"submission_id": i, "b0": 3.0, "b1": -0.1 * (i + 1), "v00": 0.001, "v01": 0.0, "v11": 1e-6,
+                          "c_min": 4.0, "c_max": 50.0, "pseudo_r2": 0.4, "n": 200} for i in range(4)])  # fmt: skip
+    figure = accuracy_vs_c(bins, fits, table, "text-numerals")
+    points = [t for t in figure.data if t.mode == "markers"]
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert [t.name for t in points] == [*table["model"]]  # the legend names each model
+    assert [t.name.split(" fit")[0] for t in lines] == [*table["model"]]
+    executors = points[:3]
+    assert {t.marker.color for t in executors} == {t.line.color for t in lines[:3]} == {points[0].marker.color}
+    assert points[3].marker.color != points[0].marker.color  # another family, another colour
+    assert len({t.marker.symbol for t in executors}) == 3  # told apart by marker...
+    assert len({t.line.dash for t in lines[:3]}) == 3  # ...and by line
+    assert [t.legendgroup for t in executors] == ["Simulated executor"] * 3
+
+
+def test_c50_intervals_on_the_plot_are_bounded_by_the_data() -> None:
+    """The issue's case: Fieller's interval reaches below the smallest C tested (4), where no C lies."""
+    b0, b1, v00, v01, v11 = 1.1, -0.1, 0.5, 0.0, 0.0009
+    assert fieller(b0, b1, v00, v01, v11)[0] < 0  # the unbounded text read "C50 11 [-3, 37]"
+    bins = pd.DataFrame([[0, "4-25", 100, 40, 100.0, 14.2, 0.3, 0.5]], columns=BIN_COLUMNS)
+    fits = pd.DataFrame([{"submission_id": 0, "b0": b0, "b1": b1, "v00": v00, "v01": v01, "v11": v11, "c_min": 4.0,
+                          "c_max": 50.0, "pseudo_r2": 0.4, "n": 100}])  # fmt: skip
+    figure = accuracy_vs_c(bins, fits, BOARD.iloc[[0]], "text-numerals")
+    assert figure.data[1].name == "Qwen3-8B fit, C50 11 [below 37]"
+
+
+def test_c50_intervals_on_the_model_page_are_bounded_by_the_data() -> None:
+    loads, n, correct = [4, 8, 12, 16, 20, 30, 40], 5, [4, 3, 2, 2, 1, 0, 0]  # Fieller's lower bound: 2.1
+    cells = pd.DataFrame({"submission_id": 0, "config": "text-numerals", "C": loads, "n": n, "correct": correct,
+                          "read_n": 0, "read": 0, "read_correct": 0})  # fmt: skip
+    assert model_across_configs(cells, "m").data[1].name == "text-numerals fit, C50 11 [below 17]"
+
+
+def test_the_model_page_opens_on_the_best_ranked_model_with_right_and_wrong_answers() -> None:
+    table = BOARD.assign(**{"text-numerals": [0.3, 1.0, 1.0, 0.5], "text-numerals self-reported": False})
+    table = table.iloc[[1, 2, 0, 3]]  # best first, as the board sorts it
+    assert informative_model(table) == "Qwen3-8B"  # not Qwen3-235B or gpt-5, right everywhere
+    claimed = table.assign(**{"text-numerals self-reported": [False, False, True, False]})
+    assert informative_model(claimed) == "gemma-3-27b"  # a claim holds no answers to analyse
+    assert informative_model(table.iloc[:2]) == "Qwen3-235B"  # none informative: the top model
+    assert informative_model(table.iloc[[]]) is None
+
+
 def test_an_empty_selection_says_so() -> None:
     figure = accuracy_vs_c(pd.DataFrame(columns=["submission_id"]), pd.DataFrame(), BOARD.iloc[[]], "nothing")
     assert not figure.data
@@ -232,8 +358,10 @@ def test_predictor_bars_mark_ties_and_a_perfect_model_is_explained() -> None:
     assert list(bars.x) == ["C", "addition_steps", "digit_total"] and list(bars.y) == [0.58, 0.57, 0.27]
     assert bars.marker.color[0] == bars.marker.color[1] != bars.marker.color[2]
     perfect = pd.DataFrame({"kind": ["multiply"] * 3, "correct": [1, 1, 1]})
-    figure = predictor_figure(table.iloc[[]], "m", perfect)
-    assert figure.layout.annotations[0].text.startswith("every answer is right or every answer is wrong")
+    figure = predictor_figure(table.iloc[[]], "m", why_empty("predictors", perfect))
+    assert figure.layout.annotations[0].text == (
+        "Cannot be estimated: every answer is right, so no measure of load can tell right answers from wrong ones."
+    )
 
 
 def test_a_proportion_knows_its_value() -> None:

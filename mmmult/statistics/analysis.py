@@ -10,7 +10,8 @@ with a known truth, and tests/test_statistics.py runs a small version of it.
   problem, which are not independent.
 - C50 = -b0 / b1, the load at which fitted accuracy crosses 50%, with Fieller's interval (which
   is unbounded when the slope is not significant). It is shown as a number only when the slope
-  is significantly negative and C50 lies inside the C range of the data.
+  is significantly negative and C50 lies inside the C range of the data, and its interval only
+  within that range ("below 16" where the lower bound falls under the smallest C tested).
 - Accuracy and binned accuracy with Wilson intervals, widened for clustering by the design effect
   (Kish's effective sample size): with one outcome per problem they are Wilson's own.
 - The paper's linear probability models: R^2 of correctness on C alone, and on total digits,
@@ -70,16 +71,33 @@ class C50:
 
     @property
     def text(self) -> str:
-        """C50 as the table, the CSV, the plot and the model page all show it."""
+        """C50 as the table, the CSV, the plot and the model page all show it (the one place that writes it)."""
         if self.status == "estimate":
-            low = "-inf" if self.low is None else f"{self.low:.0f}"
-            high = "inf" if self.high is None else f"{self.high:.0f}"
-            return f"{self.value:.0f} [{low}, {high}]"
+            return f"{self.value:.0f} [{self.interval}]"
         if self.status == "below":
             return f"< {self.c_min:.0f}"
         if self.status == "above":
             return f"> {self.c_max:.0f}"
         return "n/a"
+
+    @property
+    def interval(self) -> str:
+        """Fieller's interval bounded to what the data can say: a bound past the C range tested (or unbounded)
+        is not a number the data supports, so "[-2, 16]" with C from 4 reads "below 16", "[61, 400]" with C up to
+        324 reads "above 61", and an interval past both ends reads "all of 4-324".
+
+        >>> C50("estimate", 11.2, -2.4, 16.1, 4, 324).interval
+        'below 16'
+        """
+        below = self.low is None or self.low < self.c_min
+        above = self.high is None or self.high > self.c_max
+        if below and above:
+            return f"all of {self.c_min:.0f}-{self.c_max:.0f}"
+        if below:
+            return f"below {self.high:.0f}"
+        if above:
+            return f"above {self.low:.0f}"
+        return f"{self.low:.0f}, {self.high:.0f}"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The leaderboard's Gradio app: wiring only; the work lives in ingest, store, board, analysis and views.
+"""The leaderboard's Gradio app: wiring only; the work lives in rescore, store, board, analysis, filters,
+formatting, plots and model_tables.
 
 `main()` is what the Space's app.py runs: settings from the environment, and Gradio's own
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT decide where it listens (a Hub Space sets 0.0.0.0).
@@ -20,6 +21,27 @@ from dataset_builder.configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIG
 from dataset_builder.settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE
+from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table
+from mmmult.leaderboard.display.formatting import csv_frame, display, rounded, shown_columns
+from mmmult.leaderboard.display.model_tables import (
+    COMPARISON_COLUMNS,
+    fresh_draw_table,
+    informative_model,
+    interactions_table,
+    lpm_table,
+    model_comparison,
+    paired_gaps,
+    perception_table,
+    predictor_table,
+    why_empty,
+)
+from mmmult.leaderboard.display.plots import (
+    accuracy_vs_c,
+    gap_figure,
+    model_across_configs,
+    perception_vs_c,
+    predictor_figure,
+)
 from mmmult.leaderboard.display.requests import RequestForm, ingest_finished, request_evaluation, requests_page
 from mmmult.leaderboard.display.texts import (
     ABOUT,
@@ -37,30 +59,9 @@ from mmmult.leaderboard.display.texts import (
     TITLE,
     TRACES_NOTE,
 )
-from mmmult.leaderboard.display.views import (
-    OPENNESS,
-    URL_SYNC_JS,
-    Filters,
-    accuracy_vs_c,
-    csv_frame,
-    display,
-    filter_table,
-    fresh_draw_table,
-    gap_figure,
-    interactions_table,
-    lpm_table,
-    model_across_configs,
-    model_comparison,
-    paired_gaps,
-    perception_table,
-    perception_vs_c,
-    predictor_figure,
-    predictor_table,
-    rounded,
-    shown_columns,
-)
-from mmmult.leaderboard.intake.ingest import MAX_UPLOAD_BYTES, Benchmark, load_reference
+from mmmult.leaderboard.intake.benchmark import Benchmark, load_reference
 from mmmult.leaderboard.intake.names import NAME_RULE
+from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES
 from mmmult.leaderboard.storage.persistence import restore_and_schedule
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name
@@ -106,9 +107,14 @@ def submit_as(
     return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
 
 
-ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "perception", "decomposition", "gap_plot", "gaps",
-                    "predictor_plot", "predictors", "lpm", "interactions", "comparison", "draws")  # fmt: skip
+ANALYSIS_TABLES = ("perception", "gaps", "predictors", "lpm", "interactions", "comparison", "draws")
+"""The model page's tables; each has a one-line note beside it (`{table}_why`) that the page shows instead of
+the table when it is empty."""
+ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "decomposition", "gap_plot", "predictor_plot",
+                    *ANALYSIS_TABLES, *(f"{table}_why" for table in ANALYSIS_TABLES))  # fmt: skip
 """The model page's components, in the order Handlers.analyse fills them."""
+DIGITS = {"gaps": 4, "lpm": 4, "interactions": 4, "comparison": 4, "draws": 4}
+"""Decimals of the model page's tables where 3 would hide a difference (p-values, coefficients)."""
 URL_STATE = ("search", "families", "weights", "modality", "representation", "min_params", "max_params", "every",
              "self_reported", "sort", "descending", "columns", "linked")  # fmt: skip
 """The controls the page URL keeps, in URL_KEYS order. `linked` holds the model a visitor picked on the model page
@@ -143,15 +149,13 @@ class Handlers:
         with contextlib.suppress(QueueError):
             ingest_finished(self.queue, self.store, self.reference)
         filters = Filters.from_query(request.query_params.multi_items())
-        controls = [filters.q, self.family_choices(list(filters.family)) | {"value": list(filters.family)},
-                    filters.weights, filters.modality, filters.representation, _shown(filters.min_params),
-                    _shown(filters.max_params), filters.every, filters.self_reported, filters.sort,
-                    filters.descending, list(filters.columns or DEFAULT_COLUMNS), filters.model]  # fmt: skip
+        controls = dict(zip(URL_KEYS, filters.controls(), strict=True))
+        controls["family"] = self.family_choices(list(filters.family)) | {"value": list(filters.family)}
         page, csv = view(self.board, filters)
         linked = filters.model in set(self.board.table(self_reported=True)["model"])
         analysis = list(self.analyse(filters.model, None, None)) if linked else [gr.skip()] * len(ANALYSIS_OUTPUTS)
         tab = gr.Tabs(selected="model") if linked else gr.skip()  # a link to a model opens its page
-        return [*controls, page, str(write_csv(csv, self.downloads)), *analysis, tab]
+        return [*controls.values(), page, str(write_csv(csv, self.downloads)), *analysis, tab]
 
     def curve(self, modality: str, representation: str, every: bool, self_reported: bool):  # noqa: ANN201
         """Every model's accuracy against C in one scope."""
@@ -163,30 +167,43 @@ class Handlers:
 
     def analyse(self, model: str | None, config: str | None, other: str | None) -> tuple:
         """The chosen model's analyses, in ANALYSIS_OUTPUTS order; with no model (or one no longer on the board),
-        the top model."""
+        the most informative one (informative_model). An empty table is hidden and its note says why."""
         board = self.board
         table = board.table(self_reported=True)
         models = list(table["model"])
         if model not in models:
-            model = models[0] if models else None
+            model = informative_model(table)
         sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
         cells, detail = board.cells([sid]), board.items(sid)
         configs = [c for c in STIMULUS_CONFIGS if c in set(cells["config"])]
         config = config if config in configs else (configs[0] if configs else None)
         name = model or "no model on the board yet"
-        gaps, predictors = paired_gaps(detail), predictor_table(detail)
         others = [m for m in models if m != model]
         other = other if other in others else None
-        comparison = pd.DataFrame()
+        comparison = pd.DataFrame(columns=COMPARISON_COLUMNS)
         if other:
             other_sid = int(table.loc[table["model"] == other, "submission_id"].iloc[0])
-            comparison = rounded(model_comparison(detail, board.items(other_sid)), 4)
-        return (gr.update(choices=models, value=model), gr.update(choices=configs, value=config),
-                gr.update(choices=others, value=other), model_across_configs(cells, name),
-                rounded(perception_table(cells)), perception_vs_c(cells, name, config or ""), gap_figure(gaps, name),
-                rounded(gaps, 4), predictor_figure(predictors, name, detail), rounded(predictors),
-                rounded(lpm_table(detail), 4), rounded(interactions_table(detail), 4), comparison,
-                rounded(fresh_draw_table(board.draws(model)) if model else pd.DataFrame(), 4))  # fmt: skip
+            comparison = model_comparison(detail, board.items(other_sid))
+        tables = {"perception": perception_table(cells), "gaps": paired_gaps(detail),
+                  "predictors": predictor_table(detail), "lpm": lpm_table(detail),
+                  "interactions": interactions_table(detail), "comparison": comparison,
+                  "draws": fresh_draw_table(board.draws(model or ""))}  # fmt: skip
+        why = {key: "" if len(frame) else why_empty(key, detail) for key, frame in tables.items()}
+        outputs = {
+            "chosen": gr.update(choices=models, value=model),
+            "chosen_config": gr.update(choices=configs, value=config),
+            "other": gr.update(choices=others, value=other),
+            "across": model_across_configs(cells, name),
+            "decomposition": perception_vs_c(cells, name, config or ""),
+            "gap_plot": gap_figure(tables["gaps"], name),
+            "predictor_plot": predictor_figure(tables["predictors"], name, why["predictors"]),
+            **{
+                key: gr.update(value=rounded(frame, DIGITS.get(key, 3)), visible=bool(len(frame)))
+                for key, frame in tables.items()
+            },
+            **{f"{key}_why": gr.update(value=text, visible=bool(text)) for key, text in why.items()},
+        }
+        return tuple(outputs[key] for key in ANALYSIS_OUTPUTS)
 
     def procedures(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         frame = self.board.procedures()
@@ -296,24 +313,30 @@ def _analysis_tab(ui: dict[str, Any]) -> None:
         ui["across"] = gr.Plot(elem_id="across")
         gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
                     "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
-        ui["perception"] = gr.Dataframe(interactive=False, elem_id="perception")
+        _table(ui, "perception")
         ui["decomposition"] = gr.Plot(elem_id="decomposition")
         gr.Markdown("Paired configs on the same problems: the gap with its paired 95% interval, McNemar's "
                     "test and Holm's adjustment over this model's pairs:")  # fmt: skip
         ui["gap_plot"] = gr.Plot(elem_id="gap_plot")
-        ui["gaps"] = gr.Dataframe(interactive=False, elem_id="gaps")
+        _table(ui, "gaps")
         gr.Markdown("How well each load measure alone predicts correctness (logistic fits; AIC within 2 "
                     "of the best counts as a tie):")  # fmt: skip
         ui["predictor_plot"] = gr.Plot(elem_id="predictor_plot")
-        ui["predictors"] = gr.Dataframe(interactive=False, elem_id="predictors")
+        _table(ui, "predictors")
         gr.Markdown(LPM_NOTE)
-        ui["lpm"] = gr.Dataframe(interactive=False, elem_id="lpm")
+        _table(ui, "lpm")
         gr.Markdown(GEE_NOTE)
-        ui["interactions"] = gr.Dataframe(interactive=False, elem_id="interactions")
+        _table(ui, "interactions")
         gr.Markdown("Against another model on the problems both answered (first minus second):")
-        ui["comparison"] = gr.Dataframe(interactive=False, elem_id="comparison")
+        _table(ui, "comparison")
         gr.Markdown(FRESH_NOTE)
-        ui["draws"] = gr.Dataframe(interactive=False, elem_id="draws")
+        _table(ui, "draws")
+
+
+def _table(ui: dict[str, Any], key: str) -> None:
+    """A model page table and the line that replaces it when it is empty (Handlers.analyse fills both)."""
+    ui[key] = gr.Dataframe(interactive=False, elem_id=key)
+    ui[f"{key}_why"] = gr.Markdown(visible=False, elem_id=f"{key}_why")
 
 
 def _procedures_tab(ui: dict[str, Any]) -> None:
@@ -400,11 +423,6 @@ def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
     ui["send"].click(h.on_submit, [ui[key] for key in submission], ui["status"], api_name="submit").then(
         h.refresh, url_state, outputs
     ).then(h.family_choices, ui["families"], ui["families"])
-
-
-def _shown(number: float | None) -> str:
-    """A parameter bound as its box shows it: 50.0 as "50", none as empty."""
-    return "" if number is None else f"{number:g}"
 
 
 def main() -> None:

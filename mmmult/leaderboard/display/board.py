@@ -22,7 +22,7 @@ import pandas as pd
 
 from dataset_builder.configs import STIMULUS_CONFIGS
 from mmmult.leaderboard.display.columns import COLUMNS
-from mmmult.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.status import TRUSTED, Status
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name, stored_fit

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mmmult.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.names import InvalidField, check_name, check_params
 from mmmult.leaderboard.intake.status import Status
 from mmmult.leaderboard.storage.store import Store

@@ -17,7 +17,7 @@ def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str
     requests in `queue`, default: beside the store)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from mmmult.leaderboard.display.app import serve_app
-    from mmmult.leaderboard.intake.ingest import load_reference
+    from mmmult.leaderboard.intake.benchmark import load_reference
     from mmmult.leaderboard.storage.persistence import PersistenceError, restore_and_schedule
     from mmmult.leaderboard.storage.store import Store
     from mmmult.leaderboard.submissions import Form, submit
