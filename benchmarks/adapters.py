@@ -1,7 +1,7 @@
 """The paper's last experiment on a small real model: three heuristic LoRA adapters, trained and compared on CPU.
 
-    .venv/bin/python benchmarks/adapters.py --base DIR --gguf-file FILE      # Qwen2.5-Coder-0.5B-Instruct
-    .venv/bin/python benchmarks/adapters.py --steps 3 --probe-items 4 --accuracy-items 5   # tiny random GPT-2
+    .venv/bin/python -m benchmarks.adapters --base DIR --gguf-file FILE      # Qwen2.5-Coder-0.5B-Instruct
+    .venv/bin/python -m benchmarks.adapters --steps 3 --probe-items 4 --accuracy-items 5   # tiny random GPT-2
 
 DIR is a folder holding the assembled GGUF file of Qwen2.5-Coder-0.5B-Instruct (Q4_K_M; transformers reads
 it with gguf_file= and dequantises it to float32: about 2 GB of memory). Without --base, a tiny random
@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import datasets
 
@@ -60,7 +57,7 @@ def datasets_for(work: Path, train_digits: int) -> tuple[Path, Path]:
 
 def tiny_base(work: Path, traces: Path, evaluation: Path) -> Path:
     """A tiny random GPT-2 whose tokenizer knows the traces' and the probe's words."""
-    from models import tiny_trace_lm
+    from tests.models import tiny_trace_lm
 
     rows = datasets.load_dataset(str(traces), "traces", split="train")
     hds = datasets.load_dataset(str(evaluation), "hds-text", split="test")

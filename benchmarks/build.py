@@ -1,6 +1,6 @@
 """Full default build, config by config, with the figures issue #2 asks for.
 
-    .venv/bin/python benchmarks/build.py [--out DIR] [--num-proc 2] [--limit N]
+    .venv/bin/python -m benchmarks.build [--out DIR] [--num-proc 2] [--limit N]
 
 Prints seconds and items/s per config, seconds per image and per clip next to the engines' own
 cost (Pillow drawing alone, espeak-ng alone), peak memory and the size on disk.

@@ -1,6 +1,6 @@
 """Task set-up and scoring speed of the lm-eval tasks, on a built dataset.
 
-    .venv/bin/python benchmarks/eval.py [--data mmmult-data]
+    .venv/bin/python -m benchmarks.eval [--data mmmult-data]
 
 Prints the seconds to set up all six tasks on the test split (loading the Parquet files, media
 index, docs) and the milliseconds to extract and score one response.

@@ -1,7 +1,7 @@
 """The evaluation queue's overhead per request, with two local workers.
 
-    .venv/bin/python benchmarks/eval_queue.py                  # 4 requests of the reference system, text configs
-    .venv/bin/python benchmarks/eval_queue.py --requests 8 --limit 400
+    .venv/bin/python -m benchmarks.eval_queue                  # 4 requests of the reference system, text configs
+    .venv/bin/python -m benchmarks.eval_queue --requests 8 --limit 400
 
 Builds the text configs into a temporary folder, queues requests of the reference system (it reads
 and multiplies exactly, so the eval itself is short and the queue's share shows), runs
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from mmmult.leaderboard.display.requests import ingest_finished
-from mmmult.leaderboard.intake.ingest import load_reference
+from mmmult.leaderboard.intake.benchmark import load_reference
 from mmmult.leaderboard.storage.store import Store
 from mmmult.queue.folder import LocalQueue
 from mmmult.queue.request import EvalRequest

@@ -1,7 +1,7 @@
 """The known-truth executors through the real pipeline: does every measure recover each one's heuristic and p?
 
-    .venv/bin/python benchmarks/executors.py                          # builds a subset if ./mmmult-data is absent
-    .venv/bin/python benchmarks/executors.py --data demo/data --step-error 0.05
+    .venv/bin/python -m benchmarks.executors                          # builds a subset if ./mmmult-data is absent
+    .venv/bin/python -m benchmarks.executors --data demo/data --step-error 0.05
 
 Runs `mmmult eval --model mmmult-executor` with heuristic=OT, DD and RC on the text multiplication task,
 the loss probe and the worked answers of the HDS, then prints three confusion matrices (executor by

@@ -1,6 +1,6 @@
 """llama.cpp's OpenAI-compatible server (llama_cpp.server) with ggml's weight repacking turned off.
 
-    .venv/bin/python benchmarks/llama_server.py --model FILE.gguf --port 8000 [llama_cpp.server options]
+    .venv/bin/python -m benchmarks.llama_server --model FILE.gguf --port 8000 [llama_cpp.server options]
 
 ggml built for a CPU that reports AMX repacks the weights into AMX buffers, and on the virtual
 machine this was measured on (an Intel Xeon with amx_int8 and amx_tile) that crashed the server

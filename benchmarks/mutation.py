@@ -1,7 +1,7 @@
 """Mutation score per module: how many small planted bugs (mutants) the tests catch.
 
-    .venv/bin/python benchmarks/mutation.py                  # every module of [tool.mutmut] in pyproject.toml
-    .venv/bin/python benchmarks/mutation.py --max-children 2 --survivors 40
+    .venv/bin/python -m benchmarks.mutation                  # every module of [tool.mutmut] in pyproject.toml
+    .venv/bin/python -m benchmarks.mutation --max-children 2 --survivors 40
 
 mutmut (3.x) copies the package into mutants/, plants one change at a time (an operator, a
 constant, a comparison, a dropped argument) and runs the tests that cover the changed function.

@@ -1,6 +1,6 @@
 """How well the rendered media carry their numbers: OCR on images, ASR on speech per TTS setting.
 
-    .venv/bin/python benchmarks/perception.py [--images 1000] [--clips 500] [--settings en-us:130 en-us:160:5 ...]
+    .venv/bin/python -m benchmarks.perception [--images 1000] [--clips 500] [--settings en-us:130 en-us:160:5 ...]
         [--codecs flac opus:14 ...]
 
 A setting is VOICE:RATE[:WORD_GAP] (espeak-ng's -v, -s in words per minute, -g in units of 10 ms);

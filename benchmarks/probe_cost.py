@@ -1,8 +1,8 @@
 """What the loss probe costs per item on a vision-language model: shared-context scoring versus one
 full forward pass per continuation (what lm-eval does for a multiple-choice request, one at a time).
 
-    .venv/bin/python benchmarks/probe_cost.py                 # a tiny random LLaVA, 10 items, CPU
-    .venv/bin/python benchmarks/probe_cost.py --items 40 --size 256
+    .venv/bin/python -m benchmarks.probe_cost                 # a tiny random LLaVA, 10 items, CPU
+    .venv/bin/python -m benchmarks.probe_cost --items 40 --size 256
 
 Renders real stimuli with the dataset's image renderer, asks for the 13 continuations of the probe's
 bank after each image, and counts vision-encoder passes (a forward hook on the vision tower),
@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
 from lm_eval.api.instance import Instance
-from models import tiny_vlm
 from PIL import Image
 
 from dataset_builder.media.image import ImageRenderer
@@ -35,6 +30,7 @@ from dataset_builder.stimulus import stimulus
 from mmmult.harness import repaired
 from mmmult.harness.evaluate import register_repaired_models
 from mmmult.probe_scoring.scores import PROBE_CHOICES
+from tests.models import tiny_vlm
 
 
 class Counter:

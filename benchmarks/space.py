@@ -1,6 +1,6 @@
 """The leaderboard Space under load: ingest, cold start and refresh, on the default problem set.
 
-    .venv/bin/python benchmarks/space.py [--submissions 200] [--store /tmp/mmmult-space-bench] [--reuse]
+    .venv/bin/python -m benchmarks.space [--submissions 200] [--store /tmp/mmmult-space-bench] [--reuse]
 
 Makes lm-eval-shaped submissions (results_*.json + samples_*.jsonl: six multiplication tasks and
 one perception task on the 1,519 test problems, 10,633 samples each, answers drawn from a
@@ -30,7 +30,9 @@ from tqdm import tqdm
 from dataset_builder.problems import generate
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import MULTIPLY, PERCEIVE, TASKS, tasks_of
-from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
+from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
 
 FAMILIES = ["Qwen", "Gemma", "Llama", "GPT", "Claude", "Mistral", "Phi", "DeepSeek"]
@@ -88,9 +90,9 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 import gradio
 from mmmult.leaderboard.display import app
 from mmmult.leaderboard.storage.store import Store
-from mmmult.leaderboard.display.views import accuracy_vs_c
+from mmmult.leaderboard.display.plots import accuracy_vs_c
 imported = time.perf_counter()
-from mmmult.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.benchmark import Benchmark
 reference = Benchmark({{p.problem_id: p.as_dict() for p in __import__("dataset_builder.problems").problems.generate()
               if p.split == "test"}})
 loaded = time.perf_counter()
@@ -154,13 +156,10 @@ def cold_start(store: Store) -> None:
 
 def refresh(store: Store, reference: Benchmark) -> None:
     from mmmult.leaderboard.display.board import Board
-    from mmmult.leaderboard.display.views import (
-        DEFAULT_COLUMNS,
-        Filters,
-        accuracy_vs_c,
-        filter_table,
-        shown_columns,
-    )
+    from mmmult.leaderboard.display.columns import DEFAULT_COLUMNS
+    from mmmult.leaderboard.display.filters import Filters, filter_table
+    from mmmult.leaderboard.display.formatting import shown_columns
+    from mmmult.leaderboard.display.plots import accuracy_vs_c
     from mmmult.leaderboard.storage.summary import scope_configs, scope_name
 
     board = Board(store, reference)

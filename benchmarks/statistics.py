@@ -1,7 +1,7 @@
 """Every interval the board shows, checked by simulation with a known truth; prints the coverages.
 
-    .venv/bin/python benchmarks/statistics.py               # 200 replications per scenario (a few minutes)
-    .venv/bin/python benchmarks/statistics.py --reps 50     # a quicker look
+    .venv/bin/python -m benchmarks.statistics               # 200 replications per scenario (a few minutes)
+    .venv/bin/python -m benchmarks.statistics --reps 50     # a quicker look
 
 Simulated models answer the default build's real test problems with a known chance of a right
 answer per C (tests/simulate.py). For each scenario the script reports how
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,9 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulations (tests/simulate.py)
-
-from simulate import (
+from dataset_builder.probe.costs import HEURISTICS
+from dataset_builder.problems import generate
+from dataset_builder.tasks import TASKS
+from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import read_upload
+from mmmult.leaderboard.storage.store import Entry, Store
+from mmmult.leaderboard.storage.summary import scope_fit
+from mmmult.statistics.analysis import holm, paired_gap
+from tests.simulate import (
     DoublingTruth,
     Truth,
     coverage,
@@ -37,14 +43,6 @@ from simulate import (
     lm_eval_files,
     logistic_model,
 )
-
-from dataset_builder.probe.costs import HEURISTICS
-from dataset_builder.problems import generate
-from dataset_builder.tasks import TASKS
-from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
-from mmmult.leaderboard.storage.store import Entry, Store
-from mmmult.leaderboard.storage.summary import scope_fit
-from mmmult.statistics.analysis import holm, paired_gap
 
 
 def test_loads(min_test_per_band: int | None = None) -> np.ndarray:

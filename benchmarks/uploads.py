@@ -1,6 +1,6 @@
 """What one upload costs a running board: the server's peak memory growth and the time to an answer.
 
-    .venv/bin/python benchmarks/uploads.py                 # builds the text configs into a temporary folder
+    .venv/bin/python -m benchmarks.uploads                 # builds the text configs into a temporary folder
 
 Starts `mmmult space` as a user would, submits through its /submit endpoint (gradio_client), and
 samples the server's resident memory every 20 ms. Cases: an honest run of the four text tasks on
@@ -12,6 +12,7 @@ one upload.
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import socket
@@ -25,11 +26,8 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the simulations (tests/simulate.py)
-
-from simulate import lm_eval_files, right
-
-from mmmult.leaderboard.intake.ingest import load_reference
+from mmmult.leaderboard.intake.benchmark import load_reference
+from tests.simulate import lm_eval_files, right
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
 LIMIT_MB = 200
@@ -94,6 +92,7 @@ def measure(client, pid: int, files: list[Path]) -> tuple[str, float, float]:  #
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options: --help only
     from gradio_client import Client
 
     with tempfile.TemporaryDirectory(prefix="mmmult-uploads-") as scratch:

@@ -12,6 +12,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 # load_dataset keys its Arrow cache of a local folder on the card's metadata (sizes, file patterns),
 # not on the files: a rebuild whose bytes differ but whose sizes do not would read an earlier run's rows.
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-datasets-")
+# The readings cache (OCR and ASR results by medium digest) of the tests' own, so no run reads a user's cache.
+os.environ["MMMULT_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-cache-")
 
 import importlib.util
 import json
@@ -26,10 +28,12 @@ from dataset_builder.dataset.pipeline import BuildOptions, build, load_problems
 from dataset_builder.problems import Bounds
 
 if TYPE_CHECKING:
-    # The board's fixtures import it when used: the ESPnet venv runs its tests without the space extra.
-    from mmmult.leaderboard.intake.ingest import Benchmark
+    # The board's fixtures import them when used: the ESPnet venv runs its tests without the space extra.
+    from mmmult.leaderboard.intake.benchmark import Benchmark
+    from mmmult.leaderboard.storage.store import Store
 
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
+atexit.register(shutil.rmtree, os.environ["MMMULT_CACHE"], ignore_errors=True)
 
 if importlib.util.find_spec("espnet2") is None:
     collect_ignore = ["test_espnet.py"]  # run in .venv-espnet instead (./run test does), not counted as skipped here
@@ -90,7 +94,7 @@ def run_files(reference: Benchmark) -> list[tuple[str, bytes]]:
     Simulated in-process (tests/test_eval.py checks the simulation against a real lm-eval run), so
     the board's tests need neither lm-eval nor a media build.
     """
-    from simulate import lm_eval_files, right
+    from tests.simulate import lm_eval_files, right
 
     return lm_eval_files(reference, RUN_TASKS, right, "mmmult-reference")
 
@@ -103,16 +107,24 @@ def run_tasks() -> list[str]:
 @pytest.fixture(scope="session")
 def reference(small_options: BuildOptions) -> Benchmark:
     """The test problems of the small build, drawn in-process (no media): what the board checks against."""
-    from mmmult.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.benchmark import Benchmark
 
     return Benchmark({p.problem_id: p.as_dict() for p in load_problems(small_options) if p.split == "test"})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """A fresh, empty board store in the test's own folder."""
+    from mmmult.leaderboard.storage.store import Store
+
+    return Store(tmp_path / "board.sqlite")
 
 
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised GPT-2 with a word-level tokenizer trained on the prompts (tests/models.py)."""
     pytest.importorskip("torch")
-    from models import tiny_lm
+    from tests.models import tiny_lm
 
     return tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
 
@@ -134,7 +146,7 @@ def tiny_lm_run(small_build: Path, tiny_lm: Path, tmp_path_factory: pytest.TempP
 def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised LLaVA (CLIP vision tower, Llama text model) with a processor made here."""
     pytest.importorskip("torch")
-    from models import tiny_vlm
+    from tests.models import tiny_vlm
 
     return tiny_vlm(tmp_path_factory.mktemp("tiny-vlm"))
 
@@ -143,7 +155,7 @@ def tiny_vlm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_audio_lm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised Qwen2-Audio (Whisper-style encoder, Qwen2 text model) with a processor made here."""
     pytest.importorskip("torch")
-    from models import tiny_audio_lm
+    from tests.models import tiny_audio_lm
 
     return tiny_audio_lm(tmp_path_factory.mktemp("tiny-audio-lm"))
 

@@ -11,13 +11,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from simulate import DATE
-
 from dataset_builder.configs import CONFIGS
 from dataset_builder.probe.sets import generate_hds, generate_traps
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import FINGERPRINT, PROBE, PROBE_TASKS, STEPS, Task
 from mmmult.probe_scoring.scores import PROBE_CHOICES, step_choices
+from tests.simulate import DATE
 
 LossPerByte = Callable[[Task, dict[str, Any], str, bool], float]
 """A model of the loss tasks: the loss per byte it gives one continuation (its heuristic, or whether the

@@ -14,8 +14,6 @@ import pytest
 pytest.importorskip("peft")
 
 import torch
-from commands import assert_user_error, mmmult_here
-from models import tiny_trace_lm
 from safetensors.torch import load_file, save_file
 
 import dataset_builder.interrupts as interrupts_module
@@ -24,6 +22,8 @@ from dataset_builder.problems import Bounds
 from mmmult.adapters.compare import BASE, _active, cosine_table, delta_weights, load_adapted, probe_scores
 from mmmult.adapters.train import TrainOptions, encode, pad_id_of, trace_loss, train
 from mmmult.probe_scoring.scores import step_choices
+from tests.commands import assert_user_error, mmmult_here
+from tests.models import tiny_trace_lm
 
 STEPS = TrainOptions(steps=12, lr=1e-2, checkpoint_every=5)
 """A few steps at a high rate: enough for the tiny model's trace loss to fall."""

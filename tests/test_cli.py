@@ -15,11 +15,11 @@ from pathlib import Path
 import datasets
 import pytest
 import yaml
-from commands import assert_user_error, mmmult, mmmult_here
 
 from dataset_builder.dataset.push import upload_plan
 from dataset_builder.media.codec import decode_audio
 from mmmult.harness.evaluate import EvalSetupError
+from tests.commands import assert_user_error, mmmult, mmmult_here
 
 
 def test_build_then_list_the_upload(tmp_path: Path) -> None:
@@ -385,3 +385,73 @@ def test_several_runs_need_a_model_and_family_each(small_build: Path, tmp_path: 
     runs = ["--ingest", "x", "--ingest", "y", "--model", "m"]
     result = mmmult_here("space", "--data", str(small_build), "--db", str(tmp_path / "b.sqlite"), *runs)
     assert_user_error(result, "2 --ingest, 1 --model and 0 --family: with several runs, give each --ingest its own")
+
+
+def test_a_csv_of_test_problems_builds_every_config_but_traces_and_says_so_once(tmp_path: Path) -> None:
+    """The default configs are every config the problems can make: traces is made of train and validation
+    problems, so a CSV of test problems builds the rest and says in one line why traces is not among them."""
+    import csv
+    from dataclasses import asdict
+
+    from dataset_builder.configs import CONFIG_NAMES
+    from dataset_builder.probe.sets import HDS_COLUMNS, TRAP_COLUMNS, generate_hds, generate_traps
+
+    source = tmp_path / "t.csv"
+    source.write_text("a,b,split\n47,36,test\n12,34,test\n8004004,500,test\n")
+    for path, columns, items in ((tmp_path / "hds.csv", HDS_COLUMNS, generate_hds(size=6)),
+                                 (tmp_path / "traps.csv", TRAP_COLUMNS, generate_traps()[:4])):  # fmt: skip
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            writer.writerows(asdict(item) for item in items)
+    out = tmp_path / "out"
+    probe_csvs = ("--hds-csv", str(tmp_path / "hds.csv"), "--traps-csv", str(tmp_path / "traps.csv"))
+    result = mmmult("build", "--out", str(out), "--from-csv", str(source), *probe_csvs)
+    assert result.returncode == 0, result.stderr[-3000:]
+    skipped = [line for line in result.stderr.splitlines() if "traces" in line]
+    assert skipped == [
+        f"skipping the traces config: it needs train or validation problems, and {source} has only test problems"
+    ]
+    built = tuple(name for name in CONFIG_NAMES if name != "traces")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert tuple(manifest["configs"]) == built and tuple(manifest["options"]["configs"]) == built
+    card = yaml.safe_load((out / "README.md").read_text().split("---")[1])
+    assert sorted(c["config_name"] for c in card["configs"]) == sorted(built)
+    assert sorted(i["config_name"] for i in card["dataset_info"]) == sorted(built)
+    for name in built:
+        loaded = datasets.load_dataset(str(out), name)
+        assert {split: len(rows) for split, rows in loaded.items()} == manifest["configs"][name], name
+    assert manifest["configs"]["text-words"] == {"test": 3, "mini": 3}
+
+
+def test_traces_named_for_a_csv_of_test_problems_is_refused_with_the_file_s_splits(tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text("a,b,split\n47,36,test\n12,34,test\n")
+    result = mmmult_here("build", "--out", str(tmp_path / "out"), "--from-csv", str(source), "--configs",
+                         "problems,traces")  # fmt: skip
+    assert_user_error(
+        result,
+        f"the traces config needs train or validation problems, and {source} has only test problems; add train or "
+        "validation rows or leave traces out of --configs",
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_traces_named_where_the_bounds_leave_only_test_problems_is_refused_naming_the_bounds(tmp_path: Path) -> None:
+    bounds = ("--per-stratum", "1", "--min-c", "324")
+    result = mmmult_here("build", "--out", str(tmp_path / "out"), "--configs", "traces", *bounds)
+    assert_user_error(
+        result,
+        "the traces config needs train or validation problems, and the given bounds leave only test problems of "
+        "the default set; widen them or leave traces out of --configs",
+    )
+
+
+def test_build_configs_all_is_the_default_and_names_are_kept() -> None:
+    from mmmult.cli import parser
+
+    def configs(*given: str) -> tuple[str, ...] | None:
+        return parser().parse_args(["build", "--out", "o", *given]).configs
+
+    assert configs() is None and configs("--configs", "all") is None
+    assert configs("--configs", "problems, traces") == ("problems", "traces")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from commands import assert_user_error, mmmult
+
+from tests.commands import assert_user_error, mmmult
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("datasets", "lm_eval", "torch", "av", "soundfile")

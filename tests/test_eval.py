@@ -21,12 +21,12 @@ import datasets
 import numpy as np
 import pytest
 from PIL import Image
-from simulate import lm_eval_files, right
 
 from dataset_builder.answers import extract_answer
 from dataset_builder.media.readers import read_image
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import GROUPS, TASKS
+from tests.simulate import lm_eval_files, right
 
 
 def _as_text(answer: int | None) -> str:
@@ -112,7 +112,9 @@ def test_the_board_s_simulated_runs_have_the_shape_of_a_real_one(reference_run: 
 @pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_the_board_takes_a_real_run_with_its_groups(reference_run: Path, small_build: Path) -> None:
     """lm-eval writes group rows (mmmult, mmmult_text, ...) with a sample_count record beside the tasks."""
-    from mmmult.leaderboard.intake.ingest import check, load_reference, read_upload
+    from mmmult.leaderboard.intake.benchmark import load_reference
+    from mmmult.leaderboard.intake.rescore import check
+    from mmmult.leaderboard.intake.upload import read_upload
 
     files = [(path.name, path) for path in reference_run.rglob("*.json*")]
     results = json.loads(next(path for name, path in files if name.startswith("results_")).read_text())

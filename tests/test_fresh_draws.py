@@ -8,16 +8,16 @@ from pathlib import Path
 
 import datasets
 import pytest
-from commands import mmmult
-from simulate import lm_eval_files, right, wrong
 
 from dataset_builder.problems import Bounds
 from mmmult.leaderboard.display.board import Board
-from mmmult.leaderboard.display.views import fresh_draw_table
-from mmmult.leaderboard.intake.ingest import Benchmark, Design, load_reference
+from mmmult.leaderboard.display.model_tables import fresh_draw_table
+from mmmult.leaderboard.intake.benchmark import Benchmark, Design, load_reference
 from mmmult.leaderboard.intake.names import InvalidField, check_seed
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.submissions import Form, submit
+from tests.commands import mmmult
+from tests.simulate import lm_eval_files, right, wrong
 
 TASKS = ["mmmult_text_numerals", "mmmult_text_words"]
 OPTIONS = ("--configs", "text-numerals,text-words,problems", "--max-digits", "3", "--limit", "150")
@@ -53,8 +53,9 @@ def paths(files: list[tuple[str, bytes]], folder: Path) -> list[str]:
     return [str(folder / name) for name, _ in files]
 
 
-def test_a_fresh_draw_run_is_checked_kept_apart_and_compared(published: Benchmark, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_a_fresh_draw_run_is_checked_kept_apart_and_compared(
+    published: Benchmark, store: Store, tmp_path: Path
+) -> None:
     memorised = lm_eval_files(published, TASKS, right)  # perfect on the published problems
 
     def honest(task, problem):
@@ -81,8 +82,7 @@ def test_a_fresh_draw_run_is_checked_kept_apart_and_compared(published: Benchmar
         assert row["seed"] == 11, config
 
 
-def test_the_published_seed_typed_out_is_the_published_set(published: Benchmark, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_the_published_seed_typed_out_is_the_published_set(published: Benchmark, store: Store, tmp_path: Path) -> None:
     run = paths(lm_eval_files(published, TASKS, right), tmp_path / "a")
     assert submit(store, published, run, Form("m", "F", submitter="s", seed="20260418")).startswith(
         "submission #1 re-scored"
@@ -90,8 +90,7 @@ def test_the_published_seed_typed_out_is_the_published_set(published: Benchmark,
     assert store.submission(1)["seed"] is None
 
 
-def test_a_csv_benchmark_has_no_fresh_draw(published: Benchmark, tmp_path: Path) -> None:
-    store = Store(tmp_path / "board.sqlite")
+def test_a_csv_benchmark_has_no_fresh_draw(published: Benchmark, store: Store, tmp_path: Path) -> None:
     from_csv = Benchmark(dict(published), published.configs, design=None)
     run = paths(lm_eval_files(published, TASKS, right), tmp_path / "a")
     message = submit(store, from_csv, run, Form("m", "F", submitter="s", seed="7"))

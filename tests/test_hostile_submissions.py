@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from simulate import DATE, lm_eval_files, right
 
 from mmmult.leaderboard.intake import upload as upload_module
-from mmmult.leaderboard.intake.ingest import Benchmark
+from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.submissions import Form, submit
+from tests.simulate import DATE, lm_eval_files, right
 
 TASKS = ("mmmult_text_numerals", "mmmult_text_words", "mmmult_perceive_text_numerals")
 RESULTS = f"results_{DATE}.json"
@@ -470,11 +470,6 @@ NAME_CASES: dict[str, tuple[Form, str]] = {
         }.items()
     },
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "board.sqlite")
 
 
 def paths_of(files: Files, folder: Path) -> list[str]:

@@ -14,11 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from simulate import lm_eval_files, right
 
 import mmmult.leaderboard.intake.upload as upload_module
-from mmmult.leaderboard.intake.ingest import Rejected, check, load_reference, read_upload
+from mmmult.leaderboard.intake.benchmark import load_reference
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
+from tests.simulate import lm_eval_files, right
 
 ENTRY = Entry(model="mmmult-reference", family="Reference", submitter="tester", open_weights=True)
 
@@ -209,12 +211,11 @@ def test_a_crash_in_the_middle_of_a_submission_leaves_the_store_consistent(
 
 
 def test_a_submitter_is_rate_limited_by_accepted_submissions_until_the_hour_passes(
-    run_files, reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_files, reference, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mmmult.leaderboard.storage import store as store_module
     from mmmult.leaderboard.submissions import RATE_LIMIT, RATE_WINDOW_SECONDS, Form, submit
 
-    store = Store(tmp_path / "board.sqlite")
     folder = tmp_path / "upload"
     folder.mkdir()
     for name, data in run_files:
@@ -238,13 +239,12 @@ def test_a_submitter_is_rate_limited_by_accepted_submissions_until_the_hour_pass
 
 @pytest.mark.parametrize(("earlier", "burst", "stored"), [(0, 8, 5), (0, 3, 3), (3, 6, 2), (5, 4, 0)])
 def test_a_burst_of_submissions_stores_exactly_what_the_limit_allows(
-    earlier: int, burst: int, stored: int, run_files, reference, tmp_path: Path
+    earlier: int, burst: int, stored: int, run_files, reference, store: Store, tmp_path: Path
 ) -> None:
     """`burst` submissions of one submitter at once, on threads as Gradio runs handlers, after `earlier` ones: the
     count and the record share one transaction, so exactly min(burst, 5 - earlier) are stored."""
     from mmmult.leaderboard.submissions import OVER_LIMIT, Form, submit
 
-    store = Store(tmp_path / "board.sqlite")
     paths = []
     for name, data in run_files:
         (tmp_path / name).write_bytes(data)
@@ -330,7 +330,7 @@ def drawn() -> list[dict]:
 
 def test_a_build_s_test_shards_configs_and_design_are_read(drawn, tmp_path: Path) -> None:
     from dataset_builder.problems import Bounds
-    from mmmult.leaderboard.intake.ingest import Design
+    from mmmult.leaderboard.intake.benchmark import Design
 
     manifest = {  # as the build writes it: configs by name, the options it was built with
         "configs": {"problems": {"test": 9}, "text-words": {"test": 9}, "text-numerals": {"test": 9}},
@@ -352,7 +352,7 @@ def test_a_build_s_test_shards_configs_and_design_are_read(drawn, tmp_path: Path
 
 def test_a_build_without_a_manifest_offers_every_config_and_the_default_design(drawn, tmp_path: Path) -> None:
     from dataset_builder.configs import STIMULUS_CONFIGS
-    from mmmult.leaderboard.intake.ingest import Design
+    from mmmult.leaderboard.intake.benchmark import Design
 
     benchmark = load_reference(write_build(tmp_path / "build", drawn, None))
     assert (
@@ -376,7 +376,7 @@ def test_a_csv_build_has_no_seed_and_no_fresh_draw(drawn, tmp_path: Path) -> Non
 
 def test_the_design_of_a_manifest_falls_back_to_the_defaults_for_what_it_does_not_state() -> None:
     from dataset_builder.problems import Bounds
-    from mmmult.leaderboard.intake.ingest import Design, design_of
+    from mmmult.leaderboard.intake.benchmark import Design, design_of
 
     assert design_of({}) == Design(5, 20260418, Bounds())
     assert design_of({"bounds": None}) == Design(5, 20260418, Bounds())
@@ -448,7 +448,7 @@ def test_a_hub_repo_that_cannot_be_downloaded_names_the_repo_the_error_and_what_
 def test_a_fresh_draw_holds_the_test_problems_a_build_with_that_seed_holds() -> None:
     from dataset_builder.dataset.pipeline import BuildOptions, load_problems
     from dataset_builder.problems import Bounds
-    from mmmult.leaderboard.intake.ingest import Benchmark, Design
+    from mmmult.leaderboard.intake.benchmark import Benchmark, Design
 
     bounds = Bounds(max_digits=3, limit=60)
 
@@ -583,14 +583,14 @@ def test_the_samples_hash_is_the_sha256_of_every_task_problem_and_sample_line(ru
 def test_sample_lines_skip_blank_lines_count_every_line_and_cap_each_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mmmult.leaderboard.intake import ingest
+    from mmmult.leaderboard.intake import rescore
 
     path = tmp_path / "samples.jsonl"
     path.write_bytes(b'{"a": 1}\n\n  \n{"b": 2}\n{"c": 3}')
-    assert list(ingest.sample_lines("s", path)) == [(1, b'{"a": 1}\n'), (4, b'{"b": 2}\n'), (5, b'{"c": 3}')]
-    monkeypatch.setattr(ingest, "MAX_LINE_BYTES", 10)
+    assert list(rescore.sample_lines("s", path)) == [(1, b'{"a": 1}\n'), (4, b'{"b": 2}\n'), (5, b'{"c": 3}')]
+    monkeypatch.setattr(rescore, "MAX_LINE_BYTES", 10)
     path.write_bytes(b"123456789\n" + b"1234567890\n")  # 10 bytes, then 11
-    lines = ingest.sample_lines("s", path)
+    lines = rescore.sample_lines("s", path)
     assert next(lines) == (1, b"123456789\n")
     with pytest.raises(Rejected) as error:
         next(lines)
@@ -598,7 +598,7 @@ def test_sample_lines_skip_blank_lines_count_every_line_and_cap_each_line(
 
 
 def test_a_line_over_2_mb_is_refused_with_its_number(tmp_path: Path) -> None:
-    from mmmult.leaderboard.intake.ingest import sample_lines
+    from mmmult.leaderboard.intake.rescore import sample_lines
 
     path = tmp_path / "samples.jsonl"
     path.write_bytes(b"{}\n" + b"x" * (2 * 2**20 - 1) + b"\n" + b"y" * (2 * 2**20) + b"\n")
@@ -742,7 +742,7 @@ def test_each_results_check_refuses_with_the_task_and_what_to_do(edit, message, 
 
 
 def test_a_run_of_configs_the_board_lacks_names_each_task(run_files, reference) -> None:
-    from mmmult.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.benchmark import Benchmark
 
     images_only = Benchmark(dict(reference), ("image-numerals",))
     assert reason(run_files, images_only) == (
@@ -822,16 +822,15 @@ ALL_RIGHT = dict.fromkeys(PROBE_RUN, 1.0)
 
 @pytest.fixture(scope="module")
 def probed(reference):
-    from probe_runs import probe_sets
-
     from dataset_builder.configs import PROBE_CONFIGS, STIMULUS_CONFIGS
-    from mmmult.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.benchmark import Benchmark
+    from tests.probe_runs import probe_sets
 
     return Benchmark(dict(reference), (*STIMULUS_CONFIGS, *PROBE_CONFIGS), probe=probe_sets())
 
 
 def test_a_probe_run_is_re_scored_from_its_logged_likelihoods_and_answers(probed) -> None:
-    from probe_runs import probe_files
+    from tests.probe_runs import probe_files
 
     files = probe_files(probed.probe, PROBE_RUN, ALL_RIGHT)
     verdict = check(read_upload(files), probed)
@@ -862,7 +861,7 @@ def test_a_probe_run_is_re_scored_from_its_logged_likelihoods_and_answers(probed
 
 
 def test_a_run_of_both_halves_keeps_the_multiplication_traces_and_the_probe(probed, run_files) -> None:
-    from probe_runs import probe_files
+    from tests.probe_runs import probe_files
 
     probe = probe_files(probed.probe, ["mmmult_traps_text"], {"mmmult_traps_text": 1.0})
     results = json.loads(run_files[0][1])
@@ -878,9 +877,8 @@ def test_a_run_of_both_halves_keeps_the_multiplication_traces_and_the_probe(prob
 
 
 def test_a_probe_task_is_refused_without_samples_on_a_fresh_draw_and_when_its_claim_is_off(probed) -> None:
-    from probe_runs import probe_files
-
-    from mmmult.leaderboard.intake.ingest import Benchmark
+    from mmmult.leaderboard.intake.benchmark import Benchmark
+    from tests.probe_runs import probe_files
 
     files = probe_files(probed.probe, PROBE_RUN, ALL_RIGHT)
     without = [(n, d) for n, d in files if not n.startswith("samples_mmmult_steps_text")]
@@ -917,7 +915,7 @@ def test_a_probe_task_is_refused_without_samples_on_a_fresh_draw_and_when_its_cl
 
 
 def test_a_probe_claim_is_checked_against_the_re_scored_share(probed) -> None:
-    from probe_runs import probe_files
+    from tests.probe_runs import probe_files
 
     def contrarian(task, item, heuristic, correct) -> float:  # likeliest on a heuristic that is not the target
         return 1.0 if heuristic not in (item["canonical_target_heuristic"], "neutral") else 2.0
@@ -933,7 +931,8 @@ def test_a_probe_claim_is_checked_against_the_re_scored_share(probed) -> None:
 def test_a_build_s_probe_sets_are_read_from_the_first_config_of_each_set(drawn, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from probe_runs import probe_sets
+
+    from tests.probe_runs import probe_sets
 
     sets = probe_sets()
     build = write_build(tmp_path / "build", drawn, {"configs": {"hds-image": {}, "traps-text": {}}, "options": {}})

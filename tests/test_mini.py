@@ -8,7 +8,6 @@ from pathlib import Path
 
 import datasets
 import pytest
-from commands import mmmult
 
 from dataset_builder.dataset.pipeline import BuildOptions, build
 from dataset_builder.problems import (
@@ -23,6 +22,7 @@ from dataset_builder.problems import (
     problem_set,
 )
 from dataset_builder.tasks import MINI_TASKS, TASKS
+from tests.commands import mmmult
 
 
 def band(C: int) -> tuple[int, int]:
@@ -116,7 +116,8 @@ def test_a_build_without_the_mini_split_is_named(tmp_path: Path) -> None:
 
 
 def test_the_board_refuses_a_mini_run_with_the_reason(run_files, reference) -> None:
-    from mmmult.leaderboard.intake.ingest import Rejected, check, read_upload
+    from mmmult.leaderboard.intake.rescore import check
+    from mmmult.leaderboard.intake.upload import Rejected, read_upload
 
     old, new = "mmmult_text_numerals", "mmmult_mini_text_numerals"
     renamed = [

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import datasets
 import pytest
-from commands import assert_user_error, mmmult
 
 from dataset_builder.probe.sets import (
     HDS_COLUMNS,
@@ -24,6 +23,7 @@ from dataset_builder.probe.sets import (
     read_traps_csv,
 )
 from dataset_builder.problems import C_BANDS, ProblemError, generate, read_csv
+from tests.commands import assert_user_error, mmmult
 
 GRID_COLUMNS = ("id", "a", "b", "a_times_b", "digits_a", "digits_b", "nonzero_a", "nonzero_b", "digit_total",
                 "nonzero_total", "complexity_c", "text_file", "image_file", "audio_file", "split")  # fmt: skip

@@ -105,7 +105,7 @@ def test_hf_multimodal_given_audio_says_which_model_to_use(tiny_vlm: Path) -> No
 def test_multimodal_rotary_positions_hold_across_the_cache() -> None:
     """Qwen2-VL places image and text tokens by 3-D rotary positions; the cached continuations must
     land where a full pass puts them."""
-    from models import tiny_qwen2_vl
+    from tests.models import tiny_qwen2_vl
 
     model, tokenizer, images = tiny_qwen2_vl()
     pixels = images(images=[Image.new("RGB", (80, 40), "white")], return_tensors="pt")

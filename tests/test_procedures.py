@@ -14,13 +14,14 @@ from statsmodels.stats.proportion import proportion_confint
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from simulate import lm_eval_files, right
-
 from mmmult.leaderboard.display.board import Board
-from mmmult.leaderboard.intake.ingest import Rejected, check, load_reference, read_upload
+from mmmult.leaderboard.intake.benchmark import load_reference
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
 from mmmult.probe_scoring.scores import PROBE_CHOICES
 from mmmult.statistics.procedures import preference_table, steps_table, traces_table
+from tests.simulate import lm_eval_files, right
 
 ENTRY = Entry("oracle", "Reference", "tester", True)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -60,7 +61,7 @@ def wilson_text(k: int, n: int) -> str:
 
 
 @pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
-def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_reference, small_build, tmp_path) -> None:
+def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_reference, small_build, store) -> None:
     upload = read_upload(list(files_of(probe_run).items()))
     verdict = check(upload, board_reference)
     assert {(t.task, t.kind, t.verified, t.score) for t in verdict.tasks} == {
@@ -69,7 +70,6 @@ def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_referen
         ("mmmult_hds_text", "fingerprint", True, 1.0), ("mmmult_traps_text", "fingerprint", True, 1.0)}  # fmt: skip
     items = hds_test(small_build)
     assert len(verdict.procedures) == 4 * len(items) + len(board_reference.probe["traps"])
-    store = Store(tmp_path / "board.sqlite")
     sid = store.add(ENTRY, upload, verdict)
     assert store.submission(sid)["status"] == "re-scored"
     board = Board(store, board_reference)
@@ -90,7 +90,7 @@ def test_a_probe_run_is_rescored_stored_and_shown(probe_run: Path, board_referen
 
 @pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 def test_a_run_of_both_halves_gets_one_row_and_its_procedures(
-    probe_run: Path, board_reference, run_tasks, tmp_path: Path
+    probe_run: Path, board_reference, run_tasks, store: Store
 ) -> None:
     main = lm_eval_files(board_reference, run_tasks, right, "mmmult-reference")
     probe = {name: data for name, data in files_of(probe_run).items() if name.startswith("samples_")}
@@ -100,7 +100,6 @@ def test_a_run_of_both_halves_gets_one_row_and_its_procedures(
     results["versions"] |= probe_results["versions"]
     files = [(name, data) for name, data in main if not name.startswith("results_")] + list(probe.items())
     upload = read_upload([*files, ("results_both.json", json.dumps(results).encode())])
-    store = Store(tmp_path / "board.sqlite")
     store.add(ENTRY, upload, check(upload, board_reference))
     board = Board(store, board_reference)
     assert list(board.table()["model"]) == ["oracle"]
@@ -126,15 +125,14 @@ def tokens_favouring_a_rival(item: dict, heuristic: str, text: str) -> int:
     return size + 1 if heuristic == rival(item) else size
 
 
-def test_token_counts_add_a_per_token_row_to_the_procedures_view(board_reference, tmp_path: Path) -> None:
-    from probe_runs import probe_files
+def test_token_counts_add_a_per_token_row_to_the_procedures_view(board_reference, store: Store) -> None:
+    from tests.probe_runs import probe_files
 
     files = probe_files(board_reference.probe, ["mmmult_probe_text"], {"mmmult_probe_text": 1.0},
                         tokens=tokens_favouring_a_rival)  # fmt: skip
     upload = read_upload(files)
     verdict = check(upload, board_reference)
     assert [(t.task, t.verified, t.score) for t in verdict.tasks] == [("mmmult_probe_text", True, 1.0)]
-    store = Store(tmp_path / "board.sqlite")
     store.add(ENTRY, upload, verdict)
     table = preference_table(Board(store, board_reference).procedures())
     assert list(zip(table["channel"], table["loss per"], strict=True)) == [("text", "byte"), ("text", "token")]
@@ -230,12 +228,11 @@ def test_probe_runs_need_their_samples_all_items_and_the_published_sets(probe_ru
 
 @pytest.mark.xdist_group("probe_run")  # one worker makes the run and reads it
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_the_procedures_view_in_a_browser(probe_run: Path, board_reference, tmp_path: Path) -> None:
+def test_the_procedures_view_in_a_browser(probe_run: Path, board_reference, store: Store) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from mmmult.leaderboard.display.app import build_app
 
-    store = Store(tmp_path / "board.sqlite")
     upload = read_upload(list(files_of(probe_run).items()))
     store.add(Entry("<b>oracle</b>", "Reference", "tester", True), upload, check(upload, board_reference))
     demo = build_app(store, board_reference, oauth=False)

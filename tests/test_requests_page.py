@@ -10,10 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from simulate import lm_eval_files, right
 
 from dataset_builder.settings import API_MODELS_ENV
 from mmmult.leaderboard.display.board import Board
+from mmmult.leaderboard.display.formatting import display
 from mmmult.leaderboard.display.requests import (
     REQUEST_COLUMNS,
     RequestForm,
@@ -22,11 +22,12 @@ from mmmult.leaderboard.display.requests import (
     requests_page,
     requests_table,
 )
-from mmmult.leaderboard.display.views import display
-from mmmult.leaderboard.intake.ingest import check, read_upload
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import read_upload
 from mmmult.leaderboard.storage.store import Entry, Store
 from mmmult.queue.folder import LocalQueue
 from mmmult.queue.request import DONE, FAILED, ApiModel, QueueError, load_api_models
+from tests.simulate import lm_eval_files, right
 
 FORM = RequestForm("org/model-7B", "hf", ["text"], "Org", params_b="7", submitter="alice")
 API_MODELS = {
@@ -115,8 +116,10 @@ def test_a_hub_that_cannot_be_reached_leaves_the_check_to_the_worker_and_a_bug_i
         request_evaluation(queue, replace(FORM, model="org/other"))
 
 
-def test_a_finished_request_becomes_one_evaluated_row(reference, run_files, run_tasks, tmp_path: Path) -> None:
-    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+def test_a_finished_request_becomes_one_evaluated_row(
+    reference, run_files, run_tasks, store: Store, tmp_path: Path
+) -> None:
+    queue = LocalQueue(tmp_path / "queue")
     uploaded = read_upload(run_files)
     store.add(Entry("org/model-7B", "Org", "alice", True, 7.0), uploaded, check(uploaded, reference))
     request_id = finished_run(queue, lm_eval_files(reference, run_tasks, right, "org/model-7B"))
@@ -132,8 +135,10 @@ def test_a_finished_request_becomes_one_evaluated_row(reference, run_files, run_
     assert store.evaluated()[request_id]["submission_id"] == sid
 
 
-def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(reference, run_tasks, tmp_path: Path) -> None:
-    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(
+    reference, run_tasks, store: Store, tmp_path: Path
+) -> None:
+    queue = LocalQueue(tmp_path / "queue")
     files = lm_eval_files(reference, run_tasks, right, "org/model-7B")
     short = [(name, b"\n".join(data.splitlines()[:-1]) + b"\n" if name.startswith("samples_") else data)
              for name, data in files]  # fmt: skip
@@ -152,8 +157,10 @@ def test_a_run_the_checks_refuse_and_a_failed_run_show_their_reasons(reference, 
     assert Board(store, reference).table().empty
 
 
-def test_a_damaged_request_file_is_shown_on_the_requests_tab_and_nothing_is_stored(reference, tmp_path: Path) -> None:
-    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+def test_a_damaged_request_file_is_shown_on_the_requests_tab_and_nothing_is_stored(
+    reference, store: Store, tmp_path: Path
+) -> None:
+    queue = LocalQueue(tmp_path / "queue")
     request_evaluation(queue, FORM)
     path = tmp_path / "queue" / "requests" / "x.json"
     path.write_text('{"model": "<script>alert(1)</script>"}')
@@ -198,15 +205,15 @@ def test_an_api_model_is_run_only_from_the_owner_s_list_with_its_arguments(tmp_p
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, run_tasks, tmp_path: Path,
-                                                                   monkeypatch) -> None:  # fmt: skip
+def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, run_tasks, store: Store,
+                                                                   tmp_path: Path, monkeypatch) -> None:  # fmt: skip
     """The request form, a refusal shown as text, and the Requests tab and the board after a worker's runs."""
     from playwright.sync_api import expect, sync_playwright
 
     from mmmult.leaderboard.display.app import build_app
 
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-    store, queue = Store(tmp_path / "board.sqlite"), LocalQueue(tmp_path / "queue")
+    queue = LocalQueue(tmp_path / "queue")
     demo = build_app(store, reference, oauth=False, queue=queue, api_models={})
     demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:

@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from simulate import Truth, coverage, lm_eval_files, logistic_model
 
 from dataset_builder.problems import generate
 from dataset_builder.tasks import TASKS
-from mmmult.leaderboard.intake.ingest import Benchmark, check, read_upload
-from mmmult.leaderboard.storage.store import Entry, Store
+from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import read_upload
+from mmmult.leaderboard.storage.store import Entry
 from mmmult.leaderboard.storage.summary import scope_fit
 from mmmult.statistics.analysis import paired_gap
+from tests.simulate import Truth, coverage, lm_eval_files, logistic_model
 
 REPS = 60
 LOW = 0.86
@@ -62,14 +64,13 @@ def test_mcnemar_holds_its_level_and_the_paired_interval_covers() -> None:
     assert covered / 400 >= 0.92
 
 
-def test_the_stored_summary_is_the_direct_computation(tmp_path) -> None:
+def test_the_stored_summary_is_the_direct_computation(store) -> None:
     """Through the real path (files, ingest, store): the board's numbers equal the analysis of the same outcomes."""
     problems = [p for p in generate() if p.split == "test"][:300]
     benchmark = Benchmark({p.problem_id: p.as_dict() for p in problems})
     tasks = [name for name, task in TASKS.items() if task.kind.name == "multiply"]
     upload = read_upload(lm_eval_files(benchmark, tasks, logistic_model(60, 0.05, seed=3)))
     verdict = check(upload, benchmark)
-    store = Store(tmp_path / "board.sqlite")
     sid = store.add(Entry("m", "F", "s", True), upload, verdict)
     with store.connect() as db:
         stored = dict(db.execute("SELECT * FROM fits WHERE submission_id = ? AND scope = 'all'", (sid,)).fetchone())

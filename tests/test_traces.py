@@ -7,12 +7,12 @@ from pathlib import Path
 
 import datasets
 import pytest
-from commands import assert_user_error, mmmult, mmmult_here
 
 from dataset_builder.answers import extract_answer
 from dataset_builder.configs import PROBLEM_TYPES, TRACE_TYPES
 from dataset_builder.prompts import multiply_prompt
 from mmmult.probe_scoring.traces import trace_class
+from tests.commands import assert_user_error, mmmult, mmmult_here
 
 
 @pytest.fixture(scope="module")

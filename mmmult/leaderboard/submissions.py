@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from mmmult.leaderboard.intake.ingest import Benchmark, Rejected, check, read_upload
+from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.names import InvalidField, check_link, check_name, check_params, check_seed
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Entry, OverLimit, RateLimit, Store
 from mmmult.queue.request import DONE, Queue
 

@@ -1,2 +1,2 @@
-"""Intake: an upload read safely (upload), checked (schema, names), re-scored (ingest, probe) and submitted
-(submission)."""
+"""Intake: an upload read safely (upload), checked (schema, names), and re-scored (rescore, probe) against the
+benchmark it was run on (benchmark); leaderboard/submissions.py submits it."""

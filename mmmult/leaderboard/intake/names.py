@@ -2,7 +2,7 @@
 
 Names follow Hub ids: letters, digits, space and ._-/:+() only, 1 to 100 characters, at least
 one letter or digit. That leaves no room for markup, formulas that start with =, control or
-invisible characters; every place that shows a name still escapes it (views.py), and the CSV
+invisible characters; every place that shows a name still escapes it (display/formatting.py), and the CSV
 guards cells that a spreadsheet would read as a formula.
 """
 

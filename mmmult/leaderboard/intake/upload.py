@@ -3,7 +3,7 @@
 A zip is read member by member in small blocks, counting the bytes it really decompresses (the
 sizes its header declares are not trusted), and refused at the first member that is encrypted,
 corrupt, a link, nested, oddly named or compressed with anything but stored or deflate. Nothing
-is held in memory whole: samples are read line by line later (ingest.py), so a large honest run
+is held in memory whole: samples are read line by line later (rescore.py), so a large honest run
 and a hostile archive cost the server the same small amount of memory.
 """
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from mmmult.leaderboard.intake.ingest import Upload, Verdict
 from mmmult.leaderboard.intake.probe import metrics_json
+from mmmult.leaderboard.intake.rescore import Verdict
 from mmmult.leaderboard.intake.status import LEGACY, Status
-from mmmult.leaderboard.intake.upload import sha256_file
+from mmmult.leaderboard.intake.upload import Upload, sha256_file
 from mmmult.leaderboard.storage.summary import (
     BIN_COLUMNS,
     CELL_COLUMNS,
