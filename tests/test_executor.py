@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from commands import assert_user_error, mmmult
 
 from dataset_builder.probe.bank import PREFIXES
 from dataset_builder.probe.costs import HEURISTICS, costs
@@ -19,6 +18,7 @@ from dataset_builder.problems import generate
 from mmmult.harness.executor import ExecutorArgsError, ExecutorLM, executor_args
 from mmmult.probe_scoring.scores import step_choices
 from mmmult.probe_scoring.traces import trace_class
+from tests.commands import assert_user_error, mmmult
 
 PROBLEMS = generate()[::7]
 """About 1,500 problems of the default set, every digit length and sparsity."""
@@ -31,6 +31,22 @@ def test_every_heuristic_multiplies_every_problem_exactly_without_slips() -> Non
             assert solution.answer == problem.product, (problem.a, problem.b, heuristic)
             assert solution.lines[-1] == f"Final Answer: {problem.product}"
             assert solution.slips == ()
+
+
+def test_worked_solutions_reach_30_digit_operands_exactly_and_name_every_place() -> None:
+    a, b = 987_654_321_098_765_432_109_876_543_210, 100_000_000_020_000_000_003_000_000_004
+    for heuristic in HEURISTICS:
+        solution = solve(a, b, heuristic)
+        assert solution.answer == a * b and solution.slips == ()
+        assert trace_class(solution.text) == heuristic
+        slipped = solve(a, b, heuristic, Hand(1.0, seed=3))
+        assert slipped.answer > a * b
+    rows = [line for line in solve(a, b, "OT").lines if line.startswith("Row for the ")]
+    places = [row.removeprefix("Row for the ").split(" place (")[0] for row in rows]
+    assert len(places) == 30 and len(set(places)) == 30
+    assert places[:4] == ["ones", "tens", "hundreds", "thousands"]
+    assert places[9:11] == ["billions", "ten billions"]
+    assert places[-3:] == ["octillions", "ten octillions", "hundred octillions"]
 
 
 def test_step_counts_are_the_operations_each_procedure_does() -> None:

@@ -32,10 +32,22 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dataset_builder.numbers import SCALES
 from dataset_builder.probe.costs import HEURISTICS, bases, length, nonzero, place_parts, rc_cost_at
 
-PLACES = ("ones", "tens", "hundreds", "thousands", "ten thousands", "hundred thousands", "millions",
-          "ten millions", "hundred millions")  # fmt: skip
+
+def place_name(place: int) -> str:
+    """The name of a digit's place, counted from the ones (0), in the short scale of the number words.
+
+    >>> [place_name(k) for k in (0, 1, 2, 3, 5, 9, 29)]
+    ['ones', 'tens', 'hundreds', 'thousands', 'hundred thousands', 'billions', 'hundred octillions']
+    """
+    group, within = divmod(place, 3)
+    if group == 0:
+        return ("ones", "tens", "hundreds")[within]
+    return ("", "ten ", "hundred ")[within] + SCALES[group] + "s"
+
+
 SLIPS = ("slipped digit", "carry slip", "misaligned partial product", "sign slip")
 """The kinds of slip a Hand makes; each raises the final result."""
 
@@ -111,14 +123,14 @@ def _columnar(a: int, b: int, hand: Hand) -> tuple[list[str], int]:
             digits.append(value % 10)
         row = int(str(carry) + "".join(str(d) for d in reversed(digits)))
         rows.append(row)
-        lines.append(f"Row for the {PLACES[place]} place ({y}): {'; '.join(said)}; row {row}.")
+        lines.append(f"Row for the {place_name(place)} place ({y}): {'; '.join(said)}; row {row}.")
     total = rows[0]
     for place, row in enumerate(rows[1:], start=1):
         kind = hand.slip(1, ("misaligned partial product", "carry slip") if row else ("carry slip",))
         shift = place + (kind == "misaligned partial product")
         shifted = row * 10**shift
         new = total + shifted + (10**place if kind == "carry slip" else 0)
-        lines.append(f"Add the {PLACES[place]} row, shifted {shift} column{'s' * (shift > 1)}: "
+        lines.append(f"Add the {place_name(place)} row, shifted {shift} column{'s' * (shift > 1)}: "
                      f"{total} + {shifted} = {new}.")  # fmt: skip
         total = new
     return lines, total
