@@ -15,7 +15,7 @@ floats) with thousands separators ("1,234,567", "1 234 567", "1.234.567"), LaTeX
 wrappers, and number words in any common style ("eight million four thousand four", "six
 hundred and ninety-one", "99 million eighty-eight thousand"). A number with a non-zero
 fractional part is not an integer answer, nor is a numeral of more than MAX_ANSWER_DIGITS digits
-(a product has at most 18): either is scored as no answer, never an error. The true answer is never
+(a product has at most 60, in the extended set): either is scored as no answer, never an error. The true answer is never
 consulted.
 
 >>> extract_answer("47 x 36 = 1692\\n\\nFinal Answer: 1,692")
@@ -47,7 +47,7 @@ BOXED = re.compile(r"\\boxed\s*\{")
 CUT = re.compile(r"\(|\.\s|\bbecause\b|\bsince\b|;|\bwhich\b|\bas\s+(?:shown|computed|calculated)\b", re.IGNORECASE)
 INNER_LINK = re.compile(r"=|\bis\b|\bequals\b", re.IGNORECASE)
 CHECK = re.compile(r"\b(?:double[- ]?check|check(?:ing)?|verify(?:ing)?|verification)\b", re.IGNORECASE)
-MAX_ANSWER_DIGITS = 40
+MAX_ANSWER_DIGITS = 80
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,15 @@ PROBLEM_TYPES: dict[str, str] = {  # every Problem field, in order (tests check)
     "split": "string",
 }
 
+EXTENDED_PROBLEM_TYPES: dict[str, str] = PROBLEM_TYPES | {  # the extended set's problems (operands up to 30 digits)
+    "a": "string",
+    "b": "string",
+    "product": "string",
+    "problem_set": "string",
+}
+"""Operands of up to 30 digits and products of up to 60 overflow 64-bit integers: the extended configs hold them as
+decimal strings (int(row["a"]) reads one back), and name their problem set, which tells their rows apart."""
+
 PROBE_ITEM_TYPES: dict[str, str] = {  # what every item of the probe's sets starts with
     "problem_id": "string",
     "a": "int64",
@@ -105,6 +114,14 @@ class ConfigSpec:
     items: str = "problems"
     """"problems" (the factorial set), "hds" or "traps" (the heuristic probe's sets), or "traces" (worked
     solutions of the train and validation problems, one per heuristic, for training adapters)."""
+    problem_set: str = "base"
+    """The factorial set its problems come from (problems.PROBLEM_SETS): "base", or "extended" (operands up to 30
+    digits, configs named extended-*, built only when asked for)."""
+
+    @property
+    def item_types(self) -> dict[str, str]:
+        """Its items' columns and their types."""
+        return EXTENDED_PROBLEM_TYPES if self.problem_set == "extended" else ITEM_TYPES[self.items]
 
     @property
     def media_column(self) -> str | None:
@@ -132,11 +149,28 @@ CONFIGS: dict[str, ConfigSpec] = {
         ConfigSpec("traps-audio", "audio", "words", "traps"),
         # Training text, not a benchmark: never a test problem (probe/training.py).
         ConfigSpec("traces", None, None, "traces"),
+        # The extended set: the six channels of the factorial problems, operands up to 30 digits.
+        *(
+            ConfigSpec(f"extended-{modality}-{representation}", modality, representation, problem_set="extended")
+            for modality, representation in (
+                ("text", "numerals"),
+                ("text", "words"),
+                ("image", "numerals"),
+                ("image", "words"),
+                ("audio", "words"),
+                ("audio", "digits"),
+            )
+        ),
     )
 }
-CONFIG_NAMES: tuple[str, ...] = tuple(CONFIGS)
+CONFIG_NAMES: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.problem_set == "base")
+"""The configs of the base set: what a build makes by default (`mmmult build --configs all`)."""
+EXTENDED_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.problem_set == "extended")
+"""The extended set's configs, built with `mmmult build --set extended` into a build of their own."""
 STIMULUS_CONFIGS: tuple[str, ...] = tuple(
-    name for name, spec in CONFIGS.items() if spec.modality is not None and spec.items == "problems"
+    name
+    for name, spec in CONFIGS.items()
+    if spec.modality is not None and spec.items == "problems" and spec.problem_set == "base"
 )
 """The six configs of the factorial problems that carry a stimulus, in table order: what the board ranks."""
 PROBE_CONFIGS: tuple[str, ...] = tuple(name for name, spec in CONFIGS.items() if spec.items in ("hds", "traps"))
@@ -152,10 +186,21 @@ def config_of(row: Mapping[str, Any]) -> str:
     'image-words'
     >>> config_of({"modality": "audio", "representation": "words", "design_family": "DD"})
     'hds-audio'
+    >>> config_of({"modality": "text", "representation": "words", "problem_set": "extended"})
+    'extended-text-words'
     """
     items = "hds" if "design_family" in row else "traps" if "trap_type" in row else "problems"
-    key = (items, row["modality"], row["representation"])
-    return next(name for name, spec in CONFIGS.items() if (spec.items, spec.modality, spec.representation) == key)
+    key = (items, row["modality"], row["representation"], row.get("problem_set", "base"))
+    return next(
+        name
+        for name, spec in CONFIGS.items()
+        if (spec.items, spec.modality, spec.representation, spec.problem_set) == key
+    )
+
+
+def configs_of_set(problem_set: str) -> tuple[str, ...]:
+    """The configs a build of a problem set makes by default: every base config, or every extended one."""
+    return EXTENDED_CONFIGS if problem_set == "extended" else CONFIG_NAMES
 
 
 def data_file_pattern(config: str, split: str) -> str:

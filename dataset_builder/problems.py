@@ -49,6 +49,40 @@ DEFAULT_PER_STRATUM = 5
 MAX_PER_STRATUM = 40
 """The 1-digit x 2-digit strata and their mirrors share 81 problems up to commutativity."""
 
+EXTENDED_MAX_DIGITS = 30
+EXTENDED_MAX_C = (2 * EXTENDED_MAX_DIGITS) ** 2
+EXTENDED_BANDS: tuple[tuple[int, int], ...] = ((325, 625), (626, 1225), (1226, 2025), (2026, 3600))
+"""The extended set's C bands, beyond the base set's 324: every C of two operands of up to 30 digits above it.
+C <= digit total squared, so each of its problems has 19 digits or more in all."""
+ALL_BANDS: tuple[tuple[int, int], ...] = C_BANDS + EXTENDED_BANDS
+EXTENDED_STRATA_PER_BAND = 514
+"""Strata drawn in each extended band: 514 x 5 problems give 2570 per band, 385 of them test (15%)."""
+
+
+@dataclass(frozen=True)
+class ProblemSetSpec:
+    """A named problem set: the operands' digit range, its C bands, and its problem ids' prefix."""
+
+    name: str
+    max_digits: int
+    bands: tuple[tuple[int, int], ...]
+    id_prefix: str
+    config_prefix: str
+    """What its configs' names start with: '' for the base set (text-numerals), 'extended-' for the extended one."""
+
+    @property
+    def max_c(self) -> int:
+        return (2 * self.max_digits) ** 2
+
+
+BASE, EXTENDED = "base", "extended"
+PROBLEM_SETS: dict[str, ProblemSetSpec] = {
+    BASE: ProblemSetSpec(BASE, MAX_DIGITS, C_BANDS, "p", ""),
+    EXTENDED: ProblemSetSpec(EXTENDED, EXTENDED_MAX_DIGITS, EXTENDED_BANDS, "e", "extended-"),
+}
+"""The base set (the paper's design, operands up to 9 digits, C up to 324: the default build) and the extended
+set (operands up to 30 digits, C from 325 to 3600: built only when its configs are named)."""
+
 
 PRODUCT_COLUMNS = frozenset({"a_times_b", "product"})
 
@@ -103,10 +137,10 @@ class Problem:
     split: str
 
     @classmethod
-    def of(cls, problem_id: str, a: int, b: int, split: str) -> Problem:
+    def of(cls, problem_id: str, a: int, b: int, split: str, max_digits: int = MAX_DIGITS) -> Problem:
         """Build a problem from its operands; every statistic is derived here and only here."""
-        check_operand(a)
-        check_operand(b)
+        check_operand(a, max_digits)
+        check_operand(b, max_digits)
         da, db, na, nb = digit_count(a), digit_count(b), nonzero_count(a), nonzero_count(b)
         return cls(
             problem_id=problem_id,
@@ -133,14 +167,14 @@ class Problem:
 PROBLEM_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Problem))
 
 
-def check_operand(n: int) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < 10**MAX_DIGITS:
-        raise ProblemError(f"operands must be integers from 1 to {10**MAX_DIGITS - 1}, got {n!r}")
+def check_operand(n: int, max_digits: int = MAX_DIGITS) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n < 10**max_digits:
+        raise ProblemError(f"operands must be integers from 1 to {10**max_digits - 1}, got {n!r}")
 
 
-def strata() -> Iterator[tuple[int, int, int, int]]:
-    """Every feasible (digits_a, digits_b, nonzero_a, nonzero_b): 2025 of them."""
-    for da, db in itertools.product(range(1, MAX_DIGITS + 1), repeat=2):
+def strata(max_digits: int = MAX_DIGITS) -> Iterator[tuple[int, int, int, int]]:
+    """Every feasible (digits_a, digits_b, nonzero_a, nonzero_b): 2025 of them up to 9 digits."""
+    for da, db in itertools.product(range(1, max_digits + 1), repeat=2):
         for na, nb in itertools.product(range(1, da + 1), range(1, db + 1)):
             yield da, db, na, nb
 
@@ -226,15 +260,76 @@ def generate(
     return base + supplement(base, seed, min_test_per_band)
 
 
-def band_of(C: int) -> tuple[int, int]:
-    """The C band that holds C: band_of(40) == (26, 50)."""
-    for low, high in C_BANDS:
+def generate_extended(
+    per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED, min_test_per_band: int = MIN_TEST_PER_BAND
+) -> list[Problem]:
+    """The extended set: operands of 1 to 30 digits, C from 325 to 3600, ids e00000 on.
+
+    The base set's factorial logic over digit length and sparsity, on a sample of its strata (30 x 30 digit
+    lengths hold 185,083 strata above C = 324): in each extended band, EXTENDED_STRATA_PER_BAND strata
+    (`extended_strata`), `per_stratum` problems in each, split 70/15/15 within each stratum's block, then test
+    problems added where a band holds fewer than `min_test_per_band` (`supplement`). Its random streams are its
+    own (seeded from `seed` and the set's name), so the base set does not change.
+    """
+    spec = PROBLEM_SETS[EXTENDED]
+    rng = random.Random(f"{seed}:{EXTENDED}")
+    seen: set[tuple[int, int]] = set()
+    pairs: list[tuple[int, int]] = []
+    for da, db, na, nb in extended_strata(rng):
+        drawn = 0
+        for _ in range(100 * per_stratum):
+            a, b = draw_operand(rng, da, na), draw_operand(rng, db, nb)
+            if (min(a, b), max(a, b)) not in seen:
+                seen.add((min(a, b), max(a, b)))
+                pairs.append((a, b))
+                drawn += 1
+            if drawn == per_stratum:
+                break
+    splits = _stratified_splits(pairs, per_stratum, rng)
+    base = [
+        Problem.of(f"{spec.id_prefix}{i:05d}", a, b, split, spec.max_digits)
+        for i, ((a, b), split) in enumerate(zip(pairs, splits, strict=True))
+    ]
+    return base + supplement(base, seed, min_test_per_band, spec)
+
+
+def extended_strata(rng: random.Random) -> list[tuple[int, int, int, int]]:
+    """The extended set's strata: in each band, its digit-length pairs in a shuffled turn, each time with one of
+    the pair's sparsity levels in the band not yet taken, until EXTENDED_STRATA_PER_BAND; in strata order.
+
+    Taking digit lengths in turn spreads a band's problems over its digit lengths (a uniform draw over the
+    strata would favour the longest operands, which have the most sparsity levels)."""
+    chosen: list[tuple[int, int, int, int]] = []
+    for band in EXTENDED_BANDS:
+        levels: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for da, db, na, nb in strata(EXTENDED_MAX_DIGITS):
+            if band[0] <= (da + db) * (na + nb) <= band[1]:
+                levels.setdefault((da, db), []).append((na, nb))
+        lengths = sorted(levels)
+        rng.shuffle(lengths)
+        taken: set[tuple[int, int, int, int]] = set()
+        turn = 0
+        while len(taken) < EXTENDED_STRATA_PER_BAND:
+            da, db = lengths[turn % len(lengths)]
+            turn += 1
+            left = [level for level in levels[(da, db)] if (da, db, *level) not in taken]
+            if left:
+                taken.add((da, db, *rng.choice(left)))
+        chosen += sorted(taken)
+    return chosen
+
+
+def band_of(C: int, bands: tuple[tuple[int, int], ...] = C_BANDS) -> tuple[int, int]:
+    """The C band that holds C: band_of(40) == (26, 50); band_of(400, ALL_BANDS) == (325, 625)."""
+    for low, high in bands:
         if low <= C <= high:
             return low, high
-    raise ValueError(f"C = {C} is outside every band ({C_BANDS[0][0]} to {C_BANDS[-1][1]})")
+    raise ValueError(f"C = {C} is outside every band ({bands[0][0]} to {bands[-1][1]})")
 
 
-def mini_selection(problems: Iterable[Problem], seed: int, per_band: int = MINI_PER_BAND) -> list[Problem]:
+def mini_selection(
+    problems: Iterable[Problem], seed: int, per_band: int = MINI_PER_BAND, problem_set: str = BASE
+) -> list[Problem]:
     """The mini split: `per_band` test problems drawn with the seed from each C band (all of a band that holds
     fewer), in the problems' order. Equal counts per band, so each band's accuracy is measured as well as the
     others'; the same problem ids in every config, so mini runs pair across configs and models.
@@ -242,12 +337,15 @@ def mini_selection(problems: Iterable[Problem], seed: int, per_band: int = MINI_
     >>> mini = mini_selection(generate(), DEFAULT_SEED)
     >>> len(mini), Counter(band_of(p.C) for p in mini)[(201, 324)], {p.split for p in mini}
     (150, 30, {'test'})
+
+    The extended set's selection has a stream of its own and its own bands (a CSV's problems outside them
+    are left out of it).
     """
     tested = [p for p in problems if p.split == "test"]
-    rng = random.Random(f"{seed}:{MINI}")
+    rng = random.Random(f"{seed}:{MINI}" if problem_set == BASE else f"{seed}:{MINI}:{problem_set}")
     chosen: set[str] = set()
-    for band in C_BANDS:
-        ids = sorted(p.problem_id for p in tested if band_of(p.C) == band)
+    for band in PROBLEM_SETS[problem_set].bands:
+        ids = sorted(p.problem_id for p in tested if band[0] <= p.C <= band[1])
         chosen.update(rng.sample(ids, min(per_band, len(ids))))
     return [p for p in tested if p.problem_id in chosen]
 
@@ -257,10 +355,13 @@ def design_mini(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
     narrowed by the build's bounds, so that a subset build holds exactly the whole build's mini problems that
     it holds."""
     admitted = {p.problem_id for p in problem_set(per_stratum, seed, bounds)}
-    return [p for p in mini_selection(generate(per_stratum, seed), seed) if p.problem_id in admitted]
+    whole = GENERATORS[bounds.problem_set](per_stratum, seed)
+    return [p for p in mini_selection(whole, seed, problem_set=bounds.problem_set) if p.problem_id in admitted]
 
 
-def supplement(problems: Sequence[Problem], seed: int, min_test_per_band: int) -> list[Problem]:
+def supplement(
+    problems: Sequence[Problem], seed: int, min_test_per_band: int, spec: ProblemSetSpec = PROBLEM_SETS[BASE]
+) -> list[Problem]:
     """Test problems for the C bands whose test split holds fewer than `min_test_per_band` problems.
 
     C is a function of the stratum, so a band is a set of strata: the missing problems are drawn
@@ -268,12 +369,12 @@ def supplement(problems: Sequence[Problem], seed: int, min_test_per_band: int) -
     is skipped), from a random stream of their own, so the base set is unchanged and every
     problem stays unique up to commutativity. Ids continue after the base set's.
     """
-    rng = random.Random(f"{seed}:supplement")
+    rng = random.Random(f"{seed}:supplement" if spec.name == BASE else f"{seed}:supplement:{spec.name}")
     seen = {(min(p.a, p.b), max(p.a, p.b)) for p in problems}
-    tested = Counter(band_of(p.C) for p in problems if p.split == "test")
+    tested = Counter(band_of(p.C, spec.bands) for p in problems if p.split == "test")
     added: list[Problem] = []
-    for band in C_BANDS:
-        cells = [s for s in strata() if band_of((s[0] + s[1]) * (s[2] + s[3])) == band]
+    for band in spec.bands:
+        cells = [s for s in strata(spec.max_digits) if band_of((s[0] + s[1]) * (s[2] + s[3]), ALL_BANDS) == band]
         missing, full = min_test_per_band - tested[band], set()
         turn = 0
         while missing > 0 and len(full) < len(cells):
@@ -285,7 +386,8 @@ def supplement(problems: Sequence[Problem], seed: int, min_test_per_band: int) -
                 a, b = draw_operand(rng, da, na), draw_operand(rng, db, nb)
                 if (min(a, b), max(a, b)) not in seen:
                     seen.add((min(a, b), max(a, b)))
-                    added.append(Problem.of(f"p{len(problems) + len(added):05d}", a, b, "test"))
+                    problem_id = f"{spec.id_prefix}{len(problems) + len(added):05d}"
+                    added.append(Problem.of(problem_id, a, b, "test", spec.max_digits))
                     missing -= 1
                     break
             else:
@@ -306,30 +408,48 @@ def _stratified_splits(pairs: Sequence[tuple[int, int]], per_stratum: int, rng: 
 
 @dataclass(frozen=True)
 class Bounds:
-    """Limits that select a subset of problems for quick work; None means unbounded."""
+    """Limits that select a subset of problems for quick work; None means unbounded. The ranges are those of
+    the problem set the bounds narrow (PROBLEM_SETS)."""
 
     min_digits: int | None = None
     max_digits: int | None = None
     min_c: int | None = None
     max_c: int | None = None
     limit: int | None = None
+    problem_set: str = BASE
 
     def __post_init__(self) -> None:
-        ranges = {"digits": (1, MAX_DIGITS), "c": (MIN_C, MAX_C)}
+        if self.problem_set not in PROBLEM_SETS:
+            raise ProblemError(f"unknown problem set {self.problem_set!r}; choose from {', '.join(PROBLEM_SETS)}")
+        spec = PROBLEM_SETS[self.problem_set]
+        ranges = {"digits": (1, spec.max_digits), "c": (MIN_C, spec.max_c)}
         for kind, (low, high) in ranges.items():
             lower, upper = getattr(self, f"min_{kind}"), getattr(self, f"max_{kind}")
             for name, value in ((f"min-{kind}", lower), (f"max-{kind}", upper)):
                 if value is not None and not low <= value <= high:
-                    raise ProblemError(f"--{name} must be from {low} to {high}, got {value}")
+                    why = _beyond(spec) if value > high else ""
+                    raise ProblemError(f"--{name} must be from {low} to {high}, got {value}{why}")
             if lower is not None and upper is not None and lower > upper:
                 raise ProblemError(f"--min-{kind} {lower} is above --max-{kind} {upper}: nothing would be left")
         if self.limit is not None and self.limit < 1:
             raise ProblemError(f"--limit must be a positive integer, got {self.limit}")
 
     def admits(self, problem: Problem) -> bool:
-        lo_d, hi_d = self.min_digits or 1, self.max_digits or MAX_DIGITS
-        lo_c, hi_c = self.min_c or MIN_C, self.max_c or MAX_C
+        spec = PROBLEM_SETS[self.problem_set]
+        lo_d, hi_d = self.min_digits or 1, self.max_digits or spec.max_digits
+        lo_c, hi_c = self.min_c or MIN_C, self.max_c or spec.max_c
         return lo_d <= problem.digits_a <= hi_d and lo_d <= problem.digits_b <= hi_d and lo_c <= problem.C <= hi_c
+
+
+def _beyond(spec: ProblemSetSpec) -> str:
+    """Why a value above the base set's range is refused: the extended set holds it."""
+    if spec.name != BASE:
+        return ""
+    extended = PROBLEM_SETS[EXTENDED]
+    return (
+        f" (the base set's operands have at most {spec.max_digits} digits, its C at most {spec.max_c}; the "
+        f"extended set's go to {extended.max_digits} digits and C {extended.max_c}: build it with --set {EXTENDED})"
+    )
 
 
 def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED) -> list[Problem]:
@@ -346,30 +466,36 @@ def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED
 
 
 def problem_set(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
-    """The problems a build of the default design holds: drawn with the seed, then narrowed by the bounds.
+    """The problems a build of the default design holds: drawn with the seed, then narrowed by the bounds
+    (whose problem_set names the design: the base set, or the extended one).
 
     The leaderboard calls this too, to regenerate the problems of a fresh seed that a run was evaluated on.
     """
-    return select(generate(per_stratum, seed), bounds, seed)
+    return select(GENERATORS[bounds.problem_set](per_stratum, seed), bounds, seed)
 
 
-def read_csv(path: str | Path) -> list[Problem]:
+GENERATORS = {BASE: generate, EXTENDED: generate_extended}
+
+
+def read_csv(path: str | Path, problem_set: str = BASE) -> list[Problem]:
     """Problems of a CSV with columns a,b and optionally id and split (other columns ignored).
 
     Rows keep their order; `id` becomes problem_id and `split` (train, validation or test; `val`, the
     paper's name, is validation) is kept. Without a split column the rows are split 70/15/15 in their
     file order. A product column (`a_times_b` in the paper's grid, or `product`) must agree with a x b.
     Problems are unique up to commutativity, as in the default set: 12,34 after 34,12 is refused.
-    Errors name the file, line and value.
+    Errors name the file, line and value. Operands have at most the problem set's digits (9, or 30 for the
+    extended set).
     """
     path = Path(path)
+    spec = PROBLEM_SETS[problem_set]
     columns, rows = csv_rows(path, ("a", "b"), "--from-csv takes a CSV file with columns a,b")
     if not rows:
         raise ProblemError(f"{path}: no problems in the file")
     ids, pairs, splits = [], [], []
     first_line: dict[tuple[int, int], int] = {}
     for line, row in rows:
-        a, b = _csv_operand(path, line, row, "a"), _csv_operand(path, line, row, "b")
+        a, b = _csv_operand(path, line, row, "a", spec), _csv_operand(path, line, row, "b", spec)
         for column in PRODUCT_COLUMNS & set(columns):
             if (row.get(column) or "").strip() != str(a * b):
                 raise ProblemError(f"{path}, line {line}: {column} is {row.get(column)} but {a} x {b} = {a * b}")
@@ -389,7 +515,7 @@ def read_csv(path: str | Path) -> list[Problem]:
         raise ProblemError(f"{path}: problem id {duplicate!r} appears more than once")
     if "split" not in columns:
         splits = assign_splits(len(pairs))
-    return [Problem.of(i, a, b, s) for i, (a, b), s in zip(ids, pairs, splits, strict=True)]
+    return [Problem.of(i, a, b, s, spec.max_digits) for i, (a, b), s in zip(ids, pairs, splits, strict=True)]
 
 
 def csv_rows(path: Path, required: Sequence[str], hint: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -424,15 +550,18 @@ def csv_rows(path: Path, required: Sequence[str], hint: str) -> tuple[list[str],
     return columns, rows
 
 
-def _csv_operand(path: Path, line: int, row: dict[str, str], column: str) -> int:
+def _csv_operand(path: Path, line: int, row: dict[str, str], column: str, spec: ProblemSetSpec) -> int:
     raw = (row.get(column) or "").strip()
     if not raw.isdigit() or not raw.isascii():
         raise ProblemError(f"{path}, line {line}: column {column} must be a positive integer, got {raw!r}")
     value = int(raw)
-    if not 1 <= value < 10**MAX_DIGITS:
+    if not 1 <= value < 10**spec.max_digits:
+        extended = (
+            f"; the {EXTENDED} set takes up to {EXTENDED_MAX_DIGITS}: --set {EXTENDED}" if spec.name == BASE else ""
+        )
         raise ProblemError(
-            f"{path}, line {line}: column {column} is {raw}, outside 1 to {10**MAX_DIGITS - 1} "
-            f"(operands have at most {MAX_DIGITS} digits)"
+            f"{path}, line {line}: column {column} is {raw}, outside 1 to {10**spec.max_digits - 1} "
+            f"(operands have at most {spec.max_digits} digits{extended})"
         )
     return value
 

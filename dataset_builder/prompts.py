@@ -18,6 +18,11 @@ CHANNELS = {
     "image": "shown in the image",
     "audio": "spoken in the audio",
 }
+DIRECT_INSTRUCTION = (
+    "Compute the exact product of the multiplication problem {channel}. Do not show any working. "
+    'Reply with the product only, as an integer on one line, in the form "Final Answer: <integer>".'
+)
+"""The direct regime: the same integer is scored, but the budget leaves no room for working."""
 PERCEIVE_INSTRUCTION = (
     "Read the multiplication problem {channel}. Do not compute it. Write the two numbers being "
     'multiplied as digits, in order, on one line in the form "Numbers: <first>, <second>".'
@@ -42,8 +47,33 @@ def prompt(instruction: str, doc: Mapping[str, Any]) -> str:
 
 
 def multiply_prompt(doc: Mapping[str, Any]) -> str:
-    """The multiplication tasks' prompt (the step-by-step regime)."""
+    """The multiplication tasks' prompt in the worked regime (step by step)."""
     return prompt(INSTRUCTION, doc)
+
+
+def direct_prompt(doc: Mapping[str, Any]) -> str:
+    """The multiplication tasks' prompt in the direct regime: the product alone, no working."""
+    return prompt(DIRECT_INSTRUCTION, doc)
+
+
+def asks_direct(text: str) -> bool:
+    """Whether a prompt asks for the product alone (the direct regime): it carries the direct instruction. The
+    simulated models (the reference system, the executors) answer by this test, so the wording here is the one
+    source of what each regime asks.
+
+    >>> asks_direct(direct_prompt({"modality": "audio"})), asks_direct(multiply_prompt({"modality": "audio"}))
+    (True, False)
+    """
+    return any(DIRECT_INSTRUCTION.format(channel=channel) in text for channel in CHANNELS.values())
+
+
+def final_answer(product: int) -> str:
+    """The line both regimes' instructions ask the answer in.
+
+    >>> final_answer(1692)
+    'Final Answer: 1692'
+    """
+    return f"Final Answer: {product}"
 
 
 def perceive_prompt(doc: Mapping[str, Any]) -> str:

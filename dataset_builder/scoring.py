@@ -15,16 +15,17 @@ the absolute difference in digit count (the product's length without an answer).
 from __future__ import annotations
 
 from dataset_builder.answers import extract_answer
-from dataset_builder.problems import C_BANDS, band_of
+from dataset_builder.problems import ALL_BANDS, C_BANDS, EXTENDED_MAX_DIGITS, MAX_C, MAX_DIGITS, band_of
 
-DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 19))
+DIGIT_TOTALS: tuple[int, ...] = tuple(range(2, 2 * MAX_DIGITS + 1))
 SCORES: tuple[str, ...] = ("exact_match", "digit_match", "length_error")
 LOWER_IS_BETTER = frozenset({"length_error"})
 
 
 def c_band_metric(C: int) -> str:
-    """Name of the accuracy metric of the C band that holds C: c_band_metric(40) == 'acc_C_26_50'."""
-    low, high = band_of(C)
+    """Name of the accuracy metric of the C band that holds C: c_band_metric(40) == 'acc_C_26_50'; the extended
+    set's bands too: c_band_metric(400) == 'acc_C_325_625'."""
+    low, high = band_of(C, ALL_BANDS)
     return f"acc_C_{low}_{high}"
 
 
@@ -36,6 +37,11 @@ BAND_METRICS: tuple[str, ...] = tuple(c_band_metric(low) for low, _ in C_BANDS) 
     digit_total_metric(d) for d in DIGIT_TOTALS
 )
 METRICS: tuple[str, ...] = SCORES + BAND_METRICS
+EXTENDED_BAND_METRICS: tuple[str, ...] = tuple(c_band_metric(low) for low, _ in ALL_BANDS) + tuple(
+    digit_total_metric(d) for d in range(2, 2 * EXTENDED_MAX_DIGITS + 1)
+)
+"""The band metrics of the extended set's tasks: every C band, the base set's and the extended ones, and every
+digit total up to 60 (a CSV of the extended set may hold problems of any C)."""
 
 
 def digit_match(answer: int | None, product: int) -> float:
@@ -65,9 +71,23 @@ def score_response(response: str | None, product: int) -> dict[str, float]:
     return score_answer(extract_answer(response), product)
 
 
+def response_length(response: str) -> int:
+    """How long a response is: its characters, surrounding whitespace stripped. Not a score: it shows whether a
+    model worked in the direct regime, where it was asked for the product alone. Characters rather than tokens,
+    so that one number compares runs of every harness and tokenizer (a token count depends on the model's
+    tokenizer, which an API does not always report), and the board computes it from the logged response alone.
+
+    >>> response_length("  Final Answer: 1692\\n"), response_length("47 x 36 = 1692\\nFinal Answer: 1692")
+    (18, 33)
+    """
+    return len(response.strip())
+
+
 def band_scores(exact: int, C: int, digit_total: int) -> dict[str, int | None]:
-    """Every band metric for one item: its correctness in its own bands, None in the others."""
-    scores: dict[str, int | None] = dict.fromkeys(BAND_METRICS)
+    """Every band metric for one item: its correctness in its own bands, None in the others (the base set's
+    metrics, or the extended set's for an item beyond the base set's C and digits)."""
+    within_base = C <= MAX_C and digit_total <= 2 * MAX_DIGITS
+    scores: dict[str, int | None] = dict.fromkeys(BAND_METRICS if within_base else EXTENDED_BAND_METRICS)
     scores[c_band_metric(C)] = exact
     scores[digit_total_metric(digit_total)] = exact
     return scores

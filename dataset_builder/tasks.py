@@ -8,20 +8,25 @@ reads the same table to know which tasks, filters, headline metrics and versions
 'image-words'
 >>> TASKS["mmmult_perceive_audio_digits"].headline
 'perceive_both'
->>> [group.name for group in GROUPS]
+>>> [group.name for group in GROUPS][:5]
 ['mmmult_text', 'mmmult_image', 'mmmult_audio', 'mmmult', 'mmmult_perceive']
 >>> PROBE_TASKS["mmmult_probe_image"].config, [group.name for group in PROBE_GROUPS]
 ('hds-image', ['mmmult_probe', 'mmmult_steps', 'mmmult_hds', 'mmmult_traps'])
 >>> MINI_TASKS["mmmult_mini_perceive_audio_words"].split, MINI_TASKS["mmmult_mini_image_words"].group
 ('mini', 'mmmult_mini_image')
+>>> TASKS["mmmult_direct_audio_words"].regime, TASKS["mmmult_direct_audio_words"].group
+('direct', 'mmmult_direct_audio')
+>>> [group.name for group in DIRECT_GROUPS]
+['mmmult_direct_text', 'mmmult_direct_image', 'mmmult_direct_audio', 'mmmult_direct']
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataset_builder.configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
-from dataset_builder.problems import MINI
+from dataset_builder.configs import CONFIGS, EXTENDED_CONFIGS, MODALITIES, STIMULUS_CONFIGS
+from dataset_builder.errors import UserError
+from dataset_builder.problems import EXTENDED, EXTENDED_MAX_DIGITS, MAX_DIGITS, MINI
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,45 @@ FINGERPRINT = Kind("fingerprint", "_fingerprint_template_yaml", "none", "exact_m
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (MULTIPLY, PERCEIVE, PROBE, STEPS, FINGERPRINT)}
 VERSION = 1.0
 """The tasks' `metadata.version`; a change of prompt, data or scoring bumps it."""
+WORKED, DIRECT = "worked", "direct"
+REGIMES: tuple[str, ...] = (WORKED, DIRECT)
+"""How a multiplication task asks for the product: with worked steps (a generous budget; the tasks the benchmark
+began with), or directly, the product alone with a budget too small for working. The two are separate
+measurements: the board never pools them."""
+WORKED_BUDGET = 4096
+"""Tokens a worked answer may take."""
+DIRECT_TEMPLATE = "_direct_template_yaml"
+
+
+class UnknownRegime(UserError):
+    """A regime name that is not one of REGIMES."""
+
+
+def regime_of(name: str) -> str:
+    """The regime a user named, checked: refused with the names there are.
+
+    >>> regime_of("direct")
+    'direct'
+    >>> regime_of("cot")
+    Traceback (most recent call last):
+    ...
+    dataset_builder.tasks.UnknownRegime: unknown regime 'cot': use one of worked, direct
+    """
+    if name not in REGIMES:
+        raise UnknownRegime(f"unknown regime {name!r}: use one of {', '.join(REGIMES)}")
+    return name
+
+
+def direct_budget(max_digits: int = MAX_DIGITS) -> int:
+    """Tokens a direct answer may take: two per digit of the longest product (tokenizers that split digits one by
+    one, with room for separators) and 16 for a closing marker such as "Final Answer:", not enough for working.
+
+    >>> direct_budget()
+    52
+    """
+    return 2 * (2 * max_digits) + 16
+
+
 REFERENCE_MODEL = "mmmult-reference"
 """The reference system's lm-eval model name: `mmmult eval` registers it (harness/reference.py); the queue and
 the Space, which ship without the harness, name it too."""
@@ -63,9 +107,19 @@ class Task:
     config: str
     kind: Kind
     group: str
-    version: float = VERSION
     split: str = "test"
     """The split the task evaluates on: test, or mini (a stratified 150 of test for costly models)."""
+    regime: str = WORKED
+    """How a multiplication task asks for the product (REGIMES); the other kinds keep the default."""
+    version: float = VERSION
+
+    @property
+    def template(self) -> str:
+        """The shared YAML its file includes: the kind's, or the direct regime's for direct multiplication; the
+        extended set's own (its band metrics, its direct budget) for its configs."""
+        if CONFIGS[self.config].problem_set == EXTENDED:
+            return EXTENDED_DIRECT_TEMPLATE if self.regime == DIRECT else EXTENDED_TEMPLATE
+        return DIRECT_TEMPLATE if self.regime == DIRECT else self.kind.template
 
     @property
     def filter(self) -> str:
@@ -104,16 +158,34 @@ TASKS: dict[str, Task] = {
     for task in (
         *(Task(f"mmmult_{_slug(c)}", c, MULTIPLY, f"mmmult_{CONFIGS[c].modality}") for c in STIMULUS_CONFIGS),
         *(Task(f"mmmult_perceive_{_slug(c)}", c, PERCEIVE, "mmmult_perceive") for c in STIMULUS_CONFIGS),
+        *(
+            Task(f"mmmult_direct_{_slug(c)}", c, MULTIPLY, f"mmmult_direct_{CONFIGS[c].modality}", regime=DIRECT)
+            for c in STIMULUS_CONFIGS
+        ),
     )
 }
 MODALITY_GROUPS = tuple(
     Group(f"mmmult_{m}", tuple(t.name for t in TASKS.values() if t.group == f"mmmult_{m}"), MULTIPLY.group_metrics)
     for m in MODALITIES
 )
+"""The worked regime's groups by channel (the queue's channels run these)."""
+DIRECT_MODALITY_GROUPS = tuple(
+    Group(
+        f"mmmult_direct_{m}",
+        tuple(t.name for t in TASKS.values() if t.group == f"mmmult_direct_{m}"),
+        MULTIPLY.group_metrics,
+    )
+    for m in MODALITIES
+)
+DIRECT_GROUPS: tuple[Group, ...] = (
+    *DIRECT_MODALITY_GROUPS,
+    Group("mmmult_direct", tuple(g.name for g in DIRECT_MODALITY_GROUPS), MULTIPLY.group_metrics),
+)
 GROUPS: tuple[Group, ...] = (
     *MODALITY_GROUPS,
     Group("mmmult", tuple(g.name for g in MODALITY_GROUPS), MULTIPLY.group_metrics),
     Group("mmmult_perceive", tuple(t.name for t in TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics),
+    *DIRECT_GROUPS,
 )
 GROUP_NAMES = frozenset(group.name for group in GROUPS)
 """The benchmark's groups; the board ranks the tasks of TASKS. The probe's tasks and groups follow."""
@@ -139,7 +211,9 @@ PROBE_GROUPS: tuple[Group, ...] = tuple(
 
 
 MINI_TASKS: dict[str, Task] = {
-    name: Task(name, task.config, task.kind, task.group.replace("mmmult", "mmmult_mini", 1), split=MINI)
+    name: Task(
+        name, task.config, task.kind, task.group.replace("mmmult", "mmmult_mini", 1), split=MINI, regime=task.regime
+    )
     for task in TASKS.values()
     for name in [task.name.replace("mmmult", "mmmult_mini", 1)]
 }
@@ -152,15 +226,71 @@ MINI_MODALITY_GROUPS = tuple(
     )
     for m in MODALITIES
 )
+MINI_DIRECT_MODALITY_GROUPS = tuple(
+    Group(
+        f"mmmult_mini_direct_{m}",
+        tuple(t.name for t in MINI_TASKS.values() if t.group == f"mmmult_mini_direct_{m}"),
+        MULTIPLY.group_metrics,
+    )
+    for m in MODALITIES
+)
 MINI_GROUPS: tuple[Group, ...] = (
     *MINI_MODALITY_GROUPS,
     Group("mmmult_mini", tuple(g.name for g in MINI_MODALITY_GROUPS), MULTIPLY.group_metrics),
     Group(
         "mmmult_mini_perceive", tuple(t.name for t in MINI_TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics
     ),
+    *MINI_DIRECT_MODALITY_GROUPS,
+    Group("mmmult_mini_direct", tuple(g.name for g in MINI_DIRECT_MODALITY_GROUPS), MULTIPLY.group_metrics),
 )
 
 
-def tasks_of(kind: Kind) -> tuple[Task, ...]:
-    """The tasks of one kind, in table order."""
-    return tuple(task for task in TASKS.values() if task.kind is kind)
+def tasks_of(kind: Kind, regime: str = WORKED) -> tuple[Task, ...]:
+    """The tasks of one kind in one regime (the worked one unless named), in table order: one per config."""
+    regime_of(regime)
+    return tuple(task for task in TASKS.values() if task.kind is kind and task.regime == regime)
+
+
+EXTENDED_TEMPLATE, EXTENDED_DIRECT_TEMPLATE = "_extended_template_yaml", "_extended_direct_template_yaml"
+EXTENDED_DIRECT_BUDGET = direct_budget(EXTENDED_MAX_DIGITS)
+"""The direct regime's budget for the extended set's products of up to 60 digits: 136 tokens."""
+
+
+def _extended(split: str) -> tuple[Task, ...]:
+    """The extended set's multiplication tasks on one split, in both regimes: mmmult[_mini]_extended_<channel>
+    and mmmult[_mini]_direct_extended_<channel>, grouped by channel and regime."""
+    prefix = "mmmult" if split == "test" else f"mmmult_{split}"
+    return tuple(
+        Task(
+            f"{prefix}{part}_{_slug(c)}",
+            c,
+            MULTIPLY,
+            f"{prefix}{part}_extended_{CONFIGS[c].modality}",
+            split=split,
+            regime=regime,
+        )
+        for regime, part in ((WORKED, ""), (DIRECT, "_direct"))
+        for c in EXTENDED_CONFIGS
+    )
+
+
+EXTENDED_TASKS: dict[str, Task] = {task.name: task for split in ("test", MINI) for task in _extended(split)}
+"""The extended set's tasks (configs extended-*, built with `mmmult build --set extended`): worked and direct, on
+test and on its mini split. Kept out of TASKS, so that the board's tables and the default groups are unchanged."""
+
+
+def _extended_groups() -> tuple[Group, ...]:
+    groups: list[Group] = []
+    for prefix in ("mmmult", "mmmult_mini", "mmmult_direct", "mmmult_mini_direct"):
+        channels = tuple(
+            Group(name, tuple(t.name for t in EXTENDED_TASKS.values() if t.group == name), MULTIPLY.group_metrics)
+            for m in MODALITIES
+            for name in [f"{prefix}_extended_{m}"]
+        )
+        groups += [*channels, Group(f"{prefix}_extended", tuple(g.name for g in channels), MULTIPLY.group_metrics)]
+    return tuple(groups)
+
+
+EXTENDED_GROUPS: tuple[Group, ...] = _extended_groups()
+"""mmmult_extended (its channels mmmult_extended_text, ...), mmmult_mini_extended, mmmult_direct_extended and
+mmmult_mini_direct_extended: never pooled with the base set's groups or with the other regime."""

@@ -28,7 +28,7 @@ from dataset_builder.errors import UserError
 from dataset_builder.media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec
 from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from dataset_builder.media.tts import BACKENDS
-from dataset_builder.problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI
+from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI, PROBLEM_SETS
 from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB
 from dataset_builder.tasks import REFERENCE_MODEL
 
@@ -96,6 +96,13 @@ def add_build(commands: argparse._SubParsersAction) -> None:
         type=build_configs,
         help=f"comma-separated, or all: {','.join(CONFIG_NAMES)} (default all; traces only where there are "
         "train or validation problems)",
+    )
+    b.add_argument(
+        "--set",
+        choices=PROBLEM_SETS,
+        default=BASE,
+        help="the problem set: base (operands up to 9 digits, the default) or extended (up to 30 digits, C 325 to "
+        "3600; its configs are named extended-*, and --configs all means them)",
     )
     b.add_argument(
         "--per-stratum", type=int, default=DEFAULT_PER_STRATUM, help="problems per stratum (default %(default)s)"
@@ -319,7 +326,7 @@ def run_build(args: argparse.Namespace) -> int:
     from dataset_builder.media.tts import TTSSettings
     from dataset_builder.problems import Bounds
 
-    bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit)
+    bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit, args.set)
     tts = TTSSettings(
         backend_name=args.tts,
         voice=args.voice,
@@ -334,6 +341,7 @@ def run_build(args: argparse.Namespace) -> int:
     codec = AudioCodec(args.audio_codec, args.audio_kbps or DEFAULT_KBPS)
     options = BuildOptions(
         configs=args.configs,
+        problem_set=args.set,
         seed=args.seed,
         per_stratum=args.per_stratum,
         bounds=bounds,

@@ -73,13 +73,13 @@ def small_build(small_options: BuildOptions, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="session")
 def reference_run(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The output folder of one lm-eval run of the reference system on every task of the small build.
+    """The output folder of one lm-eval run of the reference system on every task of the small build, both regimes.
 
     The build is named by --metadata while MMMULT_DATA points nowhere: the metadata must win.
     """
     out = tmp_path_factory.mktemp("reference-run")
     command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference"]
-    command += ["--tasks", "mmmult,mmmult_perceive", "--metadata", json.dumps({"data": str(small_build)})]
+    command += ["--tasks", "mmmult,mmmult_perceive,mmmult_direct", "--metadata", json.dumps({"data": str(small_build)})]
     command += ["--log_samples", "--output_path", str(out)]
     env = {**os.environ, "MMMULT_DATA": str(out / "no-such-build")}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)

@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -309,3 +310,33 @@ def test_the_model_page_opens_on_an_informative_model_and_says_why_a_table_is_em
     compared = dict(zip(ANALYSIS_OUTPUTS, handlers.analyse("mmmult-reference", None, "executor-DD"), strict=True))
     assert compared["comparison"]["visible"] and list(compared["comparison"]["value"]["config"]) == [
         "text-numerals", "text-words", "image-numerals", "image-words", "audio-words", "audio-digits"]  # fmt: skip
+
+
+def test_the_regime_filter_picks_the_rows_the_csv_names_it_and_the_model_page_sets_both_side_by_side(
+    reference, tmp_path: Path
+) -> None:
+    from urllib.parse import parse_qsl
+
+    from mmmult.leaderboard.display.app import ANALYSIS_OUTPUTS, Handlers
+    from mmmult.leaderboard.display.filters import Filters
+
+    store = Store(tmp_path / "board.sqlite")
+    tasks = ["mmmult_text_numerals", "mmmult_direct_text_numerals", "mmmult_perceive_text_numerals"]
+    run = read_upload(lm_eval_files(reference, tasks, lambda t, p: (wrong if t.regime == "direct" else right)(t, p)))
+    store.add(Entry("m", "F", "s", True), run, check(run, reference))
+    lengths = {t: sorted(len(right(TASKS[t], p)) if t != tasks[1] else len(wrong(TASKS[t], p))
+                         for p in reference.values()) for t in tasks[:2]}  # fmt: skip
+    handlers = Handlers(store, reference, LocalQueue(tmp_path / "queue"), {}, oauth=False)
+    columns = ("regime", "score", "median_response")
+    for regime, task, score in (("worked", tasks[0], 1.0), ("direct", tasks[1], 0.0)):
+        filters = Filters.from_query(parse_qsl(f"regime={regime}&modality=text&representation=numerals"))
+        page, csv = view(handlers.board, replace(filters, columns=columns))
+        assert list(page.columns) == ["Rank", "Model", "Regime", "Score %", "Median response (chars)"]
+        median = lengths[task][len(lengths[task]) // 2]  # an odd number of problems
+        assert csv.values.tolist() == [[1, "m", regime, score, median]]
+        assert page["Median response (chars)"].tolist() == [str(median)]
+    page = dict(zip(ANALYSIS_OUTPUTS, handlers.analyse("m", None, None, "direct"), strict=True))
+    regimes = page["regimes"]["value"]
+    assert regimes[["regime", "configs", "accuracy"]].values.tolist() == [["worked", "text-numerals", 1.0],
+                                                                         ["direct", "text-numerals", 0.0]]  # fmt: skip
+    assert page["chosen"]["value"] == "m" and page["regimes"]["visible"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def test_a_partial_run_is_ranked_only_in_the_scopes_it_covers(run_files, referen
     assert text.loc["text-only", "rank"] == 1 and text.loc["text-only", "score"] == 1.0
     assert text.loc["full", "coverage"] == "2/2"
     items = board.items(sid)
-    multiply = items[items["kind"] == "multiply"]
+    multiply = items[(items["kind"] == "multiply") & (items["regime"] == "worked")]  # the default regime's
     in_text = multiply[multiply["config"].isin(["text-numerals", "text-words"])]["correct"].mean()
     assert text.loc["full", "score"] == pytest.approx(in_text) != multiply["correct"].mean()  # text's, not all's
 
@@ -567,3 +568,113 @@ def test_a_model_s_row_prefers_the_board_s_own_evaluation_to_a_newer_upload(refe
     every = board.table(every_submission=True, modality="text")
     assert sorted(every["submission_id"]) == [first, second]
     assert set(board.draws("m")["submission_id"]) == {second}  # the latest trusted run on the published set
+
+
+# Regimes: a run of the worked and the direct tasks is two sets of rows, never one.
+
+BOTH = ("mmmult_text_numerals", "mmmult_direct_text_numerals", "mmmult_perceive_text_numerals")
+NUMERALS = {"modality": "text", "representation": "numerals"}
+
+
+def by_regime(worked: Callable[[Task, dict], str], direct: Callable[[Task, dict], str]) -> Callable[[Task, dict], str]:
+    """A model that answers the worked tasks (and the perception task) as `worked` does, the direct ones as `direct`."""
+    return lambda task, problem: (direct if task.regime == "direct" else worked)(task, problem)
+
+
+def product_alone(task: Task, problem: dict) -> str:
+    """A direct answer as asked: the product alone, right where C <= 15 except at C = 12."""
+    product = int(problem["a"]) * int(problem["b"])
+    return str(product if problem["C"] <= 15 and problem["C"] != 12 else product + 1)
+
+
+def test_a_run_of_both_regimes_is_two_rows_each_of_its_own_regime(reference, store: Store) -> None:
+    run = read_upload(lm_eval_files(reference, BOTH, by_regime(right, wrong)))
+    sid = store.add(Entry("m", "F", "s", True), run, check(run, reference))
+    board = Board(store, reference)
+    shown = ["model", "regime", "score", "text-numerals", "coverage", "perception", "rank"]
+    worked, direct = board.table(**NUMERALS), board.table(**NUMERALS, regime="direct")
+    assert worked[shown].values.tolist() == [["m", "worked", 1.0, 1.0, "1/1", 1.0, 1]]  # pooled, both would be 0.5
+    assert direct[shown].values.tolist() == [["m", "direct", 0.0, 0.0, "1/1", 1.0, 1]]
+    n = len(reference)
+    fits = board.fits([sid], "text-numerals", regime=None)
+    counted = fits[["regime", "n", "correct", "accuracy"]].values.tolist()
+    assert counted == [["worked", n, n, 1.0], ["direct", n, 0, 0.0]]
+    assert set(board.bins([sid], "text", "direct")["correct"]) == {0}
+    assert board.bins([sid], "text")["correct"].sum() == n
+    counts = ["n", "correct", "read", "read_correct"]
+    cells = {r: board.cells([sid], regime=r)[counts].sum().tolist() for r in ("worked", "direct")}
+    assert cells == {"worked": [n, n, n, n], "direct": [n, 0, n, 0]}  # one reading, paired with each regime
+    with closing(store.connect()) as db:
+        stored = db.execute("SELECT task, regime FROM task_results ORDER BY task").fetchall()
+    assert [tuple(row) for row in stored] == [("mmmult_direct_text_numerals", "direct"),
+                                              ("mmmult_perceive_text_numerals", "worked"),
+                                              ("mmmult_text_numerals", "worked")]  # fmt: skip
+    assert sorted(board.items(sid).groupby("regime")["correct"].sum().items()) == [("direct", 0), ("worked", 2 * n)]
+
+
+def test_a_model_is_ranked_once_per_regime_among_the_runs_of_that_regime(reference, store: Store) -> None:
+    worked_only = read_upload(lm_eval_files(reference, ["mmmult_text_numerals"], wrong))
+    store.add(Entry("worked-only", "F", "s", True), worked_only, check(worked_only, reference))
+    both = read_upload(lm_eval_files(reference, BOTH, by_regime(right, right)))
+    store.add(Entry("both", "F", "s", True), both, check(both, reference))
+    direct_later = read_upload(lm_eval_files(reference, ["mmmult_direct_text_numerals"], wrong))
+    store.add(Entry("both", "F", "s", True), direct_later, check(direct_later, reference))  # its latest direct run
+    board = Board(store, reference)
+    worked = board.table(**NUMERALS)
+    assert worked[["model", "score", "rank", "submissions"]].values.tolist() == [["both", 1.0, 1, 1],
+                                                                              ["worked-only", 0.0, 2, 1]]  # fmt: skip
+    direct = board.table(**NUMERALS, regime="direct")
+    assert direct[["model", "score", "rank", "submissions"]].values.tolist() == [["both", 0.0, 1, 2]]
+    assert len(board.table(**NUMERALS, regime="direct", every_submission=True)) == 2
+
+
+def test_c50_per_step_error_and_median_response_are_each_regime_s_own(reference, store: Store) -> None:
+    from mmmult.statistics.step_error import likeliest_step_error
+
+    run = read_upload(lm_eval_files(reference, BOTH, by_regime(alpha, product_alone)))
+    sid = store.add(Entry("m", "F", "s", True), run, check(run, reference))
+    board = Board(store, reference)
+    items = board.items(sid)
+    samples = {name: [json.loads(line) for line in data.splitlines()] for name, data in run_bodies(run).items()}
+    rows = {}
+    for regime, task in (("worked", "mmmult_text_numerals"), ("direct", "mmmult_direct_text_numerals")):
+        mine = items[items["task"] == task].sort_values("problem_id")
+        groups = mine["problem_id"].to_numpy()
+        c50 = fit_logistic(mine["C"], mine["correct"], groups=groups).c50()
+        operands = [(reference[p]["a"], reference[p]["b"]) for p in mine["problem_id"]]
+        step = likeliest_step_error(operands, mine["correct"].to_numpy(dtype=float), groups)
+        lengths = [len(line["resps"][0][0].strip()) for line in samples[task]]
+        rows[regime] = (c50.text, step.text, float(np.median(lengths)))
+        row = board.table(**NUMERALS, regime=regime).iloc[0]
+        assert (row["C50"], row["step_error"], row["median_response"]) == rows[regime]
+    assert rows["worked"][0] == "24 [18, 31]" and rows["direct"][0] != rows["worked"][0]
+    assert rows["direct"][1] != rows["worked"][1]
+    assert rows["direct"][2] < 10 < rows["worked"][2]  # the product alone, against the worked steps
+
+
+def run_bodies(upload: Upload) -> dict[str, str]:
+    """Each task's samples file of an upload, as text."""
+    return {task: upload.files[file].read_text() for task, file in upload.samples.items()}
+
+
+def test_a_store_from_before_regimes_is_migrated_to_the_worked_regime(run_files, reference, tmp_path: Path) -> None:
+    store = Store(tmp_path / "board.sqlite")
+    upload = read_upload(run_files)
+    sid = store.add(Entry("m", "F", "s", True), upload, check(upload, reference))
+    expected = Board(store, reference).table()
+    with closing(store.connect()) as db:  # the store as version 3 of the summaries left it: no regime anywhere
+        db.execute("ALTER TABLE task_results DROP COLUMN regime")
+        db.executescript("DROP TABLE fits; DROP TABLE bins; DROP TABLE load_cells;"
+                         "CREATE TABLE fits (submission_id INTEGER, scope TEXT, PRIMARY KEY (submission_id, scope));"
+                         "CREATE TABLE load_cells (submission_id INTEGER, config TEXT, C INTEGER);")  # fmt: skip
+        db.execute("INSERT INTO fits VALUES (?, 'all')", (sid,))
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'summary_version'")
+    Store(store.path)
+    with closing(store.connect()) as db:
+        assert {tuple(r) for r in db.execute("SELECT task, regime FROM task_results")} == {
+            (task, "worked") for task in RUN
+        }
+    board = Board(store, reference)
+    pd.testing.assert_frame_equal(board.table(), expected)
+    assert board.table(regime="direct").empty
+    assert set(board.fits([sid], "all", regime=None)["regime"]) == {"worked"} and store.counts()["fits"] == 6

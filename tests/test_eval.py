@@ -25,7 +25,7 @@ from PIL import Image
 from dataset_builder.answers import extract_answer
 from dataset_builder.media.readers import read_image
 from dataset_builder.stimulus import parse_stimulus
-from dataset_builder.tasks import GROUPS, TASKS
+from dataset_builder.tasks import DIRECT, GROUPS, MULTIPLY, TASKS, direct_budget, tasks_of
 from tests.simulate import lm_eval_files, right
 
 
@@ -65,6 +65,8 @@ def test_reference_system_answers_every_task_by_what_it_read(reference_run: Path
     assert results["model_name"] == "mmmult-reference"
     assert set(samples) == set(TASKS)
     for name, task in TASKS.items():
+        if task.regime == DIRECT:
+            continue  # the product alone, no transcription: the next test
         logged = samples[name]
         assert sorted(s["doc"]["problem_id"] for s in logged) == sorted(reference), name
         share = sum(map(read_right, logged)) / len(logged)
@@ -72,6 +74,31 @@ def test_reference_system_answers_every_task_by_what_it_read(reference_run: Path
         if task.modality in ("text", "image"):  # text is parsed, images are read by tesseract: all exact
             assert share == 1.0, name
     assert sum(read_right(s) for name in TASKS if TASKS[name].modality == "audio" for s in samples[name]) >= 20
+
+
+@pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
+def test_reference_system_answers_the_direct_tasks_with_the_product_alone(reference_run: Path) -> None:
+    """Asked for the product alone, the reference gives the final answer of its worked response to the same item
+    and nothing else: 100% on text and images, on audio the same share as the worked task, within the budget."""
+    results, samples = outputs(reference_run)
+    for direct, worked in zip(tasks_of(MULTIPLY, DIRECT), tasks_of(MULTIPLY), strict=True):
+        assert direct.config == worked.config
+        answers = {s["doc"]["problem_id"]: s["resps"][0][0].splitlines()[-1] for s in samples[worked.name]}
+        logged = samples[direct.name]
+        assert {s["doc"]["problem_id"]: s["resps"][0][0] for s in logged} == answers, direct.name
+        asked = [s["arguments"]["gen_args_0"] for s in logged]
+        assert {args["arg_1"]["max_gen_toks"] for args in asked} == {direct_budget()}
+        assert not [args for args in asked if "step by step" in args["arg_0"] or "Do not show any working" not in
+                    args["arg_0"]]  # fmt: skip
+        assert not [s for s in logged if "Numbers:" in s["resps"][0][0]]
+        score = results["results"][direct.name]["exact_match,final-integer"]
+        assert score == results["results"][worked.name]["exact_match,final-integer"], direct.name
+        if direct.modality in ("text", "image"):
+            assert score == 1.0, direct.name
+            assert all(s["resps"][0][0] == f"Final Answer: {s['doc']['product']}" for s in logged)
+    assert results["results"]["mmmult_direct"]["exact_match,final-integer"] == pytest.approx(
+        results["results"]["mmmult"]["exact_match,final-integer"]
+    )
 
 
 def leaf_tasks(name: str) -> list[str]:
@@ -82,7 +109,8 @@ def leaf_tasks(name: str) -> list[str]:
 @pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it
 def test_groups_report_the_size_weighted_mean_of_their_tasks(reference_run: Path) -> None:
     results, samples = outputs(reference_run)
-    assert leaf_tasks("mmmult") == [t.name for t in TASKS.values() if t.kind.name == "multiply"]
+    assert leaf_tasks("mmmult") == [t.name for t in TASKS.values() if t.kind.name == "multiply" and t.regime != DIRECT]
+    assert leaf_tasks("mmmult_direct") == [t.name for t in TASKS.values() if t.regime == DIRECT]
     for group in GROUPS:
         tasks = leaf_tasks(group.name)
         for metric in group.metrics:
@@ -121,6 +149,11 @@ def test_the_board_takes_a_real_run_with_its_groups(reference_run: Path, small_b
     assert isinstance(results["results"]["mmmult_text"]["sample_count"], dict)
     verdict = check(read_upload(files), load_reference(small_build))
     assert {task.task for task in verdict.tasks} == set(TASKS) and all(task.verified for task in verdict.tasks)
+    _, samples = outputs(reference_run)
+    logged = {(name, s["doc"]["problem_id"]): len(s["resps"][0][0].strip()) for name in TASKS for s in samples[name]}
+    assert {(i.task, i.problem_id): i.response_length for i in verdict.items} == logged
+    direct = [i for i in verdict.items if TASKS[i.task].regime == DIRECT and i.correct]
+    assert direct and all(i.response_length == len(f"Final Answer: {i.a * i.b}") for i in direct)
 
 
 @pytest.mark.xdist_group("reference_run")  # one worker makes the run and reads it

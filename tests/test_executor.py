@@ -10,11 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from lm_eval.api.instance import Instance
 
 from dataset_builder.probe.bank import PREFIXES
 from dataset_builder.probe.costs import HEURISTICS, costs
 from dataset_builder.probe.worked import Hand, solve, step_count
 from dataset_builder.problems import generate
+from dataset_builder.prompts import direct_prompt, multiply_prompt
+from dataset_builder.stimulus import stimulus
 from mmmult.harness.executor import ExecutorArgsError, ExecutorLM, executor_args
 from mmmult.probe_scoring.scores import step_choices
 from mmmult.probe_scoring.traces import trace_class
@@ -148,7 +151,46 @@ def test_a_bad_executor_argument_ends_mmmult_eval_with_the_reason(small_build: P
     assert_user_error(result, "mmmult-executor: step_error=2 is outside [0, 1]; use a probability from 0 to 1")
 
 
-EXECUTOR_TASKS = "mmmult_text_numerals,mmmult_perceive_text_words,mmmult_probe_text,mmmult_steps_text,mmmult_hds_text"
+def ask(model: ExecutorLM, a: int, b: int, task: str, prompt=direct_prompt) -> str:
+    """The executor's response to one text request of `task` on a x b, as lm-eval would send it."""
+    doc = {"modality": "text", "stimulus": stimulus(a, b, "numerals")}
+    return model.answer(Instance("generate_until", doc, (prompt(doc), {}), 0, metadata=(task, 0, 1)))
+
+
+def test_the_executor_without_slips_is_exact_in_both_regimes() -> None:
+    for heuristic in HEURISTICS:
+        model = ExecutorLM(heuristic=heuristic, step_error=0)
+        for problem in PROBLEMS[::10]:
+            a, b = problem.a, problem.b
+            assert ask(model, a, b, "mmmult_direct_text_numerals") == f"Final Answer: {problem.product}"
+            worked = ask(model, a, b, "mmmult_text_numerals", multiply_prompt)
+            assert worked == f"Numbers: {a}, {b}\n{solve(a, b, heuristic).text}"
+
+
+def test_the_direct_answer_is_the_one_its_worked_solution_reaches_slips_and_all() -> None:
+    """Asked for the product alone, the executor still works (and slips) in its head: over 4,500 answers at
+    p = 0.03 its direct answer is its slipped solution's, the last line only, and the number right is within
+    4 standard deviations of the sum of (1 - p) ** steps, as in the worked regime."""
+    p, right, expected, variance = 0.03, 0, 0.0, 0.0
+    for heuristic in HEURISTICS:
+        model = ExecutorLM(heuristic=heuristic, step_error=p, seed=9)
+        for problem in PROBLEMS:
+            a, b = problem.a, problem.b
+            answer = ask(model, a, b, "mmmult_direct_text_numerals")
+            solution = solve(a, b, heuristic, Hand(p, seed=f"9:mmmult_direct_text_numerals:{a}:{b}"))
+            assert answer == solution.lines[-1] == f"Final Answer: {solution.answer}"
+            right += answer == f"Final Answer: {problem.product}"
+            chance = (1 - p) ** solution.steps
+            expected += chance
+            variance += chance * (1 - chance)
+    assert abs(right - expected) < 4 * math.sqrt(variance)
+    assert right < len(PROBLEMS) * len(HEURISTICS)
+
+
+EXECUTOR_TASKS = (
+    "mmmult_text_numerals,mmmult_direct_text_numerals,mmmult_perceive_text_words,mmmult_probe_text,"
+    "mmmult_steps_text,mmmult_hds_text"
+)
 
 
 def test_the_executor_runs_through_lm_eval_as_its_heuristic(small_build: Path, tmp_path: Path) -> None:
@@ -178,5 +220,15 @@ def test_the_executor_runs_through_lm_eval_as_its_heuristic(small_build: Path, t
         assert sample["exact_match"] == int(not solution.slips)
         right += not solution.slips
     assert results["mmmult_text_numerals"]["exact_match,final-integer"] == pytest.approx(right / len(samples))
+    assert 0 < right < len(samples)
+    (direct_file,) = tmp_path.rglob("samples_mmmult_direct_text_numerals_*.jsonl")
+    right = 0
+    for sample in map(json.loads, direct_file.read_text().splitlines()):
+        a, b = sample["doc"]["a"], sample["doc"]["b"]
+        solution = solve(a, b, "DD", Hand(0.1, seed=f"5:mmmult_direct_text_numerals:{a}:{b}"))
+        assert sample["resps"][0][0] == f"Final Answer: {solution.answer}"
+        assert sample["exact_match"] == int(not solution.slips)
+        right += not solution.slips
+    assert results["mmmult_direct_text_numerals"]["exact_match,final-integer"] == pytest.approx(right / len(samples))
     assert 0 < right < len(samples)
     assert any(costs(s["doc"]["a"], s["doc"]["b"]).label != "DD" for s in samples)  # it keeps to DD regardless

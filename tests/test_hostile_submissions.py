@@ -63,6 +63,12 @@ def results_replaced(make: Callable[[dict], object]) -> Callable[[Files], Files]
     return lambda files: (lambda results, samples: assemble(make(results), samples))(*parts(files))
 
 
+def declared(task: str, alias: str, config: str) -> Callable[[Files], Files]:
+    """lm-eval's record of how it ran `task` (results.json's configs): its alias and the config it loaded."""
+    record = {task: {"task": task, "task_alias": alias, "dataset_kwargs": {"config": config}}}
+    return results_edit(lambda r: r.__setitem__("configs", record))
+
+
 def sample_edit(edit: Callable[[dict], object], name: str = NUMERALS) -> Callable[[Files], Files]:
     """Change the first sample of text-numerals (or of `name`) in place."""
 
@@ -274,6 +280,18 @@ UPLOAD_CASES: dict[str, tuple[Callable[[Files], Files], str]] = {
         lambda f: [*f, (f"samples_gsm8k_{DATE}.jsonl", b"{}\n")],
         "samples for task(s) gsm8k that results.json does not report",
     ),
+    # lm-eval's own record of a task (results.json's configs) against the task table: a task has one regime
+    "a worked task run as the direct regime": (
+        declared("mmmult_text_numerals", "direct-text-numerals", "text-numerals"),
+        "mmmult_text_numerals: results.json says it ran the direct regime (task_alias 'direct-text-numerals'), but "
+        "mmmult_text_numerals is a task of the worked regime",
+    ),
+    "a task run on another config": (
+        declared("mmmult_text_words", "text-words", "image-words"),
+        "mmmult_text_words: results.json says it ran config 'image-words', but mmmult_text_words is the text-words "
+        "task",
+    ),
+    "configs a list": (results_edit(lambda r: r.__setitem__("configs", [1])), "field configs: input should be"),
     # sample lines, wrong types at every level
     "line a list": (raw_line(b"[1, 2]\n"), f"{NUMERALS}, line 1, field the top level: input should be a valid"),
     "line null": (raw_line(b"null\n"), "line 1, field the top level"),

@@ -185,7 +185,7 @@ db = store.connect()
 db.execute("BEGIN IMMEDIATE")
 db.execute("INSERT INTO submissions (created, model, family, open_weights, submitter, status, log)"
            " VALUES (0, 'half', 'x', 1, 'x', 're-scored', '')")
-db.execute("INSERT INTO items VALUES (last_insert_rowid(), 't', 'p', '1', 1)")
+db.execute("INSERT INTO items VALUES (last_insert_rowid(), 't', 'p', '1', 1, 18)")
 print("inside", flush=True)
 time.sleep(60)
 """
@@ -486,6 +486,7 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
     assert vars(items["mmmult_text_words", first]) == {
         "task": "mmmult_text_words",
         "config": "text-words",
+        "regime": "worked",
         "kind": "multiply",
         "problem_id": first,
         "C": p["C"],
@@ -493,10 +494,12 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
         "correct": int(p["product"] == 12),
         "a": p["a"],
         "b": p["b"],
+        "response_length": len("Final Answer: 12"),
     }
     assert vars(items["mmmult_perceive_text_words", first]) == {
         "task": "mmmult_perceive_text_words",
         "config": "text-words",
+        "regime": "worked",
         "kind": "perceive",
         "problem_id": first,
         "C": p["C"],
@@ -504,6 +507,7 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
         "correct": int((p["a"], p["b"]) == (3, 12)),
         "a": p["a"],
         "b": p["b"],
+        "response_length": len("Numbers: 3, 12"),
     }
     assert (items["mmmult_text_words", second].answer, items["mmmult_text_words", second].correct) == ("", 0)
     assert (items["mmmult_perceive_text_words", second].answer, items["mmmult_perceive_text_words", second].C) == (
@@ -512,9 +516,10 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
     )
     right_ones = len(reference) - 2 + int(p["product"] == 12)
     (words, read) = verdict.tasks
-    assert (words.task, words.config, words.kind, words.verified, words.n) == (
+    assert (words.task, words.config, words.regime, words.kind, words.verified, words.n) == (
         "mmmult_text_words",
         "text-words",
+        "worked",
         "multiply",
         True,
         len(reference),
@@ -535,6 +540,34 @@ def test_each_item_records_the_answer_read_and_whether_it_was_right(reference) -
     assert {t.metrics["exact_match"] for pid, t in traces.items() if pid not in (first, second)} == {1}
     assert {t.metrics["trace_target"] for t in traces.values()} == {None}  # the benchmark's problems have no target
     assert verdict.model_name == "m"
+
+
+def test_a_task_s_regime_and_config_as_lm_eval_records_them_must_be_the_task_table_s(reference) -> None:
+    tasks = ["mmmult_text_numerals", "mmmult_direct_text_numerals"]
+    run = lm_eval_files(reference, tasks, right, "m")
+
+    def recorded(aliases: dict[str, str], config: str = "text-numerals") -> list[tuple[str, bytes]]:
+        """The run with lm-eval's `configs` record of each task: its alias and the config it loaded."""
+
+        def apply(results: dict) -> None:
+            results["configs"] = {t: {"task": t, "task_alias": a, "dataset_kwargs": {"config": config}}
+                                  for t, a in aliases.items()}  # fmt: skip
+
+        return edited(run, "results_", apply)
+
+    verdict = check(
+        read_upload(recorded(dict(zip(tasks, ["text-numerals", "direct-text-numerals"], strict=True)))), reference
+    )
+    assert [(t.task, t.regime) for t in verdict.tasks] == [(tasks[0], "worked"), (tasks[1], "direct")]
+    assert {(i.task, i.regime) for i in verdict.items} == {(tasks[0], "worked"), (tasks[1], "direct")}
+    assert reason(recorded({tasks[1]: "text-numerals"}), reference) == (
+        "mmmult_direct_text_numerals: results.json says it ran the worked regime (task_alias 'text-numerals'), but "
+        "mmmult_direct_text_numerals is a task of the direct regime: run the benchmark's own task files unchanged"
+    )
+    assert reason(recorded({tasks[0]: "text-numerals"}, "text-words"), reference) == (
+        "mmmult_text_numerals: results.json says it ran config 'text-words', but mmmult_text_numerals is the "
+        "text-numerals task: run the benchmark's own task files (eval/mmmult/) unchanged"
+    )
 
 
 def test_a_run_that_is_always_wrong_is_re_scored_at_zero(reference) -> None:

@@ -275,6 +275,12 @@ def test_per_stratum_out_of_range_says_why(bad: int) -> None:
     )
 
 
+BEYOND = (
+    " (the base set's operands have at most 9 digits, its C at most 324; the extended set's go to 30 digits "
+    "and C 3600: build it with --set extended)"
+)
+
+
 def test_bounds_accept_the_ends_of_every_range() -> None:
     Bounds(min_digits=1, max_digits=9, min_c=4, max_c=324, limit=1)
     Bounds(min_digits=9, max_digits=9, min_c=324, max_c=324)
@@ -285,9 +291,9 @@ def test_bounds_accept_the_ends_of_every_range() -> None:
     ("bounds", "message"),
     [
         ({"min_digits": 0}, "--min-digits must be from 1 to 9, got 0"),
-        ({"max_digits": 10}, "--max-digits must be from 1 to 9, got 10"),
+        ({"max_digits": 10}, "--max-digits must be from 1 to 9, got 10" + BEYOND),
         ({"min_c": 3}, "--min-c must be from 4 to 324, got 3"),
-        ({"max_c": 325}, "--max-c must be from 4 to 324, got 325"),
+        ({"max_c": 325}, "--max-c must be from 4 to 324, got 325" + BEYOND),
         ({"min_digits": 4, "max_digits": 3}, "--min-digits 4 is above --max-digits 3: nothing would be left"),
         ({"min_c": 30, "max_c": 20}, "--min-c 30 is above --max-c 20: nothing would be left"),
         ({"limit": -2}, "--limit must be a positive integer, got -2"),
@@ -347,7 +353,8 @@ def test_csv_without_the_operand_columns_names_what_it_found(tmp_path) -> None:
         ("a,b\n12,\n", "line 2: column b must be a positive integer, got ''"),
         (
             "a,b\n12,3\n1000000000,5\n",
-            "line 3: column a is 1000000000, outside 1 to 999999999 (operands have at most 9 digits)",
+            "line 3: column a is 1000000000, outside 1 to 999999999 (operands have at most 9 digits; "
+            "the extended set takes up to 30: --set extended)",
         ),
     ],
 )

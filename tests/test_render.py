@@ -15,8 +15,9 @@ from dataset_builder.configs import SAMPLING_RATE
 from dataset_builder.media.codec import DEFAULT_CODEC, DEFAULT_KBPS, AudioCodec, decode_audio
 from dataset_builder.media.espnet import EspnetTTS
 from dataset_builder.media.image import MAX_WIDTH, ImageRenderer
+from dataset_builder.media.readers import read_image
 from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSUnavailable
-from dataset_builder.problems import generate
+from dataset_builder.problems import generate, generate_extended
 from dataset_builder.stimulus import stimulus
 
 LONGEST = stimulus(777777777, 777777777, "words")
@@ -66,6 +67,27 @@ def test_tesseract_reads_rendered_images_back_exactly(renderer: ImageRenderer, r
             check=True,
         )
         assert " ".join(result.stdout.decode().split()) == sentence
+
+
+EXTENDED_LONGEST = stimulus(777777777777777777777777777777, 777777777777777777777777777777, "words")
+"""The longest sentence of the extended set: two 30-digit operands in words, to the hundreds of octillions."""
+
+
+def test_30_digit_operands_in_words_wrap_within_1024_px(renderer: ImageRenderer) -> None:
+    assert EXTENDED_LONGEST.count("hundred seventy-seven octillion") == 2
+    image = Image.open(io.BytesIO(renderer.render(EXTENDED_LONGEST)))
+    assert image.width <= MAX_WIDTH
+    assert " ".join(renderer.wrap(EXTENDED_LONGEST)) == EXTENDED_LONGEST
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian's tesseract-ocr")
+@pytest.mark.parametrize("representation", ["numerals", "words"])
+def test_the_reference_reads_20_extended_images_back_exactly(renderer: ImageRenderer, representation: str) -> None:
+    """Twenty problems with an operand of 28 to 30 digits, and the longest sentence, through the reference's OCR."""
+    longest = [p for p in generate_extended() if max(p.digits_a, p.digits_b) >= 28]
+    sample = [(p.a, p.b) for p in random.Random(5).sample(longest, 19)] + [(7 * (10**30 - 1) // 9,) * 2]
+    read = [read_image(renderer.render(stimulus(a, b, representation))) for a, b in sample]
+    assert read == sample
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from dataset_builder.scoring import (
     c_band_metric,
     digit_match,
     length_error,
+    response_length,
     score_answer,
     score_perception,
     score_response,
@@ -90,11 +91,11 @@ def test_perception_yaml_declares_exactly_the_perception_metrics() -> None:
     assert [m["metric"] for m in yaml.safe_load(text)["metric_list"]] == list(PERCEPTION_METRICS)
 
 
-@pytest.mark.parametrize("C", [0, 3, 325])
+@pytest.mark.parametrize("C", [0, 3, 3601])
 def test_c_outside_every_band_is_an_error_that_names_the_range(C: int) -> None:
     with pytest.raises(ValueError) as error:
         c_band_metric(C)
-    assert str(error.value) == f"C = {C} is outside every band (4 to 324)"
+    assert str(error.value) == f"C = {C} is outside every band (4 to 3600)"
 
 
 def test_band_metrics_are_the_five_c_bands_then_every_digit_total() -> None:
@@ -132,3 +133,18 @@ def test_band_scores_of_a_wrong_answer_are_zero_in_its_bands_only() -> None:
     assert {k: v for k, v in scores.items() if v is not None} == {"acc_C_4_25": 0, "acc_digits_2": 0}
     scores = band_scores(1, C=324, digit_total=18)
     assert {k: v for k, v in scores.items() if v is not None} == {"acc_C_201_324": 1, "acc_digits_18": 1}
+
+
+@pytest.mark.parametrize(
+    ("response", "length"),
+    [
+        ("Final Answer: 1692", 18),
+        ("\n  Final Answer: 1692 \n\n", 18),  # surrounding whitespace is not the model's answer
+        ("47 x 36 = 1692\nFinal Answer: 1692", 33),  # inner newlines count
+        ("Final Answer: 1\u202f692", 19),  # characters, not bytes (a narrow no-break space is three)
+        ("", 0),
+        ("   ", 0),
+    ],
+)
+def test_a_response_s_length_is_its_characters_stripped(response: str, length: int) -> None:
+    assert response_length(response) == length

@@ -70,12 +70,12 @@ def test_filters_select_and_sort_rows(filters: Filters, expected: list[str]) -> 
 
 def test_the_view_reads_from_a_shared_url() -> None:
     url = (  # as URL_SYNC_JS writes it (URLSearchParams encodes the comma)
-        "q=qwen+3&family=Qwen%2CGemma&weights=open&modality=image&representation=words"
+        "q=qwen+3&family=Qwen%2CGemma&weights=open&regime=direct&modality=image&representation=words"
         "&min_params=1.5&max_params=70&every=1&self_reported=1&sort=score&descending=1"
         "&columns=score%2CC50&model=org%2Fm-7B"
     )
     assert Filters.from_query(parse_qsl(url)) == Filters(
-        q="qwen 3", family=("Qwen", "Gemma"), weights="open", modality="image", representation="words",
+        q="qwen 3", family=("Qwen", "Gemma"), weights="open", regime="direct", modality="image", representation="words",
         min_params=1.5, max_params=70, every=True, self_reported=True, sort="score", descending=True,
         columns=("score", "C50"), model="org/m-7B",
     )  # fmt: skip
@@ -83,8 +83,8 @@ def test_the_view_reads_from_a_shared_url() -> None:
 
 
 def test_a_hand_edited_url_keeps_what_parses_and_drops_the_rest() -> None:
-    pairs = [("modality", "smell"), ("weights", "open"), ("min_params", "lots"), ("max_params", "nan"),
-             ("family", "Qwen"), ("family", "GPT"), ("utm_source", "x"), ("sort", "DROP TABLE"),
+    pairs = [("modality", "smell"), ("regime", "Direct"), ("weights", "open"), ("min_params", "lots"),
+             ("max_params", "nan"), ("family", "Qwen"), ("family", "GPT"), ("utm_source", "x"), ("sort", "DROP TABLE"),
              ("columns", "score,__class__"), ("every", "yes")]  # fmt: skip
     assert Filters.from_query(pairs) == Filters(family=("Qwen", "GPT"), weights="open", columns=("score",))
 
@@ -93,12 +93,14 @@ NON_DEFAULT = {
     "q": "7B & up?#top",  # characters the URL must encode
     "family": ("Qwen", "Simulated executor"),
     "weights": "proprietary",
+    "regime": "direct",
     "modality": "image",
     "representation": "words",
     "min_params": 1.5,
     "max_params": 70.0,
     "every": True,
     "self_reported": True,
+    "differing": True,
     "sort": "C50",
     "descending": True,
     "columns": ("score", "C50"),
@@ -165,10 +167,11 @@ def test_a_hostile_or_unknown_url_value_falls_back_to_the_default(field: str) ->
 
 
 def test_the_controls_in_url_order_give_the_same_view() -> None:
-    values = ["q", ["Qwen"], "open", "image", "all", 1.0, None, True, False, "score", True, ["C50"], "m"]
-    assert Filters.of(values) == Filters("q", ("Qwen",), "open", "image", "all", 1.0, None, True, False, "score", True,
-                                         ("C50",), "m")  # fmt: skip
-    assert Filters.of([None, None, None, None, None, None, None, None, None, None, None, None, None]) == Filters()
+    values = ["q", ["Qwen"], "open", "direct", "image", "all", 1.0, None, True, False, True, "score", True, ["C50"],
+              "m"]  # fmt: skip
+    assert Filters.of(values) == Filters("q", ("Qwen",), "open", "direct", "image", "all", 1.0, None, True, False,
+                                         True, "score", True, ("C50",), "m")  # fmt: skip
+    assert Filters.of([None] * 15) == Filters()
 
 
 def test_column_choice_keeps_table_order_and_drops_configs_outside_the_scope() -> None:

@@ -57,7 +57,7 @@ def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: d
 def summary(manifest: dict[str, Any]) -> str:
     """Markdown for the card's "This build" section: options, rows per split, file hashes."""
     options = manifest["options"]
-    source = f"CSV `{options['from_csv']['file']}`" if options.get("from_csv") else "the default factorial set"
+    source = f"CSV `{options['from_csv']['file']}`" if options.get("from_csv") else _design(options)
     lines = [
         f"Built by mmmult {manifest['mmmult_version']} from {source}, seed {options['seed']}, "
         f"{options['per_stratum']} per stratum: {manifest['num_problems']:,} problems "
@@ -125,6 +125,13 @@ def subset(bounds: dict[str, int | None]) -> str:
     if not parts:
         return ""
     return f" A subset: {', '.join(parts)} (the bounds leave ids, operands and splits unchanged)."
+
+
+def _design(options: dict[str, Any]) -> str:
+    """The factorial set a build was drawn from, as the card names it."""
+    if options.get("problem_set", "base") == "base":
+        return "the default factorial set"
+    return "the extended factorial set (operands of up to 30 digits, C from 325 to 3,600)"
 
 
 def _split_names(manifest: dict[str, Any]) -> list[str]:

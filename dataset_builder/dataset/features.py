@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datasets
 
-from dataset_builder.configs import AUDIO_COLUMNS, ITEM_TYPES, SAMPLING_RATE, STIMULUS_TYPES, ConfigSpec
+from dataset_builder.configs import AUDIO_COLUMNS, SAMPLING_RATE, STIMULUS_TYPES, ConfigSpec
 
 
 def features(spec: ConfigSpec) -> datasets.Features:
     """Every column of the config with its type: Image and Audio for the media, Values for the rest."""
     columns: dict[str, datasets.features.FeatureType] = {
-        name: datasets.Value(dtype) for name, dtype in ITEM_TYPES[spec.items].items()
+        name: datasets.Value(dtype) for name, dtype in spec.item_types.items()
     }
     if spec.modality is None:
         return datasets.Features(columns)

@@ -23,7 +23,7 @@ import datasets
 from tqdm.auto import tqdm
 
 from dataset_builder import interrupts
-from dataset_builder.configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE, configs_of_set
 from dataset_builder.dataset import versions
 from dataset_builder.dataset.builder import MMMult, write_items
 from dataset_builder.dataset.card import write_card
@@ -36,13 +36,13 @@ from dataset_builder.media.tts import TTSSettings
 from dataset_builder.probe.sets import balanced, generate_hds, generate_traps, read_hds_csv, read_traps_csv
 from dataset_builder.probe.training import TRACE_SPLITS, trace_rows
 from dataset_builder.problems import (
-    C_BANDS,
+    BASE,
     DEFAULT_PER_STRATUM,
     DEFAULT_SEED,
     MINI,
+    PROBLEM_SETS,
     Bounds,
     Problem,
-    band_of,
     design_mini,
     mini_selection,
     problem_set,
@@ -64,8 +64,11 @@ class BuildOptions:
     """Everything that decides what a build writes."""
 
     configs: tuple[str, ...] | None = None
-    """The configs to build, or None for every config the problems can make: all but traces when no problem is
-    in train or validation (naming traces for such problems is refused)."""
+    """The configs to build, or None for every config of the problem set that the problems can make: all but
+    traces when no problem is in train or validation (naming traces for such problems is refused)."""
+    problem_set: str = BASE
+    """The factorial set a build holds (problems.PROBLEM_SETS): one per build, so that its card, bands and mini
+    split are those of one design; the extended set's configs are named extended-*."""
     seed: int = DEFAULT_SEED
     per_stratum: int = DEFAULT_PER_STRATUM
     bounds: Bounds = field(default_factory=Bounds)
@@ -81,11 +84,23 @@ class BuildOptions:
     """Read back this many items of each config (OCR, ASR) and record the figures; None skips it."""
 
     def __post_init__(self) -> None:
+        if self.problem_set not in PROBLEM_SETS:
+            raise BuildError(f"unknown problem set {self.problem_set!r}; choose from {', '.join(PROBLEM_SETS)}")
+        if self.bounds.problem_set != self.problem_set:  # the bounds' ranges are checked against this set
+            object.__setattr__(self, "bounds", replace(self.bounds, problem_set=self.problem_set))
         unknown = [name for name in self.chosen if name not in CONFIGS]
         if unknown:
             raise BuildError(f"unknown config(s) {', '.join(unknown)}; choose from {', '.join(CONFIG_NAMES)}")
         if not self.chosen:
             raise BuildError(f"no configs chosen; choose from {', '.join(CONFIG_NAMES)}")
+        other = [name for name in self.chosen if CONFIGS[name].problem_set != self.problem_set]
+        if other:
+            sets = sorted({CONFIGS[name].problem_set for name in other})
+            raise BuildError(
+                f"{', '.join(other)} belong(s) to the {' and '.join(sets)} set, and this build holds the "
+                f"{self.problem_set} set (one set per build): build them with --set {sets[0]}, "
+                "into a folder of their own"
+            )
         if self.num_proc < 1:
             raise BuildError(f"--num-proc must be at least 1, got {self.num_proc}")
         for option, items in (("hds_csv", "hds"), ("traps_csv", "traps")):
@@ -95,14 +110,14 @@ class BuildOptions:
 
     @property
     def chosen(self) -> tuple[str, ...]:
-        """The configs named, or every config."""
-        return CONFIG_NAMES if self.configs is None else self.configs
+        """The configs named, or every config of the problem set."""
+        return configs_of_set(self.problem_set) if self.configs is None else self.configs
 
 
 def load_problems(options: BuildOptions) -> list[Problem]:
     """The problems of a build: the default factorial set or a CSV, within the bounds."""
     if options.from_csv:
-        problems = select(read_csv(options.from_csv), options.bounds, options.seed)
+        problems = select(read_csv(options.from_csv, options.problem_set), options.bounds, options.seed)
     else:
         problems = problem_set(options.per_stratum, options.seed, options.bounds)
     if not problems:
@@ -116,7 +131,7 @@ def mini_rows(options: BuildOptions) -> list[dict[str, Any]]:
     """The mini split's rows: copies of test problems (problems.mini_selection) whose split says mini. Drawn
     from the whole default design even for a subset build, or from a CSV's test problems."""
     if options.from_csv:
-        chosen = mini_selection(load_problems(options), options.seed)
+        chosen = mini_selection(load_problems(options), options.seed, problem_set=options.problem_set)
     else:
         chosen = design_mini(options.per_stratum, options.seed, options.bounds)
     return [problem.as_dict() | {"split": MINI} for problem in chosen]
@@ -149,7 +164,11 @@ def buildable_configs(options: BuildOptions, problems: list[dict[str, Any]]) -> 
         return options.chosen
     why = f"needs train or validation problems, and {_only_test(options)}"
     if options.configs is not None:
-        remedy = "widen them" if options.bounds != Bounds() else "add train or validation rows"
+        remedy = (
+            "widen them"
+            if options.bounds != Bounds(problem_set=options.problem_set)
+            else "add train or validation rows"
+        )
         raise BuildError(f"the {traces} config {why}; {remedy} or leave {traces} out of --configs")
     log.warning("skipping the %s config: it %s", traces, why)
     return tuple(name for name in options.chosen if name != traces)
@@ -157,8 +176,10 @@ def buildable_configs(options: BuildOptions, problems: list[dict[str, Any]]) -> 
 
 def _only_test(options: BuildOptions) -> str:
     """What left a build with test problems only: its CSV, or the bounds given (of the CSV or the default set)."""
-    source = options.from_csv or "the default set"
-    if options.bounds != Bounds():
+    source = options.from_csv or (
+        "the default set" if options.problem_set == BASE else f"the {options.problem_set} set"
+    )
+    if options.bounds != Bounds(problem_set=options.problem_set):
         return f"the given bounds leave only test problems of {source}"
     return f"{source} has only test problems"
 
@@ -169,10 +190,11 @@ def fingerprint(items: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def test_per_band(problems: list[dict[str, Any]]) -> dict[str, int]:
-    """Test problems per C band ("4-25": 385, ...), as the card reports them."""
-    counts = Counter(band_of(p["C"]) for p in problems if p["split"] == "test")
-    return {f"{low}-{high}": counts[(low, high)] for low, high in C_BANDS}
+def test_per_band(problems: list[dict[str, Any]], problem_set: str = BASE) -> dict[str, int]:
+    """Test problems per C band of the problem set ("4-25": 385, ...), as the card reports them."""
+    bands = PROBLEM_SETS[problem_set].bands
+    counts = Counter(p["C"] for p in problems if p["split"] == "test")
+    return {f"{low}-{high}": sum(n for C, n in counts.items() if low <= C <= high) for low, high in bands}
 
 
 def sha256_file(path: Path) -> str:
@@ -218,7 +240,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "options": _options_dict(options),
         "num_problems": len(problems),
         "fingerprint": fingerprint(problems),
-        "test_per_band": test_per_band(problems),
+        "test_per_band": test_per_band(problems, options.problem_set),
         "configs": {name: {s: i.num_examples for s, i in infos[name].splits.items()} for name in options.chosen},
         "renderers": provenance,
         "versions": versions.library_versions(),

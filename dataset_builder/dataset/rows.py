@@ -43,9 +43,11 @@ def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> 
     """One dataset row: the item's fields (a problem's, or a probe item's) plus, for media configs,
     its stimulus and media."""
     row = dict(item)
+    sentence = stimulus(row["a"], row["b"], spec.representation) if spec.representation else ""
+    if spec.problem_set != "base":  # columns the extended set holds as strings (configs.EXTENDED_PROBLEM_TYPES)
+        row |= {"a": str(row["a"]), "b": str(row["b"]), "product": str(row["product"]), "problem_set": spec.problem_set}
     if spec.modality is None or spec.representation is None:
         return row
-    sentence = stimulus(row["a"], row["b"], spec.representation)
     row |= {"representation": spec.representation, "modality": spec.modality, "stimulus": sentence}
     if spec.modality == "image":
         row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{row['problem_id']}.png"}

@@ -63,7 +63,7 @@ def verify_config(
     report = ConfigReport(config)
     for i in tqdm(indices, desc=f"verify {config}", unit="item"):
         row = rows[i]
-        expected = (row["a"], row["b"])
+        expected = (int(row["a"]), int(row["b"]))  # the extended configs hold operands as strings
         try:
             read = reader(row)
         except ValueError as error:

@@ -22,6 +22,8 @@ Add the partial products: 1440 + 252 = 1692.
 Final Answer: 1692
 >>> solution.steps, step_count(47, 36, "OT"), step_count(47, 36, "RC")
 (5, 5, 7)
+>>> solution.direct  # the direct regime's response: the same answer, no working
+'Final Answer: 1692'
 >>> solve(47, 36, "OT", Hand(1.0, seed=3)).answer > 47 * 36
 True
 """
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 
 from dataset_builder.numbers import SCALES
 from dataset_builder.probe.costs import HEURISTICS, bases, length, nonzero, place_parts, rc_cost_at
+from dataset_builder.prompts import final_answer
 
 
 def place_name(place: int) -> str:
@@ -88,6 +91,12 @@ class Solution:
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+    @property
+    def direct(self) -> str:
+        """The answer alone, as the direct regime asks: the product this solution reaches, its working (slips and
+        all) done but not written, so a Hand is right with probability (1 - p) ** steps in both regimes."""
+        return final_answer(self.answer)
 
 
 def _unit(x: int) -> int:
@@ -217,7 +226,7 @@ def solve(a: int, b: int, heuristic: str, hand: Hand | None = None) -> Solution:
         raise ValueError(f"a worked solution multiplies positive integers, got {a} x {b}")
     hand = hand or Hand()
     lines, answer = PROCEDURES[heuristic](a, b, hand)
-    return Solution(heuristic, (*lines, f"Final Answer: {answer}"), answer, hand.steps, tuple(hand.slips))
+    return Solution(heuristic, (*lines, final_answer(answer)), answer, hand.steps, tuple(hand.slips))
 
 
 def step_count(a: int, b: int, heuristic: str) -> int:

@@ -16,8 +16,15 @@ from typing import Any
 import yaml
 
 from dataset_builder.configs import CONFIGS
-from dataset_builder.scoring import BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_METRICS, SCORES
+from dataset_builder.scoring import BAND_METRICS, EXTENDED_BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_METRICS, SCORES
 from dataset_builder.tasks import (
+    DIRECT,
+    DIRECT_TEMPLATE,
+    EXTENDED_DIRECT_BUDGET,
+    EXTENDED_DIRECT_TEMPLATE,
+    EXTENDED_GROUPS,
+    EXTENDED_TASKS,
+    EXTENDED_TEMPLATE,
     FINGERPRINT,
     GROUPS,
     MINI_GROUPS,
@@ -30,9 +37,11 @@ from dataset_builder.tasks import (
     STEPS,
     TASKS,
     VERSION,
+    WORKED_BUDGET,
     Group,
     Kind,
     Task,
+    direct_budget,
 )
 from mmmult.probe_scoring import scores as probe
 
@@ -85,10 +94,15 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
         "output_type": "generate_until",
         "doc_to_text": Function("doc_to_text"),
         "doc_to_target": "product",
-        "generation_kwargs": generation(4096),
+        "generation_kwargs": generation(WORKED_BUDGET),
         "filter_list": filters(MULTIPLY, "extract_final_integers"),
         "process_results": Function("process_results"),
         "metric_list": [metric(m) for m in SCORES] + present(BAND_METRICS),
+    }
+    direct = {
+        "include": MULTIPLY.template,
+        "doc_to_text": Function("doc_to_text_direct"),
+        "generation_kwargs": generation(direct_budget()),
     }
     perceive = {
         "include": MULTIPLY.template,
@@ -147,6 +161,25 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
             "# (acc_C_*, acc_digits_*) average only the items of their band.\n",
             multiply,
         ),
+        DIRECT_TEMPLATE: (
+            "# The direct regime: the same multiplication tasks and scoring, but the product alone, with a budget\n"
+            "# for the longest product and no working (dataset_builder/tasks.py: direct_budget).\n",
+            direct,
+        ),
+        EXTENDED_TEMPLATE: (
+            "# The extended set (operands up to 30 digits, C 325 to 3600; configs extended-*): the multiplication\n"
+            "# tasks with every C band and digit total up to 60. Its build is a folder of its own: name it with\n"
+            "# --metadata '{\"data\": ...}' or $MMMULT_DATA.\n",
+            {"include": MULTIPLY.template, "metric_list": [metric(m) for m in SCORES] + present(EXTENDED_BAND_METRICS)},
+        ),
+        EXTENDED_DIRECT_TEMPLATE: (
+            "# The extended set in the direct regime: the product alone, with a budget for 60-digit products.\n",
+            {
+                "include": EXTENDED_TEMPLATE,
+                "doc_to_text": Function("doc_to_text_direct"),
+                "generation_kwargs": generation(EXTENDED_DIRECT_BUDGET),
+            },
+        ),
         PERCEIVE.template: (
             '# Matched perception: the same items, but the model only writes the two numbers ("Numbers: A, B").\n',
             perceive,
@@ -156,7 +189,8 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
 
 def task_config(task: Task) -> dict[str, Any]:
     alias = task.config if task.kind is MULTIPLY else f"{task.kind.name}-{task.config}"
-    config: dict[str, Any] = {"task": task.name, "include": task.kind.template}
+    alias = f"{DIRECT}-{alias}" if task.regime == DIRECT else alias
+    config: dict[str, Any] = {"task": task.name, "include": task.template}
     if task.split == "test":
         config |= {"dataset_kwargs": {"config": task.config}, "task_alias": alias}
     else:  # the mini split
@@ -184,9 +218,10 @@ def render(config: dict[str, Any], comment: str = "") -> str:
 def configs() -> dict[str, str]:
     """Every file this folder's YAMLs consist of, by name."""
     files = {name: render(config, comment) for name, (comment, config) in templates().items()}
-    tasks = (*TASKS.values(), *MINI_TASKS.values(), *PROBE_TASKS.values())
+    tasks = (*TASKS.values(), *MINI_TASKS.values(), *PROBE_TASKS.values(), *EXTENDED_TASKS.values())
     files |= {f"{task.name}.yaml": render(task_config(task)) for task in tasks}
-    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in (*GROUPS, *MINI_GROUPS, *PROBE_GROUPS)}
+    groups = (*GROUPS, *MINI_GROUPS, *PROBE_GROUPS, *EXTENDED_GROUPS)
+    files |= {f"_{group.name}.yaml": render(group_config(group)) for group in groups}
     assert all(task.version == VERSION for task in tasks)
     return files
 

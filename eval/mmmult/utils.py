@@ -14,7 +14,7 @@ from dataset_builder.configs import CONFIGS, config_of, data_file_pattern
 from dataset_builder.dataset.features import undecoded_media
 from dataset_builder.media.codec import decode_audio
 from dataset_builder.problems import MINI
-from dataset_builder.prompts import fingerprint_prompt, multiply_prompt, perceive_prompt, probe_context
+from dataset_builder.prompts import direct_prompt, fingerprint_prompt, multiply_prompt, perceive_prompt, probe_context
 from dataset_builder.scoring import band_scores, score_answer, score_perception
 from mmmult.harness.evaluate import EvalSetupError, data_source
 from mmmult.probe_scoring.scores import (
@@ -73,6 +73,7 @@ def _media_bytes(doc: dict[str, Any]) -> bytes:
 
 
 doc_to_text = multiply_prompt
+doc_to_text_direct = direct_prompt
 doc_to_text_perceive = perceive_prompt
 doc_to_text_fingerprint = fingerprint_prompt
 doc_to_text_probe = probe_context

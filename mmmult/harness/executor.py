@@ -4,12 +4,13 @@ model_args `heuristic=OT|DD|RC` (columnar, decomposition, rounding), `step_error
 a slip at each elementary operation, 0 to 1) and `seed`. It reads the problem as the reference system
 does (the prompt's text; tesseract for images; Whisper for audio; the readings the reference system
 kept in the readers' cache are reused), carries out its heuristic on what it read (probe/worked.py),
-and writes the worked solution in that heuristic's words, so its accuracy on a problem is
-(1 - p) ** step_count exactly: a known truth for the board's accuracy curves, C50 and per-step error,
-and for the probe's heuristic recovery. For the loss probe its own heuristic's prefixes have the
-lowest loss; for the step probe its own heuristic's correct step is likelier than the wrong ones, and
-the other heuristics' steps are all alike. Each request's slips are drawn from the seed, the task and the
-operands read, so a run is reproducible and the same problem slips independently in each task.
+and writes the worked solution in that heuristic's words (in the direct regime only the answer that
+solution reaches), so its accuracy on a problem is (1 - p) ** step_count exactly in both regimes: a
+known truth for the board's accuracy curves, C50 and per-step error, and for the probe's heuristic
+recovery. For the loss probe its own heuristic's prefixes have the lowest loss; for the step probe its
+own heuristic's correct step is likelier than the wrong ones, and the other heuristics' steps are all
+alike. Each request's slips are drawn from the seed, the task and the operands read, so a run is
+reproducible and the same problem slips independently in each task.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.registry import register_model
 
 from dataset_builder.probe.costs import HEURISTICS
-from dataset_builder.probe.worked import Hand, solve
+from dataset_builder.probe.worked import Hand, Solution, solve
 from mmmult.harness import EvalSetupError
 from mmmult.harness.reference import ReferenceLM, probe_choice
 from mmmult.probe_scoring.scores import NEUTRAL
@@ -70,10 +71,17 @@ class ExecutorLM(ReferenceLM):
         self.heuristic, self.step_error, self.seed = executor_args(heuristic, step_error, seed)
         super().__init__(asr_model=asr_model)
 
-    def work(self, a: int, b: int, request: Instance) -> str:
+    def solution(self, a: int, b: int, request: Instance) -> Solution:
         """The worked solution by its heuristic, slipping with the draws of its seed, the task and the operands."""
         hand = Hand(self.step_error, seed=f"{self.seed}:{request.task_name}:{a}:{b}")
-        return solve(a, b, self.heuristic, hand).text
+        return solve(a, b, self.heuristic, hand)
+
+    def work(self, a: int, b: int, request: Instance) -> str:
+        return self.solution(a, b, request).text
+
+    def direct(self, a: int, b: int, request: Instance) -> str:
+        """The answer its worked solution reaches, alone: it works (and slips) in its head."""
+        return self.solution(a, b, request).direct
 
     UNREAD_LOSS = NEUTRAL_LOSS
 

@@ -1,7 +1,9 @@
 """`mmmult-reference`: an lm-eval model that reads the problem and answers with the exact product.
 
 It measures perception alone (the arithmetic is Python's), so its accuracy on a config is the
-share of stimuli that its reader gets exactly right; 100% on text proves the task wiring. Text is
+share of stimuli that its reader gets exactly right, in both regimes; 100% on text proves the task
+wiring. It answers as the prompt asks: a prompt with the direct instruction (prompts.asks_direct)
+gets the product alone, "Final Answer: N"; any other gets what it read and the product. Text is
 parsed from the prompt, images are read with tesseract, audio with faster-whisper (the `asr`
 extra; model_args `asr_model=PATH` picks another faster-whisper model folder). Every reading is
 kept in the readers' cache (MMMULT_CACHE), so a second run, or an executor's, reads no medium again.
@@ -27,6 +29,7 @@ from tqdm.auto import tqdm
 from dataset_builder.media.readers import PerceptionUnavailable, Transcriber, read_audio, read_image
 from dataset_builder.probe.costs import HEURISTICS, costs
 from dataset_builder.probe.steps import Step
+from dataset_builder.prompts import asks_direct, final_answer
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import REFERENCE_MODEL
 from mmmult.probe_scoring.scores import NEUTRAL, PROBE_CHOICES, step_choices
@@ -44,7 +47,7 @@ class ReferenceLM(LM):
     """Reads the operands from the request's text, image or audio; multiplies them exactly.
 
     Its answer carries both the transcription ("Numbers: a, b") and the product, so it serves the
-    perception tasks and the multiplication tasks alike.
+    perception tasks and the worked multiplication tasks alike; the direct tasks get the product alone.
     """
 
     MULTIMODAL = True
@@ -67,11 +70,17 @@ class ReferenceLM(LM):
         if operands is None:
             return NO_ANSWER
         a, b = operands
+        if asks_direct(context):
+            return self.direct(a, b, request)
         return f"Numbers: {a}, {b}\n{self.work(a, b, request)}"
 
     def work(self, a: int, b: int, request: Instance) -> str:
         """The multiplication of what it read, to its final answer."""
-        return f"{a} x {b} = {a * b}\nFinal Answer: {a * b}"
+        return f"{a} x {b} = {a * b}\n{final_answer(a * b)}"
+
+    def direct(self, a: int, b: int, request: Instance) -> str:
+        """The product of what it read alone, as the direct regime asks: no working, no transcription."""
+        return final_answer(a * b)
 
     def operands(self, context: str, media: dict[str, Any]) -> tuple[int, int] | None:
         """The operands as read from the request's audio, image or text; None when unreadable."""

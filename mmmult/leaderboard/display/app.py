@@ -19,6 +19,7 @@ import pandas as pd
 
 from dataset_builder.configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
 from dataset_builder.settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
+from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE
 from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table
@@ -33,6 +34,8 @@ from mmmult.leaderboard.display.model_tables import (
     paired_gaps,
     perception_table,
     predictor_table,
+    provenance_table,
+    regime_table,
     why_empty,
 )
 from mmmult.leaderboard.display.plots import (
@@ -91,7 +94,8 @@ def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
 
 def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
-    table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported)
+    table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported,
+                        filters.regime, filters.differing)  # fmt: skip
     rows = filter_table(table, filters)
     columns = filters.columns or DEFAULT_COLUMNS
     shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs)
@@ -107,7 +111,8 @@ def submit_as(
     return submit(store, benchmark, paths, form, account=profile.username if oauth and profile else None)
 
 
-ANALYSIS_TABLES = ("perception", "gaps", "predictors", "lpm", "interactions", "comparison", "draws")
+ANALYSIS_TABLES = ("regimes", "perception", "gaps", "predictors", "lpm", "interactions", "comparison", "draws",
+                   "provenance")  # fmt: skip
 """The model page's tables; each has a one-line note beside it (`{table}_why`) that the page shows instead of
 the table when it is empty."""
 ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "decomposition", "gap_plot", "predictor_plot",
@@ -115,8 +120,8 @@ ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "decomposition
 """The model page's components, in the order Handlers.analyse fills them."""
 DIGITS = {"gaps": 4, "lpm": 4, "interactions": 4, "comparison": 4, "draws": 4}
 """Decimals of the model page's tables where 3 would hide a difference (p-values, coefficients)."""
-URL_STATE = ("search", "families", "weights", "modality", "representation", "min_params", "max_params", "every",
-             "self_reported", "sort", "descending", "columns", "linked")  # fmt: skip
+URL_STATE = ("search", "families", "weights", "regime", "modality", "representation", "min_params", "max_params",
+             "every", "self_reported", "differing", "sort", "descending", "columns", "linked")  # fmt: skip
 """The controls the page URL keeps, in URL_KEYS order. `linked` holds the model a visitor picked on the model page
 (or a link named), so that the URL opens that model's page."""
 
@@ -139,7 +144,8 @@ class Handlers:
 
     def family_choices(self, chosen: list[str] | None) -> dict:
         """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
-        families = set(self.board.table(self_reported=True)["family"].dropna())
+        every = (self.board.table(self_reported=True, regime=r, differing=True) for r in REGIMES)
+        families = {f for table in every for f in table["family"].dropna()}
         return gr.update(choices=sorted(families | set(chosen or ())))
 
     def on_load(self, request: gr.Request) -> list:
@@ -152,29 +158,38 @@ class Handlers:
         controls = dict(zip(URL_KEYS, filters.controls(), strict=True))
         controls["family"] = self.family_choices(list(filters.family)) | {"value": list(filters.family)}
         page, csv = view(self.board, filters)
-        linked = filters.model in set(self.board.table(self_reported=True)["model"])
-        analysis = list(self.analyse(filters.model, None, None)) if linked else [gr.skip()] * len(ANALYSIS_OUTPUTS)
+        shown = self.board.table(self_reported=True, regime=filters.regime, differing=True)
+        linked = filters.model in set(shown["model"])
+        analysis = (list(self.analyse(filters.model, None, None, filters.regime)) if linked
+                    else [gr.skip()] * len(ANALYSIS_OUTPUTS))  # fmt: skip
         tab = gr.Tabs(selected="model") if linked else gr.skip()  # a link to a model opens its page
         return [*controls.values(), page, str(write_csv(csv, self.downloads)), *analysis, tab]
 
-    def curve(self, modality: str, representation: str, every: bool, self_reported: bool):  # noqa: ANN201
-        """Every model's accuracy against C in one scope."""
-        table = self.board.table(every, modality, representation, self_reported)
+    def curve(  # noqa: ANN201
+        self, modality: str, representation: str, every: bool, self_reported: bool, regime: str = WORKED
+    ):
+        """Every model's accuracy against C in one scope and regime."""
+        regime = regime if regime in REGIMES else WORKED
+        table = self.board.table(every, modality, representation, self_reported, regime)
         scope = scope_name(modality, representation)
         ids = list(table["submission_id"])
-        title = ", ".join(scope_configs(modality, representation)) or f"no config is {modality} {representation}"
-        return accuracy_vs_c(self.board.bins(ids, scope), self.board.fits(ids, scope), table, title)
+        configs = ", ".join(scope_configs(modality, representation)) or f"no config is {modality} {representation}"
+        title = f"{configs} ({regime} regime)"
+        return accuracy_vs_c(self.board.bins(ids, scope, regime), self.board.fits(ids, scope, regime), table, title)
 
-    def analyse(self, model: str | None, config: str | None, other: str | None) -> tuple:
-        """The chosen model's analyses, in ANALYSIS_OUTPUTS order; with no model (or one no longer on the board),
-        the most informative one (informative_model). An empty table is hidden and its note says why."""
+    def analyse(self, model: str | None, config: str | None, other: str | None, regime: str = WORKED) -> tuple:
+        """The chosen model's analyses in one regime, in ANALYSIS_OUTPUTS order, beside a table of both regimes'
+        headline figures; with no model (or one not on the board in that regime), the most informative one
+        (informative_model). An empty table is hidden and its note says why."""
         board = self.board
-        table = board.table(self_reported=True)
+        regime = regime if regime in REGIMES else WORKED
+        table = board.table(self_reported=True, regime=regime, differing=True)
         models = list(table["model"])
         if model not in models:
             model = informative_model(table)
         sid = int(table.loc[table["model"] == model, "submission_id"].iloc[0]) if model else -1
-        cells, detail = board.cells([sid]), board.items(sid)
+        cells, items = board.cells([sid], regime=regime), board.items(sid)
+        detail = items[items["regime"].eq(regime) | items["kind"].ne("multiply")]
         configs = [c for c in STIMULUS_CONFIGS if c in set(cells["config"])]
         config = config if config in configs else (configs[0] if configs else None)
         name = model or "no model on the board yet"
@@ -183,17 +198,20 @@ class Handlers:
         comparison = pd.DataFrame(columns=COMPARISON_COLUMNS)
         if other:
             other_sid = int(table.loc[table["model"] == other, "submission_id"].iloc[0])
-            comparison = model_comparison(detail, board.items(other_sid))
-        tables = {"perception": perception_table(cells), "gaps": paired_gaps(detail),
+            others_items = board.items(other_sid)
+            comparison = model_comparison(detail, others_items[others_items["regime"] == regime])
+        tables = {"regimes": regime_table(self._regime_fits(model or "")), "perception": perception_table(cells),
+                  "gaps": paired_gaps(detail),
                   "predictors": predictor_table(detail), "lpm": lpm_table(detail),
                   "interactions": interactions_table(detail), "comparison": comparison,
-                  "draws": fresh_draw_table(board.draws(model or ""))}  # fmt: skip
+                  "draws": fresh_draw_table(board.draws(model or "", regime)),
+                  "provenance": provenance_table(self.store.provenance(sid) if model else None)}  # fmt: skip
         why = {key: "" if len(frame) else why_empty(key, detail) for key, frame in tables.items()}
         outputs = {
             "chosen": gr.update(choices=models, value=model),
             "chosen_config": gr.update(choices=configs, value=config),
             "other": gr.update(choices=others, value=other),
-            "across": model_across_configs(cells, name),
+            "across": model_across_configs(cells, f"{name} ({regime} regime)"),
             "decomposition": perception_vs_c(cells, name, config or ""),
             "gap_plot": gap_figure(tables["gaps"], name),
             "predictor_plot": predictor_figure(tables["predictors"], name, why["predictors"]),
@@ -204,6 +222,17 @@ class Handlers:
             **{f"{key}_why": gr.update(value=text, visible=bool(text)) for key, text in why.items()},
         }
         return tuple(outputs[key] for key in ANALYSIS_OUTPUTS)
+
+    def _regime_fits(self, model: str) -> pd.DataFrame:
+        """The model's row of each regime it ran (its latest re-scored run of it): the stored fits over all its
+        configs, side by side."""
+        rows = []
+        for regime in REGIMES:
+            table = self.board.table(self_reported=True, regime=regime, differing=True)
+            mine = table.loc[table["model"] == model, "submission_id"]
+            if len(mine):
+                rows.append(self.board.fits([int(mine.iloc[0])], ALL, regime))
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
     def procedures(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         frame = self.board.procedures()
@@ -274,6 +303,7 @@ def _board_tab(ui: dict[str, Any]) -> None:
             ui["search"] = gr.Textbox(label="Search models", elem_id="search")
             ui["families"] = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
             ui["weights"] = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
+            ui["regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="regime")
         with gr.Row():
             ui["modality"] = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
             ui["representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
@@ -286,6 +316,8 @@ def _board_tab(ui: dict[str, Any]) -> None:
             ui["descending"] = gr.Checkbox(label="Descending", value=False, elem_id="descending")
             ui["every"] = gr.Checkbox(label="Every submission", value=False, elem_id="every")
             ui["self_reported"] = gr.Checkbox(label="Include self-reported", value=False, elem_id="self_reported")
+            ui["differing"] = gr.Checkbox(label="Include runs whose settings differ", value=False,
+                                          elem_id="differing")  # fmt: skip
         with gr.Accordion("Columns", open=False):
             ui["columns"] = gr.CheckboxGroup([(LABELS[c], c) for c in CHOOSABLE_COLUMNS], value=DEFAULT_COLUMNS,
                                              show_label=False, elem_id="columns")  # fmt: skip
@@ -300,6 +332,7 @@ def _curve_tab(ui: dict[str, Any]) -> None:
             ui["plot_modality"] = gr.Dropdown([ALL, *MODALITIES], value="text", label="Modality")
             ui["plot_representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals",
                                                     label="Representation")  # fmt: skip
+            ui["plot_regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="plot_regime")
         ui["figure"] = gr.Plot(elem_id="curve")
 
 
@@ -310,6 +343,9 @@ def _analysis_tab(ui: dict[str, Any]) -> None:
             ui["linked"] = gr.Textbox(visible=False, elem_id="linked")
             ui["chosen_config"] = gr.Dropdown([], label="Config for perception", elem_id="chosen_config")
             ui["other"] = gr.Dropdown(label="Compare with", choices=[], elem_id="other")
+        gr.Markdown("Both regimes side by side, over every config the model ran in each (the figures and "
+                    "tables below are those of the regime chosen on the Leaderboard tab):")  # fmt: skip
+        _table(ui, "regimes")
         ui["across"] = gr.Plot(elem_id="across")
         gr.Markdown("Perception and computation: accuracy overall and given a correct or wrong reading "
                     "of both operands (from the `mmmult_perceive` tasks):")  # fmt: skip
@@ -331,6 +367,9 @@ def _analysis_tab(ui: dict[str, Any]) -> None:
         _table(ui, "comparison")
         gr.Markdown(FRESH_NOTE)
         _table(ui, "draws")
+        gr.Markdown("How this run was made, as its lm-eval results file says (secrets removed): harness, model, "
+                    "settings per task, and whether they are the ones the tasks declare:")  # fmt: skip
+        _table(ui, "provenance")
 
 
 def _table(ui: dict[str, Any], key: str) -> None:
@@ -403,15 +442,16 @@ def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
     for control in url_state[:-1]:
         control.change(h.refresh, url_state, outputs, js=URL_SYNC_JS)
     demo.load(h.on_load, None, [*url_state, *outputs, *analysis_outputs, ui["tabs"]])
-    plot_inputs = [ui["plot_modality"], ui["plot_representation"], ui["every"], ui["self_reported"]]
-    for control in plot_inputs[:2]:
+    plot_inputs = [ui["plot_modality"], ui["plot_representation"], ui["every"], ui["self_reported"],
+                   ui["plot_regime"]]  # fmt: skip
+    for control in (ui["plot_modality"], ui["plot_representation"], ui["plot_regime"]):
         control.input(h.curve, plot_inputs, ui["figure"])
     ui["curve_tab"].select(h.curve, plot_inputs, ui["figure"])  # plots are drawn when their tab opens
-    choice = [ui["chosen"], ui["chosen_config"], ui["other"]]
+    choice = [ui["chosen"], ui["chosen_config"], ui["other"], ui["regime"]]
     ui["chosen"].input(h.analyse, choice, analysis_outputs).then(
         lambda name: name or "", ui["chosen"], ui["linked"]
     ).then(h.refresh, url_state, outputs, js=URL_SYNC_JS)
-    for control in choice[1:]:
+    for control in choice[1:3]:
         control.input(h.analyse, choice, analysis_outputs)
     ui["analysis_tab"].select(h.analyse, choice, analysis_outputs)
     ui["procedures_tab"].select(h.procedures, None, [ui["preferences"], ui["step_gaps"], ui["traces"]])

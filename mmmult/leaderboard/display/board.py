@@ -5,7 +5,11 @@ a model is ranked in a scope only when it was run on every one of them; `coverag
 accuracy intervals overlap (rank = 1 + the number of models whose interval lies wholly above).
 By default the board shows runs it evaluated itself (from an evaluation request) and submissions
 whose every task was re-scored from its samples, a model's row preferring its latest evaluated run;
-with `self_reported`, it adds submissions that uploaded results.json alone, whose cells are marked.
+with `self_reported`, it adds submissions that uploaded results.json alone, whose cells are marked. Runs whose
+generation settings differ from what their tasks declare (intake/provenance.py) are left out unless `differing`.
+
+The table, the curves and the fits are those of one regime (worked or direct; dataset_builder.tasks.REGIMES):
+a model appears once per regime it ran, ranked among the runs of that regime, and the two are never pooled.
 
 `Board` caches what it reads until the store changes, so filtering and switching plots only
 re-shape small frames in memory.
@@ -21,8 +25,10 @@ from functools import lru_cache
 import pandas as pd
 
 from dataset_builder.configs import STIMULUS_CONFIGS
+from dataset_builder.tasks import WORKED
 from mmmult.leaderboard.display.columns import COLUMNS
 from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.provenance import UNKNOWN, Provenance, differs
 from mmmult.leaderboard.intake.status import TRUSTED, Status
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name, stored_fit
@@ -53,40 +59,49 @@ class Board:
         modality: str = ALL,
         representation: str = ALL,
         self_reported: bool = False,
+        regime: str = WORKED,
+        differing: bool = False,
     ) -> pd.DataFrame:
-        """One row per model (its latest re-scored submission), or per submission, best first.
+        """One row per model (its latest re-scored submission of the regime), or per submission, best first.
 
-        `score`, its interval, `rank`, `perception` and the fit columns cover the configs of the
-        chosen modality and representation.
+        `score`, its interval, `rank`, the fit columns and the median response length cover the configs of the
+        chosen modality and representation in the chosen regime; `perception` is the run's (the perception
+        tasks serve both regimes).
         """
-        return self._table(self.store.version(), every_submission, modality, representation, self_reported)
+        return self._table(
+            self.store.version(), every_submission, modality, representation, self_reported, regime, differing
+        )
 
-    def cells(self, submission_ids: list[int], configs: tuple[str, ...] = STIMULUS_CONFIGS) -> pd.DataFrame:
-        """The load cells (counts per config and C) of the given submissions in the given configs."""
+    def cells(
+        self, submission_ids: list[int], configs: tuple[str, ...] = STIMULUS_CONFIGS, regime: str = WORKED
+    ) -> pd.DataFrame:
+        """The load cells (counts per config and C) of the given submissions in the given configs and regime."""
         cells = self._cells(self.store.version(), tuple(configs))
-        return cells[cells["submission_id"].isin(submission_ids)]
+        return cells[cells["submission_id"].isin(submission_ids) & (cells["regime"] == regime)]
 
-    def bins(self, submission_ids: list[int], scope: str) -> pd.DataFrame:
-        """Accuracy per C band of the given submissions in one scope (with intervals and mean C)."""
+    def bins(self, submission_ids: list[int], scope: str, regime: str = WORKED) -> pd.DataFrame:
+        """Accuracy per C band of the given submissions in one scope and regime (with intervals and mean C)."""
         bins = self._bins(self.store.version(), scope)
-        return bins[bins["submission_id"].isin(submission_ids)]
+        return bins[bins["submission_id"].isin(submission_ids) & (bins["regime"] == regime)]
 
-    def fits(self, submission_ids: list[int], scope: str) -> pd.DataFrame:
-        """The stored scope summaries (accuracy, fit, R^2) of the given submissions."""
+    def fits(self, submission_ids: list[int], scope: str, regime: str | None = WORKED) -> pd.DataFrame:
+        """The stored scope summaries (accuracy, fit, R^2, per-step error, median response length) of the given
+        submissions in one regime, or in every regime with `regime` None (a row per regime)."""
         with closing(self.store.connect()) as db:
             fits = pd.read_sql_query("SELECT * FROM fits WHERE scope = ?", db, params=(scope,))
-        return fits[fits["submission_id"].isin(submission_ids)]
+        chosen = fits["submission_id"].isin(submission_ids)
+        return fits[chosen if regime is None else chosen & (fits["regime"] == regime)]
 
-    def draws(self, model: str) -> pd.DataFrame:
-        """A model's latest re-scored run on the published problems and its runs on fresh draws (seed set):
-        submission_id, seed (None: published), config, correct, n of each multiplication task."""
+    def draws(self, model: str, regime: str = WORKED) -> pd.DataFrame:
+        """A model's latest re-scored run on the published problems and its runs on fresh draws (seed set) in one
+        regime: submission_id, seed (None: published), config, correct, n of each multiplication task."""
         with closing(self.store.connect()) as db:
             runs = pd.read_sql_query(
                 "SELECT s.id AS submission_id, s.seed, t.config, t.score, t.n FROM submissions s JOIN task_results t"
                 " ON t.submission_id = s.id WHERE s.model = ? AND s.status IN (?, ?) AND t.kind = 'multiply'"
-                " AND t.verified = 1 ORDER BY s.id DESC",
+                " AND t.verified = 1 AND t.regime = ? ORDER BY s.id DESC",
                 db,
-                params=(model, *TRUSTED),
+                params=(model, *TRUSTED, regime),
             )
         public = runs[runs["seed"].isna()]
         latest = public[public["submission_id"] == public["submission_id"].max()] if len(public) else public
@@ -115,10 +130,11 @@ class Board:
         return frame
 
     def items(self, submission_id: int) -> pd.DataFrame:
-        """The re-scored items of one submission with their problem statistics."""
+        """The re-scored items of one submission, of every regime (the column `regime` tells them apart), with
+        their problem statistics."""
         with closing(self.store.connect()) as db:
             frame = pd.read_sql_query(
-                "SELECT i.submission_id, i.task, t.config, t.kind, i.problem_id, i.correct FROM items i "
+                "SELECT i.submission_id, i.task, t.config, t.regime, t.kind, i.problem_id, i.correct FROM items i "
                 "JOIN task_results t ON t.submission_id = i.submission_id AND t.task = i.task "
                 "WHERE i.submission_id = ?",
                 db,
@@ -136,27 +152,39 @@ class Board:
             return pd.read_sql_query("SELECT * FROM bins WHERE scope = ?", db, params=(scope,))
 
     def _compute_table(
-        self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool
-    ) -> pd.DataFrame:
+        self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool,
+        regime: str, differing: bool,
+    ) -> pd.DataFrame:  # fmt: skip
         configs = tuple(c for c in scope_configs(modality, representation) if c in self.reference.configs)
         statuses = (*TRUSTED, Status.SELF_REPORTED) if self_reported else TRUSTED
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(
-                f"SELECT id, model, family, params_b, open_weights, status, submitter, link FROM submissions"
+                f"SELECT id, model, family, params_b, open_weights, status, submitter, link, settings, provenance"
+                f" FROM submissions"
                 f" WHERE status IN ({','.join('?' * len(statuses))}) AND seed IS NULL ORDER BY id DESC",
                 db,
                 params=statuses,
             )
-            results = pd.read_sql_query("SELECT submission_id, config, kind, verified, score, n FROM task_results", db)
-            fits = pd.read_sql_query(
-                "SELECT * FROM fits WHERE scope = ?", db, params=(scope_name(modality, representation),)
+            results = pd.read_sql_query(
+                "SELECT submission_id, config, regime, kind, verified, score, n FROM task_results", db
             )
+            fits = pd.read_sql_query(
+                "SELECT * FROM fits WHERE scope = ? AND regime = ?",
+                db,
+                params=(scope_name(modality, representation), regime),
+            )
+        perceived = results[results["kind"] == "perceive"]
+        subs = subs[subs["id"].isin(_runs_of(results, regime))]  # a model's row: its latest run of the regime
+        results = results[results["regime"] == regime]
+        if not differing:  # runs whose generation settings differ from their tasks' are not ranked by default
+            subs = subs[~subs["settings"].map(differs)]
         if subs.empty or not configs:
             return pd.DataFrame(columns=COLUMNS)
         counts = subs.groupby("model").size()
         if not every:  # a model's latest re-scored submission, else (with self_reported) its latest one
-            trust = subs["status"].map(lambda status: Status(status).trust)
-            subs = subs.assign(trust=trust).sort_values(["model", "trust", "id"], ascending=[True, True, False])
+            trust = subs["status"].map(lambda status: Status(status).trust)  # then, with differing, one that conforms
+            order = subs.assign(trust=trust, differs=subs["settings"].map(differs))
+            subs = order.sort_values(["model", "trust", "differs", "id"], ascending=[True, True, True, False])
             subs = subs.groupby("model").head(1)
         results = results[results["config"].isin(configs) & results["submission_id"].isin(subs["id"])]
         table = pd.DataFrame(
@@ -170,13 +198,14 @@ class Board:
                 "submitter": subs["submitter"],
                 "link": subs["link"],
                 "submission_id": subs["id"].astype(int),
+                "regime": regime,
+                **_provenance_columns(subs),
             }
         ).set_index("submission_id", drop=False)
         multiply = results[results["kind"] == "multiply"]
         wide = multiply.pivot_table(index="submission_id", columns="config", values="score", aggfunc="first")
-        read = results[results["kind"] == "perceive"].pivot_table(
-            index="submission_id", columns="config", values="score", aggfunc="first"
-        )
+        perceived = perceived[perceived["config"].isin(configs) & perceived["submission_id"].isin(subs["id"])]
+        read = perceived.pivot_table(index="submission_id", columns="config", values="score", aggfunc="first")
         unrescored = multiply[multiply["verified"] == 0].pivot_table(
             index="submission_id", columns="config", values="verified", aggfunc="count"
         )
@@ -185,7 +214,7 @@ class Board:
         table = table.join(unrescored.reindex(columns=list(configs)).notna().add_suffix(" self-reported"))
         rescored = multiply[multiply["verified"] == 1].groupby("submission_id")["config"].nunique()
         table["coverage"] = [f"{int(rescored.get(sid, 0))}/{len(configs)}" for sid in table.index]
-        table["perception"] = _weighted(results[results["kind"] == "perceive"])
+        table["perception"] = _weighted(perceived)
         table = table[table.index.isin(results["submission_id"])]
         table = self._scores(table, fits.set_index("submission_id"), rescored, len(configs))
         return (
@@ -198,7 +227,8 @@ class Board:
     def _scores(table: pd.DataFrame, fits: pd.DataFrame, rescored: pd.Series, needed: int) -> pd.DataFrame:
         """Score, interval, rank and fit columns of the submissions that cover every config of the scope."""
         table = table.copy()
-        for column in ("score", "score_low", "score_high", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"):
+        for column in ("score", "score_low", "score_high", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2",
+                       "median_response"):  # fmt: skip
             table[column] = math.nan
         table["C50"] = "n/a"
         table["step_error"] = ""
@@ -214,8 +244,8 @@ class Board:
                 ]
             table.loc[sid, "step_error"] = StepError(row["step_heuristic"], row["step_p"], row["step_low"],
                                                      row["step_high"], math.nan, int(row["n"])).text  # fmt: skip
-            table.loc[sid, ["lpm_r2", "aggregate_r2", "pseudo_r2"]] = [row["lpm_r2"], row["aggregate_r2"],
-                                                                         row["pseudo_r2"]]  # fmt: skip
+            table.loc[sid, ["lpm_r2", "aggregate_r2", "pseudo_r2", "median_response"]] = [
+                row["lpm_r2"], row["aggregate_r2"], row["pseudo_r2"], row["median_response"]]  # fmt: skip
             fit = stored_fit(row)
             if fit is not None:
                 table.loc[sid, ["slope", "slope_se"]] = [fit.slope, fit.slope_se]
@@ -225,6 +255,24 @@ class Board:
         if ranked.any():
             table.loc[ranked, "rank"] = ranks(table.loc[ranked, "score_low"], table.loc[ranked, "score_high"])
         return table
+
+
+def _provenance_columns(subs: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each run's settings label, harness version and budgets (a run stored before provenance: unknown, empty)."""
+    records = subs["provenance"].map(lambda text: Provenance.model_validate_json(text or "{}"))
+    return {
+        "settings": subs["settings"].fillna(UNKNOWN),
+        "harness": records.map(lambda record: record.harness or ""),
+        "max_gen_toks": records.map(lambda record: record.budgets),
+    }
+
+
+def _runs_of(results: pd.DataFrame, regime: str) -> set[int]:
+    """The submissions with a multiplication task of the regime, and, in the worked regime, those with none at all
+    (a run of the perception tasks alone, which take the worked regime as their default)."""
+    multiply = results[results["kind"] == "multiply"]
+    runs = set(multiply.loc[multiply["regime"] == regime, "submission_id"])
+    return runs | (set(results["submission_id"]) - set(multiply["submission_id"]) if regime == WORKED else set())
 
 
 def _weighted(results: pd.DataFrame) -> pd.Series:

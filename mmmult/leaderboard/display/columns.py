@@ -16,7 +16,7 @@ class Column:
     label: str | None
     """What the page calls it; None for a column the table keeps for its own use and never shows."""
     form: str = "text"
-    """How the page writes it: percent, decimals4, decimals3, params, yes/no, status or text."""
+    """How the page writes it: percent, decimals4, decimals3, params, whole, yes/no, status or text."""
     default: bool = True
     """Shown until a visitor picks the columns."""
     fixed: bool = False
@@ -34,6 +34,7 @@ TABLE: tuple[Column, ...] = (
     Column("params_b", "Params (B)", "params"),
     Column("open", "Open weights", "yes/no"),
     Column("status", "Checked", "status"),
+    Column("regime", "Regime"),
     Column("coverage", "Configs"),
     Column("score", "Score %", "percent"),
     Column("score_low", None),
@@ -43,11 +44,15 @@ TABLE: tuple[Column, ...] = (
     *_per_config(" read", " read", default=False),
     Column("C50", "C50 [95% CI]"),
     Column("step_error", "Per-step error [95% CI]"),
+    Column("median_response", "Median response (chars)", "whole"),
     Column("slope", "Slope per C", "decimals4", default=False),
     Column("slope_se", "Slope SE", "decimals4", default=False),
     Column("lpm_r2", "LPM R² (C)", "decimals3", default=False),
     Column("aggregate_r2", "R² per C value", "decimals3", default=False),
     Column("pseudo_r2", "McFadden pseudo-R²", "decimals3", default=False),
+    Column("settings", "Settings"),
+    Column("harness", "lm-eval", default=False),
+    Column("max_gen_toks", "Max gen. tokens", default=False),
     Column("submissions", "Runs"),
     Column("submitter", "Submitter", default=False),
     Column("link", "Link", default=False),

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dataset_builder.configs import MODALITIES, REPRESENTATIONS
+from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, SORTABLE
 from mmmult.leaderboard.storage.summary import ALL
 
@@ -43,12 +44,16 @@ class Filters:
     q: str = ""
     family: tuple[str, ...] = ()
     weights: str = "all"
+    regime: str = WORKED
+    """The regime whose runs the table ranks (REGIMES): never both at once."""
     modality: str = ALL
     representation: str = ALL
     min_params: float | None = None
     max_params: float | None = None
     every: bool = False
     self_reported: bool = False
+    differing: bool = False
+    """Add runs whose generation settings differ from what their tasks declare (intake/provenance.py)."""
     sort: str = "rank"
     descending: bool = False
     columns: tuple[str, ...] = ()
@@ -63,12 +68,14 @@ class Filters:
             q=str(given["q"] or ""),
             family=tuple(given["family"] or ()),
             weights=str(given["weights"] or defaults.weights),
+            regime=str(given["regime"] or defaults.regime),
             modality=str(given["modality"] or defaults.modality),
             representation=str(given["representation"] or defaults.representation),
             min_params=_number(str(given["min_params"])) if given["min_params"] is not None else None,
             max_params=_number(str(given["max_params"])) if given["max_params"] is not None else None,
             every=bool(given["every"]),
             self_reported=bool(given["self_reported"]),
+            differing=bool(given["differing"]),
             sort=str(given["sort"] or defaults.sort),
             descending=bool(given["descending"]),
             columns=tuple(given["columns"] or ()),
@@ -102,13 +109,14 @@ class Filters:
                 filters = replace(filters, **{key: value})
             elif key in ("min_params", "max_params") and _number(value) is not None:
                 filters = replace(filters, **{key: _number(value)})
-            elif key in ("every", "self_reported", "descending"):
+            elif key in ("every", "self_reported", "differing", "descending"):
                 filters = replace(filters, **{key: value in ("1", "true")})
         return replace(filters, family=tuple(families), columns=tuple(columns))
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "weights": OPENNESS,
+    "regime": REGIMES,
     "modality": (ALL, *MODALITIES),
     "representation": (ALL, *REPRESENTATIONS),
     "sort": tuple(SORTABLE),

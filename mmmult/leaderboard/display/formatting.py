@@ -64,6 +64,7 @@ FORMATS = {
     "decimals4": lambda v: "" if pd.isna(v) else f"{v:.4f}",
     "decimals3": lambda v: "" if pd.isna(v) else f"{v:.3f}",
     "params": lambda v: "" if pd.isna(v) else f"{v:g}",
+    "whole": lambda v: "" if pd.isna(v) else f"{v:.0f}",
     "yes/no": {True: "yes", False: "no"}.get,
 }
 """How each column form is written (percent cells, which carry marks and the score's interval, apart)."""

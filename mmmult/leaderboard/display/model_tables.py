@@ -11,7 +11,8 @@ import math
 import pandas as pd
 
 from dataset_builder.configs import CONFIGS, STIMULUS_CONFIGS
-from mmmult.leaderboard.storage.summary import ALL
+from mmmult.leaderboard.intake.provenance import Provenance, TaskSettings
+from mmmult.leaderboard.storage.summary import ALL, stored_fit
 from mmmult.statistics.analysis import (
     PREDICTOR_COLUMNS,
     channel_gap_growth,
@@ -21,6 +22,7 @@ from mmmult.statistics.analysis import (
     lpm,
     paired_gap,
 )
+from mmmult.statistics.step_error import StepError
 
 
 def informative_model(table: pd.DataFrame) -> str | None:
@@ -39,6 +41,25 @@ def informative_model(table: pd.DataFrame) -> str | None:
 def model_items(detail: pd.DataFrame) -> pd.DataFrame:
     """The multiplication items among one submission's items."""
     return detail[detail["kind"] == "multiply"]
+
+
+REGIME_COLUMNS = ["regime", "configs", "n", "accuracy", "acc_low", "acc_high", "C50", "step_error",
+                  "median_response"]  # fmt: skip
+
+
+def regime_table(fits: pd.DataFrame) -> pd.DataFrame:
+    """One row per regime the model ran, from its stored fits over all its configs (Board.fits, scope "all"):
+    accuracy with its interval, C50, the per-step error and the median response length (characters), so that
+    the two regimes read side by side and a model that works where asked not to shows a long direct response."""
+    rows = []
+    for row in fits.to_dict("records"):
+        fit = stored_fit(row)
+        step = StepError(row["step_heuristic"], row["step_p"], row["step_low"], row["step_high"], math.nan,
+                         int(row["n"]))  # fmt: skip
+        rows.append({key: row[key] for key in ("regime", "configs", "n", "accuracy", "acc_low", "acc_high")}
+                    | {"C50": "n/a" if fit is None else fit.c50().text, "step_error": step.text,
+                       "median_response": row["median_response"]})  # fmt: skip
+    return pd.DataFrame(rows, columns=REGIME_COLUMNS)
 
 
 PERCEPTION_COLUMNS = ["config", "problems", "accuracy", "perception", "accuracy_given_read", "accuracy_given_misread"]
@@ -182,7 +203,59 @@ def fresh_draw_table(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DRAW_COLUMNS)
 
 
+PROVENANCE_COLUMNS = ["field", "value"]
+
+
+def provenance_table(record: Provenance | None) -> pd.DataFrame:
+    """How the model's run was made, as its results file says (secrets scrubbed at intake), one field a row, then
+    one row per task: version, hash, few-shot count, budget, decoding, stop sequences and its settings label."""
+    if record is None:
+        return pd.DataFrame(columns=PROVENANCE_COLUMNS)
+    shown = {True: "yes", False: "no", None: None}
+    template = {True: f"applied (sha256 {(record.chat_template_sha or '')[:12]})", False: "not applied"}
+    instruction = record.system_instruction
+    instruction = instruction and f"{instruction[:200]} (sha256 {(record.system_instruction_sha or '')[:12]})"
+    libraries = {"transformers": record.transformers_version, "torch": record.torch_version}
+    rows = {
+        "settings": record.settings,
+        "harness": record.harness and f"lm-eval {record.harness}",
+        "model": record.model_name and f"{record.model_name} ({record.model_type or 'model type not stated'})",
+        "revision": ", ".join(v for v in (record.revision, record.model_sha) if v) or None,
+        "dtype": record.dtype,
+        "model_args": _pairs(record.model_args),
+        "reasoning": _pairs(record.reasoning),
+        "chat template": template.get(record.chat_template_applied),
+        "system instruction": instruction,
+        "few-shot as multi-turn": shown[record.fewshot_as_multiturn],
+        "date": record.date_text,
+        "libraries": _pairs({k: v for k, v in libraries.items() if v}, " "),
+        **{name: _task_text(task) for name, task in record.tasks.items()},
+    }
+    return pd.DataFrame([(k, v) for k, v in rows.items() if v], columns=PROVENANCE_COLUMNS)
+
+
+def _pairs(values: dict[str, object], joiner: str = "=") -> str:
+    return ", ".join(f"{key}{joiner}{value}" for key, value in values.items())
+
+
+def _task_text(task: TaskSettings) -> str:
+    """One task's settings in a line: "v1.0, hash 85b9918795e4, 0-shot, max_gen_toks 256, greedy, until ...; label"."""
+    decoding = {True: "sampling", False: "greedy", None: None}[task.do_sample]
+    parts = [
+        task.version and f"v{task.version}",
+        task.hash and f"hash {task.hash[:12]}",
+        None if task.num_fewshot is None else f"{task.num_fewshot}-shot",
+        None if task.max_gen_toks is None else f"max_gen_toks {task.max_gen_toks}",
+        None if task.temperature is None else f"temperature {task.temperature:g}",
+        decoding,
+        task.until and "until " + " ".join(repr(stop) for stop in task.until),
+    ]
+    return ", ".join(p for p in parts if p) + f"; {task.settings}"
+
+
 WHY_EMPTY = {
+    "provenance": "No model on the board yet.",
+    "regimes": "No re-scored multiplication results for this model in either regime.",
     "perception": "No multiplication or reading results for this model.",
     "gaps": "Nothing to pair: this model ran fewer than two configs on the same problems.",
     "predictors": "No load measure could be fitted: the answers separate perfectly by every measure.",

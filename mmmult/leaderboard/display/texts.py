@@ -19,7 +19,9 @@ LOCAL_IDENTITY = (
 TABLE_NOTE = (
     "**Score**: accuracy over every config of the chosen modality and representation, with its 95% interval; "
     "a model is scored and ranked only where it ran every config (*Configs*). Ranks tie where intervals "
-    "overlap. Cells marked † are self-reported (no samples were uploaded). Every number is defined in this "
+    "overlap. The table ranks one *Regime* at a time (worked: the steps may be written out; direct: the product "
+    "alone), never both pooled; *Median response* shows whether a direct run worked anyway. "
+    "Cells marked † are self-reported (no samples were uploaded). Every number is defined in this "
     "Space's README, *What the numbers mean*."
 )
 LPM_NOTE = (

@@ -20,12 +20,23 @@ from typing import Any
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text
 from dataset_builder.configs import CONFIGS
-from dataset_builder.scoring import score_answer, score_perception
+from dataset_builder.scoring import response_length, score_answer, score_perception
 from dataset_builder.stimulus import stimulus
-from dataset_builder.tasks import GROUP_NAMES, MINI_GROUPS, MINI_TASKS, MULTIPLY, PROBE_GROUPS, PROBE_TASKS, TASKS, Task
+from dataset_builder.tasks import (
+    DIRECT,
+    GROUP_NAMES,
+    MINI_GROUPS,
+    MINI_TASKS,
+    MULTIPLY,
+    PROBE_GROUPS,
+    PROBE_TASKS,
+    TASKS,
+    WORKED,
+    Task,
+)
 from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.probe import ProcedureItem, headline, rescore_procedure
-from mmmult.leaderboard.intake.schema import Sample, SchemaError, parse_json, validate
+from mmmult.leaderboard.intake.schema import Sample, SchemaError, TaskConfig, parse_json, validate
 from mmmult.leaderboard.intake.status import Status
 from mmmult.leaderboard.intake.upload import Rejected, Upload
 from mmmult.probe_scoring.scores import score_trace
@@ -36,10 +47,12 @@ MAX_LINE_BYTES = 2 * 2**20
 
 @dataclass
 class ItemResult:
-    """One re-scored sample: which problem, how it was answered, whether it was right."""
+    """One re-scored sample: which problem, in which regime, how it was answered, whether it was right."""
 
     task: str
     config: str
+    regime: str
+    """The task's regime (dataset_builder.tasks.REGIMES): the board never pools items of two regimes."""
     kind: str  # "multiply" or "perceive"
     problem_id: str
     C: int
@@ -47,12 +60,15 @@ class ItemResult:
     correct: int
     a: int
     b: int
+    response_length: int
+    """The raw response's characters (scoring.response_length): whether a model worked where asked not to."""
 
 
 @dataclass
 class TaskResult:
     task: str
     config: str
+    regime: str
     kind: str  # "multiply" or "perceive"
     verified: bool
     score: float
@@ -105,6 +121,7 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
             raise Rejected(
                 f"{name} is version {version}; this board takes version {task.version}: update mmmult and rerun"
             )
+        _check_declared(task, upload.results.configs.get(name))
         claimed = reported[name].get(task.headline_key)
         if not isinstance(claimed, (int, float)) or not 0 <= claimed <= 1:
             raise Rejected(f"{name}: results.json reports {task.headline} {claimed!r}, not a share from 0 to 1")
@@ -113,7 +130,7 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
         elif name in upload.samples:
             rescored = _rescore(task, upload.samples[name], upload.files[upload.samples[name]], claimed, benchmark)
         else:
-            verdict.tasks.append(TaskResult(name, task.config, task.kind.name, False, float(claimed), 0))
+            verdict.tasks.append(TaskResult(name, task.config, task.regime, task.kind.name, False, float(claimed), 0))
             verdict.log.append(f"{name}: no samples uploaded; {task.headline} {claimed:.4f} is self-reported")
             continue
         verdict.tasks.append(rescored.task)
@@ -181,15 +198,16 @@ def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Bench
             correct = score_perception(read, int(problem["a"]), int(problem["b"]))["perceive_both"]
             shown = operands_text(read)
         correct_total += int(correct)
-        item = ItemResult(task.name, task.config, task.kind.name, pid, int(problem["C"]), shown, int(correct),
-                          int(problem["a"]), int(problem["b"]))  # fmt: skip
+        item = ItemResult(task.name, task.config, task.regime, task.kind.name, pid, int(problem["C"]), shown,
+                          int(correct), int(problem["a"]), int(problem["b"]),
+                          response_length(sample.response))  # fmt: skip
         items.append(item)
         digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
     absent = len(benchmark) - len(seen)
     if absent:
         raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
     score = _as_claimed(task, claimed, correct_total / len(seen))
-    result = TaskResult(task.name, task.config, task.kind.name, True, score, len(seen))
+    result = TaskResult(task.name, task.config, task.regime, task.kind.name, True, score, len(seen))
     return Rescored(result, items, procedures, digests)
 
 
@@ -215,7 +233,31 @@ def _rescore_probe(task: Task, upload: Upload, claimed: float, benchmark: Benchm
     file = upload.samples[task.name]
     scored, lines = rescore_procedure(task, file, sample_lines(file, upload.files[file]), items)
     score = _as_claimed(task, claimed, headline(scored, task))
-    return Rescored(TaskResult(task.name, task.config, task.kind.name, True, score, len(scored)), [], scored, lines)
+    return Rescored(
+        TaskResult(task.name, task.config, task.regime, task.kind.name, True, score, len(scored)), [], scored, lines
+    )
+
+
+def _check_declared(task: Task, declared: TaskConfig | None) -> None:
+    """lm-eval's record of the task (results.json's `configs`), where it has one, runs the config and regime that
+    the task table gives the task's name: the config it loaded (dataset_kwargs), and for a multiplication task the
+    regime its alias names (the direct tasks' aliases begin "direct-", eval/mmmult/_generate_configs.py)."""
+    if declared is None:
+        return
+    config = (declared.dataset_kwargs or {}).get("config")
+    if config is not None and config != task.config:
+        raise Rejected(
+            f"{task.name}: results.json says it ran config {config!r}, but {task.name} is the {task.config} task: "
+            "run the benchmark's own task files (eval/mmmult/) unchanged"
+        )
+    if task.kind is not MULTIPLY or declared.task_alias is None:
+        return
+    regime = DIRECT if declared.task_alias.startswith(f"{DIRECT}-") else WORKED
+    if regime != task.regime:
+        raise Rejected(
+            f"{task.name}: results.json says it ran the {regime} regime (task_alias {declared.task_alias!r}), but "
+            f"{task.name} is a task of the {task.regime} regime: run the benchmark's own task files unchanged"
+        )
 
 
 def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:

@@ -126,12 +126,22 @@ class ChoiceSample(BaseModel):
     resps: Annotated[list[Annotated[list[LogLikelihood], Field(min_length=1)]], Field(min_length=1, max_length=64)]
 
 
+class TaskConfig(BaseModel):
+    """lm-eval's record of how it ran one task (results.json's `configs`): what the board compares with its task
+    table."""
+
+    model_config = ConfigDict(extra="ignore")
+    task_alias: Text | None = None
+    dataset_kwargs: Annotated[dict[Text, Any], Field(max_length=64)] | None = None
+
+
 class Results(BaseModel):
     """The parts of lm-eval's results_<date>.json that the board reads."""
 
     model_config = ConfigDict(extra="ignore")
     results: Annotated[dict[Text, dict[Text, Reported]], Field(min_length=1)]
     versions: dict[Text, StrictFloat | StrictInt | StrictStr] = Field(default_factory=dict)
+    configs: dict[Text, TaskConfig] = Field(default_factory=dict)
     model_name: Text | None = None
 
 

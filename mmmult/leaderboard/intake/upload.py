@@ -4,13 +4,15 @@ A zip is read member by member in small blocks, counting the bytes it really dec
 sizes its header declares are not trusted), and refused at the first member that is encrypted,
 corrupt, a link, nested, oddly named or compressed with anything but stored or deflate. Nothing
 is held in memory whole: samples are read line by line later (rescore.py), so a large honest run
-and a hostile archive cost the server the same small amount of memory.
+and a hostile archive cost the server the same small amount of memory. The results file's provenance is
+read (provenance.py) and the file is rewritten without its secrets (scrub.py) before anything keeps it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import stat
 import struct
@@ -21,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from mmmult.leaderboard.intake.provenance import Provenance, read_provenance
 from mmmult.leaderboard.intake.schema import Results, SchemaError, parse_json, validate
+from mmmult.leaderboard.intake.scrub import scrub
 
 MAX_UPLOAD_BYTES = 50 * 2**20
 MAX_UNPACKED_BYTES = 500 * 2**20
@@ -50,7 +54,9 @@ class Upload:
     samples: dict[str, str]
     """The name of each task's samples file."""
     files: dict[str, Path]
-    """Where each file of the upload was unpacked, by its name."""
+    """Where each file of the upload was unpacked, by its name (the results file with its secrets scrubbed)."""
+    provenance: Provenance = field(default_factory=Provenance)
+    """How the run was made, as its results file says."""
     _scratch: Any = field(repr=False, default=None)
 
 
@@ -152,7 +158,9 @@ def _sort(kept: dict[str, Path], scratch: tempfile.TemporaryDirectory) -> Upload
     if results_path.stat().st_size > MAX_RESULTS_BYTES:
         raise Rejected(f"{results_name} is over {MAX_RESULTS_BYTES // 2**20} MB; lm-eval's results file is small")
     try:
-        results = validate(Results, parse_json(results_path.read_bytes(), results_name, True), results_name)
+        raw = parse_json(results_path.read_bytes(), results_name, True)
+        results = validate(Results, raw, results_name)
+        provenance = read_provenance(raw, results_name)
     except SchemaError as error:
         raise Rejected(str(error)) from None
     sample_names = sorted(n for n in kept if n.startswith("samples_") and n.endswith(".jsonl"))
@@ -165,4 +173,5 @@ def _sort(kept: dict[str, Path], scratch: tempfile.TemporaryDirectory) -> Upload
     stray = sorted(set(kept) - {results_name, *sample_names})
     if stray:
         raise Rejected(f"{', '.join(stray)}: not a results_*.json or samples_<task>_*.jsonl file of lm-eval")
-    return Upload(results, samples, kept, scratch)
+    results_path.write_text(json.dumps(scrub(raw), indent=2))  # what the store keeps: no secret of the run
+    return Upload(results, samples, kept, provenance, scratch)

@@ -2,8 +2,9 @@
 
 Submissions are never overwritten. An upload whose samples equal an earlier submission's is
 recorded as a duplicate of it and adds no rows to the board. Beside the re-scored items, each
-submission's summary (counts per config and C, fits per scope; see summary.py) is written in the
-same transaction, so the board never has to read items to draw its table.
+submission's summary (counts per config and C, fits per scope, each per regime; see summary.py) is
+written in the same transaction, so the board never has to read items to draw its table. A task's regime
+(worked or direct) is stored with its result; a store from before regimes holds the worked regime alone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 
 import pandas as pd
 
+from dataset_builder.tasks import WORKED
 from mmmult.leaderboard.intake.probe import metrics_json
+from mmmult.leaderboard.intake.provenance import Provenance, settings_line
 from mmmult.leaderboard.intake.rescore import Verdict
 from mmmult.leaderboard.intake.status import LEGACY, Status
 from mmmult.leaderboard.intake.upload import Upload, sha256_file
@@ -48,7 +51,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     log TEXT NOT NULL,
     samples_hash TEXT,
     duplicate_of INTEGER REFERENCES submissions(id),
-    seed INTEGER
+    seed INTEGER,
+    settings TEXT,
+    provenance TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_by_hash ON submissions(samples_hash);
 CREATE INDEX IF NOT EXISTS submissions_by_submitter ON submissions(submitter, created);
@@ -60,6 +65,7 @@ CREATE TABLE IF NOT EXISTS task_results (
     verified INTEGER NOT NULL,
     score REAL NOT NULL,
     n INTEGER NOT NULL,
+    regime TEXT NOT NULL DEFAULT 'worked',
     PRIMARY KEY (submission_id, task)
 );
 CREATE TABLE IF NOT EXISTS items (
@@ -68,6 +74,7 @@ CREATE TABLE IF NOT EXISTS items (
     problem_id TEXT NOT NULL,
     answer TEXT NOT NULL,
     correct INTEGER NOT NULL,
+    response_length INTEGER,
     PRIMARY KEY (submission_id, task, problem_id)
 );
 CREATE TABLE IF NOT EXISTS evaluated_requests (
@@ -84,6 +91,7 @@ CREATE TABLE IF NOT EXISTS procedure_items (
 );
 CREATE TABLE IF NOT EXISTS load_cells (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    regime TEXT NOT NULL,
     config TEXT NOT NULL,
     C INTEGER NOT NULL,
     n INTEGER NOT NULL,
@@ -91,10 +99,11 @@ CREATE TABLE IF NOT EXISTS load_cells (
     read_n INTEGER NOT NULL,
     read INTEGER NOT NULL,
     read_correct INTEGER NOT NULL,
-    PRIMARY KEY (submission_id, config, C)
+    PRIMARY KEY (submission_id, regime, config, C)
 );
 CREATE TABLE IF NOT EXISTS fits (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    regime TEXT NOT NULL,
     scope TEXT NOT NULL,
     configs TEXT NOT NULL,
     n INTEGER NOT NULL,
@@ -116,10 +125,12 @@ CREATE TABLE IF NOT EXISTS fits (
     step_p REAL NOT NULL,
     step_low REAL NOT NULL,
     step_high REAL NOT NULL,
-    PRIMARY KEY (submission_id, scope)
+    median_response REAL,
+    PRIMARY KEY (submission_id, regime, scope)
 );
 CREATE TABLE IF NOT EXISTS bins (
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    regime TEXT NOT NULL,
     scope TEXT NOT NULL,
     band TEXT NOT NULL,
     n INTEGER NOT NULL,
@@ -128,7 +139,7 @@ CREATE TABLE IF NOT EXISTS bins (
     mean_C REAL NOT NULL,
     low REAL NOT NULL,
     high REAL NOT NULL,
-    PRIMARY KEY (submission_id, scope, band)
+    PRIMARY KEY (submission_id, regime, scope, band)
 );
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -182,11 +193,19 @@ class Store:
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
         """Bring a store written by an earlier version up to date; summaries of another version are dropped
-        (the board recomputes them from the items when it opens)."""
+        (the board recomputes them from the items when it opens). Task results from before regimes are the worked
+        regime's (the only tasks there were)."""
         for old, status in LEGACY.items():
             db.execute("UPDATE submissions SET status = ? WHERE status = ?", (status, old))
-        if "seed" not in {row["name"] for row in db.execute("PRAGMA table_info(submissions)")}:
+        if "seed" not in _columns(db, "submissions"):
             db.execute("ALTER TABLE submissions ADD COLUMN seed INTEGER")
+        if "response_length" not in _columns(db, "items"):
+            db.execute("ALTER TABLE items ADD COLUMN response_length INTEGER")  # NULL: stored before it was recorded
+        for column in ("settings", "provenance"):  # NULL: stored before the board read a run's provenance
+            if column not in _columns(db, "submissions"):
+                db.execute(f"ALTER TABLE submissions ADD COLUMN {column} TEXT")
+        if "regime" not in _columns(db, "task_results"):
+            db.execute(f"ALTER TABLE task_results ADD COLUMN regime TEXT NOT NULL DEFAULT '{WORKED}'")
         row = db.execute("SELECT value FROM meta WHERE key = 'summary_version'").fetchone()
         if row is None or int(row["value"]) != SUMMARY_VERSION:
             db.executescript("DROP TABLE IF EXISTS fits; DROP TABLE IF EXISTS bins; DROP TABLE IF EXISTS load_cells;")
@@ -239,7 +258,7 @@ class Store:
                     db.execute("ROLLBACK")
                     return earlier
                 duplicate = None if request_id else self._duplicate_of(db, verdict.samples_hash)
-                sid = _insert_submission(db, entry, verdict, request_id, duplicate)
+                sid = _insert_submission(db, entry, verdict, request_id, duplicate, upload.provenance)
                 db.executemany("INSERT INTO files VALUES (?, ?, ?)", [(sid, n, h) for n, h in kept.items()])
                 if not duplicate:
                     self._insert_results(db, sid, verdict)
@@ -253,12 +272,14 @@ class Store:
     def _insert_results(cls, db: sqlite3.Connection, sid: int, verdict: Verdict) -> None:
         """A counted submission's task results, items, probe items and summary."""
         db.executemany(
-            "INSERT INTO task_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(sid, t.task, t.config, t.kind, int(t.verified), t.score, t.n) for t in verdict.tasks],
+            "INSERT INTO task_results (submission_id, task, config, kind, verified, score, n, regime)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(sid, t.task, t.config, t.kind, int(t.verified), t.score, t.n, t.regime) for t in verdict.tasks],
         )
         db.executemany(
-            "INSERT INTO items VALUES (?, ?, ?, ?, ?)",
-            [(sid, i.task, i.problem_id, i.answer, i.correct) for i in verdict.items],
+            "INSERT INTO items (submission_id, task, problem_id, answer, correct, response_length)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(sid, i.task, i.problem_id, i.answer, i.correct, i.response_length) for i in verdict.items],
         )
         db.executemany(
             "INSERT INTO procedure_items VALUES (?, ?, ?, ?, ?)",
@@ -320,7 +341,8 @@ class Store:
             ]
             for sid in missing:
                 items = pd.read_sql_query(
-                    "SELECT t.config, t.kind, i.problem_id, i.correct FROM items i JOIN task_results t"
+                    "SELECT t.regime, t.config, t.kind, i.problem_id, i.correct, i.response_length FROM items i"
+                    " JOIN task_results t"
                     " ON t.submission_id = i.submission_id AND t.task = i.task WHERE i.submission_id = ?",
                     db,
                     params=(sid,),
@@ -363,6 +385,12 @@ class Store:
             raise KeyError(f"no submission #{sid}")
         return dict(row)
 
+    def provenance(self, sid: int) -> Provenance | None:
+        """How a submission's run was made (None for one stored before the board read provenance)."""
+        with closing(self.connect()) as db:
+            row = db.execute("SELECT provenance FROM submissions WHERE id = ?", (sid,)).fetchone()
+        return None if row is None or row[0] is None else Provenance.model_validate_json(row[0])
+
     def recent_submissions(self, submitter: str, seconds: float) -> int:
         """Accepted submissions (duplicates included, refusals not) of one submitter in the last `seconds`."""
         with closing(self.connect()) as db:
@@ -383,16 +411,24 @@ def _evaluated_as(db: sqlite3.Connection, request_id: str) -> int | None:
 
 
 def _insert_submission(
-    db: sqlite3.Connection, entry: Entry, verdict: Verdict, request_id: str | None, duplicate: int | None
+    db: sqlite3.Connection,
+    entry: Entry,
+    verdict: Verdict,
+    request_id: str | None,
+    duplicate: int | None,
+    provenance: Provenance,
 ) -> int:
-    """The submission's row, with its status and log (and, for the board's own run, the request it answers)."""
-    log = [*verdict.log, *([f"duplicate of submission #{duplicate}: not counted again"] if duplicate else [])]
+    """The submission's row, with its status, log and provenance (and, for the board's own run, the request it
+    answers)."""
+    log = [*verdict.log, settings_line(provenance.settings)]
+    log += [f"duplicate of submission #{duplicate}: not counted again"] if duplicate else []
     status = Status.DUPLICATE if duplicate else Status.EVALUATED if request_id else verdict.status
     cursor = db.execute(
         "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log,"
-        " samples_hash, duplicate_of, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " samples_hash, duplicate_of, seed, settings, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
-         entry.link, status, "\n".join(log), verdict.samples_hash, duplicate, entry.seed),
+         entry.link, status, "\n".join(log), verdict.samples_hash, duplicate, entry.seed, provenance.settings,
+         provenance.model_dump_json()),
     )  # fmt: skip
     sid = int(cursor.lastrowid)
     if request_id is not None:
@@ -406,6 +442,10 @@ def _recent(db: sqlite3.Connection, submitter: str, seconds: float) -> int:
         (submitter, time.time() - seconds, Status.REJECTED),
     ).fetchone()
     return int(row["n"])
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _missing(value: object) -> bool:

@@ -1,0 +1,245 @@
+"""The extended problem set: operands up to 30 digits, C from 325 to 3600, built into configs of its own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import pytest
+import yaml
+
+from dataset_builder.configs import CONFIG_NAMES, CONFIGS, EXTENDED_CONFIGS, config_of
+from dataset_builder.dataset.pipeline import BuildError, BuildOptions, build
+from dataset_builder.problems import (
+    DEFAULT_SEED,
+    EXTENDED,
+    EXTENDED_BANDS,
+    Bounds,
+    ProblemError,
+    band_of,
+    design_mini,
+    generate,
+    generate_extended,
+    mini_selection,
+    read_csv,
+)
+from dataset_builder.scoring import BAND_METRICS, EXTENDED_BAND_METRICS, SCORES, band_scores
+from dataset_builder.stimulus import parse_stimulus
+from dataset_builder.tasks import EXTENDED_TASKS, TASKS, direct_budget
+
+BASE_SHA256 = "f70b072347256a4f99801ad6cda46a1eec27fd3b73018f77a9d84913bc97d5f6"
+"""sha256 of generate()'s problems as sorted JSON lines, at the commit before the extended set (02225cb)."""
+
+
+@pytest.fixture(scope="module")
+def extended() -> list:
+    return generate_extended()
+
+
+def test_the_base_set_is_unchanged_by_the_extended_one() -> None:
+    problems = generate()
+    lines = "\n".join(json.dumps(p.as_dict(), sort_keys=True) for p in problems)
+    assert (len(problems), hashlib.sha256(lines.encode()).hexdigest()) == (10840, BASE_SHA256)
+
+
+def test_every_extended_band_holds_at_least_385_test_problems(extended: list) -> None:
+    tested = Counter(band_of(p.C, EXTENDED_BANDS) for p in extended if p.split == "test")
+    assert dict(tested) == {(325, 625): 385, (626, 1225): 386, (1226, 2025): 385, (2026, 3600): 386}
+    assert Counter(p.split for p in extended) == {"train": 7196, "validation": 1542, "test": 1542}
+
+
+def test_extended_problems_reach_30_digits_and_stay_beyond_the_base_bands(extended: list) -> None:
+    assert len(extended) == 10280
+    assert (min(p.C for p in extended), max(p.C for p in extended)) == (328, 3190)
+    assert max(p.digits_a for p in extended) == max(p.digits_b for p in extended) == 30
+    assert min(p.digits_a for p in extended) == min(p.digits_b for p in extended) == 1
+    assert min(p.digit_total for p in extended) == 19
+    assert len({p.stratum for p in extended}) == 2056
+    assert all(p.a * p.b == p.product for p in extended)
+    assert len({(min(p.a, p.b), max(p.a, p.b)) for p in extended}) == len(extended)
+    assert [p.problem_id for p in extended[:2]] == ["e00000", "e00001"]
+
+
+def test_extended_set_is_seeded(extended: list) -> None:
+    assert generate_extended() == extended
+    assert generate_extended(seed=7)[0] != extended[0]
+
+
+def test_extended_mini_is_30_per_band_with_its_own_stream(extended: list) -> None:
+    mini = mini_selection(extended, DEFAULT_SEED, problem_set=EXTENDED)
+    assert Counter(band_of(p.C, EXTENDED_BANDS) for p in mini) == dict.fromkeys(EXTENDED_BANDS, 30)
+    assert {p.split for p in mini} == {"test"}
+    assert mini == mini_selection(generate_extended(), DEFAULT_SEED, problem_set=EXTENDED)
+    assert [p.problem_id for p in mini[:3]] == ["e00070", "e00182", "e00198"]
+
+
+def test_bounds_of_the_extended_set_reach_30_digits_and_c_3600() -> None:
+    Bounds(min_digits=30, max_digits=30, min_c=3600, max_c=3600, problem_set=EXTENDED)
+    with pytest.raises(ProblemError) as error:
+        Bounds(max_digits=31, problem_set=EXTENDED)
+    assert str(error.value) == "--max-digits must be from 1 to 30, got 31"
+    with pytest.raises(ProblemError) as error:
+        Bounds(max_digits=12)
+    assert str(error.value) == (
+        "--max-digits must be from 1 to 9, got 12 (the base set's operands have at most 9 digits, its C at most "
+        "324; the extended set's go to 30 digits and C 3600: build it with --set extended)"
+    )
+    with pytest.raises(ProblemError) as error:
+        Bounds(problem_set="huge")
+    assert str(error.value) == "unknown problem set 'huge'; choose from base, extended"
+
+
+def test_csv_operands_of_30_digits_are_read_for_the_extended_set(tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    a, b = "9" * 30, "100000000000000000000000000007"
+    path.write_text(f"a,b\n{a},{b}\n47,36\n")
+    problems = read_csv(path, EXTENDED)
+    assert [(p.a, p.b, p.C) for p in problems] == [(int(a), int(b), 60 * 32), (47, 36, 16)]
+    with pytest.raises(ProblemError) as error:
+        read_csv(path)
+    assert str(error.value) == (
+        f"{path}, line 2: column a is {a}, outside 1 to 999999999 (operands have at most 9 digits; "
+        "the extended set takes up to 30: --set extended)"
+    )
+    path.write_text(f"a,b\n1{a},5\n")
+    with pytest.raises(ProblemError) as error:
+        read_csv(path, EXTENDED)
+    assert (
+        str(error.value)
+        == f"{path}, line 2: column a is 1{a}, outside 1 to {'9' * 30} (operands have at most 30 digits)"
+    )
+
+
+def test_the_default_build_makes_the_base_configs_only() -> None:
+    assert BuildOptions().chosen == CONFIG_NAMES
+    assert not set(CONFIG_NAMES) & set(EXTENDED_CONFIGS)
+    assert (
+        BuildOptions(problem_set=EXTENDED).chosen
+        == EXTENDED_CONFIGS
+        == (
+            "extended-text-numerals",
+            "extended-text-words",
+            "extended-image-numerals",
+            "extended-image-words",
+            "extended-audio-words",
+            "extended-audio-digits",
+        )
+    )
+
+
+def test_a_build_holds_one_problem_set() -> None:
+    with pytest.raises(BuildError) as error:
+        BuildOptions(configs=("text-numerals", "extended-text-words"))
+    assert str(error.value) == (
+        "extended-text-words belong(s) to the extended set, and this build holds the base set (one set per build): "
+        "build them with --set extended, into a folder of their own"
+    )
+    assert BuildOptions(problem_set=EXTENDED, bounds=Bounds(limit=3)).bounds == Bounds(limit=3, problem_set=EXTENDED)
+
+
+EXTENDED_BOUNDS = Bounds(min_c=2800, problem_set=EXTENDED)
+"""95 problems, 18 of them test, one in the extended mini split."""
+
+
+@pytest.fixture(scope="module")
+def text_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configs = ("extended-text-numerals", "extended-text-words")
+    options = BuildOptions(configs=configs, problem_set=EXTENDED, bounds=EXTENDED_BOUNDS)
+    return build(tmp_path_factory.mktemp("extended") / "data", options)
+
+
+def test_extended_text_configs_load_with_load_dataset(text_build: Path) -> None:
+    for config in ("extended-text-numerals", "extended-text-words"):
+        splits = datasets.load_dataset(str(text_build), config)
+        assert {name: len(rows) for name, rows in splits.items()} == {
+            "train": 63,
+            "validation": 14,
+            "test": 18,
+            "mini": 1,
+        }
+        test = splits["test"]
+        assert test.features["a"].dtype == test.features["product"].dtype == "string"
+        for row in test:
+            assert int(row["a"]) * int(row["b"]) == int(row["product"])
+            assert parse_stimulus(row["stimulus"]) == (int(row["a"]), int(row["b"]))
+            assert config_of(row) == config
+    mini = datasets.load_dataset(str(text_build), "extended-text-numerals", split="mini")
+    assert mini["problem_id"] == [p.problem_id for p in design_mini(5, DEFAULT_SEED, EXTENDED_BOUNDS)]
+
+
+def test_extended_build_card_and_manifest_name_the_extended_set(text_build: Path) -> None:
+    manifest = json.loads((text_build / "manifest.json").read_text())
+    assert manifest["options"]["problem_set"] == EXTENDED
+    assert manifest["test_per_band"] == {"325-625": 0, "626-1225": 0, "1226-2025": 0, "2026-3600": 18}
+    card = (text_build / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    assert [c["config_name"] for c in front["configs"]] == ["extended-text-numerals", "extended-text-words"]
+    assert "the extended factorial set (operands of up to 30 digits, C from 325 to 3,600)" in card
+
+
+def test_every_extended_config_is_a_base_channel() -> None:
+    pairs = {(CONFIGS[c].modality, CONFIGS[c].representation) for c in EXTENDED_CONFIGS}
+    base = {(CONFIGS[c].modality, CONFIGS[c].representation) for c in CONFIG_NAMES if CONFIGS[c].items == "problems"}
+    assert pairs == base - {(None, None)}
+
+
+def test_extended_items_report_the_extended_band_metrics() -> None:
+    scores = band_scores(1, 700, 35)
+    assert list(scores) == list(EXTENDED_BAND_METRICS)
+    assert {k: v for k, v in scores.items() if v is not None} == {"acc_C_626_1225": 1, "acc_digits_35": 1}
+    assert list(band_scores(1, 40, 6)) == list(BAND_METRICS)
+    assert EXTENDED_BAND_METRICS[5:9] == ("acc_C_325_625", "acc_C_626_1225", "acc_C_1226_2025", "acc_C_2026_3600")
+    assert EXTENDED_BAND_METRICS[-1] == "acc_digits_60"
+
+
+def test_extended_tasks_in_both_regimes_and_their_templates() -> None:
+    assert not set(EXTENDED_TASKS) & set(TASKS)
+    worked, direct = EXTENDED_TASKS["mmmult_extended_audio_digits"], EXTENDED_TASKS["mmmult_direct_extended_text_words"]
+    assert (worked.config, worked.regime, worked.group, worked.template) == (
+        "extended-audio-digits",
+        "worked",
+        "mmmult_extended_audio",
+        "_extended_template_yaml",
+    )
+    assert (direct.config, direct.regime, direct.group, direct.template) == (
+        "extended-text-words",
+        "direct",
+        "mmmult_direct_extended_text",
+        "_extended_direct_template_yaml",
+    )
+    assert EXTENDED_TASKS["mmmult_mini_direct_extended_image_words"].split == "mini"
+    folder = Path(__file__).parents[1] / "eval" / "mmmult"
+    template = yaml.safe_load((folder / "_extended_template_yaml").read_text().replace("!function", ""))
+    assert [m["metric"] for m in template["metric_list"]] == [*SCORES, *EXTENDED_BAND_METRICS]
+    direct_yaml = yaml.safe_load((folder / "_extended_direct_template_yaml").read_text().replace("!function", ""))
+    assert direct_yaml["generation_kwargs"]["max_gen_toks"] == direct_budget(30) == 136
+
+
+def test_the_reference_scores_every_extended_text_item(text_build: Path, tmp_path: Path) -> None:
+    tasks = "mmmult_extended_text,mmmult_direct_extended_text,mmmult_mini_extended_text_numerals"
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference", "--tasks", tasks,
+               "--output_path", str(tmp_path), "--metadata", json.dumps({"data": str(text_build)})]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (results_file,) = tmp_path.rglob("results_*.json")
+    results = json.loads(results_file.read_text())["results"]
+    exact = {
+        task: results[task]["exact_match,final-integer"]
+        for task in results
+        if "exact_match,final-integer" in results[task]
+    }
+    assert exact == {
+        "mmmult_extended_text": 1.0,
+        "mmmult_extended_text_numerals": 1.0,
+        "mmmult_extended_text_words": 1.0,
+        "mmmult_direct_extended_text": 1.0,
+        "mmmult_direct_extended_text_numerals": 1.0,
+        "mmmult_direct_extended_text_words": 1.0,
+        "mmmult_mini_extended_text_numerals": 1.0,
+    }
+    assert results["mmmult_extended_text_words"]["acc_C_2026_3600,final-integer"] == 1.0
