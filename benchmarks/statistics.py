@@ -28,7 +28,7 @@ import pandas as pd
 
 from dataset_builder.probe.costs import HEURISTICS
 from dataset_builder.problems import generate
-from dataset_builder.tasks import TASKS
+from dataset_builder.tasks import MULTIPLY, tasks_of
 from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.rescore import check
 from mmmult.leaderboard.intake.upload import read_upload
@@ -109,7 +109,7 @@ def design(reps: int) -> None:
 def real_path(runs: int) -> None:
     problems = [p for p in generate() if p.split == "test"]
     benchmark = Benchmark({p.problem_id: p.as_dict() for p in problems})
-    tasks = [name for name, task in TASKS.items() if task.kind.name == "multiply"]
+    tasks = [task.name for task in tasks_of(MULTIPLY)]  # the worked regime: one task per config
     with tempfile.TemporaryDirectory() as folder:
         store = Store(Path(folder) / "board.sqlite")
         seconds = []
