@@ -313,3 +313,95 @@ def executor_coverage(
         "picked": picked,
         "true C50": true_c50.value,
     }
+
+
+def executor_chance(problems: Sequence[Problem], heuristic: str, step_error: float) -> np.ndarray:
+    """Each problem's chance of a right answer from an executor: (1 - p) ** steps under its heuristic, the step
+    counts the board's per-step fit uses (step_error.steps_of)."""
+    from dataset_builder.probe.costs import HEURISTICS
+    from mmmult.statistics.step_error import steps_of
+
+    column = HEURISTICS.index(heuristic)
+    return (1.0 - step_error) ** np.array([steps_of(p.a, p.b)[column] for p in problems], dtype=float)
+
+
+def limit_c50(problems: Sequence[Problem], chance: np.ndarray) -> float:
+    """The C50 the board's logistic fit converges to on these problems: -b0 / b1 of the fit to the expected outcomes
+    (each problem counted right with weight `chance`, wrong with 1 - chance), the root of the fit's expected score.
+
+    The executor's curve (1 - p) ** steps is not logistic in C, so its C50 is this projection, the large-sample
+    limit of what the board estimates on a fixed set of problems; it may fall outside their C range (the set then
+    cannot state it). NaN where the projection does not fall with C.
+    """
+    from mmmult.statistics.analysis import fit_logistic
+
+    loads = np.array([p.C for p in problems], dtype=float)
+    limit = fit_logistic(np.tile(loads, 2), np.repeat([1.0, 0.0], len(loads)), np.concatenate([chance, 1 - chance]))
+    return -limit.intercept / limit.slope if limit.slope < 0 else math.nan
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """What the board states of one executor on one problem set over simulated runs of one config.
+
+    true_c50: limit_c50; inside: whether it lies in the set's C range; finite: the share of runs whose C50 the board
+    states with a two-sided interval inside that range (C50.interval reads "low, high"); c50: the share of runs
+    with a stated C50 whose Fieller interval contains true_c50 (NaN when it lies outside the range); p: the share
+    whose per-step fit, the likeliest heuristic's as the board shows it, names the executor's heuristic and an
+    interval that contains p; named: the share naming the heuristic; mean_p: the mean fitted p.
+    """
+
+    true_c50: float
+    c_min: float
+    c_max: float
+    finite: float
+    c50: float
+    p: float
+    named: float
+    mean_p: float
+
+    @property
+    def inside(self) -> bool:
+        return self.c_min <= self.true_c50 <= self.c_max
+
+
+def headroom(problems: Sequence[Problem], heuristic: str, step_error: float, reps: int, seed: int) -> Headroom:
+    """`reps` runs of an executor on `problems` in one config, each problem right with chance (1 - p) ** steps
+    (independently, as the executor is: tests/test_executor.py), summarised by the board's own path
+    (summary.scope_fit, then stored_fit(...).c50() as the table shows it)."""
+    from mmmult.leaderboard.storage.summary import scope_fit, stored_fit
+
+    rng = np.random.default_rng(seed)
+    chance = executor_chance(problems, heuristic, step_error)
+    truth = limit_c50(problems, chance)
+    items = pd.DataFrame({"problem_id": [p.problem_id for p in problems], "C": [p.C for p in problems],
+                          "a": [p.a for p in problems], "b": [p.b for p in problems]})  # fmt: skip
+    c_min, c_max = float(items["C"].min()), float(items["C"].max())
+    hits = {"finite": 0, "stated": 0, "c50": 0, "p": 0, "named": 0}
+    fitted = []
+    for _ in range(reps):
+        row = scope_fit(items.assign(correct=(rng.random(len(problems)) < chance).astype(int)))
+        fitted.append(row["step_p"])
+        named = row["step_heuristic"] == heuristic
+        hits["named"] += named
+        hits["p"] += named and row["step_low"] <= step_error <= row["step_high"]
+        fit = stored_fit(row)
+        c50 = fit.c50() if fit is not None else None
+        if c50 is None or c50.status != "estimate":
+            continue
+        hits["stated"] += 1
+        hits["finite"] += c50.low is not None and c50.high is not None and c_min <= c50.low and c50.high <= c_max
+        hits["c50"] += (
+            (-math.inf if c50.low is None else c50.low) <= truth <= (math.inf if c50.high is None else c50.high)
+        )
+    inside = c_min <= truth <= c_max
+    return Headroom(
+        true_c50=truth,
+        c_min=c_min,
+        c_max=c_max,
+        finite=hits["finite"] / reps,
+        c50=hits["c50"] / hits["stated"] if inside and hits["stated"] else math.nan,
+        p=hits["p"] / reps,
+        named=hits["named"] / reps,
+        mean_p=float(np.mean(fitted)),
+    )
