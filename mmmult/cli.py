@@ -4,6 +4,7 @@
     mmmult verify   read every image (OCR) and clip (ASR) of a build back and check the operands
     mmmult push     upload a build to the Hugging Face Hub
     mmmult eval     lm-eval's own command line with the mmmult tasks and the reference model
+    mmmult merge    join the output folders of `mmmult eval --shard I/N` into one run
     mmmult space    serve the leaderboard locally; `mmmult space deploy` writes or uploads the Hub Space
     mmmult request  queue an evaluation request
     mmmult worker   run the queue's requests with mmmult eval
@@ -101,7 +102,7 @@ def add_build(commands: argparse._SubParsersAction) -> None:
         "--set",
         choices=PROBLEM_SETS,
         default=BASE,
-        help="the problem set: base (operands up to 9 digits, the default) or extended (up to 30 digits, C 325 to "
+        help="the problem set: base (operands up to 9 digits, the default) or extended (up to 30 digits, C 101 to "
         "3600; its configs are named extended-*, and --configs all means them)",
     )
     b.add_argument(
@@ -167,6 +168,21 @@ def add_eval(commands: argparse._SubParsersAction) -> None:
         help="run lm-eval with the mmmult tasks and the mmmult-reference model (all lm-eval options pass through)",
         add_help=False,
     )
+
+
+def add_merge(commands: argparse._SubParsersAction) -> None:
+    m = commands.add_parser(
+        "merge", help="join the output folders of `mmmult eval --shard I/N` (all N) into one lm-eval output folder"
+    )
+    m.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="the --output_path of each shard's run")
+    m.add_argument("--output_path", required=True, help="the merged output folder (new, or empty)")
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from mmmult.harness.merge import merge
+
+    print(f"merged {len(args.shards)} shards into {merge(args.shards, args.output_path)}")
+    return 0
 
 
 def add_space(commands: argparse._SubParsersAction) -> None:
@@ -318,6 +334,7 @@ def parser() -> argparse.ArgumentParser:
     add_queue(commands)
     add_adapters(commands)
     add_eval(commands)
+    add_merge(commands)
     return main
 
 
@@ -493,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "space": run_space,
             "request": run_request,
             "adapters": run_adapters,
+            "merge": run_merge,
         }
         return commands[args.command](args)
     except UserError as error:

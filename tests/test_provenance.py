@@ -89,6 +89,7 @@ def test_the_committed_real_run_has_its_provenance_read() -> None:
         "date": 1796283457.7032046,
         "transformers_version": "5.24.0",
         "torch_version": "2.13.0+cpu",
+        "shards": None,
         "tasks": {
             "mmmult_text_numerals": {
                 "version": "1.0",

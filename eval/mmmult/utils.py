@@ -16,6 +16,7 @@ from dataset_builder.media.codec import decode_audio
 from dataset_builder.problems import MINI
 from dataset_builder.prompts import direct_prompt, fingerprint_prompt, multiply_prompt, perceive_prompt, probe_context
 from dataset_builder.scoring import band_scores, score_answer, score_perception
+from dataset_builder.shards import deal, parse_shard
 from mmmult.harness.evaluate import EvalSetupError, data_source
 from mmmult.probe_scoring.scores import (
     PROBE_CHOICES,
@@ -30,14 +31,17 @@ _media: dict[str, dict[str, _MediaColumn]] = {}
 """Media by config and split: kept out of the docs so that logged samples stay small."""
 
 
-def load(config: str, data: str | None = None, split: str = "test", **_: object) -> datasets.DatasetDict:
+def load(
+    config: str, data: str | None = None, split: str = "test", shard: str | None = None, **_: object
+) -> datasets.DatasetDict:
     """One split of the config (test, or mini for the mmmult_mini_* tasks) without its media column, from a
     build folder or a Hub repo id.
 
     Only that split's files are read (the task evaluates on it), which keeps set-up fast.
 
     The source is `data` (task metadata: `--metadata '{"data": "..."}'`), else $MMMULT_DATA, else
-    ./mmmult-data, the folder `./run build` writes.
+    ./mmmult-data, the folder `./run build` writes. `shard` ("I/N", task metadata that `mmmult eval --shard I/N`
+    sets) keeps shard I's documents of the split (dataset_builder.shards.deal), in the split's order.
     """
     source = data_source(data)
     try:
@@ -48,6 +52,8 @@ def load(config: str, data: str | None = None, split: str = "test", **_: object)
             f"(mmmult build --configs {config}) with problems in the {split} split"
             + (" (a build made before the mini split existed has none: build it again)" if split == MINI else "")
         ) from None
+    if shard is not None:
+        splits = datasets.DatasetDict({name: _shard_of(rows, shard) for name, rows in splits.items()})
     spec = CONFIGS[config]
     column = spec.media_column
     if column is None:
@@ -55,6 +61,12 @@ def load(config: str, data: str | None = None, split: str = "test", **_: object)
     undecoded = splits.cast_column(column, undecoded_media(spec))
     _media.setdefault(config, {}).update({name: _MediaColumn(rows, column) for name, rows in undecoded.items()})
     return splits.remove_columns(column)
+
+
+def _shard_of(rows: datasets.Dataset, shard: str) -> datasets.Dataset:
+    wanted = parse_shard(shard)
+    dealt = deal(list(zip(rows["problem_id"], rows["C"], strict=True)), wanted.count)
+    return rows.select([i for i, index in enumerate(dealt) if index == wanted.index])
 
 
 class _MediaColumn:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, setting
+from dataset_builder.shards import Shard, ShardError, parse_shard
 from dataset_builder.tasks import REFERENCE_MODEL
 from mmmult.harness import EvalSetupError, repaired
 
@@ -111,6 +112,60 @@ def check_data_first(argv: list[str]) -> None:
     data_source(data if isinstance(data, str) else None)
 
 
+SHARD_OPTION = "--shard"
+
+
+def with_shard(argv: list[str]) -> list[str]:
+    """`argv` with `--shard I/N` taken out and put in the tasks' metadata ("shard": "I/N"), where eval/mmmult's
+    `load` keeps shard I's documents and the results file records it for `mmmult merge`, with the build's
+    fingerprint when the data is a local build. A shard that cannot be is a ShardError here, before lm-eval starts."""
+    text = _option(argv, SHARD_OPTION)
+    if text is None:
+        if SHARD_OPTION in argv:
+            raise ShardError("--shard needs a value I/N: shard I (from 0) of N shards, e.g. --shard 0/4")
+        return argv
+    shard = parse_shard(text)
+    if not asks_only_for_mmmult_tasks(argv):
+        raise ShardError("--shard splits the documents of mmmult's tasks: name only mmmult tasks and groups in --tasks")
+    if "--log_samples" not in argv or _option(argv, "--output_path") is None:
+        raise ShardError(
+            f"shard {shard} needs --log_samples --output_path DIR: `mmmult merge` joins the shards' samples"
+        )
+    rest = [a for i, a in enumerate(argv) if not _is_option(argv, i, SHARD_OPTION)]
+    return _with_metadata(rest, _shard_metadata(_metadata(argv), shard))
+
+
+def _is_option(argv: list[str], i: int, name: str) -> bool:
+    """Whether argv[i] is the option `name` or its value."""
+    return argv[i] == name or argv[i].startswith(name + "=") or (i > 0 and argv[i - 1] == name)
+
+
+def _metadata(argv: list[str]) -> dict[str, Any]:
+    try:
+        metadata = json.loads(_option(argv, "--metadata") or "{}")
+    except json.JSONDecodeError as error:
+        raise EvalSetupError(
+            f"--metadata is not JSON ({error}): give an object, --metadata '{{\"data\": ...}}'"
+        ) from None
+    if not isinstance(metadata, dict):
+        raise EvalSetupError("--metadata must be a JSON object, --metadata '{\"data\": ...}'")
+    return metadata
+
+
+def _shard_metadata(metadata: dict[str, Any], shard: Shard) -> dict[str, Any]:
+    from dataset_builder.dataset.pipeline import MANIFEST
+
+    source = data_source(metadata.get("data") if isinstance(metadata.get("data"), str) else None)
+    manifest = Path(source) / MANIFEST
+    build = json.loads(manifest.read_text()).get("fingerprint") if manifest.is_file() else None
+    return metadata | {"shard": str(shard)} | ({"build": build} if build else {})
+
+
+def _with_metadata(argv: list[str], metadata: dict[str, Any]) -> list[str]:
+    rest = [a for i, a in enumerate(argv) if not _is_option(argv, i, "--metadata")]
+    return [*rest, "--metadata", json.dumps(metadata)]
+
+
 def _option(argv: list[str], name: str) -> str | None:
     for i, arg in enumerate(argv):
         if arg == name and i + 1 < len(argv):
@@ -190,6 +245,11 @@ def eval_help() -> str:
         f"  the tasks read the build at ${DATA_ENV}, else ./{DEFAULT_DATA} (`mmmult build` writes it); name another",
         """  per run with --metadata '{"data": "PATH_OR_USER/NAME"}' (a build folder or a Hub dataset repo)""",
         "",
+        "shards:",
+        "  --shard I/N            run shard I (0 to N-1) of N: every task's documents dealt by problem id, a balanced",
+        "                         share of every C band each; with --log_samples --output_path; `mmmult merge` joins",
+        "                         the N output folders into one run",
+        "",
         "task groups (each task is one config; mmmult_mini_* run on the mini split, 150 test problems, 30 per C",
         "band; see eval/mmmult/README.md):",
         *(entry(g.name, ", ".join(g.members)) for g in shown),
@@ -252,6 +312,7 @@ def run_lm_eval(args: Sequence[str]) -> None:
     if asks_for_help(argv):
         print(eval_help(), end="")
         return
+    argv = with_shard(argv)
     check_data_first(argv)
     if asks_only_for_mmmult_tasks(argv):
         index_only_included_tasks()

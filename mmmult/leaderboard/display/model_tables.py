@@ -228,6 +228,7 @@ def provenance_table(record: Provenance | None) -> pd.DataFrame:
         "system instruction": instruction,
         "few-shot as multi-turn": shown[record.fewshot_as_multiturn],
         "date": record.date_text,
+        "shards": record.shards and f"{record.shards} shards, merged",
         "libraries": _pairs({k: v for k, v in libraries.items() if v}, " "),
         **{name: _task_text(task) for name, task in record.tasks.items()},
     }

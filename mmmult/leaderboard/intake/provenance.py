@@ -5,7 +5,8 @@ lm-eval (0.4.x) writes beside the scores: the harness's version and commit (lm_e
 upper_git_hash), the model (config.model, config.model_args, model_name, config.model_revision, model_sha,
 model_dtype), each task's version, hash (task_hashes), few-shot count (n-shot) and full config with its
 generation_kwargs (after --gen_kwargs overrides), the chat template and system instruction with their
-hashes, the date and library versions (transformers_version, pretty_env_info). `read_provenance` reads
+hashes, the date and library versions (transformers_version, pretty_env_info); `mmmult merge` adds the number of
+shards a run was evaluated in (mmmult_shards). `read_provenance` reads
 those parts, each with a declared type and bound (a wrong type or an absurd size refuses the upload, naming
 the field), after every secret has been scrubbed from the file (scrub.py): nothing here can hold one.
 
@@ -23,6 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from dataset_builder.shards import MAX_SHARDS
 from dataset_builder.tasks import DIRECT, MINI_TASKS, MULTIPLY, PROBE_TASKS, TASKS, WORKED_BUDGET, Task, direct_budget
 from mmmult.leaderboard.intake.schema import MAX_NAME_CHARS, validate
 from mmmult.leaderboard.intake.scrub import scrub
@@ -119,6 +121,7 @@ class RawRun(BaseModel):
     system_instruction: Annotated[StrictStr, Field(max_length=MAX_INSTRUCTION_CHARS)] | None = None
     system_instruction_sha: Hash | None = None
     fewshot_as_multiturn: StrictBool | None = None
+    mmmult_shards: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS)] | None = None
 
 
 class TaskSettings(BaseModel):
@@ -160,6 +163,8 @@ class Provenance(BaseModel):
     date: float | None = None
     transformers_version: str | None = None
     torch_version: str | None = None
+    shards: int | None = None
+    """How many shards the run was evaluated in (`mmmult merge` joined them); None for a run made whole."""
     tasks: dict[str, TaskSettings] = {}
     settings: str = UNKNOWN
     """The run's label: "settings differ: ..." where any task differs, else UNKNOWN where any task's settings are
@@ -230,6 +235,7 @@ def read_provenance(raw: Any, where: str) -> Provenance:  # noqa: ANN401 (the pa
         date=run.date,
         transformers_version=run.transformers_version,
         torch_version=_torch_version(run.pretty_env_info or ""),
+        shards=run.mmmult_shards,
         tasks=tasks,
         settings=_run_label(tasks),
     )
