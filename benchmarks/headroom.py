@@ -1,6 +1,6 @@
 """Which per-step error rates each problem set resolves, checked by simulation with the known-truth executors.
 
-    .venv/bin/python -m benchmarks.headroom                # 200 runs per row (81 s on 2 cores)
+    .venv/bin/python -m benchmarks.headroom                # 200 runs per row (104 s on 2 cores)
     .venv/bin/python -m benchmarks.headroom --reps 50      # a quicker look
 
 An executor multiplies by one heuristic (OT, DD, RC) and slips at each elementary operation with probability p,

@@ -51,12 +51,25 @@ MAX_PER_STRATUM = 40
 
 EXTENDED_MAX_DIGITS = 30
 EXTENDED_MAX_C = (2 * EXTENDED_MAX_DIGITS) ** 2
-EXTENDED_BANDS: tuple[tuple[int, int], ...] = ((325, 625), (626, 1225), (1226, 2025), (2026, 3600))
-"""The extended set's C bands, beyond the base set's 324: every C of two operands of up to 30 digits above it.
-C <= digit total squared, so each of its problems has 19 digits or more in all."""
-ALL_BANDS: tuple[tuple[int, int], ...] = C_BANDS + EXTENDED_BANDS
+EXTENDED_BANDS: tuple[tuple[int, int], ...] = (
+    (101, 200),
+    (201, 324),
+    (325, 625),
+    (626, 1225),
+    (1226, 2025),
+    (2026, 3600),
+)
+"""The extended set's C bands: four beyond the base set's 324 (every C of two operands of up to 30 digits above
+it; C <= digit total squared, so those problems have 19 digits or more in all), and below them the base set's top
+two bands, drawn from the base set's strata (`band_strata`): anchors, so that a run of the extended set alone
+sees accuracy fall from high to low and its fit states a C50 near 324, the seam between the two sets (without
+them the fit projects such a C50 below the set's range, benchmarks/headroom.py)."""
+ALL_BANDS: tuple[tuple[int, int], ...] = tuple(dict.fromkeys(C_BANDS + EXTENDED_BANDS))
 EXTENDED_STRATA_PER_BAND = 514
 """Strata drawn in each extended band: 514 x 5 problems give 2570 per band, 385 of them test (15%)."""
+EXTENDED_SLICES_PER_BAND = 20
+"""Equal slices of C that each extended band's strata are spread over (`extended_strata`), so its problems cover
+the band's C range evenly rather than bunch where the most strata lie."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ PROBLEM_SETS: dict[str, ProblemSetSpec] = {
     EXTENDED: ProblemSetSpec(EXTENDED, EXTENDED_MAX_DIGITS, EXTENDED_BANDS, "e", "extended-"),
 }
 """The base set (the paper's design, operands up to 9 digits, C up to 324: the default build) and the extended
-set (operands up to 30 digits, C from 325 to 3600: built only when its configs are named)."""
+set (operands up to 30 digits, C from 101 to 3600: built only when its configs are named)."""
 
 
 PRODUCT_COLUMNS = frozenset({"a_times_b", "product"})
@@ -263,11 +276,12 @@ def generate(
 def generate_extended(
     per_stratum: int = DEFAULT_PER_STRATUM, seed: int = DEFAULT_SEED, min_test_per_band: int = MIN_TEST_PER_BAND
 ) -> list[Problem]:
-    """The extended set: operands of 1 to 30 digits, C from 325 to 3600, ids e00000 on.
+    """The extended set: operands of 1 to 30 digits, C from 101 to 3600, ids e00000 on.
 
     The base set's factorial logic over digit length and sparsity, on a sample of its strata (30 x 30 digit
-    lengths hold 185,083 strata above C = 324): in each extended band, EXTENDED_STRATA_PER_BAND strata
-    (`extended_strata`), `per_stratum` problems in each, split 70/15/15 within each stratum's block, then test
+    lengths hold 185,083 strata above C = 324): in each extended band, EXTENDED_STRATA_PER_BAND strata spread
+    over its C range (`extended_strata`; the bands 101-200 and 201-324 from the base set's strata, as anchors),
+    `per_stratum` problems in each, split 70/15/15 within each stratum's block, then test
     problems added where a band holds fewer than `min_test_per_band` (`supplement`). Its random streams are its
     own (seeded from `seed` and the set's name), so the base set does not change.
     """
@@ -294,29 +308,68 @@ def generate_extended(
 
 
 def extended_strata(rng: random.Random) -> list[tuple[int, int, int, int]]:
-    """The extended set's strata: in each band, its digit-length pairs in a shuffled turn, each time with one of
-    the pair's sparsity levels in the band not yet taken, until EXTENDED_STRATA_PER_BAND; in strata order.
+    """The extended set's strata, EXTENDED_STRATA_PER_BAND in each band, in strata order (a stratum may come more
+    than once: each time it holds one more block of problems).
 
-    Taking digit lengths in turn spreads a band's problems over its digit lengths (a uniform draw over the
-    strata would favour the longest operands, which have the most sparsity levels)."""
+    Each band is cut into EXTENDED_SLICES_PER_BAND equal slices of C, which take strata in turn (`SliceTurn`), so
+    the band's problems spread evenly over its C range: a draw over the strata alone would bunch them where most
+    strata lie and leave the top of the range nearly empty (C 3,600 has one stratum, 30 x 30 digits, none zero).
+    A slice that holds no stratum is skipped."""
     chosen: list[tuple[int, int, int, int]] = []
     for band in EXTENDED_BANDS:
-        levels: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        for da, db, na, nb in strata(EXTENDED_MAX_DIGITS):
-            if band[0] <= (da + db) * (na + nb) <= band[1]:
-                levels.setdefault((da, db), []).append((na, nb))
-        lengths = sorted(levels)
-        rng.shuffle(lengths)
-        taken: set[tuple[int, int, int, int]] = set()
-        turn = 0
-        while len(taken) < EXTENDED_STRATA_PER_BAND:
-            da, db = lengths[turn % len(lengths)]
-            turn += 1
-            left = [level for level in levels[(da, db)] if (da, db, *level) not in taken]
-            if left:
-                taken.add((da, db, *rng.choice(left)))
-        chosen += sorted(taken)
+        slices = [SliceTurn(levels, rng) for levels in _band_slices(band).values()]
+        turns = itertools.islice(itertools.cycle(slices), EXTENDED_STRATA_PER_BAND)
+        chosen += sorted(turn.next() for turn in turns)
     return chosen
+
+
+def _band_slices(band: tuple[int, int]) -> dict[int, dict[tuple[int, int], list[tuple[int, int]]]]:
+    """A band's extended strata by slice of C (the slices that hold any), then by digit lengths: their sparsity
+    levels."""
+    low, high = band
+    width = (high - low + 1) / EXTENDED_SLICES_PER_BAND
+    slices: dict[int, dict[tuple[int, int], list[tuple[int, int]]]] = {}
+    for da, db, na, nb in band_strata(band, EXTENDED_MAX_DIGITS):
+        C = (da + db) * (na + nb)
+        slices.setdefault(int((C - low) / width), {}).setdefault((da, db), []).append((na, nb))
+    return dict(sorted(slices.items()))
+
+
+class SliceTurn:
+    """The strata one slice of C gives in turn: its digit-length pairs in a shuffled turn, each time with one of the
+    pair's sparsity levels in the slice not yet taken; once every stratum of the slice is taken, a new round."""
+
+    def __init__(self, levels: dict[tuple[int, int], list[tuple[int, int]]], rng: random.Random) -> None:
+        self.levels, self.rng = levels, rng
+        self.lengths = sorted(levels)
+        rng.shuffle(self.lengths)
+        self.size = sum(map(len, levels.values()))
+        self.turn = 0
+        self.taken: set[tuple[int, int, int, int]] = set()
+
+    def next(self) -> tuple[int, int, int, int]:
+        if len(self.taken) == self.size:
+            self.taken.clear()
+        while True:
+            da, db = self.lengths[self.turn % len(self.lengths)]
+            self.turn += 1
+            left = [level for level in self.levels[(da, db)] if (da, db, *level) not in self.taken]
+            if left:
+                stratum = (da, db, *self.rng.choice(left))
+                self.taken.add(stratum)
+                return stratum
+
+
+def band_strata(band: tuple[int, int], max_digits: int) -> list[tuple[int, int, int, int]]:
+    """The strata of operands of up to `max_digits` digits whose C lies in the band; a band within the base set's
+    range takes the base set's strata (up to 9 digits) in every set, so the extended set's anchor bands hold
+    problems like the base set's own.
+
+    >>> len(band_strata((201, 324), 9)) == len(band_strata((201, 324), 30)), len(band_strata((2026, 3600), 30))
+    (True, 10381)
+    """
+    digits = MAX_DIGITS if band[1] <= MAX_C else max_digits
+    return [s for s in strata(digits) if band[0] <= (s[0] + s[1]) * (s[2] + s[3]) <= band[1]]
 
 
 def band_of(C: int, bands: tuple[tuple[int, int], ...] = C_BANDS) -> tuple[int, int]:
@@ -374,7 +427,7 @@ def supplement(
     tested = Counter(band_of(p.C, spec.bands) for p in problems if p.split == "test")
     added: list[Problem] = []
     for band in spec.bands:
-        cells = [s for s in strata(spec.max_digits) if band_of((s[0] + s[1]) * (s[2] + s[3]), ALL_BANDS) == band]
+        cells = band_strata(band, spec.max_digits)
         missing, full = min_test_per_band - tested[band], set()
         turn = 0
         while missing > 0 and len(full) < len(cells):

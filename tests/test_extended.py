@@ -1,4 +1,4 @@
-"""The extended problem set: operands up to 30 digits, C from 325 to 3600, built into configs of its own."""
+"""The extended problem set: operands up to 30 digits, C from 101 to 3600, built into configs of its own."""
 
 from __future__ import annotations
 
@@ -49,20 +49,48 @@ def test_the_base_set_is_unchanged_by_the_extended_one() -> None:
 
 def test_every_extended_band_holds_at_least_385_test_problems(extended: list) -> None:
     tested = Counter(band_of(p.C, EXTENDED_BANDS) for p in extended if p.split == "test")
-    assert dict(tested) == {(325, 625): 385, (626, 1225): 386, (1226, 2025): 385, (2026, 3600): 386}
-    assert Counter(p.split for p in extended) == {"train": 7196, "validation": 1542, "test": 1542}
+    assert dict(tested) == {
+        (101, 200): 385,
+        (201, 324): 386,
+        (325, 625): 385,
+        (626, 1225): 386,
+        (1226, 2025): 385,
+        (2026, 3600): 386,
+    }
+    assert Counter(p.split for p in extended) == {"train": 10794, "validation": 2313, "test": 2313}
 
 
-def test_extended_problems_reach_30_digits_and_stay_beyond_the_base_bands(extended: list) -> None:
-    assert len(extended) == 10280
-    assert (min(p.C for p in extended), max(p.C for p in extended)) == (328, 3190)
+def test_extended_problems_reach_30_digits_and_c_3600(extended: list) -> None:
+    assert len(extended) == 15420
+    assert (min(p.C for p in extended), max(p.C for p in extended)) == (102, 3600)
     assert max(p.digits_a for p in extended) == max(p.digits_b for p in extended) == 30
     assert min(p.digits_a for p in extended) == min(p.digits_b for p in extended) == 1
-    assert min(p.digit_total for p in extended) == 19
-    assert len({p.stratum for p in extended}) == 2056
+    assert len({p.stratum for p in extended}) == 2557
     assert all(p.a * p.b == p.product for p in extended)
     assert len({(min(p.a, p.b), max(p.a, p.b)) for p in extended}) == len(extended)
     assert [p.problem_id for p in extended[:2]] == ["e00000", "e00001"]
+
+
+def test_the_anchor_bands_hold_base_strata_and_the_others_lie_beyond_them(extended: list) -> None:
+    anchors = [p for p in extended if p.C <= 324]
+    assert len(anchors) == 5140
+    assert max(max(p.digits_a, p.digits_b) for p in anchors) == 9
+    assert min(p.digit_total for p in extended if p.C > 324) == 19
+    pairs = [{(min(p.a, p.b), max(p.a, p.b)) for p in problems} for problems in (extended, generate())]
+    assert not pairs[0] & pairs[1]
+
+
+def test_extended_test_problems_cover_each_band_evenly(extended: list) -> None:
+    """Each band's strata are spread over equal slices of C: its test problems fill both halves of the band, up
+    to C 3,600 (drawn over the strata alone, only 30 of 1,542 lay above C 2,600 and none above 3,190)."""
+    tested = [p for p in extended if p.split == "test"]
+    halves = [
+        (sum(low <= p.C <= (low + high) / 2 for p in tested), sum((low + high) / 2 < p.C <= high for p in tested))
+        for low, high in EXTENDED_BANDS
+    ]
+    assert halves == [(211, 174), (248, 138), (195, 190), (199, 187), (190, 195), (192, 194)]
+    assert (sum(p.C > 2600 for p in tested), sum(p.C > 3190 for p in tested)) == (246, 97)
+    assert Counter(p.C for p in tested if p.C >= 3540) == {3540: 13, 3600: 6}
 
 
 def test_extended_set_is_seeded(extended: list) -> None:
@@ -75,7 +103,8 @@ def test_extended_mini_is_30_per_band_with_its_own_stream(extended: list) -> Non
     assert Counter(band_of(p.C, EXTENDED_BANDS) for p in mini) == dict.fromkeys(EXTENDED_BANDS, 30)
     assert {p.split for p in mini} == {"test"}
     assert mini == mini_selection(generate_extended(), DEFAULT_SEED, problem_set=EXTENDED)
-    assert [p.problem_id for p in mini[:3]] == ["e00070", "e00182", "e00198"]
+    assert len(mini) == 180
+    assert [p.problem_id for p in mini[:3]] == ["e00073", "e00183", "e00195"]
 
 
 def test_bounds_of_the_extended_set_reach_30_digits_and_c_3600() -> None:
@@ -142,8 +171,8 @@ def test_a_build_holds_one_problem_set() -> None:
     assert BuildOptions(problem_set=EXTENDED, bounds=Bounds(limit=3)).bounds == Bounds(limit=3, problem_set=EXTENDED)
 
 
-EXTENDED_BOUNDS = Bounds(min_c=2800, problem_set=EXTENDED)
-"""95 problems, 18 of them test, one in the extended mini split."""
+EXTENDED_BOUNDS = Bounds(min_c=3500, problem_set=EXTENDED)
+"""125 problems, 19 of them test, two in the extended mini split."""
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +186,10 @@ def test_extended_text_configs_load_with_load_dataset(text_build: Path) -> None:
     for config in ("extended-text-numerals", "extended-text-words"):
         splits = datasets.load_dataset(str(text_build), config)
         assert {name: len(rows) for name, rows in splits.items()} == {
-            "train": 63,
-            "validation": 14,
-            "test": 18,
-            "mini": 1,
+            "train": 87,
+            "validation": 19,
+            "test": 19,
+            "mini": 2,
         }
         test = splits["test"]
         assert test.features["a"].dtype == test.features["product"].dtype == "string"
@@ -175,11 +204,18 @@ def test_extended_text_configs_load_with_load_dataset(text_build: Path) -> None:
 def test_extended_build_card_and_manifest_name_the_extended_set(text_build: Path) -> None:
     manifest = json.loads((text_build / "manifest.json").read_text())
     assert manifest["options"]["problem_set"] == EXTENDED
-    assert manifest["test_per_band"] == {"325-625": 0, "626-1225": 0, "1226-2025": 0, "2026-3600": 18}
+    assert manifest["test_per_band"] == {
+        "101-200": 0,
+        "201-324": 0,
+        "325-625": 0,
+        "626-1225": 0,
+        "1226-2025": 0,
+        "2026-3600": 19,
+    }
     card = (text_build / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
     assert [c["config_name"] for c in front["configs"]] == ["extended-text-numerals", "extended-text-words"]
-    assert "the extended factorial set (operands of up to 30 digits, C from 325 to 3,600)" in card
+    assert "the extended factorial set (operands of up to 30 digits, C from 101 to 3,600)" in card
 
 
 def test_every_extended_config_is_a_base_channel() -> None:

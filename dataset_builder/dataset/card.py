@@ -131,7 +131,7 @@ def _design(options: dict[str, Any]) -> str:
     """The factorial set a build was drawn from, as the card names it."""
     if options.get("problem_set", "base") == "base":
         return "the default factorial set"
-    return "the extended factorial set (operands of up to 30 digits, C from 325 to 3,600)"
+    return "the extended factorial set (operands of up to 30 digits, C from 101 to 3,600)"
 
 
 def _split_names(manifest: dict[str, Any]) -> list[str]:

@@ -167,7 +167,7 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
             direct,
         ),
         EXTENDED_TEMPLATE: (
-            "# The extended set (operands up to 30 digits, C 325 to 3600; configs extended-*): the multiplication\n"
+            "# The extended set (operands up to 30 digits, C 101 to 3600; configs extended-*): the multiplication\n"
             "# tasks with every C band and digit total up to 60. Its build is a folder of its own: name it with\n"
             "# --metadata '{\"data\": ...}' or $MMMULT_DATA.\n",
             {"include": MULTIPLY.template, "metric_list": [metric(m) for m in SCORES] + present(EXTENDED_BAND_METRICS)},
