@@ -62,6 +62,9 @@ began with), or directly, the product alone with a budget too small for working.
 measurements: the board never pools them."""
 WORKED_BUDGET = 4096
 """Tokens a worked answer may take."""
+PERCEIVE_BUDGET = 256
+"""Tokens a perception answer ("Numbers: A, B", digits) may take, in the base and the extended set alike: more than
+the 136 of direct_budget(30), which counts two tokens a digit for 60 digits, as two 30-digit operands hold."""
 DIRECT_TEMPLATE = "_direct_template_yaml"
 
 
@@ -116,8 +119,9 @@ class Task:
     @property
     def template(self) -> str:
         """The shared YAML its file includes: the kind's, or the direct regime's for direct multiplication; the
-        extended set's own (its band metrics, its direct budget) for its configs."""
-        if CONFIGS[self.config].problem_set == EXTENDED:
+        extended set's own (its band metrics, its direct budget) for its multiplication tasks (its perception tasks
+        share the base set's: no band metrics, and PERCEIVE_BUDGET holds two 30-digit operands)."""
+        if self.kind is MULTIPLY and CONFIGS[self.config].problem_set == EXTENDED:
             return EXTENDED_DIRECT_TEMPLATE if self.regime == DIRECT else EXTENDED_TEMPLATE
         return DIRECT_TEMPLATE if self.regime == DIRECT else self.kind.template
 
@@ -257,10 +261,11 @@ EXTENDED_DIRECT_BUDGET = direct_budget(EXTENDED_MAX_DIGITS)
 
 
 def _extended(split: str) -> tuple[Task, ...]:
-    """The extended set's multiplication tasks on one split, in both regimes: mmmult[_mini]_extended_<channel>
-    and mmmult[_mini]_direct_extended_<channel>, grouped by channel and regime."""
+    """The extended set's tasks on one split: multiplication in both regimes, mmmult[_mini]_extended_<config>
+    and mmmult[_mini]_direct_extended_<config>, grouped by channel and regime; perception,
+    mmmult[_mini]_perceive_extended_<config>, in one group as the base set's."""
     prefix = "mmmult" if split == "test" else f"mmmult_{split}"
-    return tuple(
+    multiply = (
         Task(
             f"{prefix}{part}_{_slug(c)}",
             c,
@@ -272,11 +277,17 @@ def _extended(split: str) -> tuple[Task, ...]:
         for regime, part in ((WORKED, ""), (DIRECT, "_direct"))
         for c in EXTENDED_CONFIGS
     )
+    perceive = (
+        Task(f"{prefix}_perceive_{_slug(c)}", c, PERCEIVE, f"{prefix}_perceive_extended", split=split)
+        for c in EXTENDED_CONFIGS
+    )
+    return (*multiply, *perceive)
 
 
 EXTENDED_TASKS: dict[str, Task] = {task.name: task for split in ("test", MINI) for task in _extended(split)}
-"""The extended set's tasks (configs extended-*, built with `mmmult build --set extended`): worked and direct, on
-test and on its mini split. Kept out of TASKS, so that the board's tables and the default groups are unchanged."""
+"""The extended set's tasks (configs extended-*, built with `mmmult build --set extended`): multiplication worked
+and direct, and perception, on test and on its mini split. Kept out of TASKS, so that the board's tables and the
+default groups are unchanged."""
 
 
 def _extended_groups() -> tuple[Group, ...]:
@@ -288,9 +299,15 @@ def _extended_groups() -> tuple[Group, ...]:
             for name in [f"{prefix}_extended_{m}"]
         )
         groups += [*channels, Group(f"{prefix}_extended", tuple(g.name for g in channels), MULTIPLY.group_metrics)]
+    for prefix in ("mmmult", "mmmult_mini"):
+        name = f"{prefix}_perceive_extended"
+        groups.append(
+            Group(name, tuple(t.name for t in EXTENDED_TASKS.values() if t.group == name), PERCEIVE.group_metrics)
+        )
     return tuple(groups)
 
 
 EXTENDED_GROUPS: tuple[Group, ...] = _extended_groups()
-"""mmmult_extended (its channels mmmult_extended_text, ...), mmmult_mini_extended, mmmult_direct_extended and
-mmmult_mini_direct_extended: never pooled with the base set's groups or with the other regime."""
+"""mmmult_extended (its channels mmmult_extended_text, ...), mmmult_mini_extended, mmmult_direct_extended,
+mmmult_mini_direct_extended, mmmult_perceive_extended and mmmult_mini_perceive_extended: never pooled with the base
+set's groups or with the other regime."""

@@ -13,8 +13,10 @@ import datasets
 import pytest
 import yaml
 
+from dataset_builder.answers import extract_operands, operands_text, parse_operands_text
 from dataset_builder.configs import CONFIG_NAMES, CONFIGS, EXTENDED_CONFIGS, config_of
 from dataset_builder.dataset.pipeline import BuildError, BuildOptions, build
+from dataset_builder.numbers import int_to_words
 from dataset_builder.problems import (
     DEFAULT_SEED,
     EXTENDED,
@@ -28,9 +30,16 @@ from dataset_builder.problems import (
     mini_selection,
     read_csv,
 )
-from dataset_builder.scoring import BAND_METRICS, EXTENDED_BAND_METRICS, SCORES, band_scores
+from dataset_builder.scoring import BAND_METRICS, EXTENDED_BAND_METRICS, SCORES, band_scores, score_perception
 from dataset_builder.stimulus import parse_stimulus
-from dataset_builder.tasks import EXTENDED_TASKS, TASKS, direct_budget
+from dataset_builder.tasks import (
+    EXTENDED_GROUPS,
+    EXTENDED_TASKS,
+    PERCEIVE,
+    PERCEIVE_BUDGET,
+    TASKS,
+    direct_budget,
+)
 
 BASE_SHA256 = "f70b072347256a4f99801ad6cda46a1eec27fd3b73018f77a9d84913bc97d5f6"
 """sha256 of generate()'s problems as sorted JSON lines, at the commit before the extended set (02225cb)."""
@@ -279,3 +288,142 @@ def test_the_reference_scores_every_extended_text_item(text_build: Path, tmp_pat
         "mmmult_mini_extended_text_numerals": 1.0,
     }
     assert results["mmmult_extended_text_words"]["acc_C_2026_3600,final-integer"] == 1.0
+
+
+def test_extended_perception_tasks_have_their_group_and_mini_twins() -> None:
+    perceive = {name: task for name, task in EXTENDED_TASKS.items() if task.kind is PERCEIVE}
+    assert {name: (task.config, task.split, task.group, task.template) for name, task in perceive.items()} == {
+        f"mmmult{split_part}_perceive_{config.replace('-', '_')}": (
+            config,
+            split,
+            f"mmmult{split_part}_perceive_extended",
+            "_perceive_template_yaml",
+        )
+        for split, split_part in (("test", ""), ("mini", "_mini"))
+        for config in EXTENDED_CONFIGS
+    }
+    groups = {group.name: group.members for group in EXTENDED_GROUPS}
+    assert groups["mmmult_perceive_extended"] == (
+        "mmmult_perceive_extended_text_numerals",
+        "mmmult_perceive_extended_text_words",
+        "mmmult_perceive_extended_image_numerals",
+        "mmmult_perceive_extended_image_words",
+        "mmmult_perceive_extended_audio_words",
+        "mmmult_perceive_extended_audio_digits",
+    )
+    assert groups["mmmult_mini_perceive_extended"] == tuple(
+        name.replace("mmmult_", "mmmult_mini_", 1) for name in groups["mmmult_perceive_extended"]
+    )
+    assert not {m for name, members in groups.items() if "perceive" not in name for m in members} & set(perceive)
+
+
+def test_the_perception_budget_holds_two_30_digit_operands() -> None:
+    """Two tokens a digit for 60 digits and 16 for the marker, as the direct budget counts a 60-digit product."""
+    folder = Path(__file__).parents[1] / "eval" / "mmmult"
+    template = yaml.safe_load((folder / "_perceive_template_yaml").read_text().replace("!function", ""))
+    assert template["generation_kwargs"]["max_gen_toks"] == PERCEIVE_BUDGET == 256
+    assert direct_budget(30) == 136 < PERCEIVE_BUDGET
+
+
+A30, B30 = 123456789012345678901234567890, 900000000000000000000000000007
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        f"Numbers: {A30}, {B30}",
+        f"Numbers: {A30:,}, {B30:,}",
+        f"Numbers: {A30:,}, {B30:,}".replace(",", " ").replace("  ", ", "),
+        f"**Numbers:** ${A30}$, ${B30}$",
+        f"The first is {A30} and the second {B30}.",
+        f"Numbers: {int_to_words(A30)}, {int_to_words(B30)}",
+    ],
+)
+def test_perception_reads_and_scores_30_digit_operands(response: str) -> None:
+    """The `numbers` filter and the perception scores, on operands of the extended set's longest."""
+    logged = operands_text(extract_operands(response))
+    assert logged == f"{A30},{B30}"
+    assert score_perception(parse_operands_text(logged), A30, B30) == {
+        "perceive_both": 1,
+        "perceive_a": 1,
+        "perceive_b": 1,
+    }
+
+
+def test_a_30_digit_operand_one_digit_off_is_misread() -> None:
+    assert score_perception(extract_operands(f"Numbers: {A30}, {B30 + 10**28}"), A30, B30) == {
+        "perceive_both": 0,
+        "perceive_a": 1,
+        "perceive_b": 0,
+    }
+
+
+IMAGE_RUN_TASKS = {
+    "mmmult_extended_image": "exact_match,final-integer",
+    "mmmult_direct_extended_image": "exact_match,final-integer",
+    **{
+        f"mmmult_perceive_extended_{channel}": "perceive_both,numbers"
+        for channel in ("text_numerals", "text_words", "image_numerals", "image_words")
+    },
+    "mmmult_mini_perceive_extended_image_numerals": "perceive_both,numbers",
+}
+"""What the reference runs on the image build: the image channel's tasks in both regimes, and perception on text and
+images (the group mmmult_perceive_extended would need the audio configs too)."""
+
+
+@pytest.fixture(scope="module")
+def image_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One lm-eval run of the reference on a build of the text and image configs of the 125 problems with C of at
+    least 3500 (two 30-digit operands each, 19 of them test): about 40 s, most of it tesseract."""
+    folder = tmp_path_factory.mktemp("extended-images")
+    configs = ("extended-text-numerals", "extended-text-words", "extended-image-numerals", "extended-image-words")
+    data = build(folder / "data", BuildOptions(configs=configs, problem_set=EXTENDED, bounds=EXTENDED_BOUNDS))
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference", "--tasks",
+               ",".join(IMAGE_RUN_TASKS), "--log_samples", "--output_path", str(folder / "run"),
+               "--metadata", json.dumps({"data": str(data)})]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return folder / "run"
+
+
+@pytest.mark.xdist_group("extended_image_run")  # one worker makes the run and reads it
+def test_the_reference_scores_every_extended_image_task_in_both_regimes(image_run: Path) -> None:
+    (results_file,) = image_run.rglob("results_*.json")
+    results = json.loads(results_file.read_text())
+    headline = {
+        task: results["results"][task][key]
+        for group, key in IMAGE_RUN_TASKS.items()
+        for task in [group, *(t.name for t in EXTENDED_TASKS.values() if t.group == group)]
+    }
+    assert headline == {
+        "mmmult_extended_image": 1.0,
+        "mmmult_extended_image_numerals": 1.0,
+        "mmmult_extended_image_words": 1.0,
+        "mmmult_direct_extended_image": 1.0,
+        "mmmult_direct_extended_image_numerals": 1.0,
+        "mmmult_direct_extended_image_words": 1.0,
+        "mmmult_perceive_extended_text_numerals": 1.0,
+        "mmmult_perceive_extended_text_words": 1.0,
+        "mmmult_perceive_extended_image_numerals": 1.0,
+        "mmmult_perceive_extended_image_words": 1.0,
+        "mmmult_mini_perceive_extended_image_numerals": 1.0,
+    }
+    sizes = {task: n["effective"] for task, n in results["n-samples"].items()}
+    assert sizes == {task: 2 if "mini" in task else 19 for task in sizes} and len(sizes) == 9
+
+
+@pytest.mark.xdist_group("extended_image_run")  # one worker makes the run and reads it
+def test_the_reference_reads_30_digit_operands_from_the_extended_images(image_run: Path) -> None:
+    """Perception logs the two operands it read, and the direct regime asks within its 136 tokens."""
+    samples = {
+        path.name.removeprefix("samples_").rsplit("_", 1)[0]: [
+            json.loads(line) for line in path.read_text().splitlines()
+        ]
+        for path in image_run.rglob("samples_*.jsonl")
+    }
+    logged = samples["mmmult_perceive_extended_image_numerals"]
+    assert {(len(s["doc"]["a"]), len(s["doc"]["b"])) for s in logged} == {(30, 30)}
+    assert [s["filtered_resps"][0] for s in logged] == [f"{s['doc']['a']},{s['doc']['b']}" for s in logged]
+    direct = samples["mmmult_direct_extended_image_words"]
+    assert {s["arguments"]["gen_args_0"]["arg_1"]["max_gen_toks"] for s in direct} == {136}
+    assert [s["resps"][0][0] for s in direct] == [f"Final Answer: {s['doc']['product']}" for s in direct]

@@ -31,6 +31,7 @@ from dataset_builder.tasks import (
     MINI_TASKS,
     MULTIPLY,
     PERCEIVE,
+    PERCEIVE_BUDGET,
     PROBE,
     PROBE_GROUPS,
     PROBE_TASKS,
@@ -107,7 +108,7 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
     perceive = {
         "include": MULTIPLY.template,
         "doc_to_text": Function("doc_to_text_perceive"),
-        "generation_kwargs": generation(256),
+        "generation_kwargs": generation(PERCEIVE_BUDGET),
         "filter_list": filters(PERCEIVE, "extract_operand_pairs"),
         "process_results": Function("process_results_perceive"),
         "metric_list": [metric(m) for m in PERCEPTION_METRICS],
