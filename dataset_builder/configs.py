@@ -117,6 +117,9 @@ class ConfigSpec:
     problem_set: str = "base"
     """The factorial set its problems come from (problems.PROBLEM_SETS): "base", or "extended" (operands up to 30
     digits, configs named extended-*, built only when asked for)."""
+    speech_pauses: bool = False
+    """Whether its clips pause between number groups (media/speech.with_pauses): the extended set's audio
+    configs do, so that a reader can cut their long clips between groups; the base set's clips do not."""
 
     @property
     def item_types(self) -> dict[str, str]:
@@ -151,7 +154,13 @@ CONFIGS: dict[str, ConfigSpec] = {
         ConfigSpec("traces", None, None, "traces"),
         # The extended set: the six channels of the factorial problems, operands up to 30 digits.
         *(
-            ConfigSpec(f"extended-{modality}-{representation}", modality, representation, problem_set="extended")
+            ConfigSpec(
+                f"extended-{modality}-{representation}",
+                modality,
+                representation,
+                problem_set="extended",
+                speech_pauses=modality == "audio",
+            )
             for modality, representation in (
                 ("text", "numerals"),
                 ("text", "words"),

@@ -10,7 +10,7 @@ from typing import Any
 from dataset_builder.configs import ConfigSpec
 from dataset_builder.media.codec import AudioCodec
 from dataset_builder.media.image import ImageRenderer
-from dataset_builder.media.speech import TTSBackend, TTSInfo
+from dataset_builder.media.speech import TTSBackend, TTSInfo, with_pauses
 from dataset_builder.media.tts import TTSSettings
 from dataset_builder.stimulus import stimulus
 
@@ -54,7 +54,9 @@ def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> 
     elif spec.modality == "audio":
         info, codec = renderers.speech_info, renderers.codec
         row["audio"] = {
-            "bytes": codec.encode(renderers.speech.synthesize(sentence)),
+            "bytes": codec.encode(
+                renderers.speech.synthesize(with_pauses(sentence) if spec.speech_pauses else sentence)
+            ),
             "path": f"{row['problem_id']}.{codec.extension}",
         }
         row |= {

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -28,6 +30,7 @@ from PIL import Image
 from dataset_builder.configs import SAMPLING_RATE
 from dataset_builder.errors import UserError
 from dataset_builder.media.speech import to_16k_int16
+from dataset_builder.numbers import SCALES
 from dataset_builder.settings import cache_folder
 from dataset_builder.stimulus import parse_stimulus
 
@@ -167,7 +170,117 @@ twenty-one times thirty-six? ...", 74 with this one; digit clips 36 and 35).
 
 COMPUTE_TYPE = "int8"
 DECODE_OPTIONS = {"language": "en", "temperature": 0.0, "initial_prompt": NUMBER_PROMPT}
-"""How every clip is decoded (with the Transcriber's beam size); part of the reader's identity in the cache."""
+"""How a clip read at once is decoded (with the Transcriber's beam size); part of the reader's identity."""
+
+PIECE_PROMPT = (
+    "What is forty-seven octillion, six hundred septillion, ninety-two sextillion, three quintillion, fifteen "
+    "quadrillion, eight hundred trillion, twelve billion, eighty-four million, sixty thousand, fifteen? "
+    "What is seven zero eight, times nine zero zero?"
+)
+"""The hint for each piece of a clip too long to read at once (only the extended set's are): it names every scale
+word to the octillions. With NUMBER_PROMPT, tiny.en heard "sextillion" as "six billion" (12 of 30 extended
+audio-words clips read back; 27 of 30 with this hint)."""
+PIECE_OPTIONS = DECODE_OPTIONS | {"initial_prompt": PIECE_PROMPT}
+
+CHUNK_SECONDS = 12
+"""The longest piece of a clip Whisper reads at once. Whisper hears 30 s at a time, and on a 30-digit problem
+(up to 40 s of speech) tiny.en loses its place: it repeats a word to the end of the window or swaps one scale
+word for another. Pieces of at most 12 s, each read on its own, read back far more (README, "Speech backends")."""
+FRAME = SAMPLING_RATE // 100
+"""Pauses are found in 10 ms frames; a frame whose peak stays below SILENCE_PEAK is silent."""
+SILENCE_PEAK = 300
+WINDOW_SECONDS = 30
+GROUP_PAUSE = 20
+"""200 ms, in frames: espeak-ng pauses about 250 ms at a comma (the extended audio configs' groups) and at most
+110 ms inside a base-set clip (300 clips of each base audio config, Opus)."""
+
+
+def chunk_bounds(clip: np.ndarray, longest: int = CHUNK_SECONDS * SAMPLING_RATE) -> list[int]:
+    """Where a 16 kHz int16 clip is cut into pieces of at most `longest` samples: [0, cut, ..., len(clip)].
+
+    A clip is read at once ([0, len(clip)]) when it lasts at most `longest`, or at most Whisper's 30-second
+    window without a group pause (GROUP_PAUSE of silence between sounds): every base-set clip is, the longest
+    (15.7 s) pausing 110 ms at most. Otherwise each cut falls in the middle of the longest pause in the
+    second half of the piece it ends (the first such pause where two are as long), so a clip cuts between
+    words, between groups where it pauses for them; a piece with no pause at all is cut at `longest`. The
+    cuts depend on the samples alone.
+
+    >>> chunk_bounds(np.zeros(100, dtype=np.int16), longest=200)
+    [0, 100]
+    """
+    frames = len(clip) // FRAME
+    peaks = np.abs(clip[: frames * FRAME].astype(np.int32)).reshape(frames, FRAME).max(axis=1, initial=0)
+    silent = peaks < SILENCE_PEAK
+    if len(clip) <= longest or (len(clip) <= WINDOW_SECONDS * SAMPLING_RATE and _inner_pause(silent) < GROUP_PAUSE):
+        return [0, len(clip)]
+    bounds = [0]
+    while len(clip) - bounds[-1] > longest:
+        start = bounds[-1]
+        bounds.append(_longest_pause(silent, (start + longest // 2) // FRAME, (start + longest) // FRAME))
+        if bounds[-1] <= start:
+            bounds[-1] = start + longest
+    return [*bounds, len(clip)]
+
+
+def _inner_pause(silent: np.ndarray) -> int:
+    """The longest run of silent frames between the first and the last sound."""
+    sounds = np.flatnonzero(~silent)
+    runs = np.diff(sounds) - 1 if len(sounds) else np.zeros(1, dtype=np.int64)
+    return int(runs.max(initial=0))
+
+
+def _longest_pause(silent: np.ndarray, first: int, end: int) -> int:
+    """The sample in the middle of the longest run of silent frames in [first, end); 0 when there is none."""
+    best, best_run, run = 0, 0, 0
+    for frame in range(first, end):
+        run = run + 1 if silent[frame] else 0
+        if run > best_run:
+            best, best_run = (frame + 1 - run + frame + 1) // 2, run
+    return best * FRAME
+
+
+SCALE_WORDS = {word: power for power, word in enumerate(SCALES) if word}
+SCALE_PATTERN = re.compile(r"\b(" + "|".join(sorted(SCALE_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+OPERAND_SPLIT = re.compile(r"(\btimes?\b)", re.IGNORECASE)
+
+
+def mend_scales(transcript: str) -> str:
+    """A transcript in which one misheard scale word per operand is set right, where only one scale word fits:
+    in "five trillion, six million, seven million" the first million can only be a billion.
+
+    Whisper tiny.en hears a rare scale word as a common one ("billion" as "million", "quadrillion" as
+    "million"). An operand's scale words fall from left to right; where they do not, but would without one
+    of them, and one scale word alone lies between that one's neighbours, it is that word. Anything else is
+    left as heard: a transcript whose scale words are in order never changes, so a reading that parses
+    stays what it was.
+
+    >>> mend_scales("What is five trillion, six million, seven million, eight thousand times two billion nine.")
+    'What is five trillion, six billion, seven million, eight thousand times two billion nine.'
+    >>> mend_scales("What is six quintillion four million two trillion one billion times nine.")
+    'What is six quintillion four quadrillion two trillion one billion times nine.'
+    """
+    return "".join(_mend_operand(part) for part in OPERAND_SPLIT.split(transcript))
+
+
+def _mend_operand(text: str) -> str:
+    found = list(SCALE_PATTERN.finditer(text))
+    powers = [SCALE_WORDS[match.group(1).lower()] for match in found]
+    mends = [i for i in range(len(powers)) if _falling(powers[:i] + powers[i + 1 :]) and _gap(powers, i) == 2]
+    if _falling(powers) or len(mends) != 1:
+        return text
+    (i,) = mends
+    return text[: found[i].start()] + SCALES[powers[i + 1] + 1 if i + 1 < len(powers) else 1] + text[found[i].end() :]
+
+
+def _falling(powers: list[int]) -> bool:
+    return all(left > right for left, right in itertools.pairwise(powers))
+
+
+def _gap(powers: list[int], i: int) -> int:
+    """How far apart the powers of scale word i's neighbours are (the largest scale, or units, at the ends)."""
+    above = powers[i - 1] if i else len(SCALES)
+    below = powers[i + 1] if i + 1 < len(powers) else 0
+    return above - below
 
 
 @dataclass
@@ -203,7 +316,13 @@ class Transcriber:
             whisper = version("faster-whisper")
         except PackageNotFoundError:
             raise PerceptionUnavailable(f"faster-whisper is not installed: {ASR_HINT}") from None
-        options = {"compute_type": COMPUTE_TYPE, "beam_size": self.beam_size, **DECODE_OPTIONS}
+        options = {"compute_type": COMPUTE_TYPE, "beam_size": self.beam_size, "chunk_seconds": CHUNK_SECONDS}
+        options |= {
+            "silence_peak": SILENCE_PEAK,
+            "group_pause": GROUP_PAUSE,
+            **DECODE_OPTIONS,
+            "piece_prompt": PIECE_PROMPT,
+        }
         return json.dumps({"faster-whisper": whisper, "model": folder_digest(Path(self.resolved_path())), **options})
 
     def transcribe(self, samples: np.ndarray, rate: int) -> str:
@@ -213,10 +332,16 @@ class Transcriber:
         return reading_cache().reading(medium, self.identity, lambda: self._transcribe(clip, rate))
 
     def _transcribe(self, samples: np.ndarray, rate: int) -> str:
+        """The clip read at once, or a long one's pieces (`chunk_bounds`) read one by one, joined in order."""
         audio = samples.astype(np.float32) / (32768.0 if samples.dtype == np.int16 else 1.0)
         if rate != SAMPLING_RATE:
             audio = to_16k_int16(audio, rate).astype(np.float32) / 32768.0
-        segments, _ = self.model.transcribe(audio, beam_size=self.beam_size, **DECODE_OPTIONS)
+        bounds = chunk_bounds(np.rint(audio * 32768.0).clip(-32768, 32767).astype(np.int16))
+        options = DECODE_OPTIONS if len(bounds) == 2 else PIECE_OPTIONS
+        return " ".join(self._decode(audio[start:end], options) for start, end in itertools.pairwise(bounds))
+
+    def _decode(self, audio: np.ndarray, options: dict[str, object]) -> str:
+        segments, _ = self.model.transcribe(audio, beam_size=self.beam_size, **options)
         return " ".join(segment.text.strip() for segment in segments)
 
 
@@ -231,5 +356,5 @@ def folder_digest(folder: Path) -> str:
 
 
 def read_audio(samples: np.ndarray, rate: int, transcriber: Transcriber) -> tuple[int, int]:
-    """The operands spoken in a stimulus clip."""
-    return parse_stimulus(transcriber.transcribe(samples, rate))
+    """The operands spoken in a stimulus clip, its misheard scale words mended where only one fits."""
+    return parse_stimulus(mend_scales(transcriber.transcribe(samples, rate)))

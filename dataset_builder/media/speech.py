@@ -22,6 +22,7 @@ import numpy as np
 
 from dataset_builder.configs import SAMPLING_RATE
 from dataset_builder.errors import UserError
+from dataset_builder.numbers import ONES, SCALES
 
 
 class TTSUnavailable(UserError):
@@ -73,6 +74,41 @@ def to_16k_int16(samples: np.ndarray, rate: int) -> np.ndarray:
 
 DEFAULT_VOICE, DEFAULT_RATE, DEFAULT_WORD_GAP = "en-us", 160, 5
 """espeak-ng's voice, words per minute and pause between words (units of 10 ms) unless a build says otherwise."""
+
+SPOKEN_SCALES = frozenset(word for word in SCALES if word)
+DIGIT_NAMES = frozenset(ONES[:10])
+
+
+def with_pauses(sentence: str) -> str:
+    """The sentence as a build that pauses between number groups speaks it: a comma after every scale word and
+    after every third digit named from the operand's end, and before "times" (a TTS engine pauses at a comma).
+
+    The extended set's audio configs speak this way (configs.ConfigSpec.speech_pauses): a reader can then cut
+    a long clip at the pauses (readers.chunk_bounds) rather than inside a group, and hears a run of zeros as
+    groups of three.
+
+    >>> with_pauses("What is five septillion six hundred four thousand twelve times nine hundred?")
+    'What is five septillion, six hundred four thousand, twelve, times nine hundred?'
+    >>> with_pauses("What is one zero zero zero zero times four seven?")
+    'What is one zero, zero zero zero, times four seven?'
+    """
+    match = re.fullmatch(r"(What is )(.+) times (.+)(\?)", sentence)
+    if match is None:
+        raise ValueError(f"not a stimulus sentence: {sentence!r}")
+    opening, a, b, end = match.groups()
+    return f"{opening}{_grouped(a)}, times {_grouped(b)}{end}"
+
+
+def _grouped(operand: str) -> str:
+    words = operand.split()
+    if all(word in DIGIT_NAMES for word in words):
+        head = len(words) % 3 or 3
+        groups = [words[:head]] + [words[i : i + 3] for i in range(head, len(words), 3)]
+        return ", ".join(" ".join(group) for group in groups)
+    return " ".join(
+        f"{word}," if word in SPOKEN_SCALES and i < len(words) - 1 else word for i, word in enumerate(words)
+    )
+
 
 ESPEAK_INSTALL_HINT = "install it with `sudo apt-get install espeak-ng` (Debian/Ubuntu)"
 
