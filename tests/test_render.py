@@ -189,3 +189,17 @@ def test_espnet_backend_needs_a_model_and_says_how_to_get_it(tmp_path) -> None:
         EspnetTTS(train_config="config.yaml")
     with pytest.raises(TTSUnavailable, match="does not exist"):
         EspnetTTS(train_config=str(tmp_path / "missing.yaml"), model_file=str(tmp_path / "missing.pth"))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (75889374948237079227243917166, 890911177384254356793777677794),
+        (98873288392477622650332275929, 70),
+        (225612678397456698687756703497, 36997689089925668362640202415),
+        (735555435322622846761679245711, 13227425728379599817423134),
+    ],
+)
+def test_a_long_numeral_that_ocr_splits_in_two_is_read_whole(renderer: ImageRenderer, a: int, b: int) -> None:
+    # tesseract reads each of these extended problems with a space inside one operand (3 in 100 of a sample)
+    assert read_image(renderer.render(stimulus(a, b, "numerals"))) == (a, b)
