@@ -65,7 +65,8 @@ def test_a_second_demo_reuses_the_build_and_the_finished_runs(checkout: Path) ->
     assert (checkout / "demo" / "results" / "reference" / "made-from.txt").read_text().splitlines()[-1] == (
         "arguments --model mmmult-reference --tasks mmmult_text,mmmult_image,mmmult_perceive_text_numerals,"
         "mmmult_perceive_text_words,mmmult_perceive_image_numerals,mmmult_perceive_image_words,mmmult_probe_text,"
-        "mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text --log_samples"
+        "mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text,mmmult_direct_text,mmmult_direct_image "
+        "--log_samples"
     )
 
 
