@@ -157,6 +157,18 @@ def _slug(config: str) -> str:
     return config.replace("-", "_")
 
 
+def _members(tasks: dict[str, Task], group: str) -> tuple[str, ...]:
+    return tuple(task.name for task in tasks.values() if task.group == group)
+
+
+def _channel_groups(tasks: dict[str, Task], prefix: str) -> tuple[Group, ...]:
+    """The multiplication groups `<prefix>_<modality>` of `tasks`, one per channel, then `<prefix>` of those."""
+    channels = tuple(
+        Group(f"{prefix}_{m}", _members(tasks, f"{prefix}_{m}"), MULTIPLY.group_metrics) for m in MODALITIES
+    )
+    return (*channels, Group(prefix, tuple(g.name for g in channels), MULTIPLY.group_metrics))
+
+
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
@@ -168,26 +180,11 @@ TASKS: dict[str, Task] = {
         ),
     )
 }
-MODALITY_GROUPS = tuple(
-    Group(f"mmmult_{m}", tuple(t.name for t in TASKS.values() if t.group == f"mmmult_{m}"), MULTIPLY.group_metrics)
-    for m in MODALITIES
-)
+WORKED_GROUPS, DIRECT_GROUPS = _channel_groups(TASKS, "mmmult"), _channel_groups(TASKS, "mmmult_direct")
+MODALITY_GROUPS = WORKED_GROUPS[:-1]
 """The worked regime's groups by channel (the queue's channels run these)."""
-DIRECT_MODALITY_GROUPS = tuple(
-    Group(
-        f"mmmult_direct_{m}",
-        tuple(t.name for t in TASKS.values() if t.group == f"mmmult_direct_{m}"),
-        MULTIPLY.group_metrics,
-    )
-    for m in MODALITIES
-)
-DIRECT_GROUPS: tuple[Group, ...] = (
-    *DIRECT_MODALITY_GROUPS,
-    Group("mmmult_direct", tuple(g.name for g in DIRECT_MODALITY_GROUPS), MULTIPLY.group_metrics),
-)
 GROUPS: tuple[Group, ...] = (
-    *MODALITY_GROUPS,
-    Group("mmmult", tuple(g.name for g in MODALITY_GROUPS), MULTIPLY.group_metrics),
+    *WORKED_GROUPS,
     Group("mmmult_perceive", tuple(t.name for t in TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics),
     *DIRECT_GROUPS,
 )
@@ -222,30 +219,12 @@ MINI_TASKS: dict[str, Task] = {
     for name in [task.name.replace("mmmult", "mmmult_mini", 1)]
 }
 """Every task of TASKS on the mini split (problems.mini_selection), named mmmult_mini_*."""
-MINI_MODALITY_GROUPS = tuple(
-    Group(
-        f"mmmult_mini_{m}",
-        tuple(t.name for t in MINI_TASKS.values() if t.group == f"mmmult_mini_{m}"),
-        MULTIPLY.group_metrics,
-    )
-    for m in MODALITIES
-)
-MINI_DIRECT_MODALITY_GROUPS = tuple(
-    Group(
-        f"mmmult_mini_direct_{m}",
-        tuple(t.name for t in MINI_TASKS.values() if t.group == f"mmmult_mini_direct_{m}"),
-        MULTIPLY.group_metrics,
-    )
-    for m in MODALITIES
-)
 MINI_GROUPS: tuple[Group, ...] = (
-    *MINI_MODALITY_GROUPS,
-    Group("mmmult_mini", tuple(g.name for g in MINI_MODALITY_GROUPS), MULTIPLY.group_metrics),
+    *_channel_groups(MINI_TASKS, "mmmult_mini"),
     Group(
         "mmmult_mini_perceive", tuple(t.name for t in MINI_TASKS.values() if t.kind is PERCEIVE), PERCEIVE.group_metrics
     ),
-    *MINI_DIRECT_MODALITY_GROUPS,
-    Group("mmmult_mini_direct", tuple(g.name for g in MINI_DIRECT_MODALITY_GROUPS), MULTIPLY.group_metrics),
+    *_channel_groups(MINI_TASKS, "mmmult_mini_direct"),
 )
 
 
@@ -291,19 +270,11 @@ default groups are unchanged."""
 
 
 def _extended_groups() -> tuple[Group, ...]:
-    groups: list[Group] = []
-    for prefix in ("mmmult", "mmmult_mini", "mmmult_direct", "mmmult_mini_direct"):
-        channels = tuple(
-            Group(name, tuple(t.name for t in EXTENDED_TASKS.values() if t.group == name), MULTIPLY.group_metrics)
-            for m in MODALITIES
-            for name in [f"{prefix}_extended_{m}"]
-        )
-        groups += [*channels, Group(f"{prefix}_extended", tuple(g.name for g in channels), MULTIPLY.group_metrics)]
+    prefixes = ("mmmult", "mmmult_mini", "mmmult_direct", "mmmult_mini_direct")
+    groups = [group for prefix in prefixes for group in _channel_groups(EXTENDED_TASKS, f"{prefix}_extended")]
     for prefix in ("mmmult", "mmmult_mini"):
         name = f"{prefix}_perceive_extended"
-        groups.append(
-            Group(name, tuple(t.name for t in EXTENDED_TASKS.values() if t.group == name), PERCEIVE.group_metrics)
-        )
+        groups.append(Group(name, _members(EXTENDED_TASKS, name), PERCEIVE.group_metrics))
     return tuple(groups)
 
 
