@@ -139,9 +139,12 @@ def executors(reps: int) -> None:
     for i, (heuristic, step_error) in enumerate((h, p) for p in (0.005, 0.02, 0.08) for h in HEURISTICS):
         result = executor_coverage(problems, heuristic, step_error, 2, reps, seed=300 + i)
         picked = " / ".join(f"{result['picked'][h] / reps:.2f}" for h in HEURISTICS)
-        cells = [result[k] for k in ("accuracy", "bins", "C50", "C50 stated", "step error")]
-        print(f"{heuristic} p={step_error:<11} " + " ".join(f"{v:6.3f}" for v in cells) + f"   {picked}")
-    print("(C50 is checked where the truth crosses 50% inside the data; p covers only when the heuristic is right.)")
+        checked = result["C50 checked"]
+        cells = [f"{result[k]:6.3f}" if checked or not k.startswith("C50") else f"{'-':>6}"
+                 for k in ("accuracy", "bins", "C50", "C50 stated", "step error")]  # fmt: skip
+        print(f"{heuristic} p={step_error:<11} " + " ".join(cells) + f"   {picked}")
+    print("(C50 is checked where the truth crosses 50% inside the data, '-' elsewhere; p covers only when the")
+    print(" heuristic is right.)")
 
 
 def main() -> None:

@@ -312,6 +312,7 @@ def executor_coverage(
         "step error": hits["step error"] / reps,
         "picked": picked,
         "true C50": true_c50.value,
+        "C50 checked": true_c50.status == "estimate",
     }
 
 
