@@ -142,6 +142,19 @@ class Task:
     def modality(self) -> str:
         return str(CONFIGS[self.config].modality)
 
+    @property
+    def alias(self) -> str:
+        """The name lm-eval shows for the task (its task_alias): the config, after the kind unless it multiplies, the
+        regime if direct and the split unless test. lm-eval records it in results.json, where the board reads the
+        regime a run was made in back from it (mmmult/leaderboard/intake/rescore.py).
+
+        >>> TASKS["mmmult_direct_text_numerals"].alias, MINI_TASKS["mmmult_mini_perceive_image_words"].alias
+        ('direct-text-numerals', 'mini-perceive-image-words')
+        """
+        alias = self.config if self.kind is MULTIPLY else f"{self.kind.name}-{self.config}"
+        alias = f"{DIRECT}-{alias}" if self.regime == DIRECT else alias
+        return alias if self.split == "test" else f"{self.split}-{alias}"
+
 
 @dataclass(frozen=True)
 class Group:

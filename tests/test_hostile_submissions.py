@@ -286,6 +286,10 @@ UPLOAD_CASES: dict[str, tuple[Callable[[Files], Files], str]] = {
         "mmmult_text_numerals: results.json says it ran the direct regime (task_alias 'direct-text-numerals'), but "
         "mmmult_text_numerals is a task of the worked regime",
     ),
+    "a worked task under an alias of no task of its config": (
+        declared("mmmult_text_numerals", "text-numerals-cot", "text-numerals"),
+        "mmmult_text_numerals: results.json names it 'text-numerals-cot', not 'text-numerals'",
+    ),
     "a task run on another config": (
         declared("mmmult_text_words", "text-words", "image-words"),
         "mmmult_text_words: results.json says it ran config 'image-words', but mmmult_text_words is the text-words "

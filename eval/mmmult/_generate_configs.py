@@ -18,7 +18,6 @@ import yaml
 from dataset_builder.configs import CONFIGS
 from dataset_builder.scoring import BAND_METRICS, EXTENDED_BAND_METRICS, LOWER_IS_BETTER, PERCEPTION_METRICS, SCORES
 from dataset_builder.tasks import (
-    DIRECT,
     DIRECT_TEMPLATE,
     EXTENDED_DIRECT_BUDGET,
     EXTENDED_DIRECT_TEMPLATE,
@@ -189,14 +188,12 @@ def templates() -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def task_config(task: Task) -> dict[str, Any]:
-    alias = task.config if task.kind is MULTIPLY else f"{task.kind.name}-{task.config}"
-    alias = f"{DIRECT}-{alias}" if task.regime == DIRECT else alias
     config: dict[str, Any] = {"task": task.name, "include": task.template}
     if task.split == "test":
-        config |= {"dataset_kwargs": {"config": task.config}, "task_alias": alias}
+        config |= {"dataset_kwargs": {"config": task.config}, "task_alias": task.alias}
     else:  # the mini split
         config |= {"dataset_kwargs": {"config": task.config, "split": task.split}, "test_split": task.split,
-                   "task_alias": f"{task.split}-{alias}"}  # fmt: skip
+                   "task_alias": task.alias}  # fmt: skip
     medium = CONFIGS[task.config].modality
     if medium in MEDIA_FUNCTIONS:
         config[MEDIA_FUNCTIONS[medium]] = Function(MEDIA_FUNCTIONS[medium])

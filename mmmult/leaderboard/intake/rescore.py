@@ -23,7 +23,6 @@ from dataset_builder.configs import CONFIGS
 from dataset_builder.scoring import response_length, score_answer, score_perception
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import (
-    DIRECT,
     GROUP_NAMES,
     MINI_GROUPS,
     MINI_TASKS,
@@ -31,7 +30,6 @@ from dataset_builder.tasks import (
     PROBE_GROUPS,
     PROBE_TASKS,
     TASKS,
-    WORKED,
     Task,
 )
 from mmmult.leaderboard.intake.benchmark import Benchmark
@@ -241,7 +239,7 @@ def _rescore_probe(task: Task, upload: Upload, claimed: float, benchmark: Benchm
 def _check_declared(task: Task, declared: TaskConfig | None) -> None:
     """lm-eval's record of the task (results.json's `configs`), where it has one, runs the config and regime that
     the task table gives the task's name: the config it loaded (dataset_kwargs), and for a multiplication task the
-    regime its alias names (the direct tasks' aliases begin "direct-", eval/mmmult/_generate_configs.py)."""
+    regime its alias names (Task.alias, which the task files are written with)."""
     if declared is None:
         return
     config = (declared.dataset_kwargs or {}).get("config")
@@ -250,14 +248,23 @@ def _check_declared(task: Task, declared: TaskConfig | None) -> None:
             f"{task.name}: results.json says it ran config {config!r}, but {task.name} is the {task.config} task: "
             "run the benchmark's own task files (eval/mmmult/) unchanged"
         )
-    if task.kind is not MULTIPLY or declared.task_alias is None:
+    if task.kind is not MULTIPLY or declared.task_alias in (None, task.alias):
         return
-    regime = DIRECT if declared.task_alias.startswith(f"{DIRECT}-") else WORKED
-    if regime != task.regime:
+    twins = {
+        t.alias: t.regime
+        for t in (*TASKS.values(), *MINI_TASKS.values())
+        if (t.config, t.split) == (task.config, task.split) and t.kind is MULTIPLY
+    }
+    regime = twins.get(declared.task_alias)
+    if regime is None:
         raise Rejected(
-            f"{task.name}: results.json says it ran the {regime} regime (task_alias {declared.task_alias!r}), but "
-            f"{task.name} is a task of the {task.regime} regime: run the benchmark's own task files unchanged"
+            f"{task.name}: results.json names it {declared.task_alias!r}, not {task.alias!r}: run the benchmark's own "
+            "task files unchanged"
         )
+    raise Rejected(
+        f"{task.name}: results.json says it ran the {regime} regime (task_alias {declared.task_alias!r}), but "
+        f"{task.name} is a task of the {task.regime} regime: run the benchmark's own task files unchanged"
+    )
 
 
 def _check_against(sample: Sample, problem: dict[str, Any], task: Task, where: str) -> None:
