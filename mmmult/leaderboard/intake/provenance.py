@@ -26,7 +26,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, 
 
 from dataset_builder.shards import MAX_SHARDS
 from dataset_builder.tasks import DIRECT, MINI_TASKS, MULTIPLY, PROBE_TASKS, TASKS, WORKED_BUDGET, Task, direct_budget
-from mmmult.leaderboard.intake.schema import MAX_NAME_CHARS, validate
+from mmmult.leaderboard.intake.schema import MAX_NAME_CHARS, TaskConfig, validate
 from mmmult.leaderboard.intake.scrub import scrub
 
 AS_DECLARED = "as declared"
@@ -83,8 +83,10 @@ class Generation(BaseModel):
     until: Stops | None = None
 
 
-class TaskConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class TaskSettingsRecord(TaskConfig):
+    """lm-eval's record of one task (schema.TaskConfig, which the intake checks against the task table), with the
+    settings provenance reads."""
+
     output_type: Short | None = None
     num_fewshot: Shots | None = None
     generation_kwargs: Generation | None = None
@@ -105,7 +107,7 @@ class RawRun(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     config: RunConfig | None = None
-    configs: Annotated[dict[Short, TaskConfig], Field(max_length=256)] | None = None
+    configs: Annotated[dict[Short, TaskSettingsRecord], Field(max_length=256)] | None = None
     versions: Annotated[dict[Short, StrictFloat | StrictInt | Short], Field(max_length=256)] = {}
     n_shot: Annotated[dict[Short, Shots | None], Field(max_length=256)] = Field(default={}, alias="n-shot")
     task_hashes: Annotated[dict[Short, Hash], Field(max_length=256)] = {}
