@@ -50,7 +50,6 @@ MAX_PER_STRATUM = 40
 """The 1-digit x 2-digit strata and their mirrors share 81 problems up to commutativity."""
 
 EXTENDED_MAX_DIGITS = 30
-EXTENDED_MAX_C = (2 * EXTENDED_MAX_DIGITS) ** 2
 EXTENDED_BANDS: tuple[tuple[int, int], ...] = (
     (101, 200),
     (201, 324),
@@ -80,8 +79,6 @@ class ProblemSetSpec:
     max_digits: int
     bands: tuple[tuple[int, int], ...]
     id_prefix: str
-    config_prefix: str
-    """What its configs' names start with: '' for the base set (text-numerals), 'extended-' for the extended one."""
 
     @property
     def max_c(self) -> int:
@@ -90,8 +87,8 @@ class ProblemSetSpec:
 
 BASE, EXTENDED = "base", "extended"
 PROBLEM_SETS: dict[str, ProblemSetSpec] = {
-    BASE: ProblemSetSpec(BASE, MAX_DIGITS, C_BANDS, "p", ""),
-    EXTENDED: ProblemSetSpec(EXTENDED, EXTENDED_MAX_DIGITS, EXTENDED_BANDS, "e", "extended-"),
+    BASE: ProblemSetSpec(BASE, MAX_DIGITS, C_BANDS, "p"),
+    EXTENDED: ProblemSetSpec(EXTENDED, EXTENDED_MAX_DIGITS, EXTENDED_BANDS, "e"),
 }
 """The base set (the paper's design, operands up to 9 digits, C up to 324: the default build) and the extended
 set (operands up to 30 digits, C from 101 to 3600: built only when its configs are named)."""

@@ -61,12 +61,9 @@ TABLE: tuple[Column, ...] = (
 )
 COLUMNS = [column.name for column in TABLE]
 """The board's table, in order."""
-READ_COLUMNS = [f"{config} read" for config in STIMULUS_CONFIGS]
-SELF_REPORTED_COLUMNS = [f"{config} self-reported" for config in STIMULUS_CONFIGS]
 FIT_COLUMNS = ["C50", "step_error", "slope", "slope_se", "lpm_r2", "aggregate_r2", "pseudo_r2"]
 LABELS = {column.name: column.label for column in TABLE if column.label}
 FORMS = {column.name: column.form for column in TABLE}
-HIDDEN = {column.name for column in TABLE if column.label is None}
 CHOOSABLE_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed]
 DEFAULT_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed and column.default]
 SORTABLE = [column.name for column in TABLE if column.label]

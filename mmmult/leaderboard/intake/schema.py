@@ -15,7 +15,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 MAX_NUMBER_DIGITS = 40
-"""Digits of the longest integer any field may hold (a product has at most 18)."""
+"""Digits of the longest integer any field may hold (a product of the base set, which the board ranks, has at most
+18; answers.py reads integers of up to 80 digits for the extended set)."""
 MAX_RESPONSE_CHARS = 200_000
 """A model's response: 4096 generated tokens are far fewer characters than this."""
 MAX_NAME_CHARS = 200
