@@ -188,3 +188,33 @@ def test_merge_refuses_a_folder_with_foreign_files(shards: list[Path], tmp_path:
 def test_merge_refuses_a_run_that_is_no_shard(whole: Path, shards: list[Path], tmp_path: Path) -> None:
     refused([whole, *shards[1:]], tmp_path, f"{whole}: not a shard of a run; make each shard with `mmmult eval "
                                            "--shard I/N`")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        ("results", "{results}: {name} is not lm-eval's JSON"),
+        ("results-deep", "{results}: {name} is not lm-eval's JSON"),
+        ("results-configs", "{results}: {name} is not an lm-eval results file (no task configs)"),
+        ("samples", "{samples}: {name}, line 1, is not lm-eval's JSON"),
+        ("samples-list", "{samples}: {name}, line 1, is not an mmmult sample (no doc problem_id, C)"),
+        ("samples-bytes", "{samples}: {name} is not UTF-8 text"),
+    ],
+)
+def test_merge_refuses_a_damaged_or_hostile_shard_file(
+    shards: list[Path], tmp_path: Path, spoil: str, message: str
+) -> None:
+    folders = copies(shards, tmp_path)
+    (results,) = folders[1].rglob("results_*.json")
+    (samples,) = folders[1].rglob("samples_mmmult_text_numerals_*.jsonl")
+    target = results if spoil.startswith("results") else samples
+    content = {
+        "results": b'{"configs": ',
+        "results-deep": b"[" * 100_000 + b"]" * 100_000,
+        "results-configs": json.dumps({"configs": {"mmmult_text_numerals": [1]}}).encode(),
+        "samples": b"{not json\n",
+        "samples-list": b"[1, 2]\n",
+        "samples-bytes": b"\xff\xfe\n",
+    }[spoil]
+    target.write_bytes(content)
+    refused(folders, tmp_path, message.format(results=folders[1], samples=folders[1], name=target.name))

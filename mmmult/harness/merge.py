@@ -96,12 +96,21 @@ def read_shard(folder: Path) -> ShardRun:
     return ShardRun(folder, results_file.parent.name, results, samples, shard)
 
 
+def _parsed(text: str, what: str) -> Any:  # noqa: ANN401 (any JSON value)
+    """JSON, or a MergeError naming `what`: damaged, nested past Python's recursion, or a number past int's digits."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as error:
+        raise MergeError(f"{what} is not lm-eval's JSON ({str(error)[:200] or type(error).__name__})") from None
+
+
 def _json(path: Path, folder: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise MergeError(f"{folder}: {path.name} is not lm-eval's JSON ({error})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("configs"), dict) or not data["configs"]:
+        data = _parsed(path.read_text(), f"{folder}: {path.name}")
+    except UnicodeDecodeError:
+        raise MergeError(f"{folder}: {path.name} is not UTF-8 text") from None
+    configs = data.get("configs") if isinstance(data, dict) else None
+    if not isinstance(configs, dict) or not configs or not all(isinstance(c, dict) for c in configs.values()):
         raise MergeError(f"{folder}: {path.name} is not an lm-eval results file (no task configs)")
     return data
 
@@ -121,9 +130,19 @@ def _samples(path: Path, folder: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise MergeError(f"{folder}: no {path.name}; run each shard with --log_samples")
     try:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    except json.JSONDecodeError as error:
-        raise MergeError(f"{folder}: {path.name} is not lm-eval's JSON lines ({error})") from None
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise MergeError(f"{folder}: {path.name} is not UTF-8 text") from None
+    samples = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            sample = _parsed(line, f"{folder}: {path.name}, line {number},")
+            doc = sample.get("doc") if isinstance(sample, dict) else None
+            if not isinstance(doc, dict) or not isinstance(doc.get("problem_id"), str) or type(doc.get("C")) is not int:
+                where = f"{folder}: {path.name}, line {number},"
+                raise MergeError(f"{where} is not an mmmult sample (no doc problem_id, C)")
+            samples.append(sample)
+    return samples
 
 
 def check_together(runs: list[ShardRun]) -> None:
