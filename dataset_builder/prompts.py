@@ -31,6 +31,8 @@ FINGERPRINT_INSTRUCTION = (
     "Compute the exact product of the multiplication problem {channel}. Show your work step by step, then "
     'give the final answer as an integer on its own line, in the form "Final Answer: <integer>".'
 )
+INSTRUCTIONS = (INSTRUCTION, DIRECT_INSTRUCTION, PERCEIVE_INSTRUCTION, FINGERPRINT_INSTRUCTION)
+"""Every task instruction; no one of them contains another, so a prompt carries at most one."""
 PLACEHOLDERS = {"text": "", "image": "<image>\n", "audio": "<audio>\n"}
 """Where a multimodal model's processor puts the image or the clip, before the instruction."""
 
@@ -56,6 +58,22 @@ def direct_prompt(doc: Mapping[str, Any]) -> str:
     return prompt(DIRECT_INSTRUCTION, doc)
 
 
+def instruction_of(text: str) -> str | None:
+    """The task instruction a prompt carries (for any channel), None when it carries none of them.
+
+    >>> instruction_of(perceive_prompt({"modality": "image"})) == PERCEIVE_INSTRUCTION
+    True
+    """
+    return next(
+        (
+            instruction
+            for instruction in INSTRUCTIONS
+            if any(instruction.format(channel=channel) in text for channel in CHANNELS.values())
+        ),
+        None,
+    )
+
+
 def asks_direct(text: str) -> bool:
     """Whether a prompt asks for the product alone (the direct regime): it carries the direct instruction. The
     simulated models (the reference system, the executors) answer by this test, so the wording here is the one
@@ -64,7 +82,16 @@ def asks_direct(text: str) -> bool:
     >>> asks_direct(direct_prompt({"modality": "audio"})), asks_direct(multiply_prompt({"modality": "audio"}))
     (True, False)
     """
-    return any(DIRECT_INSTRUCTION.format(channel=channel) in text for channel in CHANNELS.values())
+    return instruction_of(text) == DIRECT_INSTRUCTION
+
+
+def numbers_answer(a: int, b: int) -> str:
+    """The line the perception instruction asks the operands in.
+
+    >>> numbers_answer(47, 36)
+    'Numbers: 47, 36'
+    """
+    return f"Numbers: {a}, {b}"
 
 
 def final_answer(product: int) -> str:

@@ -100,6 +100,8 @@ def direct_budget(max_digits: int = MAX_DIGITS) -> int:
 REFERENCE_MODEL = "mmmult-reference"
 """The reference system's lm-eval model name: `mmmult eval` registers it (harness/reference.py); the queue and
 the Space, which ship without the harness, name it too."""
+CASCADE_MODEL = "mmmult-cascade"
+"""The cascades' lm-eval model name (a reader, then a text model: harness/cascade.py); the board labels its runs."""
 
 
 @dataclass(frozen=True)

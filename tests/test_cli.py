@@ -339,10 +339,11 @@ def test_the_models_the_help_names_are_registered() -> None:
     import lm_eval.models  # noqa: F401  (lm-eval's own first, as mmmult eval does)
     from lm_eval.api.registry import model_registry
 
-    from mmmult.harness import executor, reference, repaired  # noqa: F401  (register mmmult's own)
-    from mmmult.harness.evaluate import MMMULT_MODELS, REPAIRED_MODELS, register_repaired_models
+    from mmmult.harness import repaired
+    from mmmult.harness.evaluate import MMMULT_MODELS, REPAIRED_MODELS, register_mmmult_models, register_repaired_models
 
     register_repaired_models()
+    register_mmmult_models()
     assert set(MMMULT_MODELS) <= set(model_registry.keys())
     assert {repaired(alias) for alias in REPAIRED_MODELS} <= set(model_registry.keys())
     assert set(REPAIRED_MODELS) <= set(MMMULT_MODELS)

@@ -24,7 +24,7 @@ from typing import Any
 
 from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, setting
 from dataset_builder.shards import Shard, ShardError, parse_shard
-from dataset_builder.tasks import REFERENCE_MODEL
+from dataset_builder.tasks import CASCADE_MODEL, REFERENCE_MODEL
 from mmmult.harness import EvalSetupError, repaired
 
 TASKS_PACKAGE = "mmmult.lm_eval_tasks"
@@ -198,6 +198,11 @@ def register_repaired_models() -> None:
             model_registry.register(repaired(alias), target=target)
 
 
+def register_mmmult_models() -> None:
+    """Register mmmult's own lm-eval models (MMMULT_MODELS): importing their modules registers them."""
+    from mmmult.harness import cascade, executor, reference  # noqa: F401
+
+
 def with_repaired_model(argv: list[str]) -> list[str]:
     """`argv` with a repaired model's lm-eval name (--model hf) replaced by the repaired class's."""
     out = list(argv)
@@ -214,6 +219,9 @@ MMMULT_MODELS = {
     "a cost-model oracle for the heuristic probe",
     "mmmult-executor": "a simulated model: carries out one heuristic step by step (model_args heuristic=OT|DD|RC, "
     "step_error=p, seed=N) and slips at each operation with probability p; a known truth for the board",
+    CASCADE_MODEL: "a cascade: the reference's reader (tesseract, Whisper), then a text model behind an "
+    "OpenAI-compatible endpoint answers the typed problem (model_args model=NAME,base_url=URL/v1,chat=true|false,"
+    "num_concurrent=N); perception tasks score the reader",
     "hf": "lm-eval's, reporting token counts to the probe's tasks (loss per token)",
     "hf-multimodal": "lm-eval's, repaired: also scores continuations after an image (the probe)",
     "hf-audiolm-qwen": "lm-eval's, repaired for transformers 5 and any device; scores continuations after a clip",
@@ -321,8 +329,8 @@ def run_lm_eval(args: Sequence[str]) -> None:
     register_repaired_models()
     from lm_eval.__main__ import cli_evaluate
 
-    from mmmult.harness import executor  # noqa: F401  (registers mmmult-executor)
-    from mmmult.harness.reference import ReferenceCannotRead  # registers mmmult-reference
+    register_mmmult_models()
+    from mmmult.harness.reference import ReferenceCannotRead
 
     quiet_git_hash()
     sys.argv = ["lm-eval", *with_repaired_model(argv)]

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from dataset_builder.media.readers import PerceptionUnavailable, Transcriber, read_audio, read_image
 from dataset_builder.probe.costs import HEURISTICS, costs
 from dataset_builder.probe.steps import Step
-from dataset_builder.prompts import asks_direct, final_answer
+from dataset_builder.prompts import asks_direct, final_answer, numbers_answer
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import REFERENCE_MODEL
 from mmmult.probe_scoring.scores import NEUTRAL, PROBE_CHOICES, step_choices
@@ -72,7 +72,7 @@ class ReferenceLM(LM):
         a, b = operands
         if asks_direct(context):
             return self.direct(a, b, request)
-        return f"Numbers: {a}, {b}\n{self.work(a, b, request)}"
+        return f"{numbers_answer(a, b)}\n{self.work(a, b, request)}"
 
     def work(self, a: int, b: int, request: Instance) -> str:
         """The multiplication of what it read, to its final answer."""
