@@ -10,6 +10,9 @@ from pathlib import Path
 
 DATA_ENV, DEFAULT_DATA = "MMMULT_DATA", "mmmult-data"
 """The build the tasks, the board and the workers read: a folder or a Hub dataset repo USER/NAME."""
+EXTENDED_DATA_ENV = "MMMULT_EXTENDED_DATA"
+"""A build of the extended set (`mmmult build --set extended`) that the board ranks too, beside MMMULT_DATA's; a folder
+or a Hub dataset repo USER/NAME, none when unset."""
 DB_ENV, DEFAULT_DB = "MMMULT_SPACE_DB", "space-data/board.sqlite"
 """The board's SQLite store."""
 QUEUE_ENV = "MMMULT_QUEUE"

@@ -280,8 +280,9 @@ def _extended(split: str) -> tuple[Task, ...]:
 
 EXTENDED_TASKS: dict[str, Task] = {task.name: task for split in ("test", MINI) for task in _extended(split)}
 """The extended set's tasks (configs extended-*, built with `mmmult build --set extended`): multiplication worked
-and direct, and perception, on test and on its mini split. Kept out of TASKS, so that the board's tables and the
-default groups are unchanged."""
+and direct, and perception, on test and on its mini split. Kept out of TASKS, so that the default groups are
+unchanged; the board ranks the test split's runs as a problem set of their own, checked against an extended build
+served beside the base one (`mmmult space --extended-data`), never pooled with the base set's."""
 
 
 def _extended_groups() -> tuple[Group, ...]:

@@ -190,6 +190,8 @@ def add_space(commands: argparse._SubParsersAction) -> None:
         "space", help="serve the leaderboard on 127.0.0.1 (optionally ingesting a run first); `space deploy` publishes"
     )
     s.add_argument("--data", default=DEFAULT_DATA, help="the build whose test problems the board checks against")
+    s.add_argument("--extended-data", help="a build of the extended set (mmmult build --set extended) whose runs the "
+                   "board ranks too, as a problem set of its own (default: $MMMULT_EXTENDED_DATA; none)")  # fmt: skip
     s.add_argument("--db", default=DEFAULT_DB, help="the SQLite store (default %(default)s)")
     s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
     s.add_argument("--ingest", action="append", default=[], metavar="DIR",
@@ -224,6 +226,7 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
     r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model on $MMMULT_API_MODELS")
     r.add_argument("--model-type", required=True, help="the lm-eval model type: hf, hf-multimodal, ...")
     r.add_argument("--channels", default="text", help="comma-separated: text, image, audio (default text)")
+    r.add_argument("--regimes", default="worked", help="comma-separated: worked, direct (default worked)")
     r.add_argument("--revision", default="main", help="the model's branch, tag or commit (default main)")
     r.add_argument("--precision", default="auto", help="auto, bfloat16, float16 or float32 (default auto)")
     r.add_argument("--submitter", default="", help="who asks (the Space fills in the signed-in account)")
@@ -318,7 +321,9 @@ def run_request(args: argparse.Namespace) -> int:
     from mmmult.queue.request import EvalRequest, api_model_request, load_api_models
 
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
-    request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter)
+    regimes = tuple(r.strip() for r in args.regimes.split(",") if r.strip())
+    request = EvalRequest(args.model, args.model_type, channels, args.revision, args.precision, args.submitter,
+                          regimes=regimes)  # fmt: skip
     queued = open_queue(args.queue).submit(api_model_request(request, load_api_models()))
     print(f"queued {queued.id}")
     return 0
@@ -432,7 +437,8 @@ def run_space(args: argparse.Namespace) -> int:
         return run_deploy(args)
     from mmmult.leaderboard.display.serve import serve
 
-    serve(args.data, args.db, args.port, ingest_runs(args.ingest, args.model, args.family), args.queue)
+    ingest = ingest_runs(args.ingest, args.model, args.family)
+    serve(args.data, args.db, args.port, ingest, args.queue, args.extended_data)
     return 0
 
 

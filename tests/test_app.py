@@ -73,6 +73,7 @@ def test_the_submission_endpoint_rescores_and_stores_and_refuses_markup(space, u
 
 def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference, store: Store, tmp_path: Path) -> None:
     from gradio_client import Client
+    from gradio_client.exceptions import AppError
 
     queue = LocalQueue(tmp_path / "queue")
     listed = {"gpt-4o-audio": ApiModel("gpt-4o-audio", "openai-chat-completions", {"num_concurrent": 4})}
@@ -82,12 +83,22 @@ def test_the_request_endpoint_runs_an_api_model_from_the_owner_s_list(reference,
         client = Client(demo.local_url, verbose=False)
         answer = client.predict("", "main", "hf", "gpt-4o-audio", ["audio"], "auto", "GPT", "", "tester",
                                 api_name="/request")  # fmt: skip
+        direct = client.predict("", "main", "hf", "gpt-4o-audio", ["audio"], "auto", "GPT", "", "tester", ["direct"],
+                                api_name="/request")  # fmt: skip
+        with pytest.raises(
+            AppError, match=r"'cot' \(type: <class 'str'>\) is not in the list of choices: \['worked', "
+        ):
+            client.predict("", "main", "hf", "gpt-4o-audio", ["text"], "auto", "GPT", "", "tester", ["cot"],
+                           api_name="/request")  # fmt: skip
     finally:
         demo.close()
+    assert direct.startswith("request gpt-4o-audio__main__auto__audio__direct queued: a worker will run "
+                             "mmmult_direct_audio, ")  # fmt: skip
     assert answer.startswith("request gpt-4o-audio__main__auto__audio queued")
-    (request,) = queue.requests()
+    request, _ = queue.requests()
     assert (request.model_type, request.extra, request.submitter) == ("openai-chat-completions", {"num_concurrent": 4},
                                                                       "tester")  # fmt: skip
+    assert [r.regimes for r in queue.requests()] == [("worked",), ("direct",)]
 
 
 def test_on_the_hub_the_signed_in_account_is_the_submitter(reference, upload_paths, store: Store) -> None:

@@ -101,7 +101,13 @@ HAND_MADE = {
     "a number among eval_args": ({"eval_args": ["--limit", 5]}, "eval_args must be strings"),
     "a lease in words": ({"lease_expires": "never"}, "lease_expires 'never' is not a time"),
     "an unknown field": ({"owner": "me"}, "unexpected keyword argument 'owner'"),
-}
+    "an unknown regime": ({"regimes": ["cot"]}, "unknown regime 'cot': regimes must be some of worked, direct"),
+    "markup for a regime": ({"regimes": ["worked", "<img src=x onerror=alert(1)>"]},
+                            "unknown regime '<img src=x onerror=alert(1)>': regimes must be some of worked, direct"),
+    "a regime as an object": ({"regimes": [{"$ne": "worked"}]}, "unknown regime {'$ne': 'worked'}: regimes must be"),
+    "no regime": ({"regimes": []}, "regimes must be some of worked, direct; got none"),
+    "a regime of another request": ({"regimes": ["direct"]}, "is not the one its model, revision, precision, channels"),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(DAMAGED))
@@ -534,3 +540,66 @@ def test_a_worker_names_a_file_damaged_after_its_scan_and_runs_the_next_request(
     named = [] if reason is None else [f"w1: set aside {path} is not a request of this queue ({reason}); fix or "
                                        "remove it; no worker runs it"]  # fmt: skip
     assert lines == [*named, f"w1: running {second.id} (attempt 1)", f"w1: {second.id} done"]
+
+
+def test_a_request_runs_the_tasks_of_the_regimes_it_names(tmp_path: Path) -> None:
+    """Worked alone by default, as before requests named regimes (same id, same tasks); direct, or both, when asked."""
+    queue = LocalQueue(tmp_path)
+    worked = queue.submit(EvalRequest("org/m", "hf", ("text",)))
+    direct = queue.submit(EvalRequest("org/m", "hf", ("text", "image"), regimes=("direct",)))
+    both = queue.submit(EvalRequest("org/m", "hf", ("audio",), regimes=("direct", "worked", "direct")))
+    assert [(r.id, r.regimes) for r in (worked, direct, both)] == [
+        ("org_m__main__auto__text", ("worked",)),
+        ("org_m__main__auto__text-image__direct", ("direct",)),
+        ("org_m__main__auto__audio__worked-direct", ("worked", "direct")),
+    ]
+    perceive_text = ["mmmult_perceive_text_numerals", "mmmult_perceive_text_words"]
+    assert worked.tasks() == ["mmmult_text", *perceive_text]
+    assert direct.tasks() == ["mmmult_direct_text", "mmmult_direct_image", *perceive_text,
+                              "mmmult_perceive_image_numerals", "mmmult_perceive_image_words"]  # fmt: skip
+    assert both.tasks() == ["mmmult_audio", "mmmult_direct_audio", "mmmult_perceive_audio_words",
+                            "mmmult_perceive_audio_digits"]  # fmt: skip
+    command = worker.eval_command(queue.get(direct.id), tmp_path / "out")
+    assert command[command.index("--tasks") + 1] == ",".join(direct.tasks())
+    assert json.loads((tmp_path / "requests" / f"{direct.id}.json").read_text())["regimes"] == ["direct"]
+
+
+def test_a_request_from_before_regimes_is_read_as_the_worked_regime(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path)
+    queued = queue.submit(EvalRequest("org/m", "hf", ("text",)))
+    path = tmp_path / "requests" / f"{queued.id}.json"
+    old = {key: value for key, value in request_json(queued).items() if key != "regimes"}
+    path.write_text(json.dumps(old))
+    assert queue.get(queued.id) == queued and queue.set_aside() == []
+
+
+@pytest.mark.parametrize(
+    ("regimes", "message"),
+    [
+        (("cot",), "unknown regime 'cot': regimes must be some of worked, direct"),
+        (("worked", "Direct"), "unknown regime 'Direct': regimes must be some of worked, direct"),
+        (("direct; rm -rf /" * 50,), "unknown regime 'direct; rm -rf /direct; rm -rf /direct;...: regimes must be "
+                                     "some of worked, direct"),
+        ((), "regimes must be some of worked, direct; got none"),
+        ("direct", "regimes must be some of worked, direct; got direct"),
+    ],
+)  # fmt: skip
+def test_an_unknown_regime_is_refused_with_the_choices_and_nothing_is_stored(
+    tmp_path: Path, regimes: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(QueueError) as error:
+        LocalQueue(tmp_path).submit(EvalRequest("org/m", "hf", ("text",), regimes=regimes))
+    assert str(error.value) == message
+    assert not list((tmp_path / "requests").iterdir())
+
+
+def test_the_request_command_names_the_regimes(tmp_path: Path) -> None:
+    queue = str(tmp_path)
+    result = mmmult("request", "--queue", queue, "--model", "org/m", "--model-type", "hf", "--regimes", "direct")
+    assert result.returncode == 0 and "queued org_m__main__auto__text__direct" in result.stdout, result.stderr
+    assert [r.regimes for r in LocalQueue(tmp_path).requests()] == [("direct",)]
+    assert_user_error(
+        mmmult("request", "--queue", queue, "--model", "org/m", "--model-type", "hf", "--regimes", "worked,cot"),
+        "unknown regime 'cot': regimes must be some of worked, direct",
+    )
+    assert [r.regimes for r in LocalQueue(tmp_path).requests()] == [("direct",)]

@@ -68,6 +68,21 @@ def test_the_form_queues_a_request_and_refuses_bad_or_repeated_ones(tmp_path: Pa
     assert queue.get("org_other__main__auto__text").submitter == "hf-user"
 
 
+def test_the_form_names_the_regimes_and_refuses_an_unknown_one_storing_nothing(tmp_path: Path) -> None:
+    queue = LocalQueue(tmp_path / "queue")
+    for hostile in (["cot"], ["worked", "<script>alert(1)</script>"], []):
+        answer = request_evaluation(queue, replace(FORM, regimes=hostile))
+        shown = f"unknown regime {hostile[-1]!r}: regimes" if hostile else "regimes must be some of worked, direct; got"
+        assert answer.startswith(f"request refused: {shown}") and answer.endswith(
+            "worked, direct" if hostile else "none"
+        )
+    assert queue.requests() == [] and not list((tmp_path / "queue" / "requests").iterdir())
+    answer = request_evaluation(queue, replace(FORM, regimes=["direct"]))
+    assert answer == ("request org_model-7B__main__auto__text__direct queued: a worker will run mmmult_direct_text, "
+                      "mmmult_perceive_text_numerals, mmmult_perceive_text_words")  # fmt: skip
+    assert [r.regimes for r in queue.requests()] == [("direct",)]
+
+
 def test_a_model_the_hub_does_not_know_is_refused_when_the_hub_answers(tmp_path: Path, monkeypatch) -> None:
     import httpx
     import huggingface_hub
@@ -229,12 +244,14 @@ def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, r
             page.locator("#req_type input").click()
             page.get_by_role("option", name="hf-multimodal", exact=True).click()
             page.locator("#req_channels").get_by_label("image").check()
+            page.locator("#req_regimes").get_by_label("direct").check()
             page.locator("#req_family textarea, #req_family input").first.fill("Vision")
             page.locator("#ask").click()
             asked = page.locator("#asked textarea")
             expect(asked).to_have_value(
-                "request org_vision-7B__main__auto__text-image queued: a worker will run mmmult_text, mmmult_image, "
-                "mmmult_perceive_text_numerals, mmmult_perceive_text_words, mmmult_perceive_image_numerals, "
+                "request org_vision-7B__main__auto__text-image__worked-direct queued: a worker will run mmmult_text, "
+                "mmmult_image, mmmult_direct_text, mmmult_direct_image, mmmult_perceive_text_numerals, "
+                "mmmult_perceive_text_words, mmmult_perceive_image_numerals, "
                 "mmmult_perceive_image_words",
                 timeout=30_000,
             )
@@ -242,6 +259,7 @@ def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, r
             assert (request.model, request.model_type, request.channels, request.family, request.submitter) == (
                 "org/vision-7B", "hf-multimodal", ("text", "image"), "Vision", "bob")  # fmt: skip
             assert (request.revision, request.precision, request.status) == ("main", "auto", "pending")
+            assert request.regimes == ("worked", "direct")
 
             page.locator("#req_model textarea, #req_model input").first.fill("<img src=x onerror=alert(1)>")
             page.locator("#ask").click()
@@ -262,11 +280,12 @@ def test_a_request_from_the_browser_is_queued_and_its_outcome_shown(reference, r
             rows = page.locator("#requests").get_by_role("row")
             stamp = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
             expect(rows.filter(has_text="org/vision-7B").get_by_role("gridcell")).to_have_text(
-                ["org/vision-7B", "main", "auto", "hf-multimodal", "text, image", "bob", "failed", stamp, stamp, "",
+                ["org/vision-7B", "main", "auto", "hf-multimodal", "text, image", "worked, direct", "bob", "failed",
+                 stamp, stamp, "",
                  reason], timeout=30_000)  # fmt: skip
-            expect(rows.filter(has_text="org/model-7B").get_by_role("gridcell")).to_have_text(
-                ["org/model-7B", "main", "auto", "hf", "text", "alice", "done", stamp, stamp, "#1 evaluated", ""]
-            )
+            done = ["org/model-7B", "main", "auto", "hf", "text", "worked", "alice", "done", stamp, stamp,
+                    "#1 evaluated", ""]  # fmt: skip
+            expect(rows.filter(has_text="org/model-7B").get_by_role("gridcell")).to_have_text(done)
             page.get_by_role("tab", name="Leaderboard").click()
             evaluated = page.locator("#board").get_by_role("row").filter(has_text="org/model-7B")
             expect(evaluated.get_by_role("gridcell", name="evaluated by the board", exact=True)).to_be_visible()

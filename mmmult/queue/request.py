@@ -17,12 +17,28 @@ from typing import Any, Protocol
 
 from dataset_builder.errors import UserError
 from dataset_builder.settings import API_MODELS_ENV, setting
-from dataset_builder.tasks import MODALITY_GROUPS, PERCEIVE, REFERENCE_MODEL, TASKS
+from dataset_builder.tasks import MODALITY_GROUPS, MULTIPLY, PERCEIVE, REFERENCE_MODEL, REGIMES, TASKS, WORKED
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 STATUSES = (PENDING, RUNNING, DONE, FAILED)
 CHANNEL_TASKS = {group.name.removeprefix("mmmult_"): (group.name,) for group in MODALITY_GROUPS}
-"""What a request for a channel runs: its multiplication tasks (perception comes with `perceive`)."""
+"""What a request for a channel runs in the worked regime: its multiplication tasks (perception comes with
+`perceive`)."""
+REGIME_TASKS = {
+    regime: {
+        channel: tuple(
+            dict.fromkeys(
+                task.group
+                for task in TASKS.values()
+                if task.kind is MULTIPLY and task.regime == regime and task.modality == channel
+            )
+        )
+        for channel in CHANNEL_TASKS
+    }
+    for regime in REGIMES
+}
+"""What a request for a channel runs in each regime: the channel's group of that regime (mmmult_text,
+mmmult_direct_text)."""
 PERCEIVE_TASKS = {
     channel: tuple(task.name for task in TASKS.values() if task.kind is PERCEIVE and task.modality == channel)
     for channel in CHANNEL_TASKS
@@ -90,6 +106,8 @@ class EvalRequest:
     family: str = ""
     params_b: float | None = None
     perceive: bool = True
+    regimes: tuple[str, ...] = (WORKED,)
+    """The regimes whose multiplication tasks run (dataset_builder.tasks.REGIMES); the worked one unless asked."""
     id: str = ""
     status: str = PENDING
     submitted: float = 0.0
@@ -105,7 +123,9 @@ class EvalRequest:
     """More lm-eval options, set by the board's owner (a test's --limit, a GPU's --batch_size)."""
 
     def tasks(self) -> list[str]:
-        tasks = [task for channel in self.channels for task in CHANNEL_TASKS[channel]]
+        """Each regime's multiplication groups of the channels, then their perception tasks (once, whatever the
+        regimes: perception asks for no product)."""
+        tasks = [task for regime in self.regimes for channel in self.channels for task in REGIME_TASKS[regime][channel]]
         if self.perceive:
             tasks += [task for channel in self.channels for task in PERCEIVE_TASKS[channel]]
         return tasks
@@ -121,10 +141,39 @@ class EvalRequest:
         return ",".join(args)
 
 
-def request_id(model: str, revision: str, precision: str, channels: tuple[str, ...]) -> str:
-    """A file-safe id that names what runs: the same model, revision, precision and channels share one."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model}__{revision}__{precision}__{'-'.join(channels)}")
+def request_id(
+    model: str, revision: str, precision: str, channels: tuple[str, ...], regimes: tuple[str, ...] = (WORKED,)
+) -> str:
+    """A file-safe id that names what runs: the same model, revision, precision, channels and regimes share one. A
+    request of the worked regime alone keeps the id it had before requests named regimes.
+
+    >>> request_id("org/m", "main", "auto", ("text",)), request_id("org/m", "main", "auto", ("text",), ("direct",))
+    ('org_m__main__auto__text', 'org_m__main__auto__text__direct')
+    """
+    named = "" if regimes == (WORKED,) else f"__{'-'.join(regimes)}"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{model}__{revision}__{precision}__{'-'.join(channels)}{named}")
     return slug[:200]
+
+
+def checked_regimes(regimes: object) -> tuple[str, ...]:
+    """The regimes a request names, in REGIMES order, or a QueueError naming the choices (a value shown cut short:
+    a hand-made request file may hold anything).
+
+    >>> checked_regimes(["direct", "worked", "direct"])
+    ('worked', 'direct')
+    >>> checked_regimes(["cot"])
+    Traceback (most recent call last):
+    ...
+    mmmult.queue.request.QueueError: unknown regime 'cot': regimes must be some of worked, direct
+    """
+    if not isinstance(regimes, tuple | list) or not regimes:
+        got = str(regimes)[:40] if regimes else "none"
+        raise QueueError(f"regimes must be some of {', '.join(REGIMES)}; got {got}")
+    unknown = [regime for regime in regimes if regime not in REGIMES]
+    if unknown:
+        shown = repr(unknown[0]) if len(repr(unknown[0])) <= 40 else f"{repr(unknown[0])[:40]}..."
+        raise QueueError(f"unknown regime {shown}: regimes must be some of {', '.join(REGIMES)}")
+    return tuple(regime for regime in REGIMES if regime in regimes)
 
 
 def check_request(request: EvalRequest) -> EvalRequest:
@@ -145,9 +194,9 @@ def check_request(request: EvalRequest) -> EvalRequest:
     if not re.fullmatch(r"[A-Za-z0-9._/-]{1,64}", request.revision) or ".." in request.revision:
         raise QueueError(f"revision {request.revision!r}: a branch, tag or commit (letters, digits, ._-/)")
     channels = tuple(sorted(set(request.channels), key=list(CHANNEL_TASKS).index))
-    return replace(
-        request, channels=channels, id=request_id(request.model, request.revision, request.precision, channels)
-    )
+    regimes = checked_regimes(request.regimes)
+    made = request_id(request.model, request.revision, request.precision, channels, regimes)
+    return replace(request, channels=channels, regimes=regimes, id=made)
 
 
 @dataclass(frozen=True)
@@ -230,6 +279,7 @@ def queued(request: EvalRequest, existing: EvalRequest | None, now: float) -> Ev
 def request_json(request: EvalRequest) -> dict[str, Any]:
     values = asdict(request)
     values["channels"], values["eval_args"] = list(request.channels), list(request.eval_args)
+    values["regimes"] = list(request.regimes)
     return values
 
 
@@ -243,6 +293,7 @@ def read_request(text: str | bytes, where: str, name: str) -> tuple[EvalRequest,
             raise TypeError(f"a JSON {type(values).__name__}, not an object")
         expires = values.pop("lease_expires", None)
         values |= {"channels": tuple(values["channels"]), "eval_args": tuple(values["eval_args"])}
+        values["regimes"] = tuple(values.get("regimes", (WORKED,)))  # absent: a request from before regimes
         request = EvalRequest(**values)
         if request.status not in STATUSES or not isinstance(request.submitted, int | float):
             raise ValueError(f"status {request.status!r} or time {request.submitted!r} is not a request's")
@@ -251,7 +302,9 @@ def read_request(text: str | bytes, where: str, name: str) -> tuple[EvalRequest,
         if expires is not None and not isinstance(expires, int | float):
             raise ValueError(f"lease_expires {expires!r} is not a time")
         if check_request(request).id != request.id:
-            raise ValueError(f"its id {request.id!r} is not the one its model, revision, precision and channels make")
+            raise ValueError(
+                f"its id {request.id!r} is not the one its model, revision, precision, channels and regimes make"
+            )
         if request.id != name:
             raise ValueError(f"its id {request.id!r} is not its file's name {name!r}")
     except KeyError as error:

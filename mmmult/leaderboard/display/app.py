@@ -18,10 +18,20 @@ import gradio as gr
 import pandas as pd
 
 from dataset_builder.configs import MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from dataset_builder.settings import DATA_ENV, DB_ENV, DEFAULT_DATA, DEFAULT_DB, OAUTH_ENV, QUEUE_ENV, setting
+from dataset_builder.problems import BASE, PROBLEM_SETS
+from dataset_builder.settings import (
+    DATA_ENV,
+    DB_ENV,
+    DEFAULT_DATA,
+    DEFAULT_DB,
+    EXTENDED_DATA_ENV,
+    OAUTH_ENV,
+    QUEUE_ENV,
+    setting,
+)
 from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.board import Board
-from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE
+from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE, default_columns
 from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table
 from mmmult.leaderboard.display.formatting import csv_frame, display, rounded, shown_columns
 from mmmult.leaderboard.display.model_tables import (
@@ -95,10 +105,11 @@ def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
 def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
     table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported,
-                        filters.regime, filters.differing)  # fmt: skip
+                        filters.regime, filters.differing, filters.problem_set)  # fmt: skip
     rows = filter_table(table, filters)
-    columns = filters.columns or DEFAULT_COLUMNS
-    shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs)
+    columns = default_columns(filters.problem_set, filters.columns)
+    shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs,
+                          filters.problem_set)  # fmt: skip
     return display(rows)[[LABELS[c] for c in shown]], csv_frame(rows[shown])
 
 
@@ -120,8 +131,9 @@ ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "decomposition
 """The model page's components, in the order Handlers.analyse fills them."""
 DIGITS = {"gaps": 4, "lpm": 4, "interactions": 4, "comparison": 4, "draws": 4}
 """Decimals of the model page's tables where 3 would hide a difference (p-values, coefficients)."""
-URL_STATE = ("search", "families", "weights", "regime", "modality", "representation", "min_params", "max_params",
-             "every", "self_reported", "differing", "sort", "descending", "columns", "linked")  # fmt: skip
+URL_STATE = ("search", "families", "weights", "regime", "problem_set", "modality", "representation", "min_params",
+             "max_params", "every", "self_reported", "differing", "sort", "descending", "columns",
+             "linked")  # fmt: skip
 """The controls the page URL keeps, in URL_KEYS order. `linked` holds the model a visitor picked on the model page
 (or a link named), so that the URL opens that model's page."""
 
@@ -144,7 +156,8 @@ class Handlers:
 
     def family_choices(self, chosen: list[str] | None) -> dict:
         """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
-        every = (self.board.table(self_reported=True, regime=r, differing=True) for r in REGIMES)
+        every = (self.board.table(self_reported=True, regime=r, differing=True, problem_set=s)
+                 for r in REGIMES for s in PROBLEM_SETS)  # fmt: skip
         families = {f for table in every for f in table["family"].dropna()}
         return gr.update(choices=sorted(families | set(chosen or ())))
 
@@ -166,16 +179,19 @@ class Handlers:
         return [*controls.values(), page, str(write_csv(csv, self.downloads)), *analysis, tab]
 
     def curve(  # noqa: ANN201
-        self, modality: str, representation: str, every: bool, self_reported: bool, regime: str = WORKED
-    ):
-        """Every model's accuracy against C in one scope and regime."""
+        self, modality: str, representation: str, every: bool, self_reported: bool, regime: str = WORKED,
+        problem_set: str = BASE,
+    ):  # fmt: skip
+        """Every model's accuracy against C in one scope, regime and problem set, on that set's range of C."""
         regime = regime if regime in REGIMES else WORKED
-        table = self.board.table(every, modality, representation, self_reported, regime)
-        scope = scope_name(modality, representation)
+        problem_set = problem_set if problem_set in PROBLEM_SETS else BASE
+        table = self.board.table(every, modality, representation, self_reported, regime, problem_set=problem_set)
+        scope = scope_name(modality, representation, problem_set)
         ids = list(table["submission_id"])
-        configs = ", ".join(scope_configs(modality, representation)) or f"no config is {modality} {representation}"
-        title = f"{configs} ({regime} regime)"
-        return accuracy_vs_c(self.board.bins(ids, scope, regime), self.board.fits(ids, scope, regime), table, title)
+        configs = ", ".join(scope_configs(modality, representation, problem_set))
+        title = f"{configs or f'no config is {modality} {representation}'} ({regime} regime)"
+        bins, fits = self.board.bins(ids, scope, regime), self.board.fits(ids, scope, regime)
+        return accuracy_vs_c(bins, fits, table, title, PROBLEM_SETS[problem_set].max_c)
 
     def analyse(self, model: str | None, config: str | None, other: str | None, regime: str = WORKED) -> tuple:
         """The chosen model's analyses in one regime, in ANALYSIS_OUTPUTS order, beside a table of both regimes'
@@ -243,15 +259,16 @@ class Handlers:
 
     def on_request(
         self, model: str, revision: str, model_type: str, api_model: str, channels: list[str], precision: str,
-        family: str, params: str, submitter: str, profile: gr.OAuthProfile | None,
+        family: str, params: str, submitter: str, regimes: list[str] | None, profile: gr.OAuthProfile | None,
     ) -> str:  # fmt: skip
         """The request button; on the Hub the signed-in account asks. An API model chosen from the board's
-        list is the model, with its listed type."""
+        list is the model, with its listed type. The regimes come last, so that a caller of the API from before
+        requests named them may leave them out (the worked regime)."""
         if self.oauth and profile is None:
             return "request refused: sign in with Hugging Face (the button above) to ask for an evaluation"
         if api_model in self.api_models:
             model, model_type = api_model, self.api_models[api_model].model_type
-        form = RequestForm(model, model_type, channels, family, revision, precision, params, submitter)
+        form = RequestForm(model, model_type, channels, family, revision, precision, params, submitter, regimes)
         account = profile.username if self.oauth and profile else None
         return request_evaluation(self.queue, form, account, self.api_models)
 
@@ -304,6 +321,7 @@ def _board_tab(ui: dict[str, Any]) -> None:
             ui["families"] = gr.Dropdown(label="Family", multiselect=True, choices=[], elem_id="families")
             ui["weights"] = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
             ui["regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="regime")
+            ui["problem_set"] = gr.Radio(list(PROBLEM_SETS), value=BASE, label="Problem set", elem_id="problem_set")
         with gr.Row():
             ui["modality"] = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
             ui["representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
@@ -333,6 +351,7 @@ def _curve_tab(ui: dict[str, Any]) -> None:
             ui["plot_representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value="numerals",
                                                     label="Representation")  # fmt: skip
             ui["plot_regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="plot_regime")
+            ui["plot_set"] = gr.Radio(list(PROBLEM_SETS), value=BASE, label="Problem set", elem_id="plot_set")
         ui["figure"] = gr.Plot(elem_id="curve")
 
 
@@ -427,6 +446,8 @@ def _submit_tab(ui: dict[str, Any], oauth: bool, api_models: Mapping[str, ApiMod
             with gr.Row():
                 ui["req_channels"] = gr.CheckboxGroup(list(CHANNEL_TASKS), value=["text"], label="Channels",
                                                       elem_id="req_channels")  # fmt: skip
+                ui["req_regimes"] = gr.CheckboxGroup(list(REGIMES), value=[WORKED], label="Regimes",
+                                                     elem_id="req_regimes")  # fmt: skip
                 ui["req_precision"] = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision")
                 ui["req_family"] = gr.Textbox(label="Model family", elem_id="req_family")
                 ui["req_params"] = gr.Textbox(label="Parameters (billions; empty if unknown)")
@@ -443,8 +464,8 @@ def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
         control.change(h.refresh, url_state, outputs, js=URL_SYNC_JS)
     demo.load(h.on_load, None, [*url_state, *outputs, *analysis_outputs, ui["tabs"]])
     plot_inputs = [ui["plot_modality"], ui["plot_representation"], ui["every"], ui["self_reported"],
-                   ui["plot_regime"]]  # fmt: skip
-    for control in (ui["plot_modality"], ui["plot_representation"], ui["plot_regime"]):
+                   ui["plot_regime"], ui["plot_set"]]  # fmt: skip
+    for control in (ui["plot_modality"], ui["plot_representation"], ui["plot_regime"], ui["plot_set"]):
         control.input(h.curve, plot_inputs, ui["figure"])
     ui["curve_tab"].select(h.curve, plot_inputs, ui["figure"])  # plots are drawn when their tab opens
     choice = [ui["chosen"], ui["chosen_config"], ui["other"], ui["regime"]]
@@ -457,7 +478,7 @@ def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
     ui["procedures_tab"].select(h.procedures, None, [ui["preferences"], ui["step_gaps"], ui["traces"]])
     ui["requests_tab"].select(h.requests, None, ui["requests"])
     request = ["req_model", "req_revision", "req_type", "req_api", "req_channels", "req_precision", "req_family",
-               "req_params", "submitter"]  # fmt: skip
+               "req_params", "submitter", "req_regimes"]  # fmt: skip
     ui["ask"].click(h.on_request, [ui[key] for key in request], ui["asked"], api_name="request")
     submission = ["files", "model", "family", "params", "open_weights", "submitter", "link", "seed"]
     ui["send"].click(h.on_submit, [ui[key] for key in submission], ui["status"], api_name="submit").then(
@@ -470,7 +491,7 @@ def main() -> None:
     store_path = Path(setting(DB_ENV, DEFAULT_DB))
     restore_and_schedule(store_path)
     store = Store(store_path)
-    reference = load_reference(setting(DATA_ENV, DEFAULT_DATA))
+    reference = load_reference(setting(DATA_ENV, DEFAULT_DATA), setting(EXTENDED_DATA_ENV))
     serve_app(store, reference)
 
 

@@ -9,7 +9,9 @@ with `self_reported`, it adds submissions that uploaded results.json alone, whos
 generation settings differ from what their tasks declare (intake/provenance.py) are left out unless `differing`.
 
 The table, the curves and the fits are those of one regime (worked or direct; dataset_builder.tasks.REGIMES):
-a model appears once per regime it ran, ranked among the runs of that regime, and the two are never pooled.
+a model appears once per regime it ran, ranked among the runs of that regime, and the two are never pooled. The
+same holds for the problem set (base, or extended where the board serves its build): a table ranks the runs of
+one set's configs, with that set's C bands, and a run of both sets is a row in each.
 
 `Board` caches what it reads until the store changes, so filtering and switching plots only
 re-shape small frames in memory.
@@ -25,13 +27,14 @@ from functools import lru_cache
 import pandas as pd
 
 from dataset_builder.configs import STIMULUS_CONFIGS
+from dataset_builder.problems import BASE
 from dataset_builder.tasks import WORKED
 from mmmult.leaderboard.display.columns import COLUMNS
 from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.provenance import UNKNOWN, Provenance, differs
 from mmmult.leaderboard.intake.status import TRUSTED, Status
 from mmmult.leaderboard.storage.store import Store
-from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name, stored_fit
+from mmmult.leaderboard.storage.summary import ALL, RANKED_CONFIGS, scope_configs, scope_name, stored_fit
 from mmmult.statistics.analysis import ranks
 from mmmult.statistics.step_error import StepError
 
@@ -61,16 +64,19 @@ class Board:
         self_reported: bool = False,
         regime: str = WORKED,
         differing: bool = False,
+        problem_set: str = BASE,
     ) -> pd.DataFrame:
-        """One row per model (its latest re-scored submission of the regime), or per submission, best first.
+        """One row per model (its latest re-scored submission of the regime and problem set), or per submission,
+        best first.
 
-        `score`, its interval, `rank`, the fit columns and the median response length cover the configs of the
-        chosen modality and representation in the chosen regime; `perception` is the run's (the perception
-        tasks serve both regimes).
+        `score`, its interval, `rank`, the fit columns, the accuracy per C band and the median response length cover
+        the configs of the chosen modality and representation of the problem set in the chosen regime;
+        `perception` is the run's (the perception tasks serve both regimes).
         """
         return self._table(
-            self.store.version(), every_submission, modality, representation, self_reported, regime, differing
-        )
+            self.store.version(), every_submission, modality, representation, self_reported, regime, differing,
+            problem_set,
+        )  # fmt: skip
 
     def cells(
         self, submission_ids: list[int], configs: tuple[str, ...] = STIMULUS_CONFIGS, regime: str = WORKED
@@ -153,9 +159,10 @@ class Board:
 
     def _compute_table(
         self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool,
-        regime: str, differing: bool,
+        regime: str, differing: bool, problem_set: str,
     ) -> pd.DataFrame:  # fmt: skip
-        configs = tuple(c for c in scope_configs(modality, representation) if c in self.reference.configs)
+        configs = tuple(c for c in scope_configs(modality, representation, problem_set) if c in self.reference.configs)
+        scope = scope_name(modality, representation, problem_set)
         statuses = (*TRUSTED, Status.SELF_REPORTED) if self_reported else TRUSTED
         with closing(self.store.connect()) as db:
             subs = pd.read_sql_query(
@@ -171,10 +178,16 @@ class Board:
             fits = pd.read_sql_query(
                 "SELECT * FROM fits WHERE scope = ? AND regime = ?",
                 db,
-                params=(scope_name(modality, representation), regime),
+                params=(scope, regime),
+            )
+            bins = pd.read_sql_query(
+                "SELECT submission_id, band, n, correct FROM bins WHERE scope = ? AND regime = ?",
+                db,
+                params=(scope, regime),
             )
         perceived = results[results["kind"] == "perceive"]
-        subs = subs[subs["id"].isin(_runs_of(results, regime))]  # a model's row: its latest run of the regime
+        mine = results[results["config"].isin(RANKED_CONFIGS[problem_set])]
+        subs = subs[subs["id"].isin(_runs_of(mine, regime))]  # a model's row: its latest run of the regime and set
         results = results[results["regime"] == regime]
         if not differing:  # runs whose generation settings differ from their tasks' are not ranked by default
             subs = subs[~subs["settings"].map(differs)]
@@ -199,6 +212,7 @@ class Board:
                 "link": subs["link"],
                 "submission_id": subs["id"].astype(int),
                 "regime": regime,
+                "problem_set": problem_set,
                 **_provenance_columns(subs),
             }
         ).set_index("submission_id", drop=False)
@@ -215,6 +229,7 @@ class Board:
         rescored = multiply[multiply["verified"] == 1].groupby("submission_id")["config"].nunique()
         table["coverage"] = [f"{int(rescored.get(sid, 0))}/{len(configs)}" for sid in table.index]
         table["perception"] = _weighted(perceived)
+        table = table.join(_band_accuracy(bins))
         table = table[table.index.isin(results["submission_id"])]
         table = self._scores(table, fits.set_index("submission_id"), rescored, len(configs))
         return (
@@ -265,6 +280,14 @@ def _provenance_columns(subs: pd.DataFrame) -> dict[str, pd.Series]:
         "harness": records.map(lambda record: record.harness or ""),
         "max_gen_toks": records.map(lambda record: record.budgets),
     }
+
+
+def _band_accuracy(bins: pd.DataFrame) -> pd.DataFrame:
+    """Each submission's accuracy per C band of the scope (stored bins), in columns "C low-high"."""
+    if bins.empty:
+        return pd.DataFrame()
+    shares = bins.assign(share=bins["correct"] / bins["n"], band="C " + bins["band"])
+    return shares.pivot_table(index="submission_id", columns="band", values="share", aggfunc="first")
 
 
 def _runs_of(results: pd.DataFrame, regime: str) -> set[int]:

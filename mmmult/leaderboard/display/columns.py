@@ -3,9 +3,11 @@ format, offer and sort them from the same record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dataset_builder.configs import STIMULUS_CONFIGS
+from dataset_builder.configs import EXTENDED_CONFIGS, STIMULUS_CONFIGS
+from dataset_builder.problems import ALL_BANDS, BASE, PROBLEM_SETS
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,17 @@ class Column:
     """Always shown, first (rank and model)."""
 
 
+RANKED = (*STIMULUS_CONFIGS, *EXTENDED_CONFIGS)
+"""The configs with a column: the base set's and the extended set's (a view shows its own set's)."""
+
+
 def _per_config(suffix: str, label: str, default: bool) -> tuple[Column, ...]:
-    return tuple(Column(f"{c}{suffix}", f"{c}{label} %", "percent", default) for c in STIMULUS_CONFIGS)
+    return tuple(Column(f"{c}{suffix}", f"{c}{label} %", "percent", default) for c in RANKED)
+
+
+def band_column(band: tuple[int, int]) -> str:
+    """The column of accuracy in one C band of the view's scope: "C 325-625"."""
+    return f"C {band[0]}-{band[1]}"
 
 
 TABLE: tuple[Column, ...] = (
@@ -35,6 +46,7 @@ TABLE: tuple[Column, ...] = (
     Column("open", "Open weights", "yes/no"),
     Column("status", "Checked", "status"),
     Column("regime", "Regime"),
+    Column("problem_set", "Problem set"),
     Column("coverage", "Configs"),
     Column("score", "Score %", "percent"),
     Column("score_low", None),
@@ -42,6 +54,7 @@ TABLE: tuple[Column, ...] = (
     *_per_config("", "", default=True),
     Column("perception", "Perception %", "percent"),
     *_per_config(" read", " read", default=False),
+    *(Column(band_column(band), f"{band_column(band)} %", "percent", default=False) for band in ALL_BANDS),
     Column("C50", "C50 [95% CI]"),
     Column("step_error", "Per-step error [95% CI]"),
     Column("median_response", "Median response (chars)", "whole"),
@@ -57,7 +70,7 @@ TABLE: tuple[Column, ...] = (
     Column("submitter", "Submitter", default=False),
     Column("link", "Link", default=False),
     Column("submission_id", None),
-    *(Column(f"{c} self-reported", None) for c in STIMULUS_CONFIGS),
+    *(Column(f"{c} self-reported", None) for c in RANKED),
 )
 COLUMNS = [column.name for column in TABLE]
 """The board's table, in order."""
@@ -67,3 +80,18 @@ FORMS = {column.name: column.form for column in TABLE}
 CHOOSABLE_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed]
 DEFAULT_COLUMNS = [column.name for column in TABLE if column.label and not column.fixed and column.default]
 SORTABLE = [column.name for column in TABLE if column.label]
+BAND_COLUMNS = {name: tuple(band_column(band) for band in spec.bands) for name, spec in PROBLEM_SETS.items()}
+"""Each problem set's band columns: its table shows them by default (default_columns), the other set's never."""
+
+
+def default_columns(problem_set: str, chosen: Sequence[str] = ()) -> list[str]:
+    """The columns a view shows: those chosen, or until a visitor picks others than the defaults, the defaults and,
+    in the extended set, its bands (its reason to exist: accuracy beyond C 324).
+
+    >>> default_columns("extended")[-4:] == DEFAULT_COLUMNS[-4:], "C 2026-3600" in default_columns("extended")
+    (True, True)
+    """
+    if chosen and set(chosen) != set(DEFAULT_COLUMNS):
+        return list(chosen)
+    bands = BAND_COLUMNS[problem_set] if problem_set != BASE else ()
+    return [name for name in CHOOSABLE_COLUMNS if name in DEFAULT_COLUMNS or name in bands]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dataset_builder.configs import MODALITIES, REPRESENTATIONS
+from dataset_builder.problems import BASE, PROBLEM_SETS
 from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, SORTABLE
 from mmmult.leaderboard.storage.summary import ALL
@@ -46,6 +47,9 @@ class Filters:
     weights: str = "all"
     regime: str = WORKED
     """The regime whose runs the table ranks (REGIMES): never both at once."""
+    problem_set: str = BASE
+    """The problem set whose configs the table ranks (PROBLEM_SETS: base, or extended where the board serves its
+    build): never both at once."""
     modality: str = ALL
     representation: str = ALL
     min_params: float | None = None
@@ -69,6 +73,7 @@ class Filters:
             family=tuple(given["family"] or ()),
             weights=str(given["weights"] or defaults.weights),
             regime=str(given["regime"] or defaults.regime),
+            problem_set=str(given["problem_set"]) if given["problem_set"] in PROBLEM_SETS else defaults.problem_set,
             modality=str(given["modality"] or defaults.modality),
             representation=str(given["representation"] or defaults.representation),
             min_params=_number(str(given["min_params"])) if given["min_params"] is not None else None,
@@ -117,6 +122,7 @@ class Filters:
 CHOICES: dict[str, tuple[str, ...]] = {
     "weights": OPENNESS,
     "regime": REGIMES,
+    "problem_set": tuple(PROBLEM_SETS),
     "modality": (ALL, *MODALITIES),
     "representation": (ALL, *REPRESENTATIONS),
     "sort": tuple(SORTABLE),

@@ -13,19 +13,26 @@ from collections.abc import Iterable
 import pandas as pd
 
 from dataset_builder.configs import STIMULUS_CONFIGS
-from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, FORMS, LABELS
+from dataset_builder.problems import BASE
+from mmmult.leaderboard.display.columns import BAND_COLUMNS, CHOOSABLE_COLUMNS, FORMS, LABELS, RANKED
 from mmmult.leaderboard.intake.names import csv_cell
 from mmmult.leaderboard.intake.status import Status
 from mmmult.leaderboard.storage.summary import scope_configs
 
 
 def shown_columns(
-    chosen: Iterable[str], modality: str, representation: str, built: Iterable[str] = STIMULUS_CONFIGS
+    chosen: Iterable[str],
+    modality: str,
+    representation: str,
+    built: Iterable[str] = STIMULUS_CONFIGS,
+    problem_set: str = BASE,
 ) -> list[str]:
-    """Rank and model, then the chosen columns in table order, without configs outside the scope or that the
-    board's build does not hold (`built`)."""
-    outside = set(STIMULUS_CONFIGS) - (set(scope_configs(modality, representation)) & set(built))
+    """Rank and model, then the chosen columns in table order, without configs outside the scope (of its problem
+    set) or that the board's builds do not hold (`built`), nor C bands of the other problem set."""
+    outside = set(RANKED) - (set(scope_configs(modality, representation, problem_set)) & set(built))
     outside |= {f"{config} read" for config in outside}
+    outside |= {band for name, bands in BAND_COLUMNS.items() if name != problem_set for band in bands}
+    outside -= set(BAND_COLUMNS[problem_set])  # the anchor bands 101-200 and 201-324 belong to both sets
     wanted = set(chosen)
     return ["rank", "model", *(c for c in CHOOSABLE_COLUMNS if c in wanted and c not in outside)]
 

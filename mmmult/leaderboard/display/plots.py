@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dataset_builder.configs import STIMULUS_CONFIGS
-from dataset_builder.problems import C_BANDS
+from dataset_builder.problems import C_BANDS, MAX_C
 from mmmult.leaderboard.display.formatting import escaped
 from mmmult.leaderboard.storage.summary import stored_fit
 from mmmult.statistics.analysis import LogisticFit, NotEstimable, Proportion, counts_as_outcomes, fit_logistic, wilson
@@ -43,10 +43,12 @@ def model_styles(table: pd.DataFrame) -> dict[int, Style]:
     return styles
 
 
-def _layout(figure: go.Figure, title: str, yaxis: str = "exact-match accuracy") -> go.Figure:
+def _layout(figure: go.Figure, title: str, yaxis: str = "exact-match accuracy", max_c: int | None = None) -> go.Figure:
+    """Titles, the accuracy axis and, with `max_c`, the C axis from 0 to the problem set's largest C."""
     figure.update_layout(
         title=escaped(title),
         xaxis_title="C = digit_total x nonzero_total",
+        xaxis_range=None if max_c is None else [0, max_c],
         yaxis_title=yaxis,
         yaxis_range=[0, 1.05],
         showlegend=True,
@@ -113,9 +115,12 @@ def _stored_bins(rows: pd.DataFrame) -> list[Proportion]:
             for r in rows.sort_values("mean_C").itertuples()]  # fmt: skip
 
 
-def accuracy_vs_c(bins: pd.DataFrame, fits: pd.DataFrame, table: pd.DataFrame, scope_title: str) -> go.Figure:
+def accuracy_vs_c(
+    bins: pd.DataFrame, fits: pd.DataFrame, table: pd.DataFrame, scope_title: str, max_c: int = MAX_C
+) -> go.Figure:
     """Every model of the table: binned accuracy (clustered intervals) and its own fit, coloured by family and
-    told apart within a family by marker and dash (see model_styles)."""
+    told apart within a family by marker and dash (see model_styles), on C from 0 to `max_c` (the problem set's
+    largest: 324 in the base set, 3,600 in the extended one)."""
     figure = go.Figure()
     fit_rows = fits.set_index("submission_id") if len(fits) else fits
     shown = table[table["submission_id"].isin(set(bins["submission_id"]))]
@@ -125,7 +130,7 @@ def accuracy_vs_c(bins: pd.DataFrame, fits: pd.DataFrame, table: pd.DataFrame, s
         fit = stored_fit(fit_rows.loc[row.submission_id]) if row.submission_id in fit_rows.index else None
         mine = bins[bins["submission_id"] == row.submission_id]
         _series(figure, row.model, row.family, styles[row.submission_id], _stored_bins(mine), fit, offset)
-    return _layout(figure, f"Accuracy versus arithmetic load C: {scope_title}")
+    return _layout(figure, f"Accuracy versus arithmetic load C: {scope_title}", max_c=max_c)
 
 
 def _cell_bins(cells: pd.DataFrame, n: str, correct: str) -> list[Proportion]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -31,8 +31,8 @@ from mmmult.queue.request import (
 
 SET_ASIDE = "set aside"
 """The status the Requests page shows for a file in the queue that is not a request (mmmult.queue.request.SetAside)."""
-REQUEST_COLUMNS = ["model", "revision", "precision", "model type", "channels", "submitter", "status", "submitted",
-                   "finished", "on the board", "reason"]  # fmt: skip
+REQUEST_COLUMNS = ["model", "revision", "precision", "model type", "channels", "regimes", "submitter", "status",
+                   "submitted", "finished", "on the board", "reason"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class RequestForm:
     precision: str = "auto"
     params_b: str | float | None = None
     submitter: str | None = None
+    regimes: list[str] | None = None
+    """The regimes to run (dataset_builder.tasks.REGIMES); None: the worked one, as before requests named them."""
 
 
 def request_evaluation(
@@ -61,6 +63,8 @@ def request_evaluation(
         params_b = check_params(form.params_b)
         request = EvalRequest(model, form.model_type, tuple(form.channels or ()), (form.revision or "main").strip(),
                               form.precision, submitter, family, params_b)  # fmt: skip
+        if form.regimes is not None:
+            request = replace(request, regimes=tuple(form.regimes))
         request = api_model_request(request, api_models or {})
         if request.model_type in HUB_MODEL_TYPES:
             check_on_hub(request.model, request.revision)
@@ -74,14 +78,15 @@ def requests_table(queue: Queue, store: Store) -> pd.DataFrame:
     """Every request, newest first, with its status, what it became on the board, and why it failed; first, the
     files among the requests that are not requests, with why (no worker runs them)."""
     stored, requests = store.evaluated(), queue.requests()
-    rows = [["", "", "", "", "", "", SET_ASIDE, "", "", "", f"{aside}; no worker runs it"]
+    rows = [["", "", "", "", "", "", "", SET_ASIDE, "", "", "", f"{aside}; no worker runs it"]
             for aside in queue.set_aside()]  # fmt: skip
     for request in reversed(requests):
         board = stored.get(request.id)
         shown = "" if board is None else f"#{board['submission_id']} {board['status']}"
         reason = request.reason or (board["log"] if board and board["status"] == Status.REJECTED else "")
         rows.append([request.model, request.revision, request.precision, request.model_type,
-                     ", ".join(request.channels), request.submitter, request.status, _time(request.submitted),
+                     ", ".join(request.channels), ", ".join(request.regimes), request.submitter, request.status,
+                     _time(request.submitted),
                      _time(request.finished), shown, reason])  # fmt: skip
     return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
 

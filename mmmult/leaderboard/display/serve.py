@@ -6,15 +6,25 @@ import os
 from pathlib import Path
 
 from dataset_builder.errors import UserError
+from dataset_builder.settings import EXTENDED_DATA_ENV, setting
 
 
 class SpaceSetupError(UserError):
     """The board's inputs are missing or its port is taken; the message says what to do."""
 
 
-def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str]], queue: str | None = None) -> None:
+def serve(
+    data: str,
+    db: str,
+    port: int | None,
+    ingest: list[tuple[str, str, str]],
+    queue: str | None = None,
+    extended: str | None = None,
+) -> None:
     """Submit each (lm-eval output folder, model, family) of `ingest`, then serve the board (with its evaluation
-    requests in `queue`, default: beside the store)."""
+    requests in `queue`, default: beside the store). With `extended` (default: EXTENDED_DATA_ENV), a build of the
+    extended set whose runs the board checks and ranks too, as a problem set of its own: a build holds one set, so
+    the board takes one build of each, and each is refused at start if it holds the other."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from mmmult.leaderboard.display.app import serve_app
     from mmmult.leaderboard.intake.benchmark import load_reference
@@ -22,8 +32,9 @@ def serve(data: str, db: str, port: int | None, ingest: list[tuple[str, str, str
     from mmmult.leaderboard.storage.store import Store
     from mmmult.leaderboard.submissions import Form, submit
 
+    extended = extended or setting(EXTENDED_DATA_ENV)
     try:
-        reference = load_reference(data)
+        reference = load_reference(data, extended)
     except FileNotFoundError as error:
         raise SpaceSetupError(f"{error} (build one with `mmmult build --out {data}`)") from None
     try:

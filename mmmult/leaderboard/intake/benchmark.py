@@ -1,8 +1,11 @@
 """The benchmark a submission is checked against: the build's test problems, its configs and probe sets.
 
-A board reads them once (load_reference) from a build folder or a Hub dataset repo. The build's
-manifest records how its problems were drawn (Design), so a run evaluated on a fresh draw
-(`mmmult build --seed S`) is checked against the same design drawn again with S (Benchmark.fresh).
+A board reads them once (load_reference) from a build folder or a Hub dataset repo, and, where it ranks the
+extended set too, from that set's build beside it (a build holds one problem set: `mmmult build --set extended`
+makes a build of its own). The problem ids of the two sets never meet (p..., e...), so one Benchmark holds both,
+and a run is checked against the test problems of its tasks' set. A build's manifest records how its problems
+were drawn (Design), so a run evaluated on a fresh draw (`mmmult build --seed S`) is checked against the same
+design drawn again with S (Benchmark.fresh).
 """
 
 from __future__ import annotations
@@ -16,8 +19,17 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from dataset_builder.configs import CONFIGS, ITEM_TYPES, PROBE_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
-from dataset_builder.problems import DEFAULT_PER_STRATUM, DEFAULT_SEED, Bounds, problem_set
+from dataset_builder.configs import (
+    CONFIGS,
+    EXTENDED_CONFIGS,
+    EXTENDED_PROBLEM_TYPES,
+    ITEM_TYPES,
+    PROBE_CONFIGS,
+    STIMULUS_CONFIGS,
+    data_file_pattern,
+)
+from dataset_builder.errors import UserError
+from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, EXTENDED, Bounds, problem_set
 from mmmult.leaderboard.intake.upload import Rejected
 
 
@@ -48,13 +60,24 @@ class Benchmark(Mapping[str, dict[str, Any]]):
         configs: tuple[str, ...] = STIMULUS_CONFIGS,
         design: Design | None = Design(),
         probe: dict[str, dict[str, dict[str, Any]]] | None = None,
+        extended: Benchmark | None = None,
     ) -> None:
         self.problems = problems
-        self.configs = configs
+        self.extended = extended
+        """The extended set's benchmark (its build's test problems and configs), where the board ranks that set."""
+        self.own_configs = configs
+        """The configs of this build alone (`configs` adds the extended build's)."""
+        self.configs = configs + (extended.configs if extended else ())
         self.design = design
         self.probe = probe or {}
         """The heuristic probe's test items by set ("hds", "traps") and id; empty where the build has none."""
         self._fresh: dict[int, Benchmark] = {}
+
+    def tested(self, config: str) -> int:
+        """How many test problems a run of the config must answer: those of its problem set."""
+        if CONFIGS[config].problem_set == EXTENDED:
+            return len(self.extended.problems) if self.extended else 0
+        return len(self.problems)
 
     @property
     def seed(self) -> int | None:
@@ -68,36 +91,80 @@ class Benchmark(Mapping[str, dict[str, Any]]):
             return self
         if seed not in self._fresh:
             design = replace(self.design, seed=seed)
-            self._fresh[seed] = Benchmark(self.design.test_problems(seed), self.configs, design)
+            extended = self.extended.fresh(seed) if self.extended and self.extended.design else None
+            self._fresh[seed] = Benchmark(self.design.test_problems(seed), self.own_configs, design, extended=extended)
         return self._fresh[seed]
 
     def __getitem__(self, problem_id: str) -> dict[str, Any]:
-        return self.problems[problem_id]
+        if problem_id in self.problems or self.extended is None:
+            return self.problems[problem_id]
+        return self.extended[problem_id]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.problems)
+        yield from self.problems
+        if self.extended is not None:
+            yield from self.extended
 
     def __len__(self) -> int:
-        return len(self.problems)
+        return len(self.problems) + (len(self.extended) if self.extended else 0)
 
 
-def load_reference(build: str | Path) -> Benchmark:
-    """The benchmark's test problems and configs, from a build folder or a Hub dataset repo.
+class WrongBuild(UserError):
+    """A build given as the board's base or extended benchmark that holds the other problem set."""
+
+
+def load_reference(build: str | Path, extended: str | Path | None = None) -> Benchmark:
+    """The benchmark's test problems and configs, from a build folder or a Hub dataset repo of the base set, and
+    with `extended`, those of a build of the extended set (`mmmult build --set extended`), ranked beside it.
 
     A value that is not a local folder but looks like USER/NAME is read from that dataset repo
     (only the problems' test shards and the manifest are downloaded), so a Space needs no local build.
     """
+    base = _load_base(build)
+    if extended is None:
+        return base
+    return Benchmark(base.problems, base.own_configs, base.design, base.probe, _load_extended(extended))
+
+
+def _load_base(build: str | Path) -> Benchmark:
     pattern = data_file_pattern("problems", "test")
     if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
-        build = _download_problems(str(build), pattern)
+        build = _download_problems(str(build), [pattern])
     files = sorted(Path(build).glob(pattern))
+    facts = _manifest(build, STIMULUS_CONFIGS)
+    if not files and facts["options"].get("problem_set") == EXTENDED:
+        raise WrongBuild(f"{build} is a build of the extended set: give it as the extended build (--extended-data), "
+                         "and a build of the base set as the board's data")  # fmt: skip
     if not files:
         raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
     rows = pq.ParquetDataset(files).read().to_pylist()
-    manifest = Path(build) / "manifest.json"
-    facts = json.loads(manifest.read_text()) if manifest.is_file() else {"configs": STIMULUS_CONFIGS, "options": {}}
     configs = tuple(c for c in (*STIMULUS_CONFIGS, *PROBE_CONFIGS) if c in facts["configs"])
     return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]), _probe(build))
+
+
+def _load_extended(build: str | Path) -> Benchmark:
+    """The extended set's test problems, read from the first of its configs the build holds (an extended build has
+    no `problems` config: every config carries the same problems, paired), and the configs it holds."""
+    patterns = [data_file_pattern(c, "test") for c in EXTENDED_CONFIGS]
+    if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
+        build = _download_problems(str(build), patterns)
+    facts = _manifest(build, ())
+    if facts["options"].get("problem_set", BASE) != EXTENDED:
+        raise WrongBuild(f"{build} is not a build of the extended set (its manifest says "
+                         f"{facts['options'].get('problem_set', BASE)!r}): build one with `mmmult build --set "
+                         "extended`")  # fmt: skip
+    configs = tuple(c for c in EXTENDED_CONFIGS if c in facts["configs"])
+    files = sorted(Path(build).glob(patterns[EXTENDED_CONFIGS.index(configs[0])])) if configs else []
+    if not files:
+        raise FileNotFoundError(f"no extended-*/test-*.parquet in {build}: point the board at an extended build")
+    rows = pq.ParquetDataset(files).read(columns=list(EXTENDED_PROBLEM_TYPES)).to_pylist()
+    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]))
+
+
+def _manifest(build: str | Path, configs: tuple[str, ...]) -> dict[str, Any]:
+    """A build's manifest; without one (a build from before manifests), `configs` and no options."""
+    manifest = Path(build) / "manifest.json"
+    return json.loads(manifest.read_text()) if manifest.is_file() else {"configs": configs, "options": {}}
 
 
 def _probe(build: str | Path) -> dict[str, dict[str, dict[str, Any]]]:
@@ -120,11 +187,11 @@ def design_of(options: dict[str, Any]) -> Design | None:
     return Design(int(options.get("per_stratum", DEFAULT_PER_STRATUM)), int(options.get("seed", DEFAULT_SEED)), bounds)
 
 
-def _download_problems(repo_id: str, pattern: str) -> str:
+def _download_problems(repo_id: str, patterns: list[str]) -> str:
     from huggingface_hub import snapshot_download
 
     try:
-        return snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern, "manifest.json"])
+        return snapshot_download(repo_id, repo_type="dataset", allow_patterns=[*patterns, "manifest.json"])
     except Exception as error:  # noqa: BLE001 (network, auth and missing-repo errors all mean the same here)
         raise FileNotFoundError(
             f"could not read the problems of the dataset repo {repo_id} ({type(error).__name__}): "

@@ -20,9 +20,12 @@ from typing import Any
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text
 from dataset_builder.configs import CONFIGS
+from dataset_builder.problems import BASE, EXTENDED
 from dataset_builder.scoring import response_length, score_answer, score_perception
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import (
+    EXTENDED_GROUPS,
+    EXTENDED_TASKS,
     GROUP_NAMES,
     MINI_GROUPS,
     MINI_TASKS,
@@ -41,6 +44,15 @@ from mmmult.probe_scoring.scores import score_trace
 
 MAX_LINE_BYTES = 2 * 2**20
 """One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
+RANKED_TASKS: dict[str, Task] = TASKS | {name: task for name, task in EXTENDED_TASKS.items() if task.split == "test"}
+"""The tasks whose runs the board ranks: the base set's and the extended set's, on their test splits (the extended
+set's checked against the extended build the board serves beside the base one, benchmark.load_reference)."""
+MINI_NAMES = frozenset(
+    [*MINI_TASKS, *(group.name for group in MINI_GROUPS)]
+    + [t.name for t in EXTENDED_TASKS.values() if t.split != "test"]
+    + [group.name for group in EXTENDED_GROUPS if "_mini_" in f"{group.name}_"]
+)
+"""The tasks and groups of the mini splits, base and extended, which the board does not rank."""
 
 
 @dataclass
@@ -92,10 +104,10 @@ class Verdict:
 def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     """Validate an upload against the benchmark's test problems and re-score every sample."""
     reported = upload.results.results
-    groups = GROUP_NAMES | {group.name for group in PROBE_GROUPS}
-    leaf_tasks = [t for t in reported if t not in groups]
-    known = TASKS | PROBE_TASKS
-    mini = [t for t in leaf_tasks if t in MINI_TASKS or t in {group.name for group in MINI_GROUPS}]
+    groups = GROUP_NAMES | {group.name for group in (*PROBE_GROUPS, *EXTENDED_GROUPS)}
+    leaf_tasks = [t for t in reported if t not in groups or t in MINI_NAMES]
+    known = RANKED_TASKS | PROBE_TASKS
+    mini = [t for t in leaf_tasks if t in MINI_NAMES]
     if mini:
         raise Rejected(f"{', '.join(mini)}: runs of the mini split are not ranked on this board (its rows are full "
                        "test runs); run the mmmult tasks (mmmult, mmmult_perceive) without mini")  # fmt: skip
@@ -108,6 +120,10 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     if stray:
         raise Rejected(f"samples for task(s) {', '.join(stray)} that results.json does not report: upload one run")
     missing = [t for t in leaf_tasks if known[t].config not in benchmark.configs]
+    extended = [t for t in missing if CONFIGS[known[t].config].problem_set == EXTENDED]
+    if extended and benchmark.extended is None:
+        raise Rejected(f"{', '.join(extended)}: this board does not serve the extended set's build, so it cannot check "
+                       "runs of it (its owner adds one with --extended-data)")  # fmt: skip
     if missing:
         raise Rejected(f"this board's benchmark has no config for {', '.join(missing)}")
     verdict = Verdict(upload.results.model_name or "", [], [])
@@ -180,7 +196,7 @@ def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Bench
             raise Rejected(str(error)) from None
         pid = sample.doc.problem_id
         problem = benchmark.get(pid)
-        if problem is None:
+        if problem is None or problem.get("problem_set", BASE) != CONFIGS[task.config].problem_set:
             raise Rejected(f"{where}: problem {pid!r} is not in this benchmark's test split: run on the published data")
         if pid in seen:
             raise Rejected(f"{where}: problem {pid} appears twice in the samples of {task.name}")
@@ -201,9 +217,10 @@ def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Bench
                           response_length(sample.response))  # fmt: skip
         items.append(item)
         digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
-    absent = len(benchmark) - len(seen)
+    tested = benchmark.tested(task.config)
+    absent = tested - len(seen)
     if absent:
-        raise Rejected(f"{task.name}: {absent} of {len(benchmark)} test problems have no sample: run without --limit")
+        raise Rejected(f"{task.name}: {absent} of {tested} test problems have no sample: run without --limit")
     score = _as_claimed(task, claimed, correct_total / len(seen))
     result = TaskResult(task.name, task.config, task.regime, task.kind.name, True, score, len(seen))
     return Rescored(result, items, procedures, digests)
@@ -252,7 +269,7 @@ def _check_declared(task: Task, declared: TaskConfig | None) -> None:
         return
     twins = {
         t.alias: t.regime
-        for t in (*TASKS.values(), *MINI_TASKS.values())
+        for t in (*TASKS.values(), *MINI_TASKS.values(), *EXTENDED_TASKS.values())
         if (t.config, t.split) == (task.config, task.split) and t.kind is MULTIPLY
     }
     regime = twins.get(declared.task_alias)

@@ -15,8 +15,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
 
 MAX_NUMBER_DIGITS = 40
-"""Digits of the longest integer any field may hold (a product of the base set, which the board ranks, has at most
-18; answers.py reads integers of up to 80 digits for the extended set)."""
+"""Digits of the longest integer any JSON number may hold (a product of the base set has at most 18; the extended
+set's operands and products are written as decimal strings, `Decimal`)."""
+MAX_DECIMAL_DIGITS = 60
+"""Digits of the longest decimal string an operand or product may be: a product of two 30-digit operands."""
 MAX_RESPONSE_CHARS = 200_000
 """A model's response: 4096 generated tokens are far fewer characters than this."""
 MAX_NAME_CHARS = 200
@@ -70,6 +72,17 @@ Reported = Metric | Annotated[dict[Text, Metric], Field(max_length=16)]
 """A value of results.json: a metric, or a small record such as a group's sample_count {original, effective}."""
 
 
+def _decimal(value: object) -> object:
+    """An integer as lm-eval logs a doc's: a JSON number, or (the extended set's, past 64 bits) a decimal string of at
+    most MAX_DECIMAL_DIGITS digits; anything else is left for StrictInt to refuse."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= MAX_DECIMAL_DIGITS:
+        return int(value)
+    return value
+
+
+Decimal = Annotated[StrictInt, BeforeValidator(_decimal)]
+
+
 class ProbeDoc(BaseModel):
     """The item a sample asks about, as the board checks it against its problem or probe item (a probe
     item's multiple-choice sample carries no product)."""
@@ -84,9 +97,11 @@ class ProbeDoc(BaseModel):
 
 
 class Doc(ProbeDoc):
-    """The problem a sample answers: the item and its product."""
+    """The problem a sample answers: the item and its product (the extended set's as decimal strings)."""
 
-    product: StrictInt
+    a: Decimal
+    b: Decimal
+    product: Decimal
 
 
 class Sample(BaseModel):

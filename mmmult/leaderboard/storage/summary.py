@@ -5,12 +5,14 @@ plots read three small summaries instead, so the board stays fast with hundreds 
 computed per regime (dataset_builder.tasks.REGIMES: worked or direct), never over both: a run of both
 regimes has two sets of summaries, as if they were two runs.
 
-- scope fits: for every scope the board can filter to (all configs, one modality, one
-  representation, one config), the accuracy with its interval, the logistic fit on C with a
-  covariance clustered by problem (C50 and its interval are derived from it when shown), the
-  paper's LPM R^2 on C and the aggregate R^2 per C value, and the effective per-step error under the
-  likeliest heuristic's step counts (step_error.py), and the median length of the responses;
-- scope bins: accuracy per C band of each scope, at its items' mean C, with its interval;
+- scope fits: for every scope the board can filter to (all configs of a problem set, one modality, one
+  representation, one config; the base set's and the extended set's scopes apart, never pooled), the accuracy
+  with its interval, the logistic fit on C with a covariance clustered by problem (C50 and its interval are
+  derived from it when shown), the paper's LPM R^2 on C and the aggregate R^2 per C value, and the effective
+  per-step error under the likeliest heuristic's step counts (step_error.py), and the median length of the
+  responses;
+- scope bins: accuracy per C band of each scope (its problem set's bands, problems.PROBLEM_SETS), at its items'
+  mean C, with its interval;
 - load cells: per config and value of C, how many problems were multiplied and read and how many
   of each were right, for the perception decomposition (the perception tasks are the same for both
   regimes: a run's readings are paired with each regime's products).
@@ -27,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dataset_builder.configs import CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
-from dataset_builder.problems import C_BANDS
+from dataset_builder.configs import CONFIGS, EXTENDED_CONFIGS, MODALITIES, REPRESENTATIONS, STIMULUS_CONFIGS
+from dataset_builder.problems import BASE, EXTENDED, PROBLEM_SETS
 from dataset_builder.tasks import REGIMES
 from mmmult.statistics.analysis import (
     LogisticFit,
@@ -40,32 +42,53 @@ from mmmult.statistics.analysis import (
 )
 from mmmult.statistics.step_error import likeliest_step_error
 
-SUMMARY_VERSION = 4
+SUMMARY_VERSION = 5
 ALL = "all"
+RANKED_CONFIGS: dict[str, tuple[str, ...]] = {BASE: STIMULUS_CONFIGS, EXTENDED: EXTENDED_CONFIGS}
+"""The configs the board ranks, by problem set: the base set's six and the extended set's six, never pooled."""
 
 
-def scope_configs(modality: str = ALL, representation: str = ALL) -> tuple[str, ...]:
-    """The configs a modality / representation choice covers ("all" for either means no restriction)."""
+def scope_configs(modality: str = ALL, representation: str = ALL, problem_set: str = BASE) -> tuple[str, ...]:
+    """The configs of a problem set that a modality / representation choice covers ("all" for either means no
+    restriction)."""
     return tuple(
         c
-        for c in STIMULUS_CONFIGS
+        for c in RANKED_CONFIGS[problem_set]
         if modality in (ALL, CONFIGS[c].modality) and representation in (ALL, CONFIGS[c].representation)
     )
 
 
-def scope_name(modality: str = ALL, representation: str = ALL) -> str:
-    """The key under which a scope's summary is stored: "all", "image", "words" or "image-words"."""
+def scope_name(modality: str = ALL, representation: str = ALL, problem_set: str = BASE) -> str:
+    """The key under which a scope's summary is stored: "all", "image", "words" or "image-words" in the base set,
+    the same after "extended-" in the extended set ("extended-image-words" is the config's own name).
+
+    >>> scope_name("image", "words"), scope_name(problem_set="extended")
+    ('image-words', 'extended-all')
+    """
+    name = _channel_scope(modality, representation)
+    return name if problem_set == BASE else f"{problem_set}-{name}"
+
+
+def _channel_scope(modality: str, representation: str) -> str:
     if modality == ALL:
         return representation
     return modality if representation == ALL else f"{modality}-{representation}"
 
 
 SCOPES: dict[str, tuple[str, ...]] = {
-    scope_name(m, r): scope_configs(m, r)
+    scope_name(m, r, s): scope_configs(m, r, s)
+    for s in RANKED_CONFIGS
     for m in (ALL, *MODALITIES)
     for r in (ALL, *REPRESENTATIONS)
-    if scope_configs(m, r)
+    if scope_configs(m, r, s)
 }
+
+
+def bands_of(configs: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """The C bands of the problem set that a scope's configs belong to."""
+    return PROBLEM_SETS[CONFIGS[configs[0]].problem_set].bands
+
+
 CELL_COLUMNS = ["regime", "config", "C", "n", "correct", "read_n", "read", "read_correct"]
 FIT_STATS = ["accuracy", "acc_low", "acc_high", "b0", "b1", "v00", "v01", "v11", "c_min", "c_max", "pseudo_r2",
              "lpm_r2", "aggregate_r2", "step_heuristic", "step_p", "step_low", "step_high",
@@ -125,7 +148,7 @@ def scope_summaries(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                 continue
             present = ",".join(c for c in configs if c in set(chosen["config"]))
             fits.append({"regime": regime, "scope": scope, "configs": present} | scope_fit(chosen))
-            for band, bin_ in zip(C_BANDS, _bins(chosen), strict=False):
+            for band, bin_ in zip(bands_of(configs), _bins(chosen, bands_of(configs)), strict=True):
                 if bin_ is not None:
                     bins.append({"regime": regime, "scope": scope, "band": f"{band[0]}-{band[1]}", "n": bin_.n,
                                  "correct": bin_.correct, "effective_n": bin_.effective_n, "mean_C": bin_.mean_x,
@@ -133,10 +156,10 @@ def scope_summaries(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(fits, columns=FIT_COLUMNS), pd.DataFrame(bins, columns=BIN_COLUMNS)
 
 
-def _bins(items: pd.DataFrame) -> list[Any]:
+def _bins(items: pd.DataFrame, bands: tuple[tuple[int, int], ...]) -> list[Any]:
     """One entry per C band, None where the band holds no item (so bands stay aligned)."""
     out = []
-    for low, high in C_BANDS:
+    for low, high in bands:
         inside = items[(items["C"] >= low) & (items["C"] <= high)]
         out.append(
             binned(inside["C"], inside["correct"], inside["problem_id"], [low, high])[0] if len(inside) else None
