@@ -237,7 +237,7 @@ def test_complete_build_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
     smaller = BuildOptions(configs=("problems",), bounds=Bounds(max_digits=1, limit=5))
     build(out, smaller, overwrite=True)
     assert manifest(out)["num_problems"] == 5
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", MANIFEST, "problems"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(["README.md", "eval.yaml", MANIFEST, "problems"])
 
 
 def test_unknown_config_is_named() -> None:

@@ -31,9 +31,9 @@ def test_build_then_list_the_upload(tmp_path: Path) -> None:
     assert "configs: 100%" in result.stderr  # the progress bar
     listed = mmmult("push", "--repo-id", "someone/mmmult", "--dir", str(out), "--dry-run")
     names = [row.split()[1] for row in listed.stdout.splitlines()[1:]]
-    assert names[:2] == ["README.md", "manifest.json"]
+    assert names[:3] == ["README.md", "eval.yaml", "manifest.json"]
     on_disk = sorted(f"{p.parent.name}/{p.name}" for p in out.glob("*/*.parquet"))
-    assert names[2:] == on_disk and len(on_disk) >= 4
+    assert names[3:] == on_disk and len(on_disk) >= 4
     assert {name.split("/")[0] for name in on_disk} == {"text-numerals", "problems"}
 
 

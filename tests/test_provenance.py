@@ -70,6 +70,8 @@ def written(files: Files, folder: Path) -> list[str]:
 def test_the_committed_real_run_has_its_provenance_read() -> None:
     record = read_provenance(parse_json(REAL_RUN.read_bytes(), REAL_RUN.name, True), REAL_RUN.name)
     assert record.model_dump() == {
+        "harness_name": "lm-eval",
+        "harness_version": "0.4.13",
         "lm_eval_version": "0.4.13",
         "git_hash": "ad3cfc2",
         "upper_git_hash": None,
@@ -104,7 +106,11 @@ def test_the_committed_real_run_has_its_provenance_read() -> None:
         },
         "settings": "settings differ: max_gen_toks 256, task 4096",
     }  # fmt: skip
-    assert (record.harness, record.budgets, record.date_text) == ("0.4.13 (ad3cfc2)", "256", "2026-12-03 07:37 UTC")
+    assert (record.harness, record.budgets, record.date_text) == (
+        "lm-eval 0.4.13 (ad3cfc2)",
+        "256",
+        "2026-12-03 07:37 UTC",
+    )
     assert provenance_table(record).values.tolist() == [
         ["settings", "settings differ: max_gen_toks 256, task 4096"],
         ["harness", "lm-eval 0.4.13 (ad3cfc2)"],
@@ -200,14 +206,15 @@ def test_a_run_with_temperature_0_7_is_labelled_and_left_out_of_the_default_rank
     assert list(board.table()["model"]) == ["greedy-model"]
     both = board.table(differing=True)
     assert both[["model", "settings", "harness", "max_gen_toks"]].values.tolist() == [
-        ["greedy-model", AS_DECLARED, "0.4.13 (ad3cfc2)", "256, 4096"],
-        ["hot-model", "settings differ: temperature 0.7, task 0", "0.4.13 (ad3cfc2)", "256, 4096"],
+        ["greedy-model", AS_DECLARED, "lm-eval 0.4.13 (ad3cfc2)", "256, 4096"],
+        ["hot-model", "settings differ: temperature 0.7, task 0", "lm-eval 0.4.13 (ad3cfc2)", "256, 4096"],
     ]
     chosen = ("settings", "harness", "max_gen_toks")
     page, csv = view(board, Filters(modality="text", differing=True, columns=chosen))
-    assert list(page.columns) == ["Rank", "Model", "Settings", "lm-eval", "Max gen. tokens"]
-    assert csv.values.tolist() == [[1, "greedy-model", AS_DECLARED, "0.4.13 (ad3cfc2)", "256, 4096"],
-                                   [1, "hot-model", "settings differ: temperature 0.7, task 0", "0.4.13 (ad3cfc2)",
+    assert list(page.columns) == ["Rank", "Model", "Settings", "Harness", "Max gen. tokens"]
+    harness = "lm-eval 0.4.13 (ad3cfc2)"
+    assert csv.values.tolist() == [[1, "greedy-model", AS_DECLARED, harness, "256, 4096"],
+                                   [1, "hot-model", "settings differ: temperature 0.7, task 0", harness,
                                     "256, 4096"]]  # fmt: skip
     assert list(view(board, Filters(modality="text", columns=chosen))[1]["model"]) == ["greedy-model"]
 

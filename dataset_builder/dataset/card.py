@@ -1,4 +1,5 @@
-"""The dataset card of a build: `dataset_card.md` with this build's configs, features and counts."""
+"""The dataset card of a build: `dataset_card.md` with this build's configs, features and counts, and the
+`eval.yaml` beside it that names inspect-ai as the evaluation framework of every task the build can run."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import yaml
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
 
 from dataset_builder.citation import CITATION_MARKER, citation_markdown
 from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.inspect_tasks import GENERATING_TASKS, TASK_NAME
 from dataset_builder.problems import split_order
 
 MARKER = "<!-- build-summary -->"
@@ -52,6 +55,49 @@ def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: d
     DatasetInfosDict(infos).to_dataset_card_data(card.data)
     card.text = card.text.replace(MARKER, summary(manifest)).replace(CITATION_MARKER, citation_markdown())
     card.save(str(folder / "README.md"))
+    (folder / EVAL_YAML).write_text(eval_yaml(list(infos)), encoding="utf-8")
+
+
+EVAL_YAML = "eval.yaml"
+EVAL_FRAMEWORK = "inspect-ai"
+INSPECT_TASK_FILE = "eval/inspect/task.py"
+
+
+def eval_yaml(configs: list[str]) -> str:
+    """The build's `eval.yaml`: the Hub's record of how the benchmark is evaluated, naming inspect-ai (a framework
+    the Hub's Eval Results accept) and, for each test task of the configs built, the inspect task's parameters.
+
+    >>> print(eval_yaml(["text-words"]).split("tasks:")[0].strip())
+    # Written by mmmult build (dataset_builder/dataset/card.py): one entry per test task of the configs built.
+    name: mmmult
+    description: Paired multimodal multiplication problems; the same problem as numerals, words, an image or speech.
+    evaluation_framework: inspect-ai
+    >>> [task["id"] for task in yaml.safe_load(eval_yaml(["text-words"]))["tasks"]]
+    ['mmmult_text_words', 'mmmult_perceive_text_words', 'mmmult_direct_text_words']
+    """
+    tasks = [
+        {
+            "id": task.name,
+            "config": task.config,
+            "split": task.split,
+            "task": f"{INSPECT_TASK_FILE}@{TASK_NAME}",
+            "task_args": {"config": task.config, "kind": task.kind.name, "regime": task.regime},
+            "metric": task.headline,
+        }
+        for task in GENERATING_TASKS.values()
+        if task.config in configs and task.split == "test"
+    ]
+    record = {
+        "name": TASK_NAME,
+        "description": "Paired multimodal multiplication problems; the same problem as numerals, words, an image or "
+        "speech.",
+        "evaluation_framework": EVAL_FRAMEWORK,
+        "tasks": tasks,
+    }
+    head = (
+        "# Written by mmmult build (dataset_builder/dataset/card.py): one entry per test task of the configs built.\n"
+    )
+    return head + yaml.safe_dump(record, sort_keys=False, width=120)
 
 
 def summary(manifest: dict[str, Any]) -> str:

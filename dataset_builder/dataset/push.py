@@ -9,14 +9,15 @@ from dataset_builder.hub import HubError, check_repo_id, write_token
 
 
 def upload_plan(folder: str | Path) -> list[str]:
-    """The files `push` uploads, relative to the build folder: the card, the manifest, the Parquet files."""
+    """The files `push` uploads, relative to the build folder: the card and its eval.yaml, the manifest, the Parquet
+    files."""
     folder = Path(folder)
     if not is_complete_build(folder):
         raise HubError(
             f"{folder} is not a complete mmmult build (no README.md and {MANIFEST}); run `mmmult build` first"
         )
     parquet = sorted(str(p.relative_to(folder)) for p in folder.glob("*/*.parquet"))
-    return ["README.md", MANIFEST, *parquet]
+    return ["README.md", "eval.yaml", MANIFEST, *parquet]
 
 
 def push(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> str:

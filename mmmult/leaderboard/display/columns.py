@@ -64,7 +64,7 @@ TABLE: tuple[Column, ...] = (
     Column("aggregate_r2", "R² per C value", "decimals3", default=False),
     Column("pseudo_r2", "McFadden pseudo-R²", "decimals3", default=False),
     Column("settings", "Settings"),
-    Column("harness", "lm-eval", default=False),
+    Column("harness", "Harness", default=False),
     Column("max_gen_toks", "Max gen. tokens", default=False),
     Column("submissions", "Runs"),
     Column("submitter", "Submitter", default=False),

@@ -218,7 +218,7 @@ def provenance_table(record: Provenance | None) -> pd.DataFrame:
     libraries = {"transformers": record.transformers_version, "torch": record.torch_version}
     rows = {
         "settings": record.settings,
-        "harness": record.harness and f"lm-eval {record.harness}",
+        "harness": record.harness,
         "model": record.model_name and f"{record.model_name} ({record.model_type or 'model type not stated'})",
         "revision": ", ".join(v for v in (record.revision, record.model_sha) if v) or None,
         "dtype": record.dtype,

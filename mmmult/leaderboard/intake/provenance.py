@@ -124,6 +124,8 @@ class RawRun(BaseModel):
     system_instruction_sha: Hash | None = None
     fewshot_as_multiturn: StrictBool | None = None
     mmmult_shards: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS)] | None = None
+    harness: Short | None = None
+    harness_version: Short | None = None
 
 
 class TaskSettings(BaseModel):
@@ -145,6 +147,10 @@ class Provenance(BaseModel):
     """How a run was made, as its results file says (secrets scrubbed); what the store keeps and the page shows."""
 
     model_config = ConfigDict(frozen=True)
+    harness_name: str = "lm-eval"
+    """The harness that made the run: lm-eval, or another whose log the intake read as lm-eval's files
+    (inspect-ai: inspect_log.py), which names itself and its version in them (harness, harness_version)."""
+    harness_version: str | None = None
     lm_eval_version: str | None = None
     git_hash: str | None = None
     upper_git_hash: str | None = None
@@ -179,10 +185,12 @@ class Provenance(BaseModel):
 
     @property
     def harness(self) -> str | None:
-        """lm-eval's version and commit as one text ("0.4.13 (ad3cfc2)")."""
-        if self.lm_eval_version is None:
+        """The harness, its version and commit as one text ("lm-eval 0.4.13 (ad3cfc2)", "inspect-ai 0.3.285");
+        None where the file names no version."""
+        version = self.harness_version or self.lm_eval_version
+        if version is None:
             return None
-        return self.lm_eval_version + (f" ({self.git_hash})" if self.git_hash else "")
+        return f"{self.harness_name} {version}" + (f" ({self.git_hash})" if self.git_hash else "")
 
     @property
     def budgets(self) -> str:
@@ -219,6 +227,8 @@ def read_provenance(raw: Any, where: str) -> Provenance:  # noqa: ANN401 (the pa
     task_gen = {k: v for t in (run.configs or {}).values() if t.generation_kwargs for k, v in
                 _flat(t.generation_kwargs.model_extra or {}).items()}  # fmt: skip
     return Provenance(
+        harness_name=run.harness or "lm-eval",
+        harness_version=run.harness_version or run.lm_eval_version,
         lm_eval_version=run.lm_eval_version,
         git_hash=run.git_hash,
         upper_git_hash=run.upper_git_hash,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from mmmult.leaderboard.intake.inspect_log import LogRefused, as_lm_eval_files
+from mmmult.leaderboard.intake.lmms_log import as_lm_eval
 from mmmult.leaderboard.intake.provenance import Provenance, read_provenance
 from mmmult.leaderboard.intake.schema import Results, SchemaError, parse_json, validate
 from mmmult.leaderboard.intake.scrub import scrub
@@ -73,6 +75,10 @@ def read_upload(files: list[tuple[str, bytes | Path]]) -> Upload:
     sizes = [len(data) if isinstance(data, bytes) else Path(data).stat().st_size for _, data in files]
     if sum(sizes) > MAX_UPLOAD_BYTES:
         raise Rejected(f"the upload is {sum(sizes) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+    try:
+        files = as_lm_eval_files(files)  # an inspect-ai log becomes the lm-eval files it stands for
+    except LogRefused as error:
+        raise Rejected(str(error)) from None
     scratch = tempfile.TemporaryDirectory(prefix="mmmult-upload-")
     folder = Path(scratch.name)
     kept: dict[str, Path] = {}
@@ -149,6 +155,10 @@ def _unzip(name: str, source: IO[bytes], folder: Path, kept: dict[str, Path], bu
 
 
 def _sort(kept: dict[str, Path], scratch: tempfile.TemporaryDirectory) -> Upload:
+    try:
+        kept = as_lm_eval(kept, Path(scratch.name))  # lmms-eval's files become the lm-eval files they stand for
+    except SchemaError as error:
+        raise Rejected(str(error)) from None
     results_files = [n for n in kept if n.startswith("results") and n.endswith(".json")]
     if len(results_files) != 1:
         found = f"found {len(results_files)}" + (f" ({', '.join(sorted(results_files))})" if results_files else "")

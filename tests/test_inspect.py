@@ -1,0 +1,375 @@
+"""The inspect-ai task (eval/inspect/task.py) end to end, offline: inspect's mock model, the project's kind of local
+OpenAI-compatible server answering as the reference system, the same items through lm-eval, and the board reading
+inspect's logs back (mmmult/leaderboard/intake/inspect_log.py), hostile ones included."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("inspect_ai")
+
+from inspect_ai import eval as inspect_eval
+from inspect_ai.log import EvalLog, read_eval_log, write_eval_log
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsage, get_model
+from PIL import Image
+
+from dataset_builder.answers import extract_answer
+from dataset_builder.inspect_tasks import UnknownInspectTask, table_task
+from dataset_builder.media.codec import decode_audio
+from dataset_builder.prompts import multiply_prompt
+from dataset_builder.stimulus import parse_stimulus
+from dataset_builder.tasks import TASKS
+from mmmult.harness.chat_audio import wav_base64
+from mmmult.harness.inspect_task import mmmult_task
+from mmmult.leaderboard.intake.rescore import check
+from mmmult.leaderboard.intake.upload import Rejected, read_upload
+from tests.simulate import lm_eval_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def half_right(a: int, b: int) -> str:
+    """A model right on odd first operands and one off on even ones."""
+    return f"Numbers: {a}, {b}\nFinal Answer: {a * b + (a % 2 == 0)}"
+
+
+def said(text: str) -> ModelOutput:
+    """A mock model's output, with its usage stated (else inspect counts tokens with a tokenizer it downloads)."""
+    output = ModelOutput.from_content("mockllm", text)
+    output.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+    return output
+
+
+def mock_answer(messages: list[ChatMessage], tools: object, choice: object, config: GenerateConfig) -> ModelOutput:
+    """inspect's mockllm answering half_right from the prompt's stimulus."""
+    return said(half_right(*parse_stimulus(messages[-1].text)))
+
+
+def run(task: Any, model: Any, logs: Path, **options: Any) -> EvalLog:
+    (log,) = inspect_eval(task, model=model, display="none", log_dir=str(logs), **options)
+    assert log.status == "success", log.error
+    return log
+
+
+@pytest.fixture(scope="module")
+def mock_log(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete inspect-ai run of the mock on text-numerals, as the .eval file inspect writes."""
+    logs = tmp_path_factory.mktemp("inspect-mock")
+    run(
+        mmmult_task("text-numerals", data=str(small_build)),
+        get_model("mockllm/model", custom_outputs=mock_answer),
+        logs,
+    )
+    (path,) = logs.glob("*.eval")
+    return path
+
+
+def test_the_task_parameters_name_a_task_of_the_table_or_are_refused() -> None:
+    assert table_task("text-words", "perceive").name == "mmmult_perceive_text_words"
+    assert table_task("extended-audio-words", regime="direct", split="mini").name == (
+        "mmmult_mini_direct_extended_audio_words"
+    )
+    with pytest.raises(UnknownInspectTask, match=r"^unknown config 'text-sideways': use one of audio-digits, "):
+        table_task("text-sideways")
+    with pytest.raises(UnknownInspectTask, match=r"^unknown kind 'probe': use one of multiply, perceive$"):
+        table_task("text-words", "probe")
+    with pytest.raises(UnknownInspectTask, match=r"^the perception tasks have one regime"):
+        table_task("text-words", "perceive", "direct")
+    with pytest.raises(UnknownInspectTask, match=r"^config text-words has no 'train' split task: use split=mini or "):
+        table_task("text-words", split="train")
+
+
+def test_the_mock_model_is_asked_the_lm_eval_prompt_and_scored_as_lm_eval_scores(mock_log: Path) -> None:
+    log = read_eval_log(str(mock_log))
+    assert (log.eval.task, log.eval.task_version, log.plan.config.max_tokens, log.plan.config.temperature) == (
+        "mmmult",
+        1,
+        4096,
+        0.0,
+    )
+    assert log.eval.task_args["config"] == "text-numerals" and len(log.samples) == 17
+    for sample in log.samples:
+        doc = sample.metadata
+        assert sample.input[0].text == multiply_prompt(doc) and sample.target == str(doc["product"])
+        expected = int(extract_answer(half_right(doc["a"], doc["b"])) == doc["product"])
+        assert sample.scores["multiply_scorer"].value["exact_match"] == expected
+    share = sum(int(s.metadata["a"] % 2 == 1) for s in log.samples) / len(log.samples)
+    exact = {score.name: score.metrics["mean"].value for score in log.results.scores}["exact_match"]
+    assert exact == pytest.approx(share) and 0 < share < 1
+
+
+def test_a_direct_run_asks_for_the_product_alone_within_the_direct_budget(small_build: Path, tmp_path: Path) -> None:
+    model = get_model("mockllm/model", custom_outputs=mock_answer)
+    log = run(mmmult_task("text-words", regime="direct", data=str(small_build)), model, tmp_path, limit=2)
+    assert log.plan.config.max_tokens == 52
+    assert all("Do not show any working" in s.input[0].text for s in log.samples)
+
+
+def test_the_board_rescores_an_inspect_log_item_for_item_as_the_same_answers_through_lm_eval(
+    mock_log: Path, reference: Any
+) -> None:
+    upload = read_upload([(mock_log.name, mock_log)])
+    verdict = check(upload, reference)
+    twin = read_upload(lm_eval_files(reference, ["mmmult_text_numerals"], lambda t, p: half_right(p["a"], p["b"])))
+    expected = check(twin, reference)
+    assert sorted(map(vars, verdict.items), key=str) == sorted(map(vars, expected.items), key=str)
+    assert [(t.task, t.verified, t.score, t.n) for t in verdict.tasks] == [
+        (t.task, t.verified, t.score, t.n) for t in expected.tasks
+    ]
+    assert (upload.provenance.harness_name, upload.provenance.harness_version) == ("inspect-ai", "0.3.285")
+    assert upload.provenance.harness == "inspect-ai 0.3.285"  # as the board and the model page show it
+    assert upload.provenance.settings == "as declared" and upload.provenance.model_name == "mockllm/model"
+
+
+class ReferenceChat(BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat endpoint on 127.0.0.1 that answers as the reference system (mmmult-reference)
+    would answer the same request through lm-eval, and keeps every request it is sent."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+    reference: ClassVar[Any] = None
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append(body)
+        content = body["messages"][-1]["content"]
+        answer = self.reference.answer(_instance(content))
+        choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        data = json.dumps({"id": "t", "object": "chat.completion", "created": 0, "model": body["model"],
+                           "choices": [choice], "usage": usage}).encode()  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _instance(content: str | list[dict[str, Any]]) -> Any:
+    """The lm-eval request the reference system would get for a chat's user turn: its text, and the image as
+    lm-eval's doc_to_image gives it (RGB) or the clip as samples."""
+    from lm_eval.api.instance import Instance
+
+    parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    text = "\n".join(part["text"] for part in parts if part["type"] == "text")
+    media: dict[str, Any] = {}
+    for part in parts:
+        if part["type"] == "image_url":
+            png = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+            media["visual"] = [Image.open(io.BytesIO(png)).convert("RGB")]
+        elif part["type"] == "input_audio":
+            samples, rate = soundfile.read(io.BytesIO(base64.b64decode(part["input_audio"]["data"])), dtype="float32")
+            media["audio"] = [{"array": samples, "sampling_rate": rate}]
+    return Instance("generate_until", {}, (text, {}, media), 0)
+
+
+@pytest.fixture
+def reference_chat() -> Iterator[str]:
+    from mmmult.harness.reference import ReferenceLM
+
+    ReferenceChat.received, ReferenceChat.reference = [], ReferenceLM()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ReferenceChat)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+SERVED = {"text-numerals": "mmmult_text_numerals", "image-numerals": "mmmult_image_numerals",
+          "audio-words": "mmmult_audio_words"}  # fmt: skip
+LIMIT = 3
+
+
+def lm_eval_answers(build: Path, out: Path) -> dict[tuple[str, str], tuple[str, int]]:
+    """(task, problem) -> (the extracted answer, exact_match) of the reference system through lm-eval."""
+    command = [sys.executable, "-m", "mmmult.cli", "eval", "--model", "mmmult-reference"]
+    command += ["--tasks", ",".join(SERVED.values()), "--limit", str(LIMIT)]
+    command += ["--metadata", json.dumps({"data": str(build)}), "--log_samples", "--output_path", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = {}
+    for path in out.rglob("samples_*.jsonl"):
+        for line in path.read_text().splitlines():
+            sample = json.loads(line)
+            task = path.name.removeprefix("samples_").rsplit("_", 1)[0]
+            answers[task, sample["doc"]["problem_id"]] = (sample["filtered_resps"][0], sample["exact_match"])
+    return answers
+
+
+def test_a_served_model_gets_the_media_byte_for_byte_and_scores_as_through_lm_eval(
+    small_build: Path, tmp_path: Path, reference_chat: str
+) -> None:
+    model = get_model("openai-api/local/reference", base_url=reference_chat, api_key="none")
+    answers = {}
+    for config, name in SERVED.items():
+        log = run(mmmult_task(config, data=str(small_build)), model, tmp_path / "logs", limit=LIMIT)
+        for sample in log.samples:
+            score = sample.scores["multiply_scorer"]
+            answers[name, sample.id] = (score.answer, score.value["exact_match"])
+    assert answers == lm_eval_answers(small_build, tmp_path / "lm-eval")
+    assert sum(correct for _, correct in answers.values()) >= 2 * LIMIT  # text and images are read exactly
+    sent: dict[str, list[dict[str, Any]]] = {"image_url": [], "input_audio": []}
+    for request in ReferenceChat.received:
+        for part in request["messages"][-1]["content"]:
+            if part["type"] in sent:
+                sent[part["type"]].append(part[part["type"]])
+    images = media_of(small_build, "image-numerals")[:LIMIT]
+    received = [base64.b64decode(p["url"].removeprefix("data:image/png;base64,")) for p in sent["image_url"]]
+    assert sorted(received) == sorted(images)  # inspect sends a task's samples at once, in any order
+    clips = [decode_audio(data, "float32") for data in media_of(small_build, "audio-words")[:LIMIT]]
+    wavs = [base64.b64decode(wav_base64({"array": clip, "sampling_rate": rate})) for clip, rate in clips]
+    assert [p["format"] for p in sent["input_audio"]] == ["wav"] * LIMIT
+    assert sorted(base64.b64decode(p["data"]) for p in sent["input_audio"]) == sorted(wavs)
+
+
+def media_of(build: Path, config: str) -> list[bytes]:
+    """The build's media bytes of a config's test split, in its order."""
+    column = "image" if config.startswith("image") else "audio"
+    rows = datasets.load_dataset(str(build), config, data_files={"test": f"{config}/test-*.parquet"}, split="test")
+    feature = datasets.Image(decode=False) if column == "image" else datasets.Audio(decode=False)
+    return [row[column]["bytes"] for row in rows.cast_column(column, feature)]
+
+
+@pytest.fixture(scope="module")
+def image_log(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    logs = tmp_path_factory.mktemp("inspect-image")
+    model = get_model("mockllm/model", custom_outputs=lambda *_: said("Final Answer: 1"))
+    run(mmmult_task("image-numerals", data=str(small_build)), model, logs, limit=2)
+    (path,) = logs.glob("*.eval")
+    return path
+
+
+def rewritten(path: Path, out: Path, change: Any, suffix: str = ".eval") -> Path:
+    """The log at `path` changed by `change`, written to out/changed.eval (or .json)."""
+    log = read_eval_log(str(path), resolve_attachments=True)
+    change(log)
+    target = out / f"changed{suffix}"
+    write_eval_log(log, str(target), format="eval" if suffix == ".eval" else "json")
+    return target
+
+
+def refused(path: Path) -> str:
+    with pytest.raises(Rejected) as error:
+        read_upload([(path.name, path)])
+    return str(error.value)
+
+
+def test_a_log_of_an_unknown_format_version_is_refused_naming_harness_version_and_field(
+    mock_log: Path, tmp_path: Path
+) -> None:
+    changed = rewritten(mock_log, tmp_path, lambda log: setattr(log, "version", 3), ".json")
+    assert refused(changed) == (
+        "changed.json: inspect-ai 0.3.285 wrote log format version 3 (field version); this board reads version 2: "
+        "upload a log of a supported release"
+    )
+    changed = rewritten(mock_log, tmp_path, lambda log: log.eval.packages.update(inspect_ai="1.0.0"))
+    assert refused(changed) == (
+        "changed.eval: inspect-ai version '1.0.0' (field eval.packages.inspect_ai) is not one whose logs this board "
+        "reads (0.3.x)"
+    )
+
+
+def test_a_log_of_a_task_that_does_not_exist_is_refused(mock_log: Path, tmp_path: Path) -> None:
+    changed = rewritten(mock_log, tmp_path, lambda log: setattr(log.eval, "task", "gsm8k"))
+    assert refused(changed) == (
+        "changed.eval: inspect-ai 0.3.285 task 'gsm8k' (field eval.task) is not mmmult's task 'mmmult': run "
+        "eval/inspect/task.py"
+    )
+    changed = rewritten(mock_log, tmp_path, lambda log: log.eval.task_args.update(config="text-sideways"))
+    assert refused(changed).startswith(
+        "changed.eval: inspect-ai 0.3.285 task arguments (field eval.task_args): unknown config 'text-sideways': "
+    )
+
+
+def test_a_sample_whose_prompt_does_not_match_the_dataset_is_refused(mock_log: Path, tmp_path: Path) -> None:
+    def tamper(log: EvalLog) -> None:
+        log.samples[0].input[0].content = log.samples[0].input[0].text.replace("exact product", "rough product")
+
+    changed = rewritten(mock_log, tmp_path, tamper)
+    first = read_eval_log(str(mock_log)).samples[0].id
+    assert refused(changed) == (
+        f"changed.eval: inspect-ai 0.3.285, sample {first!r}: field input is not the prompt mmmult_text_numerals "
+        f"makes of problem {first}"
+    )
+
+
+def test_a_sample_whose_image_does_not_match_its_dataset_digest_is_refused(image_log: Path, tmp_path: Path) -> None:
+    def tamper(log: EvalLog) -> None:
+        buffer = io.BytesIO()
+        Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(buffer, format="PNG")
+        other = base64.b64encode(buffer.getvalue()).decode()
+        log.samples[1].input[0].content[0].image = f"data:image/png;base64,{other}"
+
+    changed = rewritten(image_log, tmp_path, tamper)
+    second = read_eval_log(str(image_log)).samples[1].id
+    assert refused(changed) == (
+        f"changed.eval: inspect-ai 0.3.285, sample {second!r}: the image sent does not match its dataset digest "
+        "(field metadata.media_sha256)"
+    )
+    assert list(read_upload([(image_log.name, image_log)]).samples) == ["mmmult_image_numerals"]  # untouched: taken
+
+
+def test_hostile_inspect_logs_are_refused_by_name(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.eval"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(6):
+            archive.writestr(f"samples/{i}.json", b"0" * 100 * 2**20)
+    assert bomb.stat().st_size < 5 * 2**20
+    assert refused(bomb) == "bomb.eval unpacks to more than 500 MB"
+    broken = tmp_path / "broken.eval"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    assert refused(broken) == "broken.eval is not a readable inspect-ai .eval log (BadZipFile)"
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"version": 2, "eval": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert refused(deep) == "inspect-ai log deep.json is nested too deeply to be lm-eval output"
+
+
+def test_an_inspect_log_comes_alone(mock_log: Path) -> None:
+    with pytest.raises(Rejected, match=r"^upload one inspect-ai log alone \(got 2 files\): one run at a time$"):
+        read_upload([(mock_log.name, mock_log), ("results_x.json", b"{}")])
+
+
+def test_the_inspect_task_file_runs_from_inspect_s_command_line(
+    small_build: Path, tmp_path: Path, reference_chat: str
+) -> None:
+    """What the README tells a user to type for a served model: the task file, its -T parameters, a server."""
+    command = [sys.executable, "-m", "inspect_ai", "eval", "eval/inspect/task.py", "-T", "config=text-words"]
+    command += ["-T", f"data={small_build}", "-T", "regime=direct", "--model", "openai-api/local/reference"]
+    command += ["--limit", "2", "--log-dir", str(tmp_path), "--display", "none"]
+    env = {**os.environ, "LOCAL_BASE_URL": reference_chat, "LOCAL_API_KEY": "none"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (path,) = tmp_path.glob("*.eval")
+    log = read_eval_log(str(path))
+    assert log.eval.task_args["regime"] == "direct" and log.status == "success"
+    assert [s.output.completion for s in log.samples] == [f"Final Answer: {s.metadata['product']}" for s in log.samples]
+    assert {score.name: score.metrics["mean"].value for score in log.results.scores}["exact_match"] == 1.0
+
+
+def test_the_build_s_eval_yaml_names_inspect_ai_and_a_task_of_the_table_for_each_entry(small_build: Path) -> None:
+    import yaml
+
+    record = yaml.safe_load((small_build / "eval.yaml").read_text())
+    assert (record["name"], record["evaluation_framework"]) == ("mmmult", "inspect-ai")
+    assert sorted(task["id"] for task in record["tasks"]) == sorted(TASKS)
+    for entry in record["tasks"]:
+        task = table_task(**entry["task_args"], split=entry["split"])
+        assert (task.name, task.config, task.headline) == (entry["id"], entry["config"], entry["metric"])
+        assert entry["task"] == "eval/inspect/task.py@mmmult"
