@@ -221,6 +221,9 @@ def add_queue(commands: argparse._SubParsersAction) -> None:
     )
     w.add_argument("--once", action="store_true", help="stop when no request is left instead of waiting for more")
     w.add_argument("--poll", type=positive_int, default=10, help="seconds between looks at an empty queue")
+    from mmmult.harness.slurm import add_slurm_options
+
+    add_slurm_options(w.add_argument_group("Slurm: run each request as a job array of shards, merged when done"))
     r = commands.add_parser("request", help="queue an evaluation request (the Space's form does the same)")
     r.add_argument("--queue", required=True, help=f"the evaluation queue: {QUEUE_SPEC}")
     r.add_argument("--model", required=True, help="a Hub model id USER/NAME, or an API model on $MMMULT_API_MODELS")
@@ -303,15 +306,17 @@ def run_adapters(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace, argv: list[str]) -> int:
+    from mmmult.harness.slurm import options_of
     from mmmult.queue.hub_repo import open_queue
     from mmmult.queue.worker import pool, work, worker_name
 
     if args.data:
         os.environ[DATA_ENV] = os.path.abspath(args.data)
+    slurm = options_of(args)
     if args.workers > 1:
         rest = [a for i, a in enumerate(argv) if a != "--workers" and (i == 0 or argv[i - 1] != "--workers")]
         return pool([a for a in rest if not a.startswith("--workers=")], args.workers)
-    finished = work(open_queue(args.queue), worker_name(), args.lease_seconds, args.once, args.poll)
+    finished = work(open_queue(args.queue), worker_name(), args.lease_seconds, args.once, args.poll, slurm)
     print(f"{worker_name()}: finished {finished} request(s)")
     return 0
 
@@ -495,8 +500,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["eval"]:
         from mmmult.harness.evaluate import run_lm_eval
+        from mmmult.harness.slurm import run_eval_on_slurm, wants_slurm
 
         try:
+            if wants_slurm(argv[1:]):
+                return run_eval_on_slurm(argv[1:])
             run_lm_eval(argv[1:])
         except UserError as error:
             print(f"mmmult: error: {error}", file=sys.stderr)
