@@ -373,3 +373,34 @@ def test_the_build_s_eval_yaml_names_inspect_ai_and_a_task_of_the_table_for_each
         task = table_task(**entry["task_args"], split=entry["split"])
         assert (task.name, task.config, task.headline) == (entry["id"], entry["config"], entry["metric"])
         assert entry["task"] == "eval/inspect/task.py@mmmult"
+
+
+def test_the_board_shows_one_model_through_three_harnesses_side_by_side_each_labelled(
+    mock_log: Path, reference: Any, store: Any, tmp_path: Path
+) -> None:
+    """The same answers through lm-eval, lmms-eval and inspect-ai: three rows of one score, each naming its harness."""
+    from mmmult.leaderboard.display.board import Board
+    from mmmult.leaderboard.submissions import submit
+    from tests.test_lmms_eval import lmms_files
+    from tests.test_provenance import declared, edited, form, written
+
+    twin = edited(
+        lm_eval_files(reference, ["mmmult_text_numerals"], lambda t, p: half_right(p["a"], p["b"])),
+        declared,
+    )
+    runs = {
+        "via-lm-eval": twin,
+        "via-lmms-eval": lmms_files(twin, "0.7"),
+        "via-inspect": [(mock_log.name, mock_log.read_bytes())],
+    }
+    for name, files in runs.items():
+        assert " re-scored" in submit(store, reference, written(files, tmp_path / name), form(name))
+    table = Board(store, reference).table(modality="text")
+    rows = sorted(table[["model", "harness", "text-numerals"]].values.tolist())
+    share = sum(int(p["a"]) % 2 for p in reference.problems.values()) / len(reference)
+    assert [row[:2] for row in rows] == [
+        ["via-inspect", "inspect-ai 0.3.285"],
+        ["via-lm-eval", "lm-eval 0.4.13 (ad3cfc2)"],
+        ["via-lmms-eval", "lmms-eval 0.7.3"],
+    ]
+    assert [row[2] for row in rows] == [pytest.approx(share)] * 3 and 0 < share < 1
