@@ -22,6 +22,7 @@ reads the same table to know which tasks, filters, headline metrics and versions
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dataset_builder.configs import CONFIGS, EXTENDED_CONFIGS, MODALITIES, STIMULUS_CONFIGS
@@ -102,6 +103,20 @@ REFERENCE_MODEL = "mmmult-reference"
 the Space, which ship without the harness, name it too."""
 CASCADE_MODEL = "mmmult-cascade"
 """The cascades' lm-eval model name (a reader, then a text model: harness/cascade.py); the board labels its runs."""
+CASCADE_READERS = {"image": "tesseract", "audio": "Whisper"}
+"""The reader a cascade puts before its text model, by the medium it reads (the reference system's readers)."""
+
+
+def cascade_label(model: str, modalities: Iterable[str]) -> str:
+    """How the board names a cascade: its readers of the run's media, then its text model.
+
+    >>> cascade_label("qwen2.5-coder-0.5b", ["text", "image", "audio", "image"])
+    'cascade: tesseract, Whisper + qwen2.5-coder-0.5b'
+    >>> cascade_label("qwen2.5-coder-0.5b", ["text"])
+    'cascade: no reader (text only) + qwen2.5-coder-0.5b'
+    """
+    readers = [reader for medium, reader in CASCADE_READERS.items() if medium in set(modalities)]
+    return f"cascade: {', '.join(readers) or 'no reader (text only)'} + {model}"
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from mmmult.leaderboard.intake.scrub import scrub
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.submissions import Form, submit
 from mmmult.queue.folder import LocalQueue
-from tests.simulate import DATE
+from tests.simulate import DATE, lm_eval_files, right
 
 REAL_RUN = next(Path("benchmarks/runs/qwen2.5-coder-0.5b").glob("*/results_*.json"))
 RESULTS = f"results_{DATE}.json"
@@ -442,3 +442,28 @@ def test_the_board_reads_what_the_store_keeps(run_files: Files, reference: Bench
         "mmmult_text_words": 4096,
         "mmmult_perceive_text_numerals": 256,
     }
+
+
+def test_a_cascade_is_labelled_with_its_readers_and_its_text_model(
+    reference: Benchmark, store: Store, tmp_path: Path
+) -> None:
+    def as_cascade(results: dict[str, Any]) -> None:
+        declared(results)
+        results["config"] = {
+            "model": "mmmult-cascade",
+            "model_args": "model=qwen2.5-coder-0.5b,base_url=http://h:8080/v1",
+        }
+
+    tasks = ["mmmult_image_numerals", "mmmult_audio_words", "mmmult_text_numerals"]
+    cascade = edited(lm_eval_files(reference.problems, tasks, right), as_cascade)
+    plain = edited(lm_eval_files(reference.problems, tasks, right), declared)
+    plain = [(n, d.replace(b'"resps": [["', b'"resps": [[" ')) for n, d in plain]  # not a duplicate of the cascade's
+    assert " re-scored" in submit(store, reference, written(cascade, tmp_path / "cascade"), form("my-cascade"))
+    assert " re-scored" in submit(store, reference, written(plain, tmp_path / "plain"), form("plain-model"))
+    label = "cascade: tesseract, Whisper + qwen2.5-coder-0.5b"
+    board = Board(store, reference)
+    page, csv = view(board, Filters(columns=("system",)))
+    assert sorted(page["Model"]) == [f"my-cascade ({label})", "plain-model"]
+    assert sorted(csv[["model", "system"]].values.tolist()) == [["my-cascade", label], ["plain-model", ""]]
+    assert ["system", label] in provenance_table(store.provenance(1)).values.tolist()
+    assert "system" not in provenance_table(store.provenance(2))["field"].tolist()

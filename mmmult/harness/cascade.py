@@ -39,8 +39,8 @@ from dataset_builder.tasks import CASCADE_MODEL
 from mmmult.harness import EvalSetupError
 from mmmult.harness.reference import NO_ANSWER, ReferenceLM
 
-READERS = {"visual": "tesseract", "audio": "whisper"}
-"""The reader of each medium lm-eval hands a request, as the cascade names it."""
+MEDIA = ("visual", "audio")
+"""The keys under which lm-eval hands a request its image or clip; the reader of each: tasks.CASCADE_READERS."""
 
 
 class CascadeError(EvalSetupError):
@@ -102,7 +102,7 @@ class CascadeLM(ReferenceLM):
         problem (multiplication), or the text model on the prompt as it is (a text task)."""
         context, gen_kwargs, *rest = request.args
         media: dict[str, Any] = rest[0] if rest else {}
-        if not any(media.get(kind) for kind in READERS):
+        if not any(media.get(kind) for kind in MEDIA):
             return lambda: self.complete(context, gen_kwargs, request)
         instruction = instruction_of(context)
         if instruction is None:

@@ -273,11 +273,13 @@ class Board:
 
 
 def _provenance_columns(subs: pd.DataFrame) -> dict[str, pd.Series]:
-    """Each run's settings label, harness version and budgets (a run stored before provenance: unknown, empty)."""
+    """Each run's settings label, harness version, budgets and, for a cascade, its parts (a run stored before
+    provenance: unknown, empty)."""
     records = subs["provenance"].map(lambda text: Provenance.model_validate_json(text or "{}"))
     return {
         "settings": subs["settings"].fillna(UNKNOWN),
         "harness": records.map(lambda record: record.harness or ""),
+        "system": records.map(lambda record: record.system or ""),
         "max_gen_toks": records.map(lambda record: record.budgets),
     }
 

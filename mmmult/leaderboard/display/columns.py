@@ -65,6 +65,7 @@ TABLE: tuple[Column, ...] = (
     Column("pseudo_r2", "McFadden pseudo-R²", "decimals3", default=False),
     Column("settings", "Settings"),
     Column("harness", "Harness", default=False),
+    Column("system", "System", default=False),
     Column("max_gen_toks", "Max gen. tokens", default=False),
     Column("submissions", "Runs"),
     Column("submitter", "Submitter", default=False),

@@ -39,7 +39,8 @@ def shown_columns(
 
 def display(table: pd.DataFrame) -> pd.DataFrame:
     """The table as the page shows it: named columns, percentages with one decimal and the score's interval,
-    self-reported cells marked with a dagger, and every text escaped by the page (never rendered as markup)."""
+    self-reported cells marked with a dagger, a cascade's parts beside its model name, and every text escaped by
+    the page (never rendered as markup)."""
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
         values, form = table[column], FORMS.get(column)
@@ -57,6 +58,11 @@ def display(table: pd.DataFrame) -> pd.DataFrame:
                     for cell, low, high in zip(text, table["score_low"], table["score_high"], strict=True)
                 ]
             out[LABELS[column]] = pd.Series(text, index=table.index, dtype=object)
+        elif column == "model" and "system" in table:
+            out[LABELS[column]] = [
+                name if not system else f"{name} ({system})"
+                for name, system in zip(values, table["system"], strict=True)
+            ]
         else:
             out[LABELS[column]] = values.map(FORMATS.get(form, _text))
     return out

@@ -220,6 +220,7 @@ def provenance_table(record: Provenance | None) -> pd.DataFrame:
         "settings": record.settings,
         "harness": record.harness,
         "model": record.model_name and f"{record.model_name} ({record.model_type or 'model type not stated'})",
+        "system": record.system,
         "revision": ", ".join(v for v in (record.revision, record.model_sha) if v) or None,
         "dtype": record.dtype,
         "model_args": _pairs(record.model_args),

@@ -25,7 +25,19 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from dataset_builder.shards import MAX_SHARDS
-from dataset_builder.tasks import DIRECT, MINI_TASKS, MULTIPLY, PROBE_TASKS, TASKS, WORKED_BUDGET, Task, direct_budget
+from dataset_builder.tasks import (
+    CASCADE_MODEL,
+    DIRECT,
+    EXTENDED_TASKS,
+    MINI_TASKS,
+    MULTIPLY,
+    PROBE_TASKS,
+    TASKS,
+    WORKED_BUDGET,
+    Task,
+    cascade_label,
+    direct_budget,
+)
 from mmmult.leaderboard.intake.schema import MAX_NAME_CHARS, TaskConfig, validate
 from mmmult.leaderboard.intake.scrub import scrub
 
@@ -191,6 +203,17 @@ class Provenance(BaseModel):
         if version is None:
             return None
         return f"{self.harness_name} {version}" + (f" ({self.git_hash})" if self.git_hash else "")
+
+    @property
+    def system(self) -> str | None:
+        """A cascade's label naming its readers and its text model ("cascade: tesseract + qwen2.5-coder-0.5b");
+        None for any other model."""
+        if self.model_type != CASCADE_MODEL:
+            return None
+        known = TASKS | MINI_TASKS | EXTENDED_TASKS
+        modalities = [known[name].modality for name in self.tasks if name in known]
+        text_model = self.model_args.get("model") or self.model_name or "an unnamed text model"
+        return cascade_label(str(text_model), modalities)
 
     @property
     def budgets(self) -> str:
