@@ -1,7 +1,7 @@
 """Which per-step error rates each problem set resolves, checked by simulation with the known-truth executors.
 
-    .venv/bin/python -m benchmarks.headroom                # 200 runs per row (104 s on 2 cores)
-    .venv/bin/python -m benchmarks.headroom --reps 50      # a quicker look
+    .venv/bin/python -m benchmarks.headroom                # 1,000 runs per row (663 s on 2 shared cores)
+    .venv/bin/python -m benchmarks.headroom --reps 200     # a quicker look (104 s)
 
 An executor multiplies by one heuristic (OT, DD, RC) and slips at each elementary operation with probability p,
 so it answers a problem right with chance (1 - p) ** steps (dataset_builder/probe/worked.py, step_count; the worked
@@ -19,7 +19,8 @@ the table shows it). For each set, heuristic and p the table gives:
 
 A set resolves p when for every heuristic the true C50 lies inside its range and the board states a finite
 interval in at least 92% of runs; the coverages are then expected within 92-98% (the Monte Carlo error of a share
-near 95% over 200 runs is 1.5 points, so a cell may fall just outside by chance, and each one outside is flagged).
+near 95% is 0.7 points over 1,000 runs and 1.5 over 200, so at 200 a cell may fall just outside by chance; each one
+outside is flagged).
 A scan over a wider grid of p then gives the range each set resolves.
 """
 
@@ -130,7 +131,7 @@ def span(values: Sequence[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=200, help="runs per row of the table (default 200)")
+    parser.add_argument("--reps", type=int, default=1000, help="runs per row of the table (default 1000)")
     parser.add_argument("--scan-reps", type=int, default=50, help="runs per point of the scan (default 50)")
     parser.add_argument("--seed", type=int, default=2700, help="seed of the first row (default 2700)")
     args = parser.parse_args()
