@@ -5,6 +5,7 @@ inspect's logs back (mmmult/leaderboard/intake/inspect_log.py), hostile ones inc
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import os
@@ -30,16 +31,19 @@ from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, ModelUsag
 from PIL import Image
 
 from dataset_builder.answers import extract_answer
-from dataset_builder.inspect_tasks import UnknownInspectTask, table_task
+from dataset_builder.dataset.card import in_eval_yaml
+from dataset_builder.inspect_tasks import GENERATING_TASKS, UnknownInspectTask, table_task
 from dataset_builder.media.codec import decode_audio
 from dataset_builder.prompts import multiply_prompt
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import TASKS
 from mmmult.harness.chat_audio import wav_base64
 from mmmult.harness.inspect_task import mmmult_task
+from mmmult.leaderboard.intake.media import MediaDigests
 from mmmult.leaderboard.intake.rescore import check
 from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from tests.simulate import lm_eval_files
+from tests.test_lmms_eval import served_from_hub
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -265,9 +269,9 @@ def rewritten(path: Path, out: Path, change: Any, suffix: str = ".eval") -> Path
     return target
 
 
-def refused(path: Path) -> str:
+def refused(path: Path, media: MediaDigests | None = None) -> str:
     with pytest.raises(Rejected) as error:
-        read_upload([(path.name, path)])
+        read_upload([(path.name, path)], media)
     return str(error.value)
 
 
@@ -310,20 +314,71 @@ def test_a_sample_whose_prompt_does_not_match_the_dataset_is_refused(mock_log: P
     )
 
 
-def test_a_sample_whose_image_does_not_match_its_dataset_digest_is_refused(image_log: Path, tmp_path: Path) -> None:
+def test_a_sample_whose_image_is_not_the_board_s_build_s_is_refused_for_a_build_read_from_the_hub(
+    image_log: Path, small_build: Path, tmp_path: Path
+) -> None:
     def tamper(log: EvalLog) -> None:
         buffer = io.BytesIO()
         Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(buffer, format="PNG")
         other = base64.b64encode(buffer.getvalue()).decode()
         log.samples[1].input[0].content[0].image = f"data:image/png;base64,{other}"
+        log.samples[1].metadata["media_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()  # claimed as sent
 
     changed = rewritten(image_log, tmp_path, tamper)
     second = read_eval_log(str(image_log)).samples[1].id
-    assert refused(changed) == (
-        f"changed.eval: inspect-ai 0.3.285, sample {second!r}: the image sent does not match its dataset digest "
-        "(field metadata.media_sha256)"
+    media = served_from_hub(small_build, tmp_path / "hub")
+    assert refused(changed, media) == (
+        f"changed.eval: inspect-ai 0.3.285, sample {second!r}: the image sent (field input) is not the image-numerals "
+        f"image of problem {second} in this board's build"
     )
-    assert list(read_upload([(image_log.name, image_log)]).samples) == ["mmmult_image_numerals"]  # untouched: taken
+    assert list(read_upload([(image_log.name, image_log)], media).samples) == ["mmmult_image_numerals"]  # untouched
+
+
+@pytest.fixture(scope="module")
+def audio_log(small_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    logs = tmp_path_factory.mktemp("inspect-audio")
+    model = get_model("mockllm/model", custom_outputs=lambda *_: said("Final Answer: 1"))
+    run(mmmult_task("audio-words", data=str(small_build)), model, logs, limit=2)
+    (path,) = logs.glob("*.eval")
+    return path
+
+
+def test_a_sample_naming_a_clip_that_is_not_the_board_s_build_s_is_refused(
+    audio_log: Path, small_build: Path, tmp_path: Path
+) -> None:
+    """A clip goes as a WAV of the build's Opus samples: the digest of the stored clip it names must be the build's."""
+    log = read_eval_log(str(audio_log))
+    media = served_from_hub(small_build, tmp_path / "hub")
+    assert [s.metadata["media_sha256"] for s in log.samples] == [media["audio-words"][s.id] for s in log.samples]
+    changed = rewritten(audio_log, tmp_path, lambda log: log.samples[0].metadata.update(media_sha256="0" * 64))
+    assert refused(changed, media) == (
+        f"changed.eval: inspect-ai 0.3.285, sample {log.samples[0].id!r}: field metadata.media_sha256 is not the "
+        f"digest of the audio-words audio of problem {log.samples[0].id} in this board's build"
+    )
+    assert list(read_upload([(audio_log.name, audio_log)], media).samples) == ["mmmult_audio_words"]
+
+
+def test_the_board_reads_inspect_logs_without_inspect_ai_in_either_format(mock_log: Path, tmp_path: Path) -> None:
+    """The Space has no inspect-ai: its .eval logs (zstd members) and .json logs read the same without it."""
+    as_json = rewritten(mock_log, tmp_path, lambda log: None, ".json")
+    script = (
+        "import sys, json; sys.modules['inspect_ai'] = None\n"  # any import of inspect_ai now fails
+        "from mmmult.leaderboard.intake.upload import read_upload\n"
+        "for path in sys.argv[1:]:\n"
+        "    upload = read_upload([(path.rsplit('/', 1)[1], path)])\n"
+        "    (samples,) = upload.samples.values()\n"
+        "    print(json.dumps([upload.provenance.harness, upload.files[samples].read_text()]))\n"
+    )
+    command = [sys.executable, "-c", script, str(mock_log), str(as_json)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (harness, from_eval), (_, from_json) = [json.loads(line) for line in result.stdout.splitlines()]
+    log = read_eval_log(str(mock_log))
+    lines = [json.loads(line) for line in from_eval.splitlines()]
+    assert harness == "inspect-ai 0.3.285" and from_json == from_eval
+    assert [(line["doc"]["problem_id"], line["resps"]) for line in lines] == [
+        (sample.id, [[sample.output.completion]]) for sample in log.samples
+    ]
 
 
 def test_hostile_inspect_logs_are_refused_by_name(tmp_path: Path) -> None:
@@ -363,16 +418,62 @@ def test_the_inspect_task_file_runs_from_inspect_s_command_line(
     assert {score.name: score.metrics["mean"].value for score in log.results.scores}["exact_match"] == 1.0
 
 
-def test_the_build_s_eval_yaml_names_inspect_ai_and_a_task_of_the_table_for_each_entry(small_build: Path) -> None:
+def test_the_build_s_eval_yaml_follows_the_hub_s_specification_as_inspect_ai_reads_it(small_build: Path) -> None:
+    """Each entry validates as inspect-ai's own eval.yaml loader validates one (HFTask forbids other keys)."""
     import yaml
+    from inspect_ai._eval.task.hf import HFTask
 
     record = yaml.safe_load((small_build / "eval.yaml").read_text())
+    assert list(record) == ["name", "description", "evaluation_framework", "tasks"]
     assert (record["name"], record["evaluation_framework"]) == ("mmmult", "inspect-ai")
-    assert sorted(task["id"] for task in record["tasks"]) == sorted(TASKS)
+    expected = ["mmmult_text_numerals", "mmmult_text_words", "mmmult_direct_text_numerals", "mmmult_direct_text_words"]
+    assert [entry["id"] for entry in record["tasks"]] == expected
+    assert expected == [t.name for t in GENERATING_TASKS.values() if in_eval_yaml(t)][:4]
     for entry in record["tasks"]:
-        task = table_task(**entry["task_args"], split=entry["split"])
-        assert (task.name, task.config, task.headline) == (entry["id"], entry["config"], entry["metric"])
-        assert entry["task"] == "eval/inspect/task.py@mmmult"
+        task = HFTask.model_validate(entry)
+        assert (task.config, task.split, task.field_spec.input, task.field_spec.target) == (
+            TASKS[entry["id"]].config,
+            "test",
+            "stimulus",
+            "product",
+        )
+        assert [solver.name for solver in task.solvers] == ["prompt_template", "generate"]
+        assert [scorer.name for scorer in task.scorers] == ["pattern"]
+
+
+def answers_of_the_hub(
+    messages: list[ChatMessage], tools: object, choice: object, config: GenerateConfig
+) -> ModelOutput:
+    """half_right, but on first operands of 2 mod 4 the right product followed by a check's number, which inspect's
+    `match` scorer would take for the answer."""
+    a, b = parse_stimulus(messages[-1].text)
+    return said(f"Final Answer: {a * b}\nCheck: {a * b + 10}" if a % 4 == 2 else half_right(a, b))
+
+
+def test_an_inspect_run_of_an_eval_yaml_entry_asks_and_scores_as_the_mmmult_task(
+    small_build: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """inspect-ai's own loader of the Hub's eval.yaml (hf/USER/mmmult/<id>), pointed at the build on disk, asks the
+    mock model the mmmult task's prompt and scores every answer as mmmult's exact_match does."""
+    import huggingface_hub
+    from inspect_ai._eval.task import hf
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where inspect keeps a copy of each dataset read
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda **_: str(small_build / "eval.yaml"))
+    load = hf.hf_dataset
+    monkeypatch.setattr(hf, "hf_dataset", lambda path, **kwargs: load(str(small_build), **kwargs | {"cached": False}))
+    model = get_model("mockllm/model", custom_outputs=answers_of_the_hub)
+    for name in ("mmmult_text_words", "mmmult_direct_text_numerals"):
+        (task,) = hf.task_create_from_hf(f"hf/USER/mmmult/{name}")
+        hub = run(task, model, tmp_path / "hub")
+        ours = run(mmmult_task(TASKS[name].config, regime=TASKS[name].regime, data=str(small_build)), model, tmp_path)
+        asked = {s.metadata["problem_id"]: s.input[0].text for s in ours.samples}
+        scores = {s.metadata["problem_id"]: s.scores["multiply_scorer"].value["exact_match"] for s in ours.samples}
+        by_stimulus = {s.metadata["stimulus"]: s.metadata["problem_id"] for s in ours.samples}
+        hub_asked = {by_stimulus[s.input]: s.messages[0].text for s in hub.samples}
+        hub_scores = {by_stimulus[s.input]: int(s.scores["pattern"].value == "C") for s in hub.samples}
+        assert hub_asked == asked and hub_scores == scores, name
+        assert 0 < sum(scores.values()) < len(scores) == 17
 
 
 def test_the_board_shows_one_model_through_three_harnesses_side_by_side_each_labelled(

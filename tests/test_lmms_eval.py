@@ -29,7 +29,8 @@ from dataset_builder.configs import CONFIGS
 from dataset_builder.media.codec import decode_audio
 from dataset_builder.tasks import EXTENDED_TASKS, MINI_TASKS, MULTIPLY, TASKS, Task
 from mmmult.leaderboard.intake import lmms_log
-from mmmult.leaderboard.intake.benchmark import Benchmark
+from mmmult.leaderboard.intake.benchmark import Benchmark, load_reference
+from mmmult.leaderboard.intake.media import MediaDigests
 from mmmult.leaderboard.intake.rescore import check
 from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Store
@@ -244,6 +245,37 @@ def test_a_hostile_lmms_eval_upload_is_refused_through_the_submit_flow_and_store
     assert_refused(store, submit(store, reference, paths, Form("m", "Test", "7", True, "tester", None)), reason)
 
 
+def served_from_hub(build: Path, folder: Path) -> MediaDigests:
+    """The media digests of a board that reads `build` as a Space reads it from the Hub: the problems' test shards
+    and the manifest, no media file (benchmark._download_problems)."""
+    for path in [*build.glob("problems/test-*.parquet"), build / "manifest.json"]:
+        (folder / path.relative_to(build)).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.relative_to(build)).write_bytes(path.read_bytes())
+    media = load_reference(folder).media
+    assert media is not None and not list(folder.glob("image-*"))
+    return media
+
+
+def test_an_lmms_eval_sample_of_a_medium_that_is_not_the_board_s_build_s_is_refused_for_a_build_read_from_the_hub(
+    small_build: Path, tmp_path: Path
+) -> None:
+    media = served_from_hub(small_build, tmp_path)
+    problems = load_reference(tmp_path).problems
+    files = lmms_files(lm_eval_files(problems, ["mmmult_image_words"], half_right), "0.7", media)
+    assert list(read_upload(files, media).samples) == ["mmmult_image_words"]
+    first = json.loads(files[1][1].splitlines()[0])["item"]["problem_id"]
+    other = next(pid for pid in media["image-words"] if pid != first)
+    changed = edit_sample(
+        files, "mmmult_image_words", lambda s: s["item"].update(media_sha256=media["image-words"][other])
+    )
+    with pytest.raises(Rejected) as error:
+        read_upload(changed, media)
+    assert str(error.value) == (
+        f"{DATE}_samples_mmmult_image_words.jsonl, line 1 (lmms-eval 0.7), field item.media_sha256: not the "
+        f"image-words medium of problem {first} in this board's build"
+    )
+
+
 # --- end to end: lmms-eval's OpenAI client against the reference system served -----------------------------
 
 
@@ -329,7 +361,7 @@ def pixels(png: bytes) -> bytes:
 
 @pytest.mark.skipif(not LMMS_PYTHON.exists(), reason="no .venv-lmms-eval: make it with scripts/install-lmms-eval")
 def test_lmms_eval_s_openai_client_scores_the_served_reference_as_lm_eval_does_item_for_item(
-    small_build: Path, tmp_path: Path, reference_server: str, monkeypatch: pytest.MonkeyPatch
+    small_build: Path, tmp_path: Path, reference_server: str
 ) -> None:
     tasks = tmp_path / "tasks"
     subprocess.run([sys.executable, str(GENERATOR), "--out", str(tasks), "--data", str(small_build)], check=True,
@@ -363,11 +395,11 @@ def test_lmms_eval_s_openai_client_scores_the_served_reference_as_lm_eval_does_i
     assert len(images) == 2 * LIMIT and all(
         image in stored["image-numerals"] | stored["image-words"] for image in images
     )
-    # the item records' digests are what the board computes from the same build
-    monkeypatch.setenv("MMMULT_DATA", str(small_build))
+    # the item records' digests are those the build records
+    media = load_reference(small_build).media or {}
     for name in E2E_TASKS:
         for sample in lmms[name]:
             item = sample["item"]
-            assert item["media_sha256"] == lmms_log.media_digest(TASKS[name].config, item["problem_id"])
+            assert item["media_sha256"] == media.get(TASKS[name].config, {}).get(item["problem_id"])
             assert item["prompt_sha256"] == hashlib.sha256(sample["input"].encode()).hexdigest()
             assert sample["input"] == lmms_log.lmms_prompt(TASKS[name], item)

@@ -1,5 +1,5 @@
 """The dataset card of a build: `dataset_card.md` with this build's configs, features and counts, and the
-`eval.yaml` beside it that names inspect-ai as the evaluation framework of every task the build can run."""
+`eval.yaml` beside it, in the Hub's specification, that runs the text configs' multiplication tasks with inspect-ai."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from dataset_builder.citation import CITATION_MARKER, citation_markdown
 from dataset_builder.configs import CONFIGS, data_file_pattern
 from dataset_builder.inspect_tasks import GENERATING_TASKS, TASK_NAME
 from dataset_builder.problems import split_order
+from dataset_builder.prompts import direct_prompt, multiply_prompt
+from dataset_builder.tasks import DIRECT, MULTIPLY, Task
 
 MARKER = "<!-- build-summary -->"
 TASK_CATEGORIES = {"text": "question-answering", "image": "visual-question-answering", "audio": "audio-text-to-text"}
@@ -61,43 +63,66 @@ def write_card(folder: Path, infos: dict[str, datasets.DatasetInfo], manifest: d
 EVAL_YAML = "eval.yaml"
 EVAL_FRAMEWORK = "inspect-ai"
 INSPECT_TASK_FILE = "eval/inspect/task.py"
+FINAL_ANSWER_PATTERN = r"(?s).*final answer:\s*(\d+)"
+"""The digits right after the last "Final Answer:", which inspect-ai's `pattern` scorer compares with the product
+as text. Its `match` scorer with numeric=True is no match for this benchmark: it compares numbers to 5 significant
+digits (inspect-ai 0.3.285 scores 123457 right for 123456)."""
 
 
 def eval_yaml(configs: list[str]) -> str:
-    """The build's `eval.yaml`: the Hub's record of how the benchmark is evaluated, naming inspect-ai (a framework
-    the Hub's Eval Results accept) and, for each test task of the configs built, the inspect task's parameters.
+    """The build's `eval.yaml` in the Hub's specification: inspect-ai as the framework and, for each multiplication
+    task of a text config built, the columns, solvers and scorer that ask and score what the mmmult task does.
+
+    The rest stay with the task file (eval/inspect/task.py): the image configs, because inspect's loader takes
+    `input_image` as a data-URI string column and the image column is an Image feature (their `stimulus` column
+    states the operands in words, so it cannot be the text input either); the audio configs, because the
+    specification has no audio field; and the perception tasks, because no column holds their two-operand target.
 
     >>> print(eval_yaml(["text-words"]).split("tasks:")[0].strip())
-    # Written by mmmult build (dataset_builder/dataset/card.py): one entry per test task of the configs built.
+    # Written by mmmult build (dataset_builder/dataset/card.py). Every config, kind and regime, media included,
+    # runs with the inspect-ai task eval/inspect/task.py@mmmult of the mmmult repository.
     name: mmmult
     description: Paired multimodal multiplication problems; the same problem as numerals, words, an image or speech.
     evaluation_framework: inspect-ai
-    >>> [task["id"] for task in yaml.safe_load(eval_yaml(["text-words"]))["tasks"]]
-    ['mmmult_text_words', 'mmmult_perceive_text_words', 'mmmult_direct_text_words']
+    >>> [task["id"] for task in yaml.safe_load(eval_yaml(["text-words", "image-words"]))["tasks"]]
+    ['mmmult_text_words', 'mmmult_direct_text_words']
     """
-    tasks = [
-        {
-            "id": task.name,
-            "config": task.config,
-            "split": task.split,
-            "task": f"{INSPECT_TASK_FILE}@{TASK_NAME}",
-            "task_args": {"config": task.config, "kind": task.kind.name, "regime": task.regime},
-            "metric": task.headline,
-        }
-        for task in GENERATING_TASKS.values()
-        if task.config in configs and task.split == "test"
-    ]
     record = {
         "name": TASK_NAME,
         "description": "Paired multimodal multiplication problems; the same problem as numerals, words, an image or "
         "speech.",
         "evaluation_framework": EVAL_FRAMEWORK,
-        "tasks": tasks,
+        "tasks": [hub_task(t) for t in GENERATING_TASKS.values() if t.config in configs and in_eval_yaml(t)],
     }
     head = (
-        "# Written by mmmult build (dataset_builder/dataset/card.py): one entry per test task of the configs built.\n"
+        "# Written by mmmult build (dataset_builder/dataset/card.py). Every config, kind and regime, media included,\n"
+        f"# runs with the inspect-ai task {INSPECT_TASK_FILE}@{TASK_NAME} of the mmmult repository.\n"
     )
     return head + yaml.safe_dump(record, sort_keys=False, width=120)
+
+
+def in_eval_yaml(task: Task) -> bool:
+    """Whether the Hub's specification can state the task: a multiplication task of a text config, on test."""
+    return task.split == "test" and task.kind is MULTIPLY and CONFIGS[task.config].modality == "text"
+
+
+def hub_task(task: Task) -> dict[str, Any]:
+    """One task of eval.yaml: the stimulus as input under the task's instruction (prompt_template makes the same
+    prompt as dataset_builder.prompts), the product as target, and its digits after "Final Answer:" scored.
+
+    >>> hub_task(GENERATING_TASKS["mmmult_direct_text_numerals"])["field_spec"]
+    {'input': 'stimulus', 'target': 'product'}
+    """
+    ask = direct_prompt if task.regime == DIRECT else multiply_prompt
+    template = ask({"modality": "text", "stimulus": "{prompt}"})
+    return {
+        "id": task.name,
+        "config": task.config,
+        "split": task.split,
+        "field_spec": {"input": "stimulus", "target": "product"},
+        "solvers": [{"name": "prompt_template", "args": {"template": template}}, {"name": "generate"}],
+        "scorers": [{"name": "pattern", "args": {"pattern": FINAL_ANSWER_PATTERN}}],
+    }
 
 
 def summary(manifest: dict[str, Any]) -> str:

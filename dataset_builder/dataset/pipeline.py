@@ -27,6 +27,7 @@ from dataset_builder.configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE, config
 from dataset_builder.dataset import versions
 from dataset_builder.dataset.builder import MMMult, write_items
 from dataset_builder.dataset.card import write_card
+from dataset_builder.dataset.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.dataset.rows import Renderers
 from dataset_builder.dataset.verify import verifiable, verify_config
 from dataset_builder.errors import UserError
@@ -245,6 +246,7 @@ def build(out: str | Path, options: BuildOptions, overwrite: bool = False) -> Pa
         "renderers": provenance,
         "versions": versions.library_versions(),
         "files": files,
+        MEDIA_DIGESTS: media_digests(staging, options.chosen),
     }
     probe = {name: rows for name, rows in items.items() if name in ("hds", "traps")}
     if probe:

@@ -6,7 +6,8 @@ the lm-eval task's, from dataset_builder.prompts; the scorer reads the answer wi
 scores it with dataset_builder.scoring, so a response scores here exactly as in lm-eval. Images go as the
 build's PNG bytes unchanged; clips as the 16-bit PCM WAV that the chat models of `mmmult eval` send
 (chat_audio.wav_base64: chat APIs take WAV or MP3, not the build's Opus). Each sample's metadata holds its
-problem and the sha256 of the medium sent, which the board checks (mmmult/leaderboard/intake/inspect_log.py).
+problem and the sha256 of its medium as the build stores it (as lmms-eval's item records do), which the board checks
+against the build's record (mmmult/leaderboard/intake/inspect_log.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from mmmult.harness.chat_audio import wav_base64
 from mmmult.harness.evaluate import data_source
 
 MEDIA_DIGEST = "media_sha256"
-"""The sample metadata key of the sha256 of the medium's bytes as sent (the PNG, or the WAV)."""
+"""The sample metadata key of the sha256 of the medium's bytes as stored in the build (the PNG sent, or the Opus
+whose samples the WAV sent holds)."""
 LM_EVAL_TASK = "lm_eval_task"
 """The task metadata key of the lm-eval task the run is, by name."""
 
@@ -98,26 +100,21 @@ def sample_of(task: TableTask, row: dict[str, Any], column: str | None) -> Sampl
     doc = {key: value for key, value in row.items() if key != column}
     content: list[Content] = []
     if column is not None:
-        part, digest = media_part(row["modality"], row[column]["bytes"])
-        content.append(part)
-        doc[MEDIA_DIGEST] = digest
+        content.append(media_part(row["modality"], row[column]["bytes"]))
+        doc[MEDIA_DIGEST] = hashlib.sha256(row[column]["bytes"]).hexdigest()
     content.append(ContentText(text=chat_prompt(task, doc)))
     target = str(row["product"]) if task.kind is MULTIPLY else operands_text((int(row["a"]), int(row["b"])))
     return Sample(input=[ChatMessageUser(content=content)], target=target, id=row["problem_id"], metadata=doc)
 
 
-def media_part(modality: str, data: bytes) -> tuple[ContentImage | ContentAudio, str]:
-    """The content part of an image (the PNG as built) or a clip (WAV of its samples), and the sha256 of what is
-    sent."""
+def media_part(modality: str, data: bytes) -> ContentImage | ContentAudio:
+    """The content part of an image (the PNG as built) or a clip (WAV of its samples)."""
     if modality == "image":
-        return ContentImage(image=f"data:image/png;base64,{base64.b64encode(data).decode()}"), _sha256(data)
+        return ContentImage(image=f"data:image/png;base64,{base64.b64encode(data).decode()}")
     samples, rate = decode_audio(data, "float32")
-    wav = wav_base64({"array": samples, "sampling_rate": rate})
-    return ContentAudio(audio=f"data:audio/wav;base64,{wav}", format="wav"), _sha256(base64.b64decode(wav))
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return ContentAudio(
+        audio=f"data:audio/wav;base64,{wav_base64({'array': samples, 'sampling_rate': rate})}", format="wav"
+    )
 
 
 @scorer(metrics={name: [mean(), stderr()] for name in SCORES})

@@ -77,7 +77,7 @@ def submit(store: Store, benchmark: Benchmark, paths: list[str], form: Form, acc
         drawn = benchmark if entry.seed is None else benchmark.fresh(entry.seed)
         if drawn is benchmark:  # the published seed, typed out
             entry = replace(entry, seed=None)
-        upload = read_upload([(Path(p).name, Path(p)) for p in paths])
+        upload = read_upload([(Path(p).name, Path(p)) for p in paths], drawn.media)
         verdict = check(upload, drawn)
     except Rejected as error:
         sid = store.reject(entry, str(error))
@@ -100,7 +100,7 @@ def ingest_finished(queue: Queue, store: Store, benchmark: Benchmark) -> list[in
         entry = Entry(request.model, request.family or "unknown", request.submitter or "board", True, request.params_b)
         files = queue.result_files(request.id)
         try:
-            upload = read_upload([(path.name, path) for path in files])
+            upload = read_upload([(path.name, path) for path in files], benchmark.media)
             sid = store.add(entry, upload, check(upload, benchmark), request_id=request.id)
         except Rejected as error:
             sid = store.reject(entry, f"the board's run of request {request.id} was refused: {error}", request.id)

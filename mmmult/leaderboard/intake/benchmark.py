@@ -5,7 +5,9 @@ extended set too, from that set's build beside it (a build holds one problem set
 makes a build of its own). The problem ids of the two sets never meet (p..., e...), so one Benchmark holds both,
 and a run is checked against the test problems of its tasks' set. A build's manifest records how its problems
 were drawn (Design), so a run evaluated on a fresh draw (`mmmult build --seed S`) is checked against the same
-design drawn again with S (Benchmark.fresh).
+design drawn again with S (Benchmark.fresh). The manifest also holds the digest of each test item's image or clip
+(dataset_builder.dataset.digests), against which the board checks the media an lmms-eval or inspect-ai log says it
+sent, whether the build is a local folder or a Hub repo.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataset_builder.configs import (
     STIMULUS_CONFIGS,
     data_file_pattern,
 )
+from dataset_builder.dataset.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.errors import UserError
 from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, EXTENDED, Bounds, problem_set
 from mmmult.leaderboard.intake.upload import Rejected
@@ -61,10 +64,15 @@ class Benchmark(Mapping[str, dict[str, Any]]):
         design: Design | None = Design(),
         probe: dict[str, dict[str, dict[str, Any]]] | None = None,
         extended: Benchmark | None = None,
+        media: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.problems = problems
         self.extended = extended
         """The extended set's benchmark (its build's test problems and configs), where the board ranks that set."""
+        beside = extended.media if extended else None
+        self.media = None if media is None and beside is None else (media or {}) | (beside or {})
+        """The builds' media digests by config and problem (MEDIA_DIGESTS); None where no build's media stand
+        behind the problems (drawn in-process, or a fresh draw), which leaves a harness log's media unchecked."""
         self.own_configs = configs
         """The configs of this build alone (`configs` adds the extended build's)."""
         self.configs = configs + (extended.configs if extended else ())
@@ -123,7 +131,7 @@ def load_reference(build: str | Path, extended: str | Path | None = None) -> Ben
     base = _load_base(build)
     if extended is None:
         return base
-    return Benchmark(base.problems, base.own_configs, base.design, base.probe, _load_extended(extended))
+    return Benchmark(base.problems, base.own_configs, base.design, base.probe, _load_extended(extended), base.media)
 
 
 def _load_base(build: str | Path) -> Benchmark:
@@ -139,7 +147,8 @@ def _load_base(build: str | Path) -> Benchmark:
         raise FileNotFoundError(f"no problems/test-*.parquet in {build}: point the Space at an mmmult build")
     rows = pq.ParquetDataset(files).read().to_pylist()
     configs = tuple(c for c in (*STIMULUS_CONFIGS, *PROBE_CONFIGS) if c in facts["configs"])
-    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]), _probe(build))
+    problems = {row["problem_id"]: row for row in rows}
+    return Benchmark(problems, configs, design_of(facts["options"]), _probe(build), media=_media(build, facts))
 
 
 def _load_extended(build: str | Path) -> Benchmark:
@@ -158,13 +167,23 @@ def _load_extended(build: str | Path) -> Benchmark:
     if not files:
         raise FileNotFoundError(f"no extended-*/test-*.parquet in {build}: point the board at an extended build")
     rows = pq.ParquetDataset(files).read(columns=list(EXTENDED_PROBLEM_TYPES)).to_pylist()
-    return Benchmark({row["problem_id"]: row for row in rows}, configs, design_of(facts["options"]))
+    problems = {row["problem_id"]: row for row in rows}
+    return Benchmark(problems, configs, design_of(facts["options"]), media=_media(build, facts))
 
 
 def _manifest(build: str | Path, configs: tuple[str, ...]) -> dict[str, Any]:
     """A build's manifest; without one (a build from before manifests), `configs` and no options."""
     manifest = Path(build) / "manifest.json"
     return json.loads(manifest.read_text()) if manifest.is_file() else {"configs": configs, "options": {}}
+
+
+def _media(build: str | Path, facts: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The build's media digests: its manifest's, or for a local build from before they were recorded, those of
+    the media files on disk (none for a Hub build of that age: its media runs of lmms-eval and inspect-ai are
+    then refused, naming the config)."""
+    if MEDIA_DIGESTS in facts:
+        return facts[MEDIA_DIGESTS]
+    return media_digests(Path(build), tuple(facts["configs"]))
 
 
 def _probe(build: str | Path) -> dict[str, dict[str, dict[str, Any]]]:

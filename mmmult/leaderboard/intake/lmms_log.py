@@ -11,8 +11,8 @@ lmms-eval's own files do not record. Two formats are known, told apart by the re
   one-request lists), and `resps`, when kept, the list of raw responses.
 
 A run of another release, a sample whose prompt or medium is not the dataset's, or a task that does not exist is
-refused, naming the harness, its release and the field. The board's build (MMMULT_DATA, else ./mmmult-data), where
-it is a local folder, gives the media digests; a board that reads its build from the Hub checks the prompts only.
+refused, naming the harness, its release and the field. The media digests are checked against those the board's
+build records (media.py), whether the board reads its build from a folder or from the Hub.
 """
 
 from __future__ import annotations
@@ -20,16 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from dataset_builder.configs import CONFIGS, data_file_pattern
 from dataset_builder.prompts import PLACEHOLDERS, direct_prompt, multiply_prompt, perceive_prompt
-from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, setting
 from dataset_builder.tasks import (
     DIRECT,
     EXTENDED_GROUPS,
@@ -41,6 +37,7 @@ from dataset_builder.tasks import (
     TASKS,
     Task,
 )
+from mmmult.leaderboard.intake.media import MediaDigests, expected_digest
 from mmmult.leaderboard.intake.schema import Count, Response, SchemaError, Text, parse_json, validate
 
 HARNESS = "lmms-eval"
@@ -144,10 +141,10 @@ def is_lmms_run(names: Mapping[str, Path]) -> bool:
     return any(name.endswith(RESULTS_SUFFIX) for name in names)
 
 
-def as_lm_eval(kept: dict[str, Path], folder: Path) -> dict[str, Path]:
-    """An lmms-eval run's files, checked, written into `folder` as the lm-eval files rescore.py reads (results that
-    name the harness and its release, samples with their docs); other uploads as they are. SchemaError names what is
-    refused."""
+def as_lm_eval(kept: dict[str, Path], folder: Path, media: MediaDigests | None = None) -> dict[str, Path]:
+    """An lmms-eval run's files, checked (the media against the board's build's `media`), written into `folder` as
+    the lm-eval files rescore.py reads (results that name the harness and its release, samples with their docs);
+    other uploads as they are. SchemaError names what is refused."""
     if not is_lmms_run(kept):
         return kept
     results_names = [name for name in kept if name.endswith(RESULTS_SUFFIX)]
@@ -168,7 +165,7 @@ def as_lm_eval(kept: dict[str, Path], folder: Path) -> dict[str, Path]:
     for task_name, file in samples.items():
         if task_name not in tasks:
             raise SchemaError(f"{file} ({HARNESS} {release}), field task: {task_name!r} is not a task of this run")
-        lines = _translate(ALL_TASKS[task_name], file, kept[file], release, harnesses)
+        lines = _translate(ALL_TASKS[task_name], file, kept[file], release, harnesses, media)
         out[f"samples_{task_name}_lmms.jsonl"] = _write(folder / f"lmms-samples_{task_name}.jsonl", lines)
     if len(harnesses) > 1:
         raise SchemaError(f"{where}, field item.harness: samples of {len(harnesses)} releases ({sorted(harnesses)})")
@@ -204,7 +201,9 @@ def _lines(file: str, path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, line
 
 
-def _translate(task: Task, file: str, path: Path, release: str, harnesses: set[str]) -> Iterator[str]:
+def _translate(
+    task: Task, file: str, path: Path, release: str, harnesses: set[str], media: MediaDigests | None
+) -> Iterator[str]:
     """Each sample checked (its release's shape, its prompt, its medium) and written as lm-eval's sample."""
     for number, line in _lines(file, path):
         where = f"{file}, line {number} ({HARNESS} {release})"
@@ -215,11 +214,10 @@ def _translate(task: Task, file: str, path: Path, release: str, harnesses: set[s
         if sample.input != prompt or item.prompt_sha256 != hashlib.sha256(prompt.encode()).hexdigest():
             field = "input" if sample.input != prompt else "item.prompt_sha256"
             raise SchemaError(f"{where}, field {field}: not the prompt {task.name} asks of problem {item.problem_id}")
-        expected = media_digest(task.config, item.problem_id)
+        expected = expected_digest(media, task.config, item.problem_id)
         if expected is not None and item.media_sha256 != expected:
-            raise SchemaError(
-                f"{where}, field item.media_sha256: not the {task.config} medium of problem {item.problem_id}"
-            )
+            raise SchemaError(f"{where}, field item.media_sha256: not the {task.config} medium of problem "
+                              f"{item.problem_id} in this board's build")  # fmt: skip
         doc = item.model_dump(include={"problem_id", "a", "b", "product", "modality", "representation", "stimulus"})
         yield json.dumps({"doc_id": sample.doc_id, "doc": doc, "target": sample.target, "resps": [[sample.response]]})
 
@@ -285,19 +283,3 @@ def lmms_prompt(task: Task, doc: Mapping[str, Any]) -> str:
     """The prompt the lmms-eval task sends (eval/lmms_eval/utils.py): the core's, the medium a content part."""
     ask = perceive_prompt if task.kind is not MULTIPLY else direct_prompt if task.regime == DIRECT else multiply_prompt
     return ask(doc).removeprefix(PLACEHOLDERS[doc["modality"]])
-
-
-def media_digest(config: str, problem_id: str) -> str | None:
-    """The sha256 of a test or mini item's medium in the board's build; None for text, or without a local build."""
-    digests = _digests(setting(DATA_ENV, DEFAULT_DATA) or DEFAULT_DATA, config)
-    return None if digests is None else digests.get(problem_id, "")
-
-
-@cache
-def _digests(build: str, config: str) -> dict[str, str] | None:
-    column = CONFIGS[config].media_column
-    files = [f for split in ("test", "mini") for f in sorted(Path(build).glob(data_file_pattern(config, split)))]
-    if column is None or not files:
-        return None
-    rows = pq.ParquetDataset(files).read(columns=["problem_id", column]).to_pylist()
-    return {row["problem_id"]: hashlib.sha256(row[column]["bytes"]).hexdigest() for row in rows}

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from mmmult.leaderboard.intake.inspect_log import LogRefused, as_lm_eval_files
 from mmmult.leaderboard.intake.lmms_log import as_lm_eval
+from mmmult.leaderboard.intake.media import MediaDigests
 from mmmult.leaderboard.intake.provenance import Provenance, read_provenance
 from mmmult.leaderboard.intake.schema import Results, SchemaError, parse_json, validate
 from mmmult.leaderboard.intake.scrub import scrub
@@ -70,13 +71,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_upload(files: list[tuple[str, bytes | Path]]) -> Upload:
-    """Unpack and sort an upload: exactly one results_*.json and one samples_<task>_*.jsonl per task."""
+def read_upload(files: list[tuple[str, bytes | Path]], media: MediaDigests | None = None) -> Upload:
+    """Unpack and sort an upload: exactly one results_*.json and one samples_<task>_*.jsonl per task. The media an
+    lmms-eval or inspect-ai log names are checked against `media`, the board's build's (Benchmark.media)."""
     sizes = [len(data) if isinstance(data, bytes) else Path(data).stat().st_size for _, data in files]
     if sum(sizes) > MAX_UPLOAD_BYTES:
         raise Rejected(f"the upload is {sum(sizes) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
     try:
-        files = as_lm_eval_files(files)  # an inspect-ai log becomes the lm-eval files it stands for
+        files = as_lm_eval_files(files, media)  # an inspect-ai log becomes the lm-eval files it stands for
     except LogRefused as error:
         raise Rejected(str(error)) from None
     scratch = tempfile.TemporaryDirectory(prefix="mmmult-upload-")
@@ -92,7 +94,7 @@ def read_upload(files: list[tuple[str, bytes | Path]]) -> Upload:
                 _keep(PurePosixPath(name).name, name, source, folder, kept, budget)
             else:
                 raise Rejected(f"{name}: only .json, .jsonl and .zip files are accepted")
-    return _sort(kept, scratch)
+    return _sort(kept, scratch, media)
 
 
 def _open(data: bytes | Path) -> IO[bytes]:
@@ -154,9 +156,9 @@ def _unzip(name: str, source: IO[bytes], folder: Path, kept: dict[str, Path], bu
             raise Rejected(f"{where} is corrupt ({type(error).__name__}); zip the files again") from None
 
 
-def _sort(kept: dict[str, Path], scratch: tempfile.TemporaryDirectory) -> Upload:
+def _sort(kept: dict[str, Path], scratch: tempfile.TemporaryDirectory, media: MediaDigests | None) -> Upload:
     try:
-        kept = as_lm_eval(kept, Path(scratch.name))  # lmms-eval's files become the lm-eval files they stand for
+        kept = as_lm_eval(kept, Path(scratch.name), media)  # lmms-eval's files become the lm-eval files they stand for
     except SchemaError as error:
         raise Rejected(str(error)) from None
     results_files = [n for n in kept if n.startswith("results") and n.endswith(".json")]
