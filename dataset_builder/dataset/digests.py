@@ -13,16 +13,18 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from dataset_builder.configs import CONFIGS, data_file_pattern
+from dataset_builder.configs import CONFIGS, EXTENDED_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
 
 MEDIA_DIGESTS = "media_sha256"
 """The manifest's key: {config: {problem_id: sha256 of the stored medium}} for each image and audio config."""
+TASK_CONFIGS = frozenset((*STIMULUS_CONFIGS, *EXTENDED_CONFIGS))
+"""The configs whose tasks lmms-eval and inspect-ai run (the probe's sets are lm-eval's alone)."""
 
 
 def media_digests(folder: Path, configs: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:
     """The digests of the test items' media of each image or audio config of `configs` found in `folder`."""
     digests = {}
-    for config in configs:
+    for config in (c for c in configs if c in TASK_CONFIGS):
         column = CONFIGS[config].media_column
         files = sorted(folder.glob(data_file_pattern(config, "test")))
         if column is not None and files:
