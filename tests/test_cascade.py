@@ -7,11 +7,8 @@ what the server receives is exactly the text-numerals prompt of the problem as r
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,52 +17,30 @@ import pytest
 from dataset_builder.prompts import direct_prompt, multiply_prompt
 from dataset_builder.stimulus import parse_stimulus, stimulus
 from dataset_builder.tasks import TASKS, direct_budget
+from tests.openai_server import Endpoint, serving
 from tests.test_eval import mmmult_eval, outputs
 
 
-class Multiplier(BaseHTTPRequestHandler):
-    """/v1/chat/completions and /v1/completions that answer the typed problem's exact product.
+class Multiplier(Endpoint):
+    """Chat and text completions that answer the typed problem's exact product; `reply` replaces the whole reply
+    body when a test wants garbage."""
 
-    `reply` replaces the answer body when a test wants garbage."""
-
-    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
     reply: ClassVar[bytes | None] = None
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.received.append((self.path, body))
+    def answer(self, body: dict[str, Any]) -> str:
         text = body["messages"][-1]["content"] if self.path.endswith("/chat/completions") else body["prompt"]
         a, b = parse_stimulus(text.rsplit("\n\n", 1)[-1])
-        answer = f"Final Answer: {a * b}"
-        if self.path.endswith("/chat/completions"):
-            choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-            kind = "chat.completion"
-        else:
-            choice = {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None}
-            kind = "text_completion"
-        data = (
-            self.reply
-            or json.dumps(
-                {"id": "t", "object": kind, "created": 0, "model": body["model"], "choices": [choice]}
-            ).encode()
-        )
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        return f"Final Answer: {a * b}"
 
-    def log_message(self, *args: object) -> None:
-        pass
+    def send_body(self, data: bytes) -> None:
+        super().send_body(self.reply or data)
 
 
 @pytest.fixture
 def endpoint() -> Iterator[str]:
-    Multiplier.received, Multiplier.reply = [], None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Multiplier)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    Multiplier.reply = None
+    with serving(Multiplier) as url:
+        yield url
 
 
 def cascade(small_build: Path, out: Path, model_args: str, tasks: str, *extra: str):

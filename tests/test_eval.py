@@ -11,11 +11,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import datasets
 import numpy as np
@@ -26,6 +24,7 @@ from dataset_builder.answers import extract_answer
 from dataset_builder.media.readers import read_image
 from dataset_builder.stimulus import parse_stimulus
 from dataset_builder.tasks import DIRECT, GROUPS, MULTIPLY, TASKS, direct_budget, tasks_of
+from tests.openai_server import Endpoint, serving
 from tests.simulate import lm_eval_files, right
 
 
@@ -357,38 +356,20 @@ def test_mmmult_eval_runs_the_repaired_classes_registered_through_lm_eval_s_publ
     assert with_repaired_model(["--model", "vllm"]) == ["--model", "vllm"]
 
 
-class ChatServer(BaseHTTPRequestHandler):
-    """OpenAI-compatible chat and completions endpoints on 127.0.0.1 that record what they are sent."""
+class ChatServer(Endpoint):
+    """OpenAI-compatible chat and completions endpoints that answer 42 and keep every request's body."""
 
-    received: ClassVar[list[dict[str, Any]]] = []
+    def answer(self, body: dict[str, Any]) -> str:
+        return "Final Answer: 42"
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+    def record(self, body: dict[str, Any]) -> None:
         self.received.append(body)
-        answer = "Final Answer: 42"
-        if self.path.endswith("/chat/completions"):
-            choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-        else:
-            choice = {"index": 0, "text": answer, "finish_reason": "stop", "logprobs": None}
-        reply = {"id": "test", "model": body["model"], "choices": [choice]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def chat_server() -> Iterator[str]:
-    ChatServer.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serving(ChatServer) as url:
+        yield url
 
 
 def test_chat_completions_receive_images_as_png_and_clips_as_wav(

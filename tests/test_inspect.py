@@ -11,10 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +40,7 @@ from mmmult.harness.inspect_task import mmmult_task
 from mmmult.leaderboard.intake.media import MediaDigests
 from mmmult.leaderboard.intake.rescore import check
 from mmmult.leaderboard.intake.upload import Rejected, read_upload
+from tests.openai_server import Endpoint, serving
 from tests.simulate import lm_eval_files
 from tests.test_lmms_eval import served_from_hub
 
@@ -141,30 +140,17 @@ def test_the_board_rescores_an_inspect_log_item_for_item_as_the_same_answers_thr
     assert upload.provenance.settings == "as declared" and upload.provenance.model_name == "mockllm/model"
 
 
-class ReferenceChat(BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat endpoint on 127.0.0.1 that answers as the reference system (mmmult-reference)
-    would answer the same request through lm-eval, and keeps every request it is sent."""
+class ReferenceChat(Endpoint):
+    """An OpenAI-compatible chat endpoint that answers as the reference system (mmmult-reference) would answer the
+    same request through lm-eval, and keeps every request's body."""
 
-    received: ClassVar[list[dict[str, Any]]] = []
     reference: ClassVar[Any] = None
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.received.append(body)
-        content = body["messages"][-1]["content"]
-        answer = self.reference.answer(_instance(content))
-        choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-        data = json.dumps({"id": "t", "object": "chat.completion", "created": 0, "model": body["model"],
-                           "choices": [choice], "usage": usage}).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    def answer(self, body: dict[str, Any]) -> str:
+        return self.reference.answer(_instance(body["messages"][-1]["content"]))
 
-    def log_message(self, *args: object) -> None:
-        pass
+    def record(self, body: dict[str, Any]) -> None:
+        self.received.append(body)
 
 
 def _instance(content: str | list[dict[str, Any]]) -> Any:
@@ -189,11 +175,9 @@ def _instance(content: str | list[dict[str, Any]]) -> Any:
 def reference_chat() -> Iterator[str]:
     from mmmult.harness.reference import ReferenceLM
 
-    ReferenceChat.received, ReferenceChat.reference = [], ReferenceLM()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ReferenceChat)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    ReferenceChat.reference = ReferenceLM()
+    with serving(ReferenceChat) as url:
+        yield url
 
 
 SERVED = {"text-numerals": "mmmult_text_numerals", "image-numerals": "mmmult_image_numerals",

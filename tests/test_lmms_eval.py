@@ -13,9 +13,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -35,6 +33,7 @@ from mmmult.leaderboard.intake.rescore import check
 from mmmult.leaderboard.intake.upload import Rejected, read_upload
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.submissions import Form, submit
+from tests.openai_server import Endpoint, completion, serving
 from tests.simulate import lm_eval_files, right, wrong
 from tests.test_hostile_submissions import assert_refused
 
@@ -279,7 +278,7 @@ def test_an_lmms_eval_sample_of_a_medium_that_is_not_the_board_s_build_s_is_refu
 # --- end to end: lmms-eval's OpenAI client against the reference system served -----------------------------
 
 
-class ReferenceServer(BaseHTTPRequestHandler):
+class ReferenceServer(Endpoint):
     """OpenAI-compatible chat completions answered by the reference system, recording the media it receives."""
 
     received: ClassVar[list[dict[str, Any]]] = []
@@ -302,28 +301,16 @@ class ReferenceServer(BaseHTTPRequestHandler):
                 media["audio"] = [{"array": samples, "sampling_rate": rate}]
         self.received.append({"text": text, "media": sent, "body": body})
         answer = self.model.answer(SimpleNamespace(args=(text, {}, media)))
-        choice = {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
-        reply = {"id": "t", "object": "chat.completion", "created": 0, "model": body["model"], "choices": [choice]}
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_body(json.dumps(completion(self.path, body["model"], answer)).encode())
 
 
 @pytest.fixture
 def reference_server() -> Iterator[str]:
     from mmmult.harness.reference import ReferenceLM
 
-    ReferenceServer.received, ReferenceServer.model = [], ReferenceLM()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), ReferenceServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    ReferenceServer.model = ReferenceLM()
+    with serving(ReferenceServer) as url:
+        yield url
 
 
 E2E_TASKS = ("mmmult_text_words", "mmmult_image_numerals", "mmmult_direct_image_words", "mmmult_audio_digits",
