@@ -12,7 +12,8 @@ level, Holm's familywise error, Bonett and Price's interval), compares the C50 i
 the test design before and after the power supplement, and sends runs through the real ingest
 path to confirm the stored numbers are the direct computation. Last, the executors (known-truth
 simulated models that multiply by one heuristic and slip per operation with probability p): coverage
-of every interval and of the per-step error, and which heuristic the per-step fit names.
+of every interval and of the per-step error, and which heuristic the per-step fit names. Then the Findings
+view's intervals: accuracy past C 100 and the bootstrap interval of the LPM R^2 of correctness on C.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from tests.simulate import (
     lm_eval_files,
     logistic_model,
 )
+from tests.simulate_findings import findings_coverage
 
 
 def test_loads(min_test_per_band: int | None = None) -> np.ndarray:
@@ -147,6 +149,29 @@ def executors(reps: int) -> None:
     print(" heuristic is right.)")
 
 
+def findings(reps: int) -> None:
+    """The Findings view's intervals: accuracy on the items past C 100 (clustered Wilson) and the LPM R^2 of
+    correctness on C (percentile bootstrap over problems, 2,000 resamples as the board draws them)."""
+    loads = test_loads()
+    print(f"\nFindings on the {len(loads):,} test problems, {reps} runs per scenario (target 0.92-0.98)")
+    print(f"{'scenario':44} {'past C 100':>10} {'truth':>7} {'R^2':>6} {'truth':>6} {'width':>6}")
+    scenarios = [
+        ("one config, C50 60", Truth(60, 0.05), 1, 0.0),
+        ("one config, C50 150", Truth(150, 0.03), 1, 0.0),
+        ("one config, C50 20 (steep)", Truth(20, 0.15), 1, 0.0),
+        ("six configs, C50 150, outcomes shared", Truth(150, 0.03), 6, 1.0),
+        ("six configs, C50 40, half shared", Truth(40, 0.08), 6, 0.5),
+        ("two configs, falling over a doubling at 30", DoublingTruth(30), 2, 0.0),
+        ("two configs, flat at 50% (R^2 0)", Truth(60, 0.0), 2, 0.0),
+    ]
+    for i, (name, truth, configs, shared) in enumerate(scenarios):
+        result = findings_coverage(loads, truth, configs, shared, reps, seed=400 + i, bootstrap=2000)
+        print(f"{name:44} {result['past C 100']:10.3f} {result['true past C 100']:7.4f} {result['R2']:6.3f}"
+              f" {result['true R2']:6.3f} {result['R2 width']:6.3f}")  # fmt: skip
+    print("(R^2: the truth on these problems; resampling the problems too makes the interval conservative. Past")
+    print(" C 100 with a truth near 1e-4, Wilson's lower bound at one right answer lies above it.)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200, help="replications per scenario (default 200)")
@@ -156,6 +181,7 @@ def main() -> None:
     paired(args.reps)
     design(args.reps)
     executors(args.reps)
+    findings(args.reps)
     real_path(3)
     print(f"\n{time.perf_counter() - started:.0f} s in all")
 

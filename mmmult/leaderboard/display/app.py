@@ -33,6 +33,7 @@ from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE, default_columns
 from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table
+from mmmult.leaderboard.display.findings import findings_table
 from mmmult.leaderboard.display.formatting import csv_frame, display, rounded, shown_columns
 from mmmult.leaderboard.display.model_tables import (
     COMPARISON_COLUMNS,
@@ -58,6 +59,7 @@ from mmmult.leaderboard.display.plots import (
 from mmmult.leaderboard.display.requests import RequestForm, ingest_finished, request_evaluation, requests_page
 from mmmult.leaderboard.display.texts import (
     ABOUT,
+    FINDINGS_NOTE,
     FRESH_NOTE,
     GEE_NOTE,
     INTRO,
@@ -254,6 +256,10 @@ class Handlers:
         frame = self.board.procedures()
         return preference_table(frame), steps_table(frame), traces_table(frame)
 
+    def findings(self, regime: str = WORKED) -> pd.DataFrame:
+        """The paper's claims against every model's runs of the regime (display.findings)."""
+        return findings_table(self.board, regime if regime in REGIMES else WORKED)
+
     def requests(self) -> pd.DataFrame:
         return requests_page(self.queue, self.store, self.reference)
 
@@ -304,6 +310,7 @@ def build_app(
             _curve_tab(ui)
             _analysis_tab(ui)
             _procedures_tab(ui)
+            _findings_tab(ui)
             _requests_tab(ui)
             _submit_tab(ui, oauth, handlers.api_models)
             with gr.Tab("About", id="about"):
@@ -409,6 +416,13 @@ def _procedures_tab(ui: dict[str, Any]) -> None:
         gr.Dataframe(value=PAPER_FIGURES, interactive=False, elem_id="paper_figures")
 
 
+def _findings_tab(ui: dict[str, Any]) -> None:
+    with gr.Tab("Findings", id="findings") as ui["findings_tab"]:
+        gr.Markdown(FINDINGS_NOTE)
+        ui["findings_regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="findings_regime")
+        ui["findings"] = gr.Dataframe(interactive=False, wrap=True, elem_id="findings")
+
+
 def _requests_tab(ui: dict[str, Any]) -> None:
     with gr.Tab("Requests", id="requests") as ui["requests_tab"]:
         gr.Markdown(REQUESTS_NOTE)
@@ -476,6 +490,8 @@ def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
         control.input(h.analyse, choice, analysis_outputs)
     ui["analysis_tab"].select(h.analyse, choice, analysis_outputs)
     ui["procedures_tab"].select(h.procedures, None, [ui["preferences"], ui["step_gaps"], ui["traces"]])
+    ui["findings_tab"].select(h.findings, ui["findings_regime"], ui["findings"])
+    ui["findings_regime"].input(h.findings, ui["findings_regime"], ui["findings"])
     ui["requests_tab"].select(h.requests, None, ui["requests"])
     request = ["req_model", "req_revision", "req_type", "req_api", "req_channels", "req_precision", "req_family",
                "req_params", "submitter", "req_regimes"]  # fmt: skip

@@ -4,6 +4,17 @@ the constants that enforce them."""
 from dataset_builder.citation import citation_markdown
 from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES
 from mmmult.leaderboard.submissions import RATE_LIMIT
+from mmmult.statistics.findings import (
+    BOOTSTRAP_REPS,
+    HIGH_LOAD,
+    NEAR_PERFECT,
+    NEAR_ZERO,
+    NOT_ESTIMABLE,
+    NOT_REPRODUCED,
+    PAPER_HEURISTIC,
+    R2_THRESHOLD,
+    REPRODUCED,
+)
 
 TITLE = "mmmult leaderboard: exact multiplication across text, images and speech"
 
@@ -61,6 +72,30 @@ PAPER_NOTE = (
     "board's per-byte scale; the shares compare:"
 )
 
+FINDINGS_NOTE = (
+    "The paper's findings (arXiv:2604.18203), each set against every model's runs on this board, computed from the "
+    "stored runs: this board's measure with its 95% interval, and a verdict reached only where the interval settles "
+    f"it: *{REPRODUCED}*, *{NOT_REPRODUCED}*, or *{NOT_ESTIMABLE}*. The *why* column names the rule or the reason. "
+    "The first three claims read the chosen regime's runs (a model's row on the Leaderboard).\n\n"
+    f"- **Accuracy near zero past C {HIGH_LOAD}**: accuracy on the items with C > {HIGH_LOAD}, every config of the "
+    "run pooled (Wilson's interval widened for clustering by problem). Reproduced when its upper bound is below "
+    f"{NEAR_ZERO:.0%}, not reproduced when its lower bound is above {NEAR_ZERO:.0%}.\n"
+    "- **C explains accuracy**: the paper's R² of the linear probability model of correctness on C over the same "
+    f"items, with a percentile bootstrap interval over problems ({BOOTSTRAP_REPS:,} resamples, seeded). Reproduced "
+    f"when its lower bound is above {R2_THRESHOLD}, not reproduced when its upper bound is below {R2_THRESHOLD}.\n"
+    "- **Perception near perfect while computation fails**, per channel: the share of problems whose two operands the "
+    "`mmmult_perceive` tasks read exactly, and the multiplication accuracy, over the channel's configs (clustered "
+    f"Wilson). Reproduced when perception's lower bound is at least {NEAR_PERFECT:.0%} and multiplication's upper "
+    f"bound is below perception's lower bound; not reproduced when perception's upper bound is below "
+    f"{NEAR_PERFECT:.0%} or multiplication's lower bound reaches perception's.\n"
+    f"- **The probe prefers decomposition ({PAPER_HEURISTIC})**, per channel and normalisation of the losses (per "
+    "byte; per token where the run logged token counts): each heuristic's share of the items it has the lowest loss "
+    f"on (Wilson). Reproduced when {PAPER_HEURISTIC}'s lower bound is above every other heuristic's upper bound, not "
+    f"reproduced when another heuristic's lower bound is above {PAPER_HEURISTIC}'s upper bound.\n"
+    "- **Heuristic adapters**: their weight cosines and their effect on accuracy come from `mmmult adapters compare`, "
+    "which runs outside the board; the store holds no adapter run, and each model's row says so."
+)
+
 FRESH_NOTE = (
     "Fresh draws (a contamination check): the problems are generated from a seed, so a run on a fresh "
     "draw (`mmmult build --seed S`, then the seed in the submit form) answers new problems of the same "
@@ -102,6 +137,9 @@ reading from computing.
   operands read) against C; paired gaps between configs (with Holm's correction); the predictor
   comparison; the paper's linear probability models; whether channel gaps grow with load; and a
   paired comparison with any other model.
+- **Findings**: the paper's claims (accuracy near zero past C 100, C explaining accuracy, perception
+  intact while computation fails, the heuristic the probe prefers, the adapters), each with every
+  model's measurement, its 95% interval and a verdict by a stated rule.
 
 Every number is defined in this Space's README (*What the numbers mean*), and checked by
 simulation with a known truth (`benchmarks/statistics.py` in the repository).
