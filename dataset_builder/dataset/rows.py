@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,19 @@ class Renderers:
     def speech_info(self) -> TTSInfo:
         return self.speech.info()
 
+    def voice(self, spec: ConfigSpec) -> tuple[TTSBackend, TTSInfo]:
+        """The engine that speaks a config's clips and what it records: the build's, with the config's word gap."""
+        settings = self.tts.with_word_gap(spec.speech_word_gap)
+        return (self.speech, self.speech_info) if settings == self.tts else _voice(settings)
+
     def __getstate__(self) -> dict[str, Any]:
         return {"font_path": self.font_path, "tts": self.tts, "codec": self.codec}
+
+
+@cache
+def _voice(settings: TTSSettings) -> tuple[TTSBackend, TTSInfo]:
+    backend = settings.backend()
+    return backend, backend.info()
 
 
 def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> dict[str, Any]:
@@ -52,11 +63,9 @@ def render_row(spec: ConfigSpec, item: dict[str, Any], renderers: Renderers) -> 
     if spec.modality == "image":
         row["image"] = {"bytes": renderers.image.render(sentence), "path": f"{row['problem_id']}.png"}
     elif spec.modality == "audio":
-        info, codec = renderers.speech_info, renderers.codec
+        (speech, info), codec = renderers.voice(spec), renderers.codec
         row["audio"] = {
-            "bytes": codec.encode(
-                renderers.speech.synthesize(with_pauses(sentence) if spec.speech_pauses else sentence)
-            ),
+            "bytes": codec.encode(speech.synthesize(with_pauses(sentence) if spec.speech_pauses else sentence)),
             "path": f"{row['problem_id']}.{codec.extension}",
         }
         row |= {

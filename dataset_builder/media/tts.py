@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP, EspeakNG, TTSBackend
 
@@ -20,6 +20,15 @@ class TTSSettings:
     espnet_model_tag: str | None = None
     espnet_train_config: str | None = None
     espnet_model_file: str | None = None
+
+    def with_word_gap(self, word_gap: int | None) -> TTSSettings:
+        """These settings with another espeak-ng word gap (a config's own, configs.ConfigSpec.speech_word_gap);
+        unchanged for None or another backend, which has no word gap.
+
+        >>> TTSSettings().with_word_gap(10).word_gap, TTSSettings("espnet").with_word_gap(10).word_gap
+        (10, 5)
+        """
+        return self if word_gap is None or self.backend_name != "espeak-ng" else replace(self, word_gap=word_gap)
 
     def backend(self) -> TTSBackend:
         if self.backend_name == "espeak-ng":
