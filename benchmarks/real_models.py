@@ -12,10 +12,11 @@ with `--log_samples`, and `--apply_chat_template` for an instruction-tuned model
 270M, is prompted as a completion, without a chat template):
 
 - `--backend hf`: lm-eval's `hf` model reads the GGUF file with transformers (dequantised to fp32);
-- `--backend server`: llama.cpp's OpenAI-compatible server (the `llama` extra) serves the GGUF file as
-  it is (4-bit), started and stopped here, and lm-eval's `local-chat-completions` (a base model:
-  `local-completions`) talks to it. The server returns no log-probabilities here, so the probe tasks
-  run on `hf` only;
+- `--backend server`: llama.cpp's own server (llama-server, from scripts/install-llama-server; see
+  benchmarks/llama_server.py) serves the GGUF file as it is (4-bit), started and stopped here, with
+  `--slots` parallel slots and continuous batching, and lm-eval's `local-chat-completions` (a base
+  model: `local-completions`) keeps as many requests in flight (num_concurrent). Chat completions
+  return no log-probabilities, so the probe tasks run on `hf` only;
 - `--backend both`: the two on the same items, and the speed of each.
 
 A CPU cannot afford the whole mini split in half an hour, so by default the generation tasks run on
@@ -29,22 +30,20 @@ items per second of each run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.llama_server import EngineError, EngineOptions, serve
 from dataset_builder.configs import config_of, data_file_pattern
 from dataset_builder.problems import C_BANDS, band_of
 from dataset_builder.tasks import (
@@ -76,7 +75,6 @@ PAPER = {
     "perception": "above 99%",
     "probe": "models favour distributive decomposition (DD)",
 }
-SERVER_START_S = 300
 
 
 def all_tasks() -> dict[str, Task]:
@@ -136,46 +134,6 @@ def ensure_data(data: Path | None, out: Path) -> Path:
         command = [str(mmmult), "build", "--out", str(built), "--configs", BUILD_CONFIGS, "--num-proc", "2"]
         subprocess.run(command, check=True)
     return built
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def llama_server(gguf: Path, alias: str, threads: int, context: int, log: Path) -> Iterator[tuple[str, float]]:
-    """llama.cpp's OpenAI-compatible server (benchmarks/llama_server.py) on a free local port:
-    (its base URL, ending in /v1, and the seconds it took to start)."""
-    try:
-        import llama_cpp.server  # noqa: F401
-    except ImportError:
-        sys.exit("the server backend needs llama-cpp-python's server: pip install -e '.[llama]' (builds from source)")
-    port = free_port()
-    command = [sys.executable, str(Path(__file__).with_name("llama_server.py")), "--model", str(gguf),
-               "--model_alias", alias, "--host", "127.0.0.1", "--port", str(port),
-               "--n_threads", str(threads), "--n_ctx", str(context)]  # fmt: skip
-    started = time.perf_counter()
-    with log.open("w") as stream:
-        server = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT)
-    try:
-        while True:
-            if server.poll() is not None:
-                sys.exit(f"the llama.cpp server stopped with status {server.returncode}; its log: {log}")
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
-                break
-            if time.perf_counter() - started > SERVER_START_S:
-                sys.exit(f"the llama.cpp server did not answer within {SERVER_START_S} s; its log: {log}")
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1", time.perf_counter() - started
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def run_eval(data: Path, model: str, model_args: str, tasks: Sequence[Task], samples: dict[str, list[int]],
@@ -275,6 +233,7 @@ def main() -> None:
     parser.add_argument("--perceive-max-gen-toks", type=int, default=64, help="for perception (%(default)s)")
     parser.add_argument("--batch-size", default="16", help="hf batch size (%(default)s)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp server threads")
+    parser.add_argument("--slots", type=int, default=4, help="server slots = requests in flight (%(default)s)")
     parser.add_argument("--output-path", type=Path, required=True, help="folder of the runs' results and logs")
     args = parser.parse_args()
 
@@ -319,16 +278,23 @@ def main() -> None:
         client, endpoint = (
             ("local-chat-completions", "chat/completions") if model.chat else ("local-completions", "completions")
         )
-        with llama_server(gguf, model.name, args.threads, context, log) as (url, start_s):
-            speeds.append(f"llama.cpp server (Q4_K_M, {args.threads} threads): started in {start_s:.0f} s")
-            for label, part, budget in generated:
-                server_args = (f"model={model.name},base_url={url}/{endpoint},tokenizer_backend=none,num_concurrent=1,"
-                               f"max_gen_toks={budget},max_length={context},timeout=600")  # fmt: skip
-                out = args.output_path / "server" / label
-                seconds = run_eval(data, client, server_args, part, samples, budget, "1", model.chat, out)
-                n = count_items(samples, part)
-                speeds.append(f"llama.cpp server ({label}, max_gen_toks {budget}): {n} items in {seconds:.0f} s, "
-                              f"{n / seconds:.3f} items/s")  # fmt: skip
+        try:
+            options = EngineOptions(args.threads, args.slots, context)
+            started = time.perf_counter()
+            with serve(gguf, model.name, options, log) as url:
+                speeds.append(f"llama-server (Q4_K_M, {args.threads} threads, {args.slots} slots, continuous "
+                              f"batching): started in {time.perf_counter() - started:.0f} s")  # fmt: skip
+                for label, part, budget in generated:
+                    server_args = (f"model={model.name},base_url={url}/v1/{endpoint},tokenizer_backend=none,"
+                                   f"num_concurrent={args.slots},max_gen_toks={budget},max_length={context},"
+                                   "timeout=600")  # fmt: skip
+                    out = args.output_path / "server" / label
+                    seconds = run_eval(data, client, server_args, part, samples, budget, "1", model.chat, out)
+                    n = count_items(samples, part)
+                    speeds.append(f"llama-server ({label}, max_gen_toks {budget}): {n} items in {seconds:.0f} s, "
+                                  f"{n / seconds:.3f} items/s")  # fmt: skip
+        except EngineError as error:
+            sys.exit(str(error))
         report(f"llama.cpp server ({client})", args.output_path / "server")
     print("\n" + "\n".join(speeds))
 
