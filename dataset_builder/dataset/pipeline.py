@@ -27,9 +27,9 @@ from dataset_builder.configs import CONFIG_NAMES, CONFIGS, SAMPLING_RATE, config
 from dataset_builder.dataset import versions
 from dataset_builder.dataset.builder import MMMult, write_items
 from dataset_builder.dataset.card import write_card
-from dataset_builder.dataset.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.dataset.rows import Renderers
 from dataset_builder.dataset.verify import verifiable, verify_config
+from dataset_builder.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.errors import UserError
 from dataset_builder.media.codec import AudioCodec
 from dataset_builder.media.readers import Transcriber

@@ -30,7 +30,7 @@ from dataset_builder.configs import (
     STIMULUS_CONFIGS,
     data_file_pattern,
 )
-from dataset_builder.dataset.digests import MEDIA_DIGESTS, media_digests
+from dataset_builder.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.errors import UserError
 from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, EXTENDED, Bounds, problem_set
 from mmmult.leaderboard.intake.upload import Rejected

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from dataset_builder.configs import CONFIGS, EXTENDED_CONFIGS, STIMULUS_CONFIGS, data_file_pattern
 
 MEDIA_DIGESTS = "media_sha256"
@@ -23,6 +21,8 @@ TASK_CONFIGS = frozenset((*STIMULUS_CONFIGS, *EXTENDED_CONFIGS))
 
 def media_digests(folder: Path, configs: list[str] | tuple[str, ...]) -> dict[str, dict[str, str]]:
     """The digests of the test items' media of each image or audio config of `configs` found in `folder`."""
+    import pyarrow.parquet as pq  # here, not at the top: the core stays cheap to import for the Space
+
     digests = {}
     for config in (c for c in configs if c in TASK_CONFIGS):
         column = CONFIGS[config].media_column
