@@ -38,13 +38,12 @@ from dataset_builder.tasks import (
     Task,
 )
 from mmmult.leaderboard.intake.media import MediaDigests, expected_digest
-from mmmult.leaderboard.intake.schema import Count, Response, SchemaError, Text, parse_json, validate
+from mmmult.leaderboard.intake.schema import Count, Response, SchemaError, Text, parse_json, sample_lines, validate
 
 HARNESS = "lmms-eval"
 FORMATS = ("0.6", "0.7")
 """The releases (major.minor) whose files the board reads."""
 RESULTS_SUFFIX, SAMPLES_PART = "_results.json", "_samples_"
-MAX_LINE_BYTES = 2 * 2**20
 ITEM_METRIC = "item"
 NO_FILTER = "none"
 """lmms-eval's name for the absent filter: the mmmult tasks extract the answer in process_results."""
@@ -190,22 +189,11 @@ def _tasks(run: Results, where: str) -> dict[str, Task]:
     return tasks
 
 
-def _lines(file: str, path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as handle:
-        number = 0
-        while line := handle.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
-                raise SchemaError(f"{file}, line {number} is over {MAX_LINE_BYTES // 2**20} MB; no sample is that long")
-            if line.strip():
-                yield number, line
-
-
 def _translate(
     task: Task, file: str, path: Path, release: str, harnesses: set[str], media: MediaDigests | None
 ) -> Iterator[str]:
     """Each sample checked (its release's shape, its prompt, its medium) and written as lm-eval's sample."""
-    for number, line in _lines(file, path):
+    for number, line in sample_lines(file, path):
         where = f"{file}, line {number} ({HARNESS} {release})"
         sample = validate(SAMPLES[release], parse_json(line, where), where)
         item = sample.item

@@ -37,13 +37,12 @@ from dataset_builder.tasks import (
 )
 from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.probe import ProcedureItem, headline, rescore_procedure
-from mmmult.leaderboard.intake.schema import Sample, SchemaError, TaskConfig, parse_json, validate
+from mmmult.leaderboard.intake.schema import MAX_LINE_BYTES, Sample, SchemaError, TaskConfig, parse_json, validate
+from mmmult.leaderboard.intake.schema import sample_lines as checked_lines
 from mmmult.leaderboard.intake.status import Status
 from mmmult.leaderboard.intake.upload import Rejected, Upload
 from mmmult.probe_scoring.scores import score_trace
 
-MAX_LINE_BYTES = 2 * 2**20
-"""One sample line: a response of the longest allowed length, its prompt and lm-eval's fields."""
 RANKED_TASKS: dict[str, Task] = TASKS | {name: task for name, task in EXTENDED_TASKS.items() if task.split == "test"}
 """The tasks whose runs the board ranks: the base set's and the extended set's, on their test splits (the extended
 set's checked against the extended build the board serves beside the base one, benchmark.load_reference)."""
@@ -158,15 +157,12 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
 
 
 def sample_lines(name: str, path: Path) -> Iterator[tuple[int, bytes]]:
-    """(line number, line) of a samples file, each at most MAX_LINE_BYTES, never the whole file at once."""
-    with path.open("rb") as handle:
-        number = 0
-        while line := handle.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
-                raise Rejected(f"{name}, line {number} is over {MAX_LINE_BYTES // 2**20} MB; no sample is that long")
-            if line.strip():
-                yield number, line
+    """(line number, line) of a samples file, each at most MAX_LINE_BYTES, never the whole file at once; a longer
+    line rejects the upload."""
+    try:
+        yield from checked_lines(name, path, MAX_LINE_BYTES)
+    except SchemaError as error:
+        raise Rejected(str(error)) from None
 
 
 @dataclass

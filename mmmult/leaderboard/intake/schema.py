@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
@@ -39,6 +41,23 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"the number {text[:20]}... is out of range")
     return value
+
+
+MAX_LINE_BYTES = 2 * 2**20
+"""One sample line: a response of the longest allowed length, its prompt and the harness's fields."""
+
+
+def sample_lines(name: str, path: Path, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of a samples file's non-blank lines, each at most `limit` bytes, never the whole file at
+    once; a longer line is refused with its number."""
+    with path.open("rb") as handle:
+        number = 0
+        while line := handle.readline(limit + 1):
+            number += 1
+            if len(line) > limit:
+                raise SchemaError(f"{name}, line {number} is over {limit // 2**20} MB; no sample is that long")
+            if line.strip():
+                yield number, line
 
 
 def parse_json(data: bytes | str, where: str, allow_nan: bool = False) -> Any:  # noqa: ANN401 (any JSON value)
