@@ -403,9 +403,9 @@ def mini_selection(
 def design_mini(per_stratum: int, seed: int, bounds: Bounds) -> list[Problem]:
     """The mini split of a build of the default design: drawn from the whole design's test problems, then
     narrowed by the build's bounds, so that a subset build holds exactly the whole build's mini problems that
-    it holds."""
-    admitted = {p.problem_id for p in problem_set(per_stratum, seed, bounds)}
+    it holds (with `bounds.with_mini`, every one its digit and C bounds admit)."""
     whole = GENERATORS[bounds.problem_set](per_stratum, seed)
+    admitted = {p.problem_id for p in select(whole, bounds, seed)}
     return [p for p in mini_selection(whole, seed, problem_set=bounds.problem_set) if p.problem_id in admitted]
 
 
@@ -467,10 +467,15 @@ class Bounds:
     max_c: int | None = None
     limit: int | None = None
     problem_set: str = BASE
+    with_mini: bool = False
+    """Keep, beside the limit's sample, every problem of the whole set's mini split that the digit and C bounds
+    admit (`select`), so that the subset's mini split is the whole build's (the published mini runs' problems)."""
 
     def __post_init__(self) -> None:
         if self.problem_set not in PROBLEM_SETS:
             raise ProblemError(f"unknown problem set {self.problem_set!r}; choose from {', '.join(PROBLEM_SETS)}")
+        if not isinstance(self.with_mini, bool):
+            raise ProblemError(f"with_mini must be true or false, got {self.with_mini!r}")
         spec = PROBLEM_SETS[self.problem_set]
         ranges = {"digits": (1, spec.max_digits), "c": (MIN_C, spec.max_c)}
         for kind, (low, high) in ranges.items():
@@ -503,15 +508,19 @@ def _beyond(spec: ProblemSetSpec) -> str:
 
 
 def select(problems: Sequence[Problem], bounds: Bounds, seed: int = DEFAULT_SEED) -> list[Problem]:
-    """Problems within the bounds; with a limit, a seeded random sample kept in original order.
+    """Problems within the bounds; with a limit, a seeded random sample kept in original order, and with
+    `bounds.with_mini` also the problems of the mini split of `problems` (mini_selection) within the bounds.
 
     Sampling after the full set is drawn keeps ids, operands and splits identical between a
-    subset build and the full build.
+    subset build and the full build; the sample is the same with and without the mini problems.
     """
     kept = [p for p in problems if bounds.admits(p)]
     if bounds.limit is not None and bounds.limit < len(kept):
-        chosen = sorted(random.Random(seed + 1).sample(range(len(kept)), bounds.limit))
-        kept = [kept[i] for i in chosen]
+        chosen = set(random.Random(seed + 1).sample(range(len(kept)), bounds.limit))
+        if bounds.with_mini:
+            mini = {p.problem_id for p in mini_selection(problems, seed, problem_set=bounds.problem_set)}
+            chosen.update(i for i, p in enumerate(kept) if p.problem_id in mini)
+        kept = [kept[i] for i in sorted(chosen)]
     return kept
 
 

@@ -117,6 +117,12 @@ def add_build(commands: argparse._SubParsersAction) -> None:
     b.add_argument("--min-c", type=int, help="keep problems with arithmetic load C at least this")
     b.add_argument("--max-c", type=int, help="keep problems with arithmetic load C at most this")
     b.add_argument("--limit", type=positive_int, help="keep a seeded random sample of this many problems")
+    b.add_argument(
+        "--with-mini",
+        action="store_true",
+        help="keep also every problem of the whole set's mini split within the digit and C bounds, whatever --limit "
+        "samples: the subset's mini split is then the full build's (the published mini runs' problems)",
+    )
     b.add_argument("--num-proc", type=positive_int, default=1, help="worker processes for images and audio")
     b.add_argument("--tts", choices=BACKENDS, default="espeak-ng", help="speech backend (default %(default)s)")
     b.add_argument("--voice", default=DEFAULT_VOICE, help="espeak-ng voice (default %(default)s)")
@@ -353,7 +359,7 @@ def run_build(args: argparse.Namespace) -> int:
     from dataset_builder.media.tts import TTSSettings
     from dataset_builder.problems import Bounds
 
-    bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit, args.set)
+    bounds = Bounds(args.min_digits, args.max_digits, args.min_c, args.max_c, args.limit, args.set, args.with_mini)
     tts = TTSSettings(
         backend_name=args.tts,
         voice=args.voice,

@@ -194,6 +194,9 @@ def subset(bounds: dict[str, int | None]) -> str:
 
     >>> subset({"min_digits": None, "max_digits": 4, "min_c": None, "max_c": 40, "limit": 400})[:70]
     ' A subset: operands of at most 4 digits, C at most 40, a seeded sample'
+    >>> subset({"min_digits": None, "max_digits": 5, "min_c": None, "max_c": None, "limit": 9, "with_mini": True})
+    ' A subset: operands of at most 5 digits, a seeded sample of 9 plus every problem of the mini split of the whole \
+set within these bounds (the bounds leave ids, operands and splits unchanged).'
     """
     parts = []
     for kind, noun in (("digits", "operands of"), ("c", "C")):
@@ -206,7 +209,9 @@ def subset(bounds: dict[str, int | None]) -> str:
         elif high is not None:
             parts.append(f"{noun} at most {high}{unit}")
     if bounds["limit"] is not None:
-        parts.append(f"a seeded sample of {bounds['limit']:,}")
+        mini = " plus every problem of the mini split of the whole set" if bounds.get("with_mini") else ""
+        within = " within these bounds" if mini and parts else ""
+        parts.append(f"a seeded sample of {bounds['limit']:,}{mini}{within}")
     if not parts:
         return ""
     return f" A subset: {', '.join(parts)} (the bounds leave ids, operands and splits unchanged)."

@@ -104,6 +104,11 @@ class BuildOptions:
             )
         if self.num_proc < 1:
             raise BuildError(f"--num-proc must be at least 1, got {self.num_proc}")
+        if self.from_csv and self.bounds.with_mini:
+            raise BuildError(
+                "--with-mini keeps the default design's mini split in a sample of it, and --from-csv builds the "
+                "problems of a CSV, whose mini split is drawn from the problems it keeps: drop one of the two"
+            )
         for option, items in (("hds_csv", "hds"), ("traps_csv", "traps")):
             if getattr(self, option) and not any(CONFIGS[name].items == items for name in self.chosen):
                 flag = "--" + option.replace("_", "-")
@@ -130,7 +135,8 @@ def load_problems(options: BuildOptions) -> list[Problem]:
 
 def mini_rows(options: BuildOptions) -> list[dict[str, Any]]:
     """The mini split's rows: copies of test problems (problems.mini_selection) whose split says mini. Drawn
-    from the whole default design even for a subset build, or from a CSV's test problems."""
+    from the whole default design even for a subset build (whole, within the digit and C bounds, with
+    --with-mini), or from a CSV's test problems."""
     if options.from_csv:
         chosen = mini_selection(load_problems(options), options.seed, problem_set=options.problem_set)
     else:
@@ -348,6 +354,8 @@ def _provenance(renderers: Renderers, media: set[str | None]) -> dict[str, Any]:
 def _options_dict(options: BuildOptions) -> dict[str, Any]:
     values = asdict(options)
     values["configs"] = list(options.chosen)
+    if not options.bounds.with_mini:  # stated where set: a build without it keeps the manifest it always had
+        del values["bounds"]["with_mini"]
     for source in ("from_csv", "hds_csv", "traps_csv"):
         if values[source]:
             values[source] = {"file": Path(values[source]).name, "sha256": sha256_file(Path(values[source]))}
