@@ -201,8 +201,8 @@ def test_the_extended_table_ranks_extended_runs_apart_from_the_base_set(board: B
 def test_the_extended_view_and_its_csv_carry_its_configs_and_bands(board: Board) -> None:
     page, csv = view(board, Filters(problem_set=EXTENDED))
     assert list(csv.columns) == [
-        "rank", "model", "family", "params_b", "open", "status", "regime", "problem_set", "coverage", "score",
-        "extended-text-numerals", "extended-text-words", "perception", "C 101-200", "C 201-324", "C 325-625",
+        "rank", "model", "family", "params_b", "open", "status", "regime", "problem_set", "split", "coverage",
+        "score", "extended-text-numerals", "extended-text-words", "perception", "C 101-200", "C 201-324", "C 325-625",
         "C 626-1225", "C 1226-2025", "C 2026-3600", "C50", "step_error", "median_response", "settings", "submissions",
     ]  # fmt: skip
     assert list(page.columns)[:2] == ["Rank", "Model"] and "C 2026-3600 %" in page.columns

@@ -196,7 +196,8 @@ def clustered(outcomes: pd.DataFrame) -> str:
 
 
 def row(claim: str, model: str, scope: str, measured: str, verdict: str, why: str) -> list[str]:
-    return [PAPER[claim][0], model, scope, PAPER[claim][1], measured, verdict, why]
+    split = "" if claim in ("probe", "adapters") else "test"  # the probe and the adapters have no split
+    return [PAPER[claim][0], model, split, scope, PAPER[claim][1], measured, verdict, why]
 
 
 def test_the_reference_and_a_slipping_executor_against_every_claim(board: Board, benchmark: Benchmark) -> None:

@@ -408,7 +408,7 @@ def test_a_folder_without_problems_is_named_with_what_to_do(tmp_path: Path) -> N
         assert str(error.value) == f"no problems/test-*.parquet in {missing}: point the Space at an mmmult build"
 
 
-def test_a_hub_build_downloads_only_the_test_shards_and_the_manifest(
+def test_a_hub_build_downloads_only_the_test_and_mini_shards_and_the_manifest(
     drawn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import huggingface_hub
@@ -422,7 +422,8 @@ def test_a_hub_build_downloads_only_the_test_shards_and_the_manifest(
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", download)
     benchmark = load_reference("some-one/mm.mult")
-    wanted = {"repo_type": "dataset", "allow_patterns": ["problems/test-*.parquet", "manifest.json"]}
+    wanted = {"repo_type": "dataset",
+              "allow_patterns": ["problems/test-*.parquet", "problems/mini-*.parquet", "manifest.json"]}  # fmt: skip
     assert calls == [("some-one/mm.mult", wanted)]
     assert benchmark.configs == ("text-words",) and benchmark.seed == 4
     assert len(benchmark) == sum(p["split"] == "test" for p in drawn)

@@ -115,16 +115,22 @@ def test_a_build_without_the_mini_split_is_named(tmp_path: Path) -> None:
             "mini split existed has none: build it again)") in result.stderr  # fmt: skip
 
 
-def test_the_board_refuses_a_mini_run_with_the_reason(run_files, reference) -> None:
+def test_a_board_whose_build_has_no_mini_split_refuses_a_mini_run_with_the_reason(
+    run_files, run_tasks, reference
+) -> None:
     from mmmult.leaderboard.intake.rescore import check
     from mmmult.leaderboard.intake.upload import Rejected, read_upload
 
-    old, new = "mmmult_text_numerals", "mmmult_mini_text_numerals"
-    renamed = [
-        (name.replace(old, new), data.replace(f'"{old}"'.encode(), f'"{new}"'.encode())) for name, data in run_files
-    ]
-    with pytest.raises(
-        Rejected, match="mmmult_mini_text_numerals: runs of the mini split are not ranked on this board"
-    ):
+    renamed = run_files
+    for old in run_tasks:  # every task of the run on the mini split
+        new = old.replace("mmmult_", "mmmult_mini_", 1)
+        renamed = [(n.replace(old, new), d.replace(f'"{old}"'.encode(), f'"{new}"'.encode())) for n, d in renamed]
+    assert not reference.mini  # drawn in-process: no build, so no mini split
+    with pytest.raises(Rejected) as error:
         check(read_upload(renamed), reference)
+    assert str(error.value) == (
+        "mmmult_mini_text_numerals, mmmult_mini_text_words, mmmult_mini_perceive_text_numerals: this board's benchmark "
+        "has no mini split to check them against (a fresh draw has none, nor a build made before the mini split "
+        "existed): submit a run of the test tasks, without mini"
+    )
     assert set(MINI_TASKS) == {name.replace("mmmult_", "mmmult_mini_", 1) for name in TASKS}

@@ -95,6 +95,7 @@ NON_DEFAULT = {
     "weights": "proprietary",
     "regime": "direct",
     "problem_set": "extended",
+    "split": "mini",
     "modality": "image",
     "representation": "words",
     "min_params": 1.5,
@@ -168,11 +169,11 @@ def test_a_hostile_or_unknown_url_value_falls_back_to_the_default(field: str) ->
 
 
 def test_the_controls_in_url_order_give_the_same_view() -> None:
-    values = ["q", ["Qwen"], "open", "direct", "extended", "image", "all", 1.0, None, True, False, True, "score", True,
-              ["C50"], "m"]  # fmt: skip
-    assert Filters.of(values) == Filters("q", ("Qwen",), "open", "direct", "extended", "image", "all", 1.0, None, True,
-                                         False, True, "score", True, ("C50",), "m")  # fmt: skip
-    assert Filters.of([None] * 16) == Filters()
+    values = ["q", ["Qwen"], "open", "direct", "extended", "mini", "image", "all", 1.0, None, True, False, True,
+              "score", True, ["C50"], "m"]  # fmt: skip
+    assert Filters.of(values) == Filters("q", ("Qwen",), "open", "direct", "extended", "mini", "image", "all", 1.0,
+                                         None, True, False, True, "score", True, ("C50",), "m")  # fmt: skip
+    assert Filters.of([None] * 17) == Filters()
 
 
 def test_column_choice_keeps_table_order_and_drops_configs_outside_the_scope() -> None:

@@ -32,7 +32,7 @@ from dataset_builder.settings import (
 from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, LABELS, SORTABLE, default_columns
-from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table
+from mmmult.leaderboard.display.filters import OPENNESS, URL_KEYS, URL_SYNC_JS, Filters, filter_table, why_no_rows
 from mmmult.leaderboard.display.findings import findings_table
 from mmmult.leaderboard.display.formatting import csv_frame, display, rounded, shown_columns
 from mmmult.leaderboard.display.model_tables import (
@@ -76,6 +76,7 @@ from mmmult.leaderboard.display.texts import (
 )
 from mmmult.leaderboard.intake.benchmark import Benchmark, load_reference
 from mmmult.leaderboard.intake.names import NAME_RULE
+from mmmult.leaderboard.intake.rescore import SPLITS, TEST
 from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES
 from mmmult.leaderboard.storage.persistence import restore_and_schedule
 from mmmult.leaderboard.storage.store import Store
@@ -107,12 +108,18 @@ def write_csv(frame: pd.DataFrame, folder: Path) -> Path:
 def view(board: Board, filters: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table as the page shows it and the same rows and columns for download (full precision, guarded)."""
     table = board.table(filters.every, filters.modality, filters.representation, filters.self_reported,
-                        filters.regime, filters.differing, filters.problem_set)  # fmt: skip
+                        filters.regime, filters.differing, filters.problem_set, filters.split)  # fmt: skip
     rows = filter_table(table, filters)
     columns = default_columns(filters.problem_set, filters.columns)
     shown = shown_columns(columns, filters.modality, filters.representation, board.reference.configs,
                           filters.problem_set)  # fmt: skip
     return display(rows)[[LABELS[c] for c in shown]], csv_frame(rows[shown])
+
+
+def _why_no_rows(filters: Filters) -> dict:
+    """The line under the table where the view can hold no row (filters.why_no_rows), hidden otherwise."""
+    text = why_no_rows(filters)
+    return gr.update(value=text, visible=bool(text))
 
 
 def submit_as(
@@ -133,8 +140,8 @@ ANALYSIS_OUTPUTS = ("chosen", "chosen_config", "other", "across", "decomposition
 """The model page's components, in the order Handlers.analyse fills them."""
 DIGITS = {"gaps": 4, "lpm": 4, "interactions": 4, "comparison": 4, "draws": 4}
 """Decimals of the model page's tables where 3 would hide a difference (p-values, coefficients)."""
-URL_STATE = ("search", "families", "weights", "regime", "problem_set", "modality", "representation", "min_params",
-             "max_params", "every", "self_reported", "differing", "sort", "descending", "columns",
+URL_STATE = ("search", "families", "weights", "regime", "problem_set", "split", "modality", "representation",
+             "min_params", "max_params", "every", "self_reported", "differing", "sort", "descending", "columns",
              "linked")  # fmt: skip
 """The controls the page URL keeps, in URL_KEYS order. `linked` holds the model a visitor picked on the model page
 (or a link named), so that the URL opens that model's page."""
@@ -151,15 +158,17 @@ class Handlers:
         self.board = Board(store, reference)
         self.downloads = Path(tempfile.mkdtemp(prefix="mmmult-csv-"))
 
-    def refresh(self, *values: object) -> tuple[pd.DataFrame, str]:
-        """The table for the view; the values come in URL_KEYS order (URL_SYNC_JS writes them to the URL)."""
-        page, csv = view(self.board, Filters.of(values))
-        return page, str(write_csv(csv, self.downloads))
+    def refresh(self, *values: object) -> tuple[pd.DataFrame, str, dict]:
+        """The table for the view, its CSV and the line that says why the view can hold no row; the values come in
+        URL_KEYS order (URL_SYNC_JS writes them to the URL)."""
+        filters = Filters.of(values)
+        page, csv = view(self.board, filters)
+        return page, str(write_csv(csv, self.downloads)), _why_no_rows(filters)
 
     def family_choices(self, chosen: list[str] | None) -> dict:
         """The family filter's choices: every family on the board, and the ones chosen (from a link)."""
-        every = (self.board.table(self_reported=True, regime=r, differing=True, problem_set=s)
-                 for r in REGIMES for s in PROBLEM_SETS)  # fmt: skip
+        every = (self.board.table(self_reported=True, regime=r, differing=True, problem_set=s, split=split)
+                 for r in REGIMES for s in PROBLEM_SETS for split in SPLITS)  # fmt: skip
         families = {f for table in every for f in table["family"].dropna()}
         return gr.update(choices=sorted(families | set(chosen or ())))
 
@@ -173,35 +182,40 @@ class Handlers:
         controls = dict(zip(URL_KEYS, filters.controls(), strict=True))
         controls["family"] = self.family_choices(list(filters.family)) | {"value": list(filters.family)}
         page, csv = view(self.board, filters)
-        shown = self.board.table(self_reported=True, regime=filters.regime, differing=True)
+        shown = self.board.table(self_reported=True, regime=filters.regime, differing=True, split=filters.split)
         linked = filters.model in set(shown["model"])
-        analysis = (list(self.analyse(filters.model, None, None, filters.regime)) if linked
+        analysis = (list(self.analyse(filters.model, None, None, filters.regime, filters.split)) if linked
                     else [gr.skip()] * len(ANALYSIS_OUTPUTS))  # fmt: skip
         tab = gr.Tabs(selected="model") if linked else gr.skip()  # a link to a model opens its page
-        return [*controls.values(), page, str(write_csv(csv, self.downloads)), *analysis, tab]
+        return [*controls.values(), page, str(write_csv(csv, self.downloads)), _why_no_rows(filters), *analysis, tab]
 
     def curve(  # noqa: ANN201
         self, modality: str, representation: str, every: bool, self_reported: bool, regime: str = WORKED,
-        problem_set: str = BASE,
+        problem_set: str = BASE, split: str = TEST,
     ):  # fmt: skip
-        """Every model's accuracy against C in one scope, regime and problem set, on that set's range of C."""
+        """Every model's accuracy against C in one scope, regime, problem set and split, on that set's range of C."""
         regime = regime if regime in REGIMES else WORKED
         problem_set = problem_set if problem_set in PROBLEM_SETS else BASE
-        table = self.board.table(every, modality, representation, self_reported, regime, problem_set=problem_set)
+        split = split if split in SPLITS else TEST
+        table = self.board.table(every, modality, representation, self_reported, regime, problem_set=problem_set,
+                                 split=split)  # fmt: skip
         scope = scope_name(modality, representation, problem_set)
         ids = list(table["submission_id"])
         configs = ", ".join(scope_configs(modality, representation, problem_set))
-        title = f"{configs or f'no config is {modality} {representation}'} ({regime} regime)"
+        title = f"{configs or f'no config is {modality} {representation}'} ({regime} regime, {split} split)"
         bins, fits = self.board.bins(ids, scope, regime), self.board.fits(ids, scope, regime)
         return accuracy_vs_c(bins, fits, table, title, PROBLEM_SETS[problem_set].max_c)
 
-    def analyse(self, model: str | None, config: str | None, other: str | None, regime: str = WORKED) -> tuple:
-        """The chosen model's analyses in one regime, in ANALYSIS_OUTPUTS order, beside a table of both regimes'
-        headline figures; with no model (or one not on the board in that regime), the most informative one
-        (informative_model). An empty table is hidden and its note says why."""
+    def analyse(
+        self, model: str | None, config: str | None, other: str | None, regime: str = WORKED, split: str = TEST
+    ) -> tuple:
+        """The chosen model's analyses in one regime and split, in ANALYSIS_OUTPUTS order, beside a table of both
+        regimes' headline figures; with no model (or one not on the board in that regime and split), the most
+        informative one (informative_model). An empty table is hidden and its note says why."""
         board = self.board
         regime = regime if regime in REGIMES else WORKED
-        table = board.table(self_reported=True, regime=regime, differing=True)
+        split = split if split in SPLITS else TEST
+        table = board.table(self_reported=True, regime=regime, differing=True, split=split)
         models = list(table["model"])
         if model not in models:
             model = informative_model(table)
@@ -218,7 +232,7 @@ class Handlers:
             other_sid = int(table.loc[table["model"] == other, "submission_id"].iloc[0])
             others_items = board.items(other_sid)
             comparison = model_comparison(detail, others_items[others_items["regime"] == regime])
-        tables = {"regimes": regime_table(self._regime_fits(model or "")), "perception": perception_table(cells),
+        tables = {"regimes": regime_table(self._regime_fits(model or "", split)), "perception": perception_table(cells),
                   "gaps": paired_gaps(detail),
                   "predictors": predictor_table(detail), "lpm": lpm_table(detail),
                   "interactions": interactions_table(detail), "comparison": comparison,
@@ -241,12 +255,12 @@ class Handlers:
         }
         return tuple(outputs[key] for key in ANALYSIS_OUTPUTS)
 
-    def _regime_fits(self, model: str) -> pd.DataFrame:
-        """The model's row of each regime it ran (its latest re-scored run of it): the stored fits over all its
-        configs, side by side."""
+    def _regime_fits(self, model: str, split: str = TEST) -> pd.DataFrame:
+        """The model's row of each regime it ran on the split (its latest re-scored run of it): the stored fits over
+        all its configs, side by side."""
         rows = []
         for regime in REGIMES:
-            table = self.board.table(self_reported=True, regime=regime, differing=True)
+            table = self.board.table(self_reported=True, regime=regime, differing=True, split=split)
             mine = table.loc[table["model"] == model, "submission_id"]
             if len(mine):
                 rows.append(self.board.fits([int(mine.iloc[0])], ALL, regime))
@@ -329,6 +343,7 @@ def _board_tab(ui: dict[str, Any]) -> None:
             ui["weights"] = gr.Radio(list(OPENNESS), value="all", label="Weights", elem_id="weights")
             ui["regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="regime")
             ui["problem_set"] = gr.Radio(list(PROBLEM_SETS), value=BASE, label="Problem set", elem_id="problem_set")
+            ui["split"] = gr.Radio(list(SPLITS), value=TEST, label="Split", elem_id="split")
         with gr.Row():
             ui["modality"] = gr.Dropdown([ALL, *MODALITIES], value=ALL, label="Modality", elem_id="modality")
             ui["representation"] = gr.Dropdown([ALL, *REPRESENTATIONS], value=ALL, label="Representation",
@@ -348,6 +363,7 @@ def _board_tab(ui: dict[str, Any]) -> None:
                                              show_label=False, elem_id="columns")  # fmt: skip
         gr.Markdown(TABLE_NOTE)
         ui["table"] = gr.Dataframe(value=pd.DataFrame(columns=["Model"]), interactive=False, elem_id="board")
+        ui["table_why"] = gr.Markdown(visible=False, elem_id="table_why")
         ui["download"] = gr.DownloadButton("Download CSV", elem_id="download")
 
 
@@ -359,6 +375,7 @@ def _curve_tab(ui: dict[str, Any]) -> None:
                                                     label="Representation")  # fmt: skip
             ui["plot_regime"] = gr.Radio(list(REGIMES), value=WORKED, label="Regime", elem_id="plot_regime")
             ui["plot_set"] = gr.Radio(list(PROBLEM_SETS), value=BASE, label="Problem set", elem_id="plot_set")
+            ui["plot_split"] = gr.Radio(list(SPLITS), value=TEST, label="Split", elem_id="plot_split")
         ui["figure"] = gr.Plot(elem_id="curve")
 
 
@@ -472,17 +489,18 @@ def _submit_tab(ui: dict[str, Any], oauth: bool, api_models: Mapping[str, ApiMod
 def _wire(demo: gr.Blocks, ui: dict[str, Any], h: Handlers) -> None:
     """The page's events: what each control changes, and with which handler."""
     url_state = [ui[key] for key in URL_STATE]
-    outputs = [ui["table"], ui["download"]]
+    outputs = [ui["table"], ui["download"], ui["table_why"]]
     analysis_outputs = [ui[key] for key in ANALYSIS_OUTPUTS]
     for control in url_state[:-1]:
         control.change(h.refresh, url_state, outputs, js=URL_SYNC_JS)
     demo.load(h.on_load, None, [*url_state, *outputs, *analysis_outputs, ui["tabs"]])
     plot_inputs = [ui["plot_modality"], ui["plot_representation"], ui["every"], ui["self_reported"],
-                   ui["plot_regime"], ui["plot_set"]]  # fmt: skip
-    for control in (ui["plot_modality"], ui["plot_representation"], ui["plot_regime"], ui["plot_set"]):
+                   ui["plot_regime"], ui["plot_set"], ui["plot_split"]]  # fmt: skip
+    for control in (ui["plot_modality"], ui["plot_representation"], ui["plot_regime"], ui["plot_set"],
+                    ui["plot_split"]):  # fmt: skip
         control.input(h.curve, plot_inputs, ui["figure"])
     ui["curve_tab"].select(h.curve, plot_inputs, ui["figure"])  # plots are drawn when their tab opens
-    choice = [ui["chosen"], ui["chosen_config"], ui["other"], ui["regime"]]
+    choice = [ui["chosen"], ui["chosen_config"], ui["other"], ui["regime"], ui["split"]]
     ui["chosen"].input(h.analyse, choice, analysis_outputs).then(
         lambda name: name or "", ui["chosen"], ui["linked"]
     ).then(h.refresh, url_state, outputs, js=URL_SYNC_JS)

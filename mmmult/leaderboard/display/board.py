@@ -11,7 +11,8 @@ generation settings differ from what their tasks declare (intake/provenance.py) 
 The table, the curves and the fits are those of one regime (worked or direct; dataset_builder.tasks.REGIMES):
 a model appears once per regime it ran, ranked among the runs of that regime, and the two are never pooled. The
 same holds for the problem set (base, or extended where the board serves its build): a table ranks the runs of
-one set's configs, with that set's C bands, and a run of both sets is a row in each.
+one set's configs, with that set's C bands, and a run of both sets is a row in each. And for the split: a table
+ranks the runs of the test split or those of the mini split (a stratified 150 of the test problems), never both.
 
 `Board` caches what it reads until the store changes, so filtering and switching plots only
 re-shape small frames in memory.
@@ -32,6 +33,7 @@ from dataset_builder.tasks import WORKED
 from mmmult.leaderboard.display.columns import COLUMNS
 from mmmult.leaderboard.intake.benchmark import Benchmark
 from mmmult.leaderboard.intake.provenance import UNKNOWN, Provenance, differs
+from mmmult.leaderboard.intake.rescore import TEST
 from mmmult.leaderboard.intake.status import TRUSTED, Status
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.storage.summary import ALL, RANKED_CONFIGS, scope_configs, scope_name, stored_fit
@@ -65,9 +67,10 @@ class Board:
         regime: str = WORKED,
         differing: bool = False,
         problem_set: str = BASE,
+        split: str = TEST,
     ) -> pd.DataFrame:
-        """One row per model (its latest re-scored submission of the regime and problem set), or per submission,
-        best first.
+        """One row per model (its latest re-scored submission of the regime, problem set and split), or per
+        submission, best first.
 
         `score`, its interval, `rank`, the fit columns, the accuracy per C band and the median response length cover
         the configs of the chosen modality and representation of the problem set in the chosen regime;
@@ -75,7 +78,7 @@ class Board:
         """
         return self._table(
             self.store.version(), every_submission, modality, representation, self_reported, regime, differing,
-            problem_set,
+            problem_set, split,
         )  # fmt: skip
 
     def cells(
@@ -100,14 +103,15 @@ class Board:
 
     def draws(self, model: str, regime: str = WORKED) -> pd.DataFrame:
         """A model's latest re-scored run on the published problems and its runs on fresh draws (seed set) in one
-        regime: submission_id, seed (None: published), config, correct, n of each multiplication task."""
+        regime, all of the test split: submission_id, seed (None: published), config, correct, n of each
+        multiplication task."""
         with closing(self.store.connect()) as db:
             runs = pd.read_sql_query(
                 "SELECT s.id AS submission_id, s.seed, t.config, t.score, t.n FROM submissions s JOIN task_results t"
                 " ON t.submission_id = s.id WHERE s.model = ? AND s.status IN (?, ?) AND t.kind = 'multiply'"
-                " AND t.verified = 1 AND t.regime = ? ORDER BY s.id DESC",
+                " AND t.verified = 1 AND t.regime = ? AND s.split = ? ORDER BY s.id DESC",
                 db,
-                params=(model, *TRUSTED, regime),
+                params=(model, *TRUSTED, regime, TEST),
             )
         public = runs[runs["seed"].isna()]
         latest = public[public["submission_id"] == public["submission_id"].max()] if len(public) else public
@@ -159,7 +163,7 @@ class Board:
 
     def _compute_table(
         self, version: tuple[int, int], every: bool, modality: str, representation: str, self_reported: bool,
-        regime: str, differing: bool, problem_set: str,
+        regime: str, differing: bool, problem_set: str, split: str,
     ) -> pd.DataFrame:  # fmt: skip
         configs = tuple(c for c in scope_configs(modality, representation, problem_set) if c in self.reference.configs)
         scope = scope_name(modality, representation, problem_set)
@@ -168,9 +172,9 @@ class Board:
             subs = pd.read_sql_query(
                 f"SELECT id, model, family, params_b, open_weights, status, submitter, link, settings, provenance"
                 f" FROM submissions"
-                f" WHERE status IN ({','.join('?' * len(statuses))}) AND seed IS NULL ORDER BY id DESC",
+                f" WHERE status IN ({','.join('?' * len(statuses))}) AND seed IS NULL AND split = ? ORDER BY id DESC",
                 db,
-                params=statuses,
+                params=(*statuses, split),
             )
             results = pd.read_sql_query(
                 "SELECT submission_id, config, regime, kind, verified, score, n FROM task_results", db
@@ -213,6 +217,7 @@ class Board:
                 "submission_id": subs["id"].astype(int),
                 "regime": regime,
                 "problem_set": problem_set,
+                "split": split,
                 **_provenance_columns(subs),
             }
         ).set_index("submission_id", drop=False)

@@ -47,6 +47,7 @@ TABLE: tuple[Column, ...] = (
     Column("status", "Checked", "status"),
     Column("regime", "Regime"),
     Column("problem_set", "Problem set"),
+    Column("split", "Split"),
     Column("coverage", "Configs"),
     Column("score", "Score %", "percent"),
     Column("score_low", None),

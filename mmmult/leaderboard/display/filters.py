@@ -18,6 +18,7 @@ from dataset_builder.configs import MODALITIES, REPRESENTATIONS
 from dataset_builder.problems import BASE, PROBLEM_SETS
 from dataset_builder.tasks import REGIMES, WORKED
 from mmmult.leaderboard.display.columns import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, SORTABLE
+from mmmult.leaderboard.intake.rescore import SPLITS, TEST
 from mmmult.leaderboard.storage.summary import ALL
 
 OPENNESS = ("all", "open", "proprietary")
@@ -50,6 +51,8 @@ class Filters:
     problem_set: str = BASE
     """The problem set whose configs the table ranks (PROBLEM_SETS: base, or extended where the board serves its
     build): never both at once."""
+    split: str = TEST
+    """The split whose runs the table ranks (SPLITS: test, or the base set's mini split): never both at once."""
     modality: str = ALL
     representation: str = ALL
     min_params: float | None = None
@@ -74,6 +77,7 @@ class Filters:
             weights=str(given["weights"] or defaults.weights),
             regime=str(given["regime"] or defaults.regime),
             problem_set=str(given["problem_set"]) if given["problem_set"] in PROBLEM_SETS else defaults.problem_set,
+            split=str(given["split"]) if given["split"] in SPLITS else defaults.split,
             modality=str(given["modality"] or defaults.modality),
             representation=str(given["representation"] or defaults.representation),
             min_params=_number(str(given["min_params"])) if given["min_params"] is not None else None,
@@ -123,6 +127,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "weights": OPENNESS,
     "regime": REGIMES,
     "problem_set": tuple(PROBLEM_SETS),
+    "split": SPLITS,
     "modality": (ALL, *MODALITIES),
     "representation": (ALL, *REPRESENTATIONS),
     "sort": tuple(SORTABLE),
@@ -153,6 +158,14 @@ URL_SYNC_JS = f"""
 """
 """Runs in the browser before each refresh: writes the view (in URL_KEYS order) into the URL, leaving out
 the defaults (those of Filters, so the two cannot drift apart)."""
+
+
+def why_no_rows(filters: Filters) -> str:
+    """One line for the page where the view cannot hold a row whatever the board stores; empty otherwise."""
+    if filters.split != TEST and filters.problem_set != BASE:
+        return (f"The {filters.problem_set} set has no ranked {filters.split} split (the board refuses its runs): "
+                f"choose the test split, or the {BASE} set.")  # fmt: skip
+    return ""
 
 
 def filter_table(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:

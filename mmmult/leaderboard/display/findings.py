@@ -1,9 +1,10 @@
 """The Findings tab: the paper's claims, each set against every model's data on the board, read from the store.
 
-One row per claim, model and scope (a regime, a channel, a normalisation of the probe's losses): the paper's
+One row per claim, model, split and scope (a regime, a channel, a normalisation of the probe's losses): the paper's
 statement, this board's measurement with its 95% interval, a verdict and the rule or reason that reached it. The
 measures and the rules are in mmmult/statistics/findings.py. Claims on products read one regime (the tab's choice)
-of the base problem set's configs; the probe and the adapters have no regime.
+of the base problem set's configs, a row for each split a model ran (test, mini), never pooled; the probe and the
+adapters have neither regime nor split.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pandas as pd
 from dataset_builder.configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
 from dataset_builder.tasks import PROBE, WORKED
 from mmmult.leaderboard.display.board import Board
+from mmmult.leaderboard.intake.rescore import SPLITS
 from mmmult.probe_scoring.scores import PER_TOKEN
 from mmmult.statistics.analysis import clustered_proportion
 from mmmult.statistics.findings import (
@@ -37,7 +39,7 @@ from mmmult.statistics.findings import (
     r2_verdict,
 )
 
-FINDINGS_COLUMNS = ["claim", "model", "scope", "paper", "this board", "verdict", "why"]
+FINDINGS_COLUMNS = ["claim", "model", "split", "scope", "paper", "this board", "verdict", "why"]
 CLAIMS = {
     "high load": f"accuracy near zero past C {HIGH_LOAD}",
     "r2": "C explains accuracy",
@@ -58,18 +60,21 @@ NO_ADAPTER_RUN = Verdict(NOT_ESTIMABLE, "no adapter run: the store holds none (`
 
 
 def findings_table(board: Board, regime: str = WORKED) -> pd.DataFrame:
-    """Every claim's rows: claims 1-3 for each model on the Leaderboard in `regime` (its row's run, the base set's
-    configs), the probe's and the adapters' for those models and every other model with a probe run."""
-    models = board.table(regime=regime)
+    """Every claim's rows: claims 1-3 for each model on the Leaderboard in `regime`, once per split it ran (its
+    row's run, the base set's configs), the probe's and the adapters' for those models and every other model with a
+    probe run."""
+    tables = [board.table(regime=regime, split=split) for split in SPLITS]
+    runs = [(row.model, split, _base_items(board.items(int(row.submission_id))))
+            for split, table in zip(SPLITS, tables, strict=True) for row in table.itertuples()]  # fmt: skip
     probed = board.procedures()
     probed = probed[probed["kind"] == PROBE.name]
-    everyone = [*models["model"], *sorted(set(probed["model"]) - set(models["model"]))]
-    items = {row.model: _base_items(board.items(int(row.submission_id))) for row in models.itertuples()}
-    rows = [_high_load_row(model, mine, regime) for model, mine in items.items()]
-    rows += [_r2_row(model, mine, regime) for model, mine in items.items()]
-    rows += [row for model, mine in items.items() for row in _perception_rows(model, mine, regime)]
+    ranked = list(dict.fromkeys(model for model, _, _ in runs))
+    everyone = [*ranked, *sorted(set(probed["model"]) - set(ranked))]
+    rows = [_high_load_row(model, split, mine, regime) for model, split, mine in runs]
+    rows += [_r2_row(model, split, mine, regime) for model, split, mine in runs]
+    rows += [row for model, split, mine in runs for row in _perception_rows(model, split, mine, regime)]
     rows += [row for model in everyone for row in _probe_rows(model, probed[probed["model"] == model])]
-    rows += [_row("adapters", model, "", "", NO_ADAPTER_RUN) for model in everyone]
+    rows += [_row("adapters", model, "", "", "", NO_ADAPTER_RUN) for model in everyone]
     return pd.DataFrame(rows, columns=FINDINGS_COLUMNS)
 
 
@@ -77,9 +82,9 @@ def _base_items(items: pd.DataFrame) -> pd.DataFrame:
     return items[items["config"].isin(STIMULUS_CONFIGS)]
 
 
-def _row(claim: str, model: str, scope: str, measured: str, verdict: Verdict) -> dict[str, Any]:
-    return {"claim": CLAIMS[claim], "model": model, "scope": scope, "paper": PAPER[claim], "this board": measured,
-            "verdict": verdict.verdict, "why": verdict.why}  # fmt: skip
+def _row(claim: str, model: str, split: str, scope: str, measured: str, verdict: Verdict) -> dict[str, Any]:
+    return {"claim": CLAIMS[claim], "model": model, "split": split, "scope": scope, "paper": PAPER[claim],
+            "this board": measured, "verdict": verdict.verdict, "why": verdict.why}  # fmt: skip
 
 
 def _products(items: pd.DataFrame, regime: str) -> pd.DataFrame:
@@ -91,26 +96,26 @@ def _configs_scope(products: pd.DataFrame, regime: str) -> str:
     return f"{regime} regime: {', '.join(configs)}" if configs else f"{regime} regime"
 
 
-def _high_load_row(model: str, items: pd.DataFrame, regime: str) -> dict[str, Any]:
+def _high_load_row(model: str, split: str, items: pd.DataFrame, regime: str) -> dict[str, Any]:
     products = _products(items, regime)
     scope = _configs_scope(products, regime)
     if products.empty:
-        return _row("high load", model, scope, "", Verdict(NOT_ESTIMABLE, f"no {regime} multiplication run"))
+        return _row("high load", model, split, scope, "", Verdict(NOT_ESTIMABLE, f"no {regime} multiplication run"))
     accuracy = high_load_accuracy(products["correct"], products["C"], products["problem_id"])
     if accuracy is None:
-        return _row("high load", model, scope, "", Verdict(NOT_ESTIMABLE, f"no item with C > {HIGH_LOAD}"))
-    return _row("high load", model, scope, percent(accuracy), near_zero_verdict(accuracy))
+        return _row("high load", model, split, scope, "", Verdict(NOT_ESTIMABLE, f"no item with C > {HIGH_LOAD}"))
+    return _row("high load", model, split, scope, percent(accuracy), near_zero_verdict(accuracy))
 
 
-def _r2_row(model: str, items: pd.DataFrame, regime: str) -> dict[str, Any]:
+def _r2_row(model: str, split: str, items: pd.DataFrame, regime: str) -> dict[str, Any]:
     products = _products(items, regime)
     scope = _configs_scope(products, regime)
     if products.empty:
-        return _row("r2", model, scope, "", Verdict(NOT_ESTIMABLE, f"no {regime} multiplication run"))
+        return _row("r2", model, split, scope, "", Verdict(NOT_ESTIMABLE, f"no {regime} multiplication run"))
     r2 = lpm_r2(products["C"], products["correct"], products["problem_id"])
     if r2 is None:
-        return _row("r2", model, scope, "", Verdict(NOT_ESTIMABLE, _constant(products)))
-    return _row("r2", model, scope, decimal(r2), r2_verdict(r2))
+        return _row("r2", model, split, scope, "", Verdict(NOT_ESTIMABLE, _constant(products)))
+    return _row("r2", model, split, scope, decimal(r2), r2_verdict(r2))
 
 
 def _constant(products: pd.DataFrame) -> str:
@@ -121,7 +126,7 @@ def _constant(products: pd.DataFrame) -> str:
     return "C does not vary: R² needs more than one C"
 
 
-def _perception_rows(model: str, items: pd.DataFrame, regime: str) -> list[dict[str, Any]]:
+def _perception_rows(model: str, split: str, items: pd.DataFrame, regime: str) -> list[dict[str, Any]]:
     """One row per channel (modality) the model multiplied or read in: perception against multiplication over the
     channel's configs, both clustered by problem."""
     products = _products(items, regime)
@@ -135,11 +140,11 @@ def _perception_rows(model: str, items: pd.DataFrame, regime: str) -> list[dict[
         scope = f"{channel} ({regime} regime)"
         if mine["readings"].empty or mine["products"].empty:
             missing = "perception" if mine["readings"].empty else f"{regime} multiplication"
-            rows.append(_row("perception", model, scope, "", Verdict(NOT_ESTIMABLE, f"no {missing} run")))
+            rows.append(_row("perception", model, split, scope, "", Verdict(NOT_ESTIMABLE, f"no {missing} run")))
             continue
         read, product = (_share(mine[name]) for name in ("readings", "products"))
         measured = f"perception {percent(read)}; multiplication {percent(product)}"
-        rows.append(_row("perception", model, scope, measured, perception_verdict(read, product)))
+        rows.append(_row("perception", model, split, scope, measured, perception_verdict(read, product)))
     return rows
 
 
@@ -152,7 +157,7 @@ def _probe_rows(model: str, probed: pd.DataFrame) -> list[dict[str, Any]]:
     """One row per channel of the loss probe and normalisation (per byte; per token where the run logged token
     counts)."""
     if probed.empty:
-        return [_row("probe", model, "", "", Verdict(NOT_ESTIMABLE, "no probe run (mmmult_probe)"))]
+        return [_row("probe", model, "", "", "", Verdict(NOT_ESTIMABLE, "no probe run (mmmult_probe)"))]
     rows = []
     for config, group in probed.groupby("config", sort=True):
         metrics = pd.DataFrame(list(group["metrics"]))
@@ -162,5 +167,5 @@ def _probe_rows(model: str, probed: pd.DataFrame) -> list[dict[str, Any]]:
                 shares = heuristic_shares(losses)
                 measured = "; ".join(f"prefers {h} {percent(share)}" for h, share in shares.items())
                 scope = f"{CONFIGS[config].modality}, loss per {unit}"
-                rows.append(_row("probe", model, scope, measured, preference_verdict(shares)))
+                rows.append(_row("probe", model, "", scope, measured, preference_verdict(shares)))
     return rows

@@ -7,14 +7,16 @@ and a run is checked against the test problems of its tasks' set. A build's mani
 were drawn (Design), so a run evaluated on a fresh draw (`mmmult build --seed S`) is checked against the same
 design drawn again with S (Benchmark.fresh). The manifest also holds the digest of each test item's image or clip
 (dataset_builder.dataset.digests), against which the board checks the media an lmms-eval or inspect-ai log says it
-sent, whether the build is a local folder or a Hub repo.
+sent, whether the build is a local folder or a Hub repo. A build of the base set also names its mini split
+(problems/mini-*.parquet: test problems chosen again, the same ids in every config), against which the board
+checks runs of the mini tasks; a fresh draw, and a build made before the mini split existed, have none.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from dataset_builder.configs import (
 )
 from dataset_builder.digests import MEDIA_DIGESTS, media_digests
 from dataset_builder.errors import UserError
-from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, EXTENDED, Bounds, problem_set
+from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, EXTENDED, MINI, Bounds, problem_set
 from mmmult.leaderboard.intake.upload import Rejected
 
 
@@ -54,7 +56,8 @@ class Benchmark(Mapping[str, dict[str, Any]]):
     """The test problems a board checks submissions against, by problem_id, and the configs of the build.
 
     `design` is how the problems were drawn (None for a build from a CSV): a run evaluated on a fresh
-    draw (`mmmult build --seed S`) is checked against `fresh(S)`, regenerated here in a second.
+    draw (`mmmult build --seed S`) is checked against `fresh(S)`, regenerated here in a second. `mini` names the
+    test problems of the build's mini split (none: the board takes no run of the mini tasks).
     """
 
     def __init__(
@@ -65,8 +68,16 @@ class Benchmark(Mapping[str, dict[str, Any]]):
         probe: dict[str, dict[str, dict[str, Any]]] | None = None,
         extended: Benchmark | None = None,
         media: dict[str, dict[str, str]] | None = None,
+        mini: Iterable[str] = (),
     ) -> None:
         self.problems = problems
+        self.mini = frozenset(mini)
+        """The problem ids of the base set's mini split, each one of `problems`; empty where the build has none."""
+        stray = sorted(self.mini - problems.keys())
+        if stray:
+            raise BrokenBuild(f"the mini split names {len(stray)} problem(s) that are not test problems of the build "
+                              f"(first {stray[0]!r}): its mini files do not belong with its test files; build it "
+                              "again")  # fmt: skip
         self.extended = extended
         """The extended set's benchmark (its build's test problems and configs), where the board ranks that set."""
         beside = extended.media if extended else None
@@ -100,6 +111,7 @@ class Benchmark(Mapping[str, dict[str, Any]]):
         if seed not in self._fresh:
             design = replace(self.design, seed=seed)
             extended = self.extended.fresh(seed) if self.extended and self.extended.design else None
+            # no mini split: the mini runs of a fresh draw are refused (the board ranks the published one alone)
             self._fresh[seed] = Benchmark(self.design.test_problems(seed), self.own_configs, design, extended=extended)
         return self._fresh[seed]
 
@@ -121,6 +133,10 @@ class WrongBuild(UserError):
     """A build given as the board's base or extended benchmark that holds the other problem set."""
 
 
+class BrokenBuild(UserError):
+    """A build whose files disagree with one another (a mini split naming problems its test split lacks)."""
+
+
 def load_reference(build: str | Path, extended: str | Path | None = None) -> Benchmark:
     """The benchmark's test problems and configs, from a build folder or a Hub dataset repo of the base set, and
     with `extended`, those of a build of the extended set (`mmmult build --set extended`), ranked beside it.
@@ -131,13 +147,14 @@ def load_reference(build: str | Path, extended: str | Path | None = None) -> Ben
     base = _load_base(build)
     if extended is None:
         return base
-    return Benchmark(base.problems, base.own_configs, base.design, base.probe, _load_extended(extended), base.media)
+    return Benchmark(base.problems, base.own_configs, base.design, base.probe, _load_extended(extended), base.media,
+                     base.mini)  # fmt: skip
 
 
 def _load_base(build: str | Path) -> Benchmark:
-    pattern = data_file_pattern("problems", "test")
+    pattern, mini = data_file_pattern("problems", "test"), data_file_pattern("problems", MINI)
     if not Path(build).is_dir() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(build)):
-        build = _download_problems(str(build), [pattern])
+        build = _download_problems(str(build), [pattern, mini])
     files = sorted(Path(build).glob(pattern))
     facts = _manifest(build, STIMULUS_CONFIGS)
     if not files and facts["options"].get("problem_set") == EXTENDED:
@@ -148,7 +165,13 @@ def _load_base(build: str | Path) -> Benchmark:
     rows = pq.ParquetDataset(files).read().to_pylist()
     configs = tuple(c for c in (*STIMULUS_CONFIGS, *PROBE_CONFIGS) if c in facts["configs"])
     problems = {row["problem_id"]: row for row in rows}
-    return Benchmark(problems, configs, design_of(facts["options"]), _probe(build), media=_media(build, facts))
+    return Benchmark(problems, configs, design_of(facts["options"]), _probe(build), media=_media(build, facts),
+                     mini=_mini(sorted(Path(build).glob(mini))))  # fmt: skip
+
+
+def _mini(files: list[Path]) -> list[str]:
+    """The problem ids of a build's mini split (none for a build made before it existed)."""
+    return pq.ParquetDataset(files).read(columns=["problem_id"]).column("problem_id").to_pylist() if files else []
 
 
 def _load_extended(build: str | Path) -> Benchmark:

@@ -7,6 +7,10 @@ answer one of the benchmark's test problems in the channel its task claims: the 
 product and target, and the stimulus of the task's config. Tasks whose samples were uploaded are
 "re-scored from samples"; tasks that appear only in results.json are "self-reported". Anything
 else is rejected with the file, the line, the field and what to do.
+
+A run is of one split: the test split, or the base set's mini split (its tasks mmmult_mini_*, each sample one of
+the build's mini problems and every one of them answered), which the board ranks apart from test runs. The
+probe's tasks, which have no mini split, may sit beside either. The extended set's mini split is not ranked.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from dataset_builder.answers import extract_answer, extract_operands, operands_text
 from dataset_builder.configs import CONFIGS
-from dataset_builder.problems import BASE, EXTENDED
+from dataset_builder.problems import BASE, EXTENDED, MINI
 from dataset_builder.scoring import response_length, score_answer, score_perception
 from dataset_builder.stimulus import stimulus
 from dataset_builder.tasks import (
@@ -46,12 +50,14 @@ from mmmult.probe_scoring.scores import score_trace
 RANKED_TASKS: dict[str, Task] = TASKS | {name: task for name, task in EXTENDED_TASKS.items() if task.split == "test"}
 """The tasks whose runs the board ranks: the base set's and the extended set's, on their test splits (the extended
 set's checked against the extended build the board serves beside the base one, benchmark.load_reference)."""
-MINI_NAMES = frozenset(
-    [*MINI_TASKS, *(group.name for group in MINI_GROUPS)]
-    + [t.name for t in EXTENDED_TASKS.values() if t.split != "test"]
+TEST = "test"
+SPLITS = (TEST, MINI)
+"""The splits the board ranks, each apart from the other: a submission is a run of one of them."""
+EXTENDED_MINI = frozenset(
+    [t.name for t in EXTENDED_TASKS.values() if t.split == MINI]
     + [group.name for group in EXTENDED_GROUPS if "_mini_" in f"{group.name}_"]
 )
-"""The tasks and groups of the mini splits, base and extended, which the board does not rank."""
+"""The tasks and groups of the extended set's mini split, which the board does not rank."""
 
 
 @dataclass
@@ -94,6 +100,8 @@ class Verdict:
     samples_hash: str | None = None
     """sha256 over every sample, independent of file names and of loose files or a zip; None without samples."""
     log: list[str] = field(default_factory=list)
+    split: str = TEST
+    """The split the run's tasks evaluate on (SPLITS): the board ranks it among runs of that split alone."""
 
     @property
     def status(self) -> Status:
@@ -101,15 +109,15 @@ class Verdict:
 
 
 def check(upload: Upload, benchmark: Benchmark) -> Verdict:
-    """Validate an upload against the benchmark's test problems and re-score every sample."""
+    """Validate an upload against the benchmark's test problems (or its mini split) and re-score every sample."""
     reported = upload.results.results
-    groups = GROUP_NAMES | {group.name for group in (*PROBE_GROUPS, *EXTENDED_GROUPS)}
-    leaf_tasks = [t for t in reported if t not in groups or t in MINI_NAMES]
-    known = RANKED_TASKS | PROBE_TASKS
-    mini = [t for t in leaf_tasks if t in MINI_NAMES]
-    if mini:
-        raise Rejected(f"{', '.join(mini)}: runs of the mini split are not ranked on this board (its rows are full "
-                       "test runs); run the mmmult tasks (mmmult, mmmult_perceive) without mini")  # fmt: skip
+    extended_mini = [t for t in reported if t in EXTENDED_MINI]
+    if extended_mini:
+        raise Rejected(f"{', '.join(extended_mini)}: runs of the mini split are not ranked for the extended set (its "
+                       "rows are full test runs); run the extended tasks without mini")  # fmt: skip
+    groups = GROUP_NAMES | {group.name for group in (*PROBE_GROUPS, *EXTENDED_GROUPS, *MINI_GROUPS)}
+    leaf_tasks = [t for t in reported if t not in groups]
+    known = RANKED_TASKS | MINI_TASKS | PROBE_TASKS
     unknown = [t for t in leaf_tasks if t not in known]
     if unknown:
         raise Rejected(f"unknown task(s) {', '.join(unknown)}: submit runs of the mmmult tasks only")
@@ -125,7 +133,7 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
                        "runs of it (its owner adds one with --extended-data)")  # fmt: skip
     if missing:
         raise Rejected(f"this board's benchmark has no config for {', '.join(missing)}")
-    verdict = Verdict(upload.results.model_name or "", [], [])
+    verdict = Verdict(upload.results.model_name or "", [], [], split=_split_of(leaf_tasks, benchmark))
     digests: list[tuple[str, str, str]] = []
     for name in leaf_tasks:
         task = known[name]
@@ -153,7 +161,24 @@ def check(upload: Upload, benchmark: Benchmark) -> Verdict:
     if digests:
         verdict.samples_hash = hashlib.sha256("\n".join(map(",".join, sorted(digests))).encode()).hexdigest()
     verdict.log.append(f"{verdict.status}: {len(verdict.tasks)} task(s), {len(verdict.items)} samples re-scored")
+    if verdict.split == MINI:
+        verdict.log.append(f"a run of the mini split ({len(benchmark.mini)} problems): ranked among mini runs, "
+                           "apart from test runs")  # fmt: skip
     return verdict
+
+
+def _split_of(leaf_tasks: list[str], benchmark: Benchmark) -> str:
+    """The one split a run's tasks evaluate on (probe tasks, which have no mini split, go with either)."""
+    mini = [t for t in leaf_tasks if t in MINI_TASKS]
+    test = [t for t in leaf_tasks if t in RANKED_TASKS]
+    if mini and test:
+        raise Rejected(f"the run mixes the test split ({test[0]}) and the mini split ({mini[0]}): the board ranks "
+                       "the two apart; upload each split's run on its own")  # fmt: skip
+    if mini and not benchmark.mini:
+        raise Rejected(f"{', '.join(mini)}: this board's benchmark has no mini split to check them against (a fresh "
+                       "draw has none, nor a build made before the mini split existed): submit a run of the test "
+                       "tasks, without mini")  # fmt: skip
+    return MINI if mini else TEST
 
 
 def sample_lines(name: str, path: Path) -> Iterator[tuple[int, bytes]]:
@@ -192,6 +217,8 @@ def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Bench
             raise Rejected(str(error)) from None
         pid = sample.doc.problem_id
         problem = benchmark.get(pid)
+        if task.split == MINI and pid not in benchmark.mini:
+            raise Rejected(f"{where}: problem {pid!r} is not in this benchmark's mini split: run on the published data")
         if problem is None or problem.get("problem_set", BASE) != CONFIGS[task.config].problem_set:
             raise Rejected(f"{where}: problem {pid!r} is not in this benchmark's test split: run on the published data")
         if pid in seen:
@@ -213,10 +240,10 @@ def _rescore(task: Task, file: str, path: Path, claimed: float, benchmark: Bench
                           response_length(sample.response))  # fmt: skip
         items.append(item)
         digests.append((task.name, pid, hashlib.sha256(line.strip()).hexdigest()))
-    tested = benchmark.tested(task.config)
+    tested = len(benchmark.mini) if task.split == MINI else benchmark.tested(task.config)
     absent = tested - len(seen)
     if absent:
-        raise Rejected(f"{task.name}: {absent} of {tested} test problems have no sample: run without --limit")
+        raise Rejected(f"{task.name}: {absent} of {tested} {task.split} problems have no sample: run without --limit")
     score = _as_claimed(task, claimed, correct_total / len(seen))
     result = TaskResult(task.name, task.config, task.regime, task.kind.name, True, score, len(seen))
     return Rescored(result, items, procedures, digests)

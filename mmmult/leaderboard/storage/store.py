@@ -4,7 +4,9 @@ Submissions are never overwritten. An upload whose samples equal an earlier subm
 recorded as a duplicate of it and adds no rows to the board. Beside the re-scored items, each
 submission's summary (counts per config and C, fits per scope, each per regime; see summary.py) is
 written in the same transaction, so the board never has to read items to draw its table. A task's regime
-(worked or direct) is stored with its result; a store from before regimes holds the worked regime alone.
+(worked or direct) is stored with its result; a store from before regimes holds the worked regime alone. A
+submission's split (test, or the mini split, ranked apart) is stored with it; a store from before the board took
+mini runs holds test runs alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import pandas as pd
 from dataset_builder.tasks import WORKED
 from mmmult.leaderboard.intake.probe import metrics_json
 from mmmult.leaderboard.intake.provenance import Provenance, settings_line
-from mmmult.leaderboard.intake.rescore import Verdict
+from mmmult.leaderboard.intake.rescore import TEST, Verdict
 from mmmult.leaderboard.intake.status import LEGACY, Status
 from mmmult.leaderboard.intake.upload import Upload, sha256_file
 from mmmult.leaderboard.storage.summary import (
@@ -53,7 +55,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     duplicate_of INTEGER REFERENCES submissions(id),
     seed INTEGER,
     settings TEXT,
-    provenance TEXT
+    provenance TEXT,
+    split TEXT NOT NULL DEFAULT 'test'
 );
 CREATE INDEX IF NOT EXISTS submissions_by_hash ON submissions(samples_hash);
 CREATE INDEX IF NOT EXISTS submissions_by_submitter ON submissions(submitter, created);
@@ -194,7 +197,7 @@ class Store:
     def _migrate(db: sqlite3.Connection) -> None:
         """Bring a store written by an earlier version up to date; summaries of another version are dropped
         (the board recomputes them from the items when it opens). Task results from before regimes are the worked
-        regime's (the only tasks there were)."""
+        regime's (the only tasks there were), and submissions from before the mini split was ranked are test runs."""
         for old, status in LEGACY.items():
             db.execute("UPDATE submissions SET status = ? WHERE status = ?", (status, old))
         if "seed" not in _columns(db, "submissions"):
@@ -204,6 +207,8 @@ class Store:
         for column in ("settings", "provenance"):  # NULL: stored before the board read a run's provenance
             if column not in _columns(db, "submissions"):
                 db.execute(f"ALTER TABLE submissions ADD COLUMN {column} TEXT")
+        if "split" not in _columns(db, "submissions"):
+            db.execute(f"ALTER TABLE submissions ADD COLUMN split TEXT NOT NULL DEFAULT '{TEST}'")
         if "regime" not in _columns(db, "task_results"):
             db.execute(f"ALTER TABLE task_results ADD COLUMN regime TEXT NOT NULL DEFAULT '{WORKED}'")
         row = db.execute("SELECT value FROM meta WHERE key = 'summary_version'").fetchone()
@@ -425,10 +430,11 @@ def _insert_submission(
     status = Status.DUPLICATE if duplicate else Status.EVALUATED if request_id else verdict.status
     cursor = db.execute(
         "INSERT INTO submissions (created, model, family, params_b, open_weights, submitter, link, status, log,"
-        " samples_hash, duplicate_of, seed, settings, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " samples_hash, duplicate_of, seed, settings, provenance, split)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (time.time(), entry.model, entry.family, entry.params_b, int(entry.open_weights), entry.submitter,
          entry.link, status, "\n".join(log), verdict.samples_hash, duplicate, entry.seed, provenance.settings,
-         provenance.model_dump_json()),
+         provenance.model_dump_json(), verdict.split),
     )  # fmt: skip
     sid = int(cursor.lastrowid)
     if request_id is not None:
