@@ -23,6 +23,9 @@ REPO_ENV, SYNC_ENV, DEFAULT_SYNC_MINUTES = "MMMULT_SPACE_REPO", "MMMULT_SPACE_SY
 """The dataset repo the board's store is kept in, and how often it is copied there (minutes)."""
 OAUTH_ENV = "OAUTH_CLIENT_ID"
 """Set by the Hub in a Space with Hugging Face sign-in: the submit form then takes the signed-in account."""
+RESULTS_ENV, DEFAULT_RESULTS = "MMMULT_RESULTS", "results"
+"""The board's published runs (a folder of run folders, mmmult/leaderboard/published.py), stored at start where the
+folder exists; the repository's results/ travels with a deployed Space."""
 CACHE_ENV = "MMMULT_CACHE"
 """The folder of mmmult's caches (the readings of media); default $XDG_CACHE_HOME/mmmult, else ~/.cache/mmmult.
 

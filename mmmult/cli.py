@@ -30,7 +30,7 @@ from dataset_builder.media.codec import CODECS, DEFAULT_CODEC, DEFAULT_KBPS, Aud
 from dataset_builder.media.speech import DEFAULT_RATE, DEFAULT_VOICE, DEFAULT_WORD_GAP
 from dataset_builder.media.tts import BACKENDS
 from dataset_builder.problems import BASE, DEFAULT_PER_STRATUM, DEFAULT_SEED, MINI, PROBLEM_SETS
-from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB
+from dataset_builder.settings import DATA_ENV, DEFAULT_DATA, DEFAULT_DB, DEFAULT_RESULTS, RESULTS_ENV
 from dataset_builder.tasks import REFERENCE_MODEL
 
 
@@ -199,6 +199,8 @@ def add_space(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--extended-data", help="a build of the extended set (mmmult build --set extended) whose runs the "
                    "board ranks too, as a problem set of its own (default: $MMMULT_EXTENDED_DATA; none)")  # fmt: skip
     s.add_argument("--db", default=DEFAULT_DB, help="the SQLite store (default %(default)s)")
+    s.add_argument("--results", help="the published runs stored at start, a folder of run folders (default: "
+                   f"${RESULTS_ENV}, else ./{DEFAULT_RESULTS} where it exists)")  # fmt: skip
     s.add_argument("--port", type=int, default=7860, help="port to serve on (default %(default)s)")
     s.add_argument("--ingest", action="append", default=[], metavar="DIR",
                    help="an lm-eval output folder (results and samples) to submit before serving; repeat for more "
@@ -449,7 +451,7 @@ def run_space(args: argparse.Namespace) -> int:
     from mmmult.leaderboard.display.serve import serve
 
     ingest = ingest_runs(args.ingest, args.model, args.family)
-    serve(args.data, args.db, args.port, ingest, args.queue, args.extended_data)
+    serve(args.data, args.db, args.port, ingest, args.queue, args.extended_data, args.results)
     return 0
 
 

@@ -14,6 +14,8 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-datasets-")
 # The readings cache (OCR and ASR results by medium digest) of the tests' own, so no run reads a user's cache.
 os.environ["MMMULT_CACHE"] = tempfile.mkdtemp(prefix="mmmult-tests-cache-")
+# No board a test starts stores the repository's published runs (results/), which its small builds cannot check.
+os.environ["MMMULT_RESULTS"] = os.path.join(os.environ["MMMULT_CACHE"], "no-published-runs")
 
 import importlib.util
 import json

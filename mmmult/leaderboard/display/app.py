@@ -24,9 +24,11 @@ from dataset_builder.settings import (
     DB_ENV,
     DEFAULT_DATA,
     DEFAULT_DB,
+    DEFAULT_RESULTS,
     EXTENDED_DATA_ENV,
     OAUTH_ENV,
     QUEUE_ENV,
+    RESULTS_ENV,
     setting,
 )
 from dataset_builder.tasks import REGIMES, WORKED
@@ -78,6 +80,7 @@ from mmmult.leaderboard.intake.benchmark import Benchmark, load_reference
 from mmmult.leaderboard.intake.names import NAME_RULE
 from mmmult.leaderboard.intake.rescore import SPLITS, TEST
 from mmmult.leaderboard.intake.upload import MAX_UPLOAD_BYTES
+from mmmult.leaderboard.published import load_published
 from mmmult.leaderboard.storage.persistence import restore_and_schedule
 from mmmult.leaderboard.storage.store import Store
 from mmmult.leaderboard.storage.summary import ALL, scope_configs, scope_name
@@ -526,6 +529,8 @@ def main() -> None:
     restore_and_schedule(store_path)
     store = Store(store_path)
     reference = load_reference(setting(DATA_ENV, DEFAULT_DATA), setting(EXTENDED_DATA_ENV))
+    for line in load_published(store, reference, Path(setting(RESULTS_ENV, DEFAULT_RESULTS))):
+        print(f"published runs: {line}")
     serve_app(store, reference)
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from dataset_builder.hub import HubError, check_repo_id, write_token
-from dataset_builder.settings import DATA_ENV
+from dataset_builder.settings import DATA_ENV, DEFAULT_RESULTS
 from mmmult.leaderboard.display.serve import SpaceSetupError
 
 SPACE_FILES = ("app.py", "README.md", "requirements.txt")
@@ -24,6 +24,8 @@ SHIPPED = {"dataset_builder": ("probe",), "mmmult": ("leaderboard", "probe_scori
 """What the Space imports: each package's top-level modules and these subfolders with theirs. From the core, its
 definitions and the probe's sets; from mmmult, the board, its statistics, the probe's scoring and the evaluation
 queue (its Requests page). The dataset build, the media, the harness, the adapters and the command line stay out."""
+PUBLISHED = ROOT / DEFAULT_RESULTS
+"""The published runs, which the Space stores at start (mmmult/leaderboard/published.py): they travel with it."""
 LOCAL_ONLY = ("cli.py",)
 """Top-level modules a Space never runs: the command line reaches into the stages the Space leaves out."""
 
@@ -50,7 +52,8 @@ def package_files() -> list[Path]:
 
 
 def assemble(out: str | Path) -> Path:
-    """Write the Space into `out` (new or empty): app.py, README.md, requirements.txt and the package."""
+    """Write the Space into `out` (new or empty): app.py, README.md, requirements.txt, the package and the
+    published runs."""
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SpaceSetupError(f"{out} is not an empty folder; give --out a new or empty folder")
@@ -61,6 +64,8 @@ def assemble(out: str | Path) -> Path:
     for relative in package_files():
         (out / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / relative, out / relative)
+    if PUBLISHED.is_dir():
+        shutil.copytree(PUBLISHED, out / DEFAULT_RESULTS)
     return out
 
 

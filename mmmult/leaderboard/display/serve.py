@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from dataset_builder.errors import UserError
-from dataset_builder.settings import EXTENDED_DATA_ENV, setting
+from dataset_builder.settings import DEFAULT_RESULTS, EXTENDED_DATA_ENV, RESULTS_ENV, setting
 
 
 class SpaceSetupError(UserError):
@@ -20,14 +20,17 @@ def serve(
     ingest: list[tuple[str, str, str]],
     queue: str | None = None,
     extended: str | None = None,
+    results: str | None = None,
 ) -> None:
     """Submit each (lm-eval output folder, model, family) of `ingest`, then serve the board (with its evaluation
     requests in `queue`, default: beside the store). With `extended` (default: EXTENDED_DATA_ENV), a build of the
     extended set whose runs the board checks and ranks too, as a problem set of its own: a build holds one set, so
-    the board takes one build of each, and each is refused at start if it holds the other."""
+    the board takes one build of each, and each is refused at start if it holds the other. The published runs in
+    `results` (default: RESULTS_ENV, else ./results) are stored first (mmmult/leaderboard/published.py)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from mmmult.leaderboard.display.app import serve_app
     from mmmult.leaderboard.intake.benchmark import load_reference
+    from mmmult.leaderboard.published import load_published
     from mmmult.leaderboard.storage.persistence import PersistenceError, restore_and_schedule
     from mmmult.leaderboard.storage.store import Store
     from mmmult.leaderboard.submissions import Form, submit
@@ -41,7 +44,11 @@ def serve(
         restore_and_schedule(Path(db))  # only when MMMULT_SPACE_REPO is set
     except PersistenceError as error:
         raise SpaceSetupError(str(error)) from None
+    if results is not None and not Path(results).is_dir():
+        raise SpaceSetupError(f"--results {results} is not a folder: give the folder of published run folders")
     store = Store(db)
+    for line in load_published(store, reference, Path(results or setting(RESULTS_ENV, DEFAULT_RESULTS))):
+        print(f"published runs: {line}")
     for folder, model, family in ingest:
         files = sorted(str(p) for p in Path(folder).rglob("*.json*"))
         if not files:
