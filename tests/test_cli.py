@@ -456,3 +456,42 @@ def test_build_configs_all_is_the_default_and_names_are_kept() -> None:
 
     assert configs() is None and configs("--configs", "all") is None
     assert configs("--configs", "problems, traces") == ("problems", "traces")
+
+
+def test_the_owner_s_runs_are_not_held_to_the_public_s_hourly_limit(
+    small_build: Path, run_files, tmp_path: Path
+) -> None:
+    """Seven --ingest runs (the demo ingests eight) are all stored, though an uploader may submit five an hour."""
+    from mmmult.leaderboard.storage.store import Store
+    from mmmult.leaderboard.submissions import RATE_LIMIT
+
+    runs = []
+    for index in range(RATE_LIMIT + 2):
+        (tmp_path / str(index)).mkdir()
+        for file, body in run_files:
+            (tmp_path / str(index) / file).write_bytes(body)
+        runs += ["--ingest", str(tmp_path / str(index)), "--model", f"model-{index}", "--family", "F"]
+    db = tmp_path / "b.sqlite"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = mmmult("space", "--data", str(small_build), "--db", str(db), "--port", port, *runs)
+    assert_user_error(result, f"cannot listen on port {port}")
+    assert "rejected" not in result.stdout
+    with Store(db).connect() as connection:
+        stored = connection.execute("SELECT model, status FROM submissions ORDER BY id").fetchall()
+    assert [row[0] for row in stored] == [f"model-{index}" for index in range(RATE_LIMIT + 2)]
+    assert {row[1] for row in stored} == {"re-scored", "duplicate"}
+
+
+def test_an_ingest_with_a_bad_name_is_refused_before_anything_is_stored(
+    small_build: Path, run_files, tmp_path: Path
+) -> None:
+    for file, body in run_files:
+        (tmp_path / "run").mkdir(exist_ok=True)
+        (tmp_path / "run" / file).write_bytes(body)
+    runs = ["--ingest", str(tmp_path / "run"), "--model", "<b>bold</b>", "--family", "F"]
+    result = mmmult("space", "--data", str(small_build), "--db", str(tmp_path / "b.sqlite"), *runs)
+    assert_user_error(result, f"--ingest {tmp_path / 'run'}: model: use ")
+    assert not (tmp_path / "b.sqlite").exists()

@@ -8,6 +8,9 @@ from pathlib import Path
 from dataset_builder.errors import UserError
 from dataset_builder.settings import DEFAULT_RESULTS, EXTENDED_DATA_ENV, RESULTS_ENV, setting
 
+OWNER = "mmmult space"
+"""The submitter of the runs `mmmult space --ingest` stores: the board's owner."""
+
 
 class SpaceSetupError(UserError):
     """The board's inputs are missing or its port is taken; the message says what to do."""
@@ -30,10 +33,11 @@ def serve(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from mmmult.leaderboard.display.app import serve_app
     from mmmult.leaderboard.intake.benchmark import load_reference
+    from mmmult.leaderboard.intake.names import InvalidField, check_name
     from mmmult.leaderboard.published import load_published
     from mmmult.leaderboard.storage.persistence import PersistenceError, restore_and_schedule
-    from mmmult.leaderboard.storage.store import Store
-    from mmmult.leaderboard.submissions import Form, submit
+    from mmmult.leaderboard.storage.store import Entry, Store
+    from mmmult.leaderboard.submissions import submit_owned
 
     extended = extended or setting(EXTENDED_DATA_ENV)
     try:
@@ -46,14 +50,20 @@ def serve(
         raise SpaceSetupError(str(error)) from None
     if results is not None and not Path(results).is_dir():
         raise SpaceSetupError(f"--results {results} is not a folder: give the folder of published run folders")
-    store = Store(db)
-    for line in load_published(store, reference, Path(results or setting(RESULTS_ENV, DEFAULT_RESULTS))):
-        print(f"published runs: {line}")
+    runs = []
     for folder, model, family in ingest:
         files = sorted(str(p) for p in Path(folder).rglob("*.json*"))
         if not files:
             raise SpaceSetupError(f"no results_*.json or samples_*.jsonl under {folder}")
-        print(f"{model}: {submit(store, reference, files, Form(model, family, submitter='mmmult space'))}")
+        try:
+            runs.append((files, Entry(check_name(model, "model"), check_name(family, "family"), OWNER, True)))
+        except InvalidField as error:
+            raise SpaceSetupError(f"--ingest {folder}: {error}") from None
+    store = Store(db)
+    for line in load_published(store, reference, Path(results or setting(RESULTS_ENV, DEFAULT_RESULTS))):
+        print(f"published runs: {line}")
+    for files, entry in runs:
+        print(f"{entry.model}: {submit_owned(store, reference, files, entry)}")
     try:
         serve_app(store, reference, port, queue)
     except OSError:
