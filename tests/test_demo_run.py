@@ -23,12 +23,14 @@ while [ $# -gt 0 ]; do
 done
 echo "$command $out" | sed 's/ $//' >>"$MMMULT_LOG"
 case "$command" in
-  build) mkdir -p "$out" && echo '{"configs": {"hds-text": {}}}' >"$out/manifest.json" ;;
+  build) mkdir -p "$out" && echo "$BUILT" >"$out/manifest.json" ;;
   eval) mkdir -p "$out/model" && echo '{}' >"$out/model/results_2026-12-06.json" ;;
 esac
 """
 
-EVALS = ["eval demo/results/reference", "eval demo/results/OT", "eval demo/results/DD", "eval demo/results/RC"]
+BUILT = '{"configs": {"hds-text": {}, "audio-digits": {}}, "options": {"bounds": {"with_mini": true}}}'
+"""A manifest of the demo's build as it is now: the audio configs, and the full build's mini split whole."""
+EVALS = [f"eval demo/results/{split}/{run}" for split in ("test", "mini") for run in ("reference", "OT", "DD", "RC")]
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def demo(checkout: Path) -> list[str]:
     """The mmmult commands one `./run demo` ran."""
     log = checkout / "commands.log"
     log.unlink(missing_ok=True)
-    env = {**os.environ, "MMMULT_SKIP_SETUP": "1", "MMMULT_LOG": str(log), "GRADIO_SERVER_PORT": "7999"}
+    env = {**os.environ, "MMMULT_SKIP_SETUP": "1", "MMMULT_LOG": str(log), "GRADIO_SERVER_PORT": "7999", "BUILT": BUILT}
     subprocess.run([str(checkout / "run"), "demo"], env=env, check=True, capture_output=True)
     return log.read_text().splitlines()
 
@@ -62,7 +64,7 @@ def test_a_first_demo_builds_and_runs_every_eval(checkout: Path) -> None:
 def test_a_second_demo_reuses_the_build_and_the_finished_runs(checkout: Path) -> None:
     demo(checkout)
     assert demo(checkout) == ["space"]
-    assert (checkout / "demo" / "results" / "reference" / "made-from.txt").read_text().splitlines()[-1] == (
+    assert (checkout / "demo" / "results" / "test" / "reference" / "made-from.txt").read_text().splitlines()[-1] == (
         "arguments --model mmmult-reference --tasks mmmult_text,mmmult_image,mmmult_perceive_text_numerals,"
         "mmmult_perceive_text_words,mmmult_perceive_image_numerals,mmmult_perceive_image_words,mmmult_probe_text,"
         "mmmult_probe_image,mmmult_steps_text,mmmult_hds_text,mmmult_traps_text,mmmult_direct_text,mmmult_direct_image "
@@ -72,7 +74,7 @@ def test_a_second_demo_reuses_the_build_and_the_finished_runs(checkout: Path) ->
 
 def test_another_build_runs_every_eval_again(checkout: Path) -> None:
     demo(checkout)
-    (checkout / "demo" / "data" / "manifest.json").write_text('{"configs": {"hds-text": {}}, "other": 1}')
+    (checkout / "demo" / "data" / "manifest.json").write_text(BUILT.replace("{}}", '{}}, "other": 1'))
     assert demo(checkout) == [*EVALS, "space"]
 
 
@@ -84,6 +86,18 @@ def test_changed_code_runs_every_eval_again(checkout: Path) -> None:
 
 def test_a_run_without_results_or_stamp_is_made_again(checkout: Path) -> None:
     demo(checkout)
-    shutil.rmtree(checkout / "demo" / "results" / "OT" / "model")
-    (checkout / "demo" / "results" / "DD" / "made-from.txt").unlink()
-    assert demo(checkout) == ["eval demo/results/OT", "eval demo/results/DD", "space"]
+    shutil.rmtree(checkout / "demo" / "results" / "test" / "OT" / "model")
+    (checkout / "demo" / "results" / "mini" / "DD" / "made-from.txt").unlink()
+    assert demo(checkout) == ["eval demo/results/test/OT", "eval demo/results/mini/DD", "space"]
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ['{"configs": {"hds-text": {}, "audio-digits": {}}}', '{"configs": {"hds-text": {}}, "options": {"bounds": '
+     '{"with_mini": true}}}'],
+    ids=["without-the-mini-split", "without-audio"],
+)  # fmt: skip
+def test_a_build_from_before_the_published_runs_is_made_again(checkout: Path, manifest: str) -> None:
+    (checkout / "demo" / "data").mkdir(parents=True)
+    (checkout / "demo" / "data" / "manifest.json").write_text(manifest)
+    assert demo(checkout) == ["build demo/data", *EVALS, "space"]

@@ -26,7 +26,8 @@ from mmmult.leaderboard.submissions import Form, submit
 from mmmult.queue.folder import LocalQueue
 from tests.simulate import DATE, lm_eval_files, right
 
-REAL_RUN = next(Path("benchmarks/runs/qwen2.5-coder-0.5b").glob("*/results_*.json"))
+REAL_RUN = Path(__file__).parent / "data" / "qwen2.5-coder-0.5b-hf-results.json"
+"""A real lm-eval results file: Qwen2.5-Coder-0.5B-Instruct through `hf` on a text-numerals test split, 2026-12-03."""
 RESULTS = f"results_{DATE}.json"
 Files = list[tuple[str, bytes]]
 
