@@ -105,7 +105,7 @@ DISPLAY = {
 def board_name(model: RealModel, run: Run) -> str:
     """The model's name on the board; a cascade's names its readers and the model."""
     name = DISPLAY[model.name][0]
-    return f"Cascade: tesseract/Whisper + {name}" if run.cascade else name
+    return f"Readers + {name}" if run.cascade else name
 
 
 def system_of(model: RealModel, run: Run) -> str:
