@@ -121,7 +121,7 @@ def add_build(commands: argparse._SubParsersAction) -> None:
         "--with-mini",
         action="store_true",
         help="keep also every problem of the whole set's mini split within the digit and C bounds, whatever --limit "
-        "samples: the subset's mini split is then the full build's (the published mini runs' problems)",
+        "samples, and the probe's sets whole: the subset then holds what the published runs answered",
     )
     b.add_argument("--num-proc", type=positive_int, default=1, help="worker processes for images and audio")
     b.add_argument("--tts", choices=BACKENDS, default="espeak-ng", help="speech backend (default %(default)s)")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from dataset_builder.dataset.pipeline import BuildOptions, build, fingerprint
+from dataset_builder.probe.sets import generate_hds
 from dataset_builder.problems import (
     DEFAULT_SEED,
     EXTENDED,
@@ -174,3 +176,22 @@ def test_a_manifest_whose_with_mini_is_not_a_boolean_is_refused(value) -> None:
     options = {"seed": DEFAULT_SEED, "per_stratum": 5, "bounds": {"limit": 50, "with_mini": value}}
     with pytest.raises(ProblemError, match=rf"^with_mini must be true or false, got {value!r}$"):
         design_of(options)
+
+
+def test_with_mini_the_probe_sets_are_whole_whatever_the_limit(tmp_path: Path) -> None:
+    """The published probe runs answer every test item of the HDS set: a build with --with-mini holds them all, while
+    --limit alone keeps a balanced subset."""
+    for flags, name in ((["--with-mini"], "whole"), ([], "limited")):
+        result = mmmult_here("build", "--out", str(tmp_path / name), "--configs", "hds-text,traps-text",
+                             "--limit", "50", *flags)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    rows = {
+        name: {split: pd.read_parquet(next((tmp_path / name / "hds-text").glob(f"{split}-*.parquet")))
+               for split in ("train", "validation", "test")}
+        for name in ("whole", "limited")
+    }  # fmt: skip
+    whole = [item.row()["problem_id"] for item in generate_hds(seed=DEFAULT_SEED) if item.row()["split"] == "test"]
+    assert rows["whole"]["test"]["problem_id"].tolist() == whole and len(whole) == 150
+    assert sum(len(frame) for frame in rows["whole"].values()) == 1000
+    assert sum(len(frame) for frame in rows["limited"].values()) == 50
+    assert len(pd.read_parquet(next((tmp_path / "whole" / "traps-text").glob("test-*.parquet")))) == 30

@@ -147,15 +147,18 @@ def mini_rows(options: BuildOptions) -> list[dict[str, Any]]:
 def load_probe_items(options: BuildOptions) -> dict[str, list[dict[str, Any]]]:
     """The probe sets the chosen configs draw from, as rows: generated with the build's seed, or read
     from --hds-csv / --traps-csv; --limit keeps a subset balanced over families and trap types (the
-    digit and C bounds are for the factorial problems: the probe sets have their own design)."""
+    digit and C bounds are for the factorial problems: the probe sets have their own design), except with
+    --with-mini, which keeps the sets whole: a build that holds what the published runs answered holds their
+    probe items too."""
     wanted = {CONFIGS[name].items for name in options.chosen}
+    limit = None if options.bounds.with_mini else options.bounds.limit
     sets: dict[str, list[dict[str, Any]]] = {}
     if "hds" in wanted:
         hds = read_hds_csv(options.hds_csv) if options.hds_csv else generate_hds(seed=options.seed)
-        sets["hds"] = [item.row() for item in balanced(hds, lambda item: item.design_family, options.bounds.limit)]
+        sets["hds"] = [item.row() for item in balanced(hds, lambda item: item.design_family, limit)]
     if "traps" in wanted:
         traps = read_traps_csv(options.traps_csv) if options.traps_csv else generate_traps(seed=options.seed)
-        sets["traps"] = [item.row() for item in balanced(traps, lambda item: item.trap_type, options.bounds.limit)]
+        sets["traps"] = [item.row() for item in balanced(traps, lambda item: item.trap_type, limit)]
     for name, rows in sets.items():
         if not rows:
             raise BuildError(f"the {name} set is empty; give a CSV with at least one item")
