@@ -36,12 +36,15 @@ def front_matter(readme: Path) -> dict:
 
 def test_the_folder_holds_the_space_and_the_package_it_imports(space_folder: Path) -> None:
     top = sorted(p.name for p in space_folder.iterdir())
-    assert top == ["README.md", "app.py", "dataset_builder", "mmmult", "requirements.txt"]
+    assert top == ["README.md", "app.py", "dataset_builder", "mmmult", "requirements.txt", "results"]
     core = {p.name for p in (space_folder / "dataset_builder").iterdir()}
     board = {p.name for p in (space_folder / "mmmult").iterdir()}
     assert {"tasks.py", "probe"} <= core and not {"dataset", "media"} & core
     assert board == {"__init__.py", "leaderboard", "probe_scoring", "queue", "statistics"}
     assert (space_folder / "app.py").read_text() == (ROOT / "space/app.py").read_text()
+    published = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "results").rglob("*") if p.is_file())
+    assert sorted(p.relative_to(space_folder).as_posix() for p in (space_folder / "results").rglob("*")
+                  if p.is_file()) == published  # fmt: skip
 
 
 def test_the_front_matter_is_one_the_hub_accepts(space_folder: Path) -> None:

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.llama_server import EngineOptions, server_command
+from benchmarks.published import RUNS, budget_of, command_lines, eval_command
 from dataset_builder.dataset.pipeline import BuildOptions, build
 from dataset_builder.problems import Bounds
+from mmmult.harness.weights import known_model
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.display.serve import SpaceSetupError, serve
 from mmmult.leaderboard.intake.benchmark import load_reference
@@ -20,6 +23,7 @@ from mmmult.leaderboard.published import PROVENANCE, SUBMITTER, load_published, 
 from mmmult.leaderboard.storage.store import Store
 from tests.commands import mmmult
 
+RESULTS = Path(__file__).resolve().parent.parent / "results"
 TASK = "mmmult_mini_direct_text_numerals"
 FACTS = {"model": "Tiny-1B (Q4_K_M)", "family": "Tiny", "params_b": 1.0, "command": "mmmult eval ..."}
 
@@ -166,3 +170,33 @@ def test_a_results_folder_that_is_not_there_is_refused_at_start(small_mini_build
     with pytest.raises(SpaceSetupError, match=r"--results .*absent is not a folder: give the folder of published run"):
         serve(str(small_mini_build), str(tmp_path / "board.sqlite"), 0, [], results=str(tmp_path / "absent"))
     assert not (tmp_path / "board.sqlite").exists()
+
+
+def test_every_published_run_is_accepted_by_a_build_that_holds_the_full_build_s_mini_split(
+    tmp_path: Path, store: Store
+) -> None:
+    """The repository's results/ as the demo's board stores them: each run checked and re-scored against a build
+    holding the full build's mini split and probe sets (`--with-mini`, here with one sampled problem)."""
+    configs = ("problems", "text-numerals", "text-words", "image-numerals", "image-words", "audio-words",
+               "audio-digits", "hds-text")  # fmt: skip
+    data = build(tmp_path / "data", BuildOptions(configs=configs, bounds=Bounds(limit=1, with_mini=True)))
+    lines = load_published(store, load_reference(data), RESULTS)
+    assert len(lines) == len(run_folders(RESULTS)) >= 9
+    assert [line for line in lines if " re-scored (" not in line] == []
+
+
+def test_each_published_run_s_command_is_the_one_its_script_runs() -> None:
+    """command.txt of every run in results/ is what benchmarks/published.py runs for that model and run today, with
+    the engine settings and budget its provenance records: remaking a run runs the same commands."""
+    for folder in run_folders(RESULTS):
+        facts = json.loads((folder / PROVENANCE).read_text())
+        model, run = known_model(facts["weights"]["name"]), RUNS[facts["remake"].split("--run ")[1].split()[0]]
+        engine = facts["engine"]
+        options = EngineOptions(**{k: engine[k] for k in ("threads", "slots", "slot_context", "repack")}) if engine \
+            else EngineOptions(1, 4)  # fmt: skip
+        cap = facts["max_gen_toks"] if isinstance(facts["max_gen_toks"], int) else None
+        budget = budget_of(run, cap or 0, cap)
+        gguf = Path("/models") / model.gguf_file
+        command = eval_command(model, run, gguf, "http://127.0.0.1:5555", options, budget)
+        server = None if run.client == "hf" else server_command(Path("/bin/llama-server"), gguf, model.name, 0, options)
+        assert (folder / "command.txt").read_text().splitlines() == command_lines(command, server, gguf), folder
