@@ -135,7 +135,8 @@ def submissions(store: Store) -> list[tuple[str, str, str, str]]:
 def test_published_runs_are_stored_once_as_mini_runs(published: Path, small_mini_build: Path, store: Store) -> None:
     benchmark = load_reference(small_mini_build)
     mini = len(benchmark.mini)
-    assert load_published(store, benchmark, published) == [f"reference/direct: submission #1 re-scored ({mini} items)"]
+    stored = load_published(store, benchmark, published)
+    assert stored == [f"reference/direct: submission #1 re-scored ({mini} samples)"]
     assert submissions(store) == [("Tiny-1B (Q4_K_M)", "Tiny", SUBMITTER, "mini")]
     assert load_published(store, benchmark, published) == ["reference/direct: on the board already"]
     assert len(submissions(store)) == 1

@@ -108,7 +108,8 @@ def store_run(store: Store, benchmark: Benchmark, run: PublishedRun) -> str:
         return f"{run.name}: on the board already"
     entry = Entry(run.provenance.model, run.provenance.family, SUBMITTER, True, run.provenance.params_b)
     sid = store.add(entry, upload, verdict)
-    return f"{run.name}: submission #{sid} {store.submission(sid)['status']} ({len(verdict.items)} items)"
+    samples = sum(task.n for task in verdict.tasks)
+    return f"{run.name}: submission #{sid} {store.submission(sid)['status']} ({samples} samples)"
 
 
 def load_published(store: Store, benchmark: Benchmark, root: Path) -> list[str]:
