@@ -47,9 +47,9 @@ from mmmult.leaderboard.intake.schema import SchemaError, parse_json, sample_lin
 from mmmult.leaderboard.intake.upload import Rejected
 from mmmult.leaderboard.published import PROVENANCE, PublishedRun, read_run, run_folders
 from mmmult.leaderboard.storage.summary import scope_name, scope_summaries, stored_fit
-from mmmult.probe_scoring.scores import PER_TOKEN
 from mmmult.statistics.analysis import clustered_proportion
 from mmmult.statistics.findings import HIGH_LOAD, Estimate, heuristic_shares, preference_verdict
+from mmmult.statistics.procedures import loss_units
 from mmmult.statistics.step_error import StepError
 
 BANDS = [f"{low}-{high}" for low, high in C_BANDS]
@@ -259,15 +259,6 @@ def probe_metrics(run: TableRun, task: Task) -> pd.DataFrame:
         raise PublishedError(f"{run.name}/{path.name}: a sample logs no doc with a problem_id; publish lm-eval's own "
                              "samples") from None  # fmt: skip
     return pd.DataFrame([item.metrics for item in scored])
-
-
-def loss_units(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The probe's metrics per normalisation of the losses, as the board splits them: per byte, and per token
-    where the model logged its token counts (metrics suffixed PER_TOKEN)."""
-    per_token = metrics.filter(like=PER_TOKEN).rename(columns=lambda name: name.removesuffix(PER_TOKEN))
-    return [
-        (unit, losses) for unit, losses in (("byte", metrics), ("token", per_token.dropna(how="all"))) if len(losses)
-    ]
 
 
 def speed_table(runs: Sequence[TableRun]) -> pd.DataFrame:

@@ -54,16 +54,23 @@ def _channel(config: str) -> str:
     return str(CONFIGS[config].modality)
 
 
+def loss_units(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The loss probe's metrics per normalisation of the losses: ("byte", all of them), and ("token", the metrics
+    suffixed PER_TOKEN, renamed as the per-byte ones) where the model logged its token counts; a unit without
+    items is left out."""
+    per_token = metrics.filter(like=PER_TOKEN).rename(columns=lambda name: name.removesuffix(PER_TOKEN))
+    return [
+        (unit, losses) for unit, losses in (("byte", metrics), ("token", per_token.dropna(how="all"))) if len(losses)
+    ]
+
+
 def preference_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Loss probe per model and channel: preference shares, detection per family, match, delta-losses; from
     losses per byte, and in a second row per token where the model reported its token counts."""
     rows = []
     for (model, config), group in frame[frame["kind"] == PROBE.name].groupby(["model", "config"], sort=True):
-        metrics = pd.DataFrame(list(group["metrics"]))
-        per_token = metrics.filter(like=PER_TOKEN).rename(columns=lambda name: name.removesuffix(PER_TOKEN))
-        for unit, losses in (("byte", metrics), ("token", per_token.dropna(how="all"))):
-            if len(losses):
-                rows.append({"model": model, "channel": _channel(config), "loss per": unit} | _preferences(losses))
+        for unit, losses in loss_units(pd.DataFrame(list(group["metrics"]))):
+            rows.append({"model": model, "channel": _channel(config), "loss per": unit} | _preferences(losses))
     return pd.DataFrame(rows)
 
 

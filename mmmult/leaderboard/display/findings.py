@@ -17,7 +17,6 @@ from dataset_builder.configs import CONFIGS, MODALITIES, STIMULUS_CONFIGS
 from dataset_builder.tasks import PROBE, WORKED
 from mmmult.leaderboard.display.board import Board
 from mmmult.leaderboard.intake.rescore import SPLITS
-from mmmult.probe_scoring.scores import PER_TOKEN
 from mmmult.statistics.analysis import clustered_proportion
 from mmmult.statistics.findings import (
     HIGH_LOAD,
@@ -38,6 +37,7 @@ from mmmult.statistics.findings import (
     preference_verdict,
     r2_verdict,
 )
+from mmmult.statistics.procedures import loss_units
 
 FINDINGS_COLUMNS = ["claim", "model", "split", "scope", "paper", "this board", "verdict", "why"]
 CLAIMS = {
@@ -160,12 +160,9 @@ def _probe_rows(model: str, probed: pd.DataFrame) -> list[dict[str, Any]]:
         return [_row("probe", model, "", "", "", Verdict(NOT_ESTIMABLE, "no probe run (mmmult_probe)"))]
     rows = []
     for config, group in probed.groupby("config", sort=True):
-        metrics = pd.DataFrame(list(group["metrics"]))
-        per_token = metrics.filter(like=PER_TOKEN).rename(columns=lambda name: name.removesuffix(PER_TOKEN))
-        for unit, losses in (("byte", metrics), ("token", per_token.dropna(how="all"))):
-            if len(losses):
-                shares = heuristic_shares(losses)
-                measured = "; ".join(f"prefers {h} {percent(share)}" for h, share in shares.items())
-                scope = f"{CONFIGS[config].modality}, loss per {unit}"
-                rows.append(_row("probe", model, "", scope, measured, preference_verdict(shares)))
+        for unit, losses in loss_units(pd.DataFrame(list(group["metrics"]))):
+            shares = heuristic_shares(losses)
+            measured = "; ".join(f"prefers {h} {percent(share)}" for h, share in shares.items())
+            scope = f"{CONFIGS[config].modality}, loss per {unit}"
+            rows.append(_row("probe", model, "", scope, measured, preference_verdict(shares)))
     return rows
