@@ -28,6 +28,10 @@ TASK = "mmmult_mini_direct_text_numerals"
 FACTS = {"model": "Tiny-1B (Q4_K_M)", "family": "Tiny", "params_b": 1.0, "command": "mmmult eval ..."}
 
 
+def listing(folder: Path) -> dict:
+    return json.loads((folder / PROVENANCE).read_text())
+
+
 def run_folder(root: Path, name: str = "tiny/direct") -> Path:
     folder = root / name
     folder.mkdir(parents=True)
@@ -91,8 +95,40 @@ def test_run_folders_are_those_with_a_provenance_in_name_order(tmp_path: Path) -
             ),
             "tiny/direct/provenance.json",
         ),
+        (
+            lambda f: (f / PROVENANCE).write_text(json.dumps(json.loads((f / PROVENANCE).read_text()) | {"files": []})),
+            "tiny/direct/provenance.json",
+        ),
+        (
+            lambda f: (f / PROVENANCE).write_text(
+                json.dumps(json.loads((f / PROVENANCE).read_text()) | {"params_b": 10**400})
+            ),
+            "tiny/direct/provenance.json",
+        ),
+        (
+            lambda f: (f / PROVENANCE).write_text(
+                json.dumps(listing(f) | {"files": listing(f)["files"] | {"../../etc/passwd": "0" * 64}})
+            ),
+            "tiny/direct/provenance.json lists '../../etc/passwd', which is no file name",
+        ),
+        (lambda f: (f / "link.json").symlink_to("/etc/hostname"), "tiny/direct/link.json is not a plain file"),
+        (lambda f: (f / "nested").mkdir(), "tiny/direct/nested is not a plain file"),
     ],
-    ids=["missing", "samples-altered", "results-altered", "unlisted", "not-json", "no-files", "bad-name", "bad-size"],
+    ids=[
+        "missing",
+        "samples-altered",
+        "results-altered",
+        "unlisted",
+        "not-json",
+        "no-files",
+        "bad-name",
+        "bad-size",
+        "files-a-list",
+        "huge-size",
+        "path-out",
+        "symlink",
+        "folder",
+    ],
 )
 def test_a_damaged_folder_is_refused_naming_the_file(
     tmp_path: Path, damage: Callable[[Path], object], reason: str

@@ -12,7 +12,6 @@ its store loads nothing twice.
 from __future__ import annotations
 
 import json
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,12 @@ def read_run(folder: Path, root: Path) -> PublishedRun:
         check_params(provenance.params_b)
     except (SchemaError, InvalidField) as error:
         raise Rejected(f"{name}/{PROVENANCE}: {error}") from None
+    for file in sorted(provenance.files):
+        if Path(file).name != file or file.startswith("."):
+            raise Rejected(f"{name}/{PROVENANCE} lists {file!r}, which is no file name: it lists its folder's files")
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() or not entry.is_file():
+            raise Rejected(f"{name}/{entry.name} is not a plain file: a run folder holds only its files")
     present = {p.name for p in folder.iterdir() if p.name != PROVENANCE}
     for file in sorted(present - set(provenance.files)):
         raise Rejected(f"{name}/{file} is not listed in its {PROVENANCE}: a run folder holds only the files it lists")
@@ -104,7 +109,7 @@ def store_run(store: Store, benchmark: Benchmark, run: PublishedRun) -> str:
     """Check, re-score and store one verified run, unless its samples are on the board already: what happened."""
     upload = read_upload([(path.name, path) for path in run.data_files], benchmark.media)
     verdict = check(upload, benchmark)
-    if verdict.samples_hash is not None and _stored(store, verdict.samples_hash):
+    if store.original_of(verdict.samples_hash) is not None:
         return f"{run.name}: on the board already"
     entry = Entry(run.provenance.model, run.provenance.family, SUBMITTER, True, run.provenance.params_b)
     sid = store.add(entry, upload, verdict)
@@ -124,8 +129,3 @@ def load_published(store: Store, benchmark: Benchmark, root: Path) -> list[str]:
         except Rejected as error:
             lines.append(f"refused: {error}")
     return lines
-
-
-def _stored(store: Store, samples_hash: str) -> bool:
-    with closing(store.connect()) as db:
-        return db.execute("SELECT 1 FROM submissions WHERE samples_hash = ?", (samples_hash,)).fetchone() is not None

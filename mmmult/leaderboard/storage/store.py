@@ -372,6 +372,11 @@ class Store:
             row = db.execute("SELECT COALESCE(MAX(id), 0), COUNT(*) FROM submissions").fetchone()
         return int(row[0]), int(row[1])
 
+    def original_of(self, samples_hash: str | None) -> int | None:
+        """The stored run (not a duplicate, not refused) with these samples, if any."""
+        with closing(self.connect()) as db:
+            return self._duplicate_of(db, samples_hash)
+
     @staticmethod
     def _duplicate_of(db: sqlite3.Connection, samples_hash: str | None) -> int | None:
         if samples_hash is None:
